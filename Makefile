@@ -1,0 +1,51 @@
+# Sundial: `make run` serves, `make test` runs the whole suite. Both set up everything they need.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BUF := node_modules/.bin/buf
+SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+PROTOS := $(wildcard proto/sundial/v1/*.proto)
+DATABASE_URL ?= sqlite:///./sundial.db
+GRPC_ADDRESS ?= 127.0.0.1:50051
+
+.PHONY: install run test lint gen check-gen clean
+
+install: $(STAMP) $(BUF)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(BUF): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/sundial serve --database-url '$(DATABASE_URL)' --grpc-address '$(GRPC_ADDRESS)'
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP) $(BUF) build/buf-deps
+	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/ruff format --check src tests bench migrations
+	$(VENV)/bin/mypy
+	$(BUF) lint
+
+# googleapis' annotation protos, for buf to resolve imports (see buf.yaml).
+build/buf-deps: $(STAMP)
+	mkdir -p $@/google/api
+	cp $(SITE)/google/api/{annotations,http,field_behavior}.proto $@/google/api/
+
+gen: $(STAMP)
+	scripts/gen.sh gen
+
+check-gen: $(STAMP)
+	@tmp=$$(mktemp -d) && scripts/gen.sh $$tmp && \
+	  if diff -r -q gen $$tmp >/dev/null; then echo "gen/ is up to date"; rm -rf $$tmp; \
+	  else diff -r gen $$tmp | head -40; echo "gen/ is stale: run 'make gen' and commit"; rm -rf $$tmp; exit 1; fi
+
+clean:
+	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,226 @@
+"""Proto messages to domain dataclasses and back, in one place.
+
+Domain dataclasses use the proto field names, so the conversion is driven by the message
+descriptor and the dataclass type hints, and a new field needs no converter code. Well-known
+types map to Python: Timestamp <-> aware UTC datetime, Duration <-> timedelta, Value/Struct
+<-> JSON values; enums map by number; unset message fields map to None."""
+
+import dataclasses
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from sundial.domain.errors import InvalidArgumentError
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+
+_TIMESTAMP = "google.protobuf.Timestamp"
+_DURATION = "google.protobuf.Duration"
+_VALUE = "google.protobuf.Value"
+_STRUCT = "google.protobuf.Struct"
+
+_Reader = Callable[[Message, str], Any]
+_Writer = Callable[[Message, Any], None]
+
+
+def from_proto(message: Message, cls: type[T], path: str = "") -> T:
+    """The domain value of `message`; bad values raise INVALID_ARGUMENT naming `path.field`."""
+    return typing.cast(T, _reader_plan(typing.cast(Any, cls), message.DESCRIPTOR)(message, path))
+
+
+def to_proto(value: Any, message: M) -> M:
+    """Fills `message` from the domain dataclass `value` and returns it."""
+    _writer_plan(typing.cast(Any, type(value)), message.DESCRIPTOR)(message, value)
+    return message
+
+
+# --- proto -> domain ---------------------------------------------------------------------
+
+
+@functools.cache
+def _reader_plan(cls: type, descriptor: Descriptor) -> Callable[[Message, str], Any]:
+    hints = typing.get_type_hints(cls)
+    readers: list[tuple[str, _Reader]] = []
+    for field in dataclasses.fields(cls):
+        proto_field = descriptor.fields_by_name.get(field.name)
+        if proto_field is not None:
+            readers.append((field.name, _field_reader(proto_field, hints[field.name])))
+
+    def read(message: Message, path: str) -> Any:
+        prefix = f"{path}." if path else ""
+        return cls(**{name: reader(message, f"{prefix}{name}") for name, reader in readers})
+
+    return read
+
+
+def _field_reader(field: FieldDescriptor, hint: Any) -> _Reader:
+    name = field.name
+    if _is_map(field):
+        return lambda message, _path: dict(getattr(message, name))
+    if field.is_repeated:
+        item = _value_reader(field, typing.get_args(hint)[0])
+        return lambda message, path: tuple(
+            item(v, f"{path}[{i}]") for i, v in enumerate(getattr(message, name))
+        )
+    value_reader = _value_reader(field, _strip_optional(hint))
+    if field.has_presence:
+        return lambda message, path: (
+            value_reader(getattr(message, name), path) if message.HasField(name) else None
+        )
+    return lambda message, path: value_reader(getattr(message, name), path)
+
+
+def _value_reader(field: FieldDescriptor, hint: Any) -> Callable[[Any, str], Any]:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        full_name = _message_type(field).full_name
+        if full_name == _TIMESTAMP:
+            return _read_timestamp
+        if full_name == _DURATION:
+            return _read_duration
+        if full_name in (_VALUE, _STRUCT):
+            return lambda value, _path: json_format.MessageToDict(value)
+        return _reader_plan(hint, _message_type(field))
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return functools.partial(_read_enum, hint)
+    return lambda value, _path: value
+
+
+def _read_timestamp(value: Any, path: str) -> datetime:
+    try:
+        return typing.cast(datetime, value.ToDatetime(tzinfo=UTC))
+    except (ValueError, OverflowError):
+        raise InvalidArgumentError.single(path, "timestamp is out of range") from None
+
+
+def _read_duration(value: Any, path: str) -> timedelta:
+    if value.nanos % 1000:
+        raise InvalidArgumentError.single(
+            path, "durations finer than a microsecond are not supported"
+        )
+    if (value.seconds < 0 < value.nanos) or (value.nanos < 0 < value.seconds):
+        raise InvalidArgumentError.single(path, "seconds and nanos must have the same sign")
+    try:
+        return typing.cast(timedelta, value.ToTimedelta())
+    except (ValueError, OverflowError):
+        raise InvalidArgumentError.single(path, "duration is out of range") from None
+
+
+def _read_enum(enum_cls: type[enum.Enum], value: int, path: str) -> enum.Enum:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise InvalidArgumentError.single(path, f"unknown enum value {value}") from None
+
+
+# --- domain -> proto ---------------------------------------------------------------------
+
+
+@functools.cache
+def _writer_plan(cls: type, descriptor: Descriptor) -> _Writer:
+    hints = typing.get_type_hints(cls)
+    writers: list[tuple[str, _Writer]] = []
+    for field in dataclasses.fields(cls):
+        proto_field = descriptor.fields_by_name.get(field.name)
+        if proto_field is not None:
+            writers.append((field.name, _field_writer(proto_field, hints[field.name])))
+
+    def write(message: Message, value: Any) -> None:
+        for name, writer in writers:
+            item = getattr(value, name)
+            if item is not None:
+                writer(message, item)
+
+    return write
+
+
+def _field_writer(field: FieldDescriptor, hint: Any) -> _Writer:
+    name = field.name
+    if _is_map(field):
+        return lambda message, value: getattr(message, name).update(value)
+    if field.type != FieldDescriptor.TYPE_MESSAGE:
+        convert: Callable[[Any], Any] = (
+            _enum_number if field.type == FieldDescriptor.TYPE_ENUM else _same
+        )
+        if field.is_repeated:
+            return lambda message, value: getattr(message, name).extend(convert(v) for v in value)
+        return lambda message, value: setattr(message, name, convert(value))
+    fill = _message_filler(
+        field, typing.get_args(hint)[0] if field.is_repeated else _strip_optional(hint)
+    )
+    if field.is_repeated:
+
+        def write_repeated(message: Message, value: Any) -> None:
+            repeated = getattr(message, name)
+            for item in value:
+                fill(repeated.add(), item)
+
+        return write_repeated
+
+    def write_one(message: Message, value: Any) -> None:
+        target = getattr(message, name)
+        target.SetInParent()
+        fill(target, value)
+
+    return write_one
+
+
+def _message_filler(field: FieldDescriptor, hint: Any) -> _Writer:
+    full_name = _message_type(field).full_name
+    if full_name == _TIMESTAMP:
+        return _write_timestamp
+    if full_name == _DURATION:
+        return _write_duration
+    if full_name in (_VALUE, _STRUCT):
+        return _write_json
+    return _writer_plan(hint, _message_type(field))
+
+
+def _write_timestamp(target: Any, value: datetime) -> None:
+    target.FromDatetime(value)
+
+
+def _write_duration(target: Any, value: timedelta) -> None:
+    target.FromTimedelta(value)
+
+
+def _write_json(target: Message, value: Any) -> None:
+    json_format.ParseDict(value, target)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.type == FieldDescriptor.TYPE_MESSAGE and bool(
+        _message_type(field).GetOptions().map_entry
+    )
+
+
+def _message_type(field: FieldDescriptor) -> Descriptor:
+    if field.message_type is None:
+        raise TypeError(f"{field.full_name} is not a message field")
+    return field.message_type
+
+
+def _strip_optional(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return members[0] if len(members) == 1 else Any
+    return hint
+
+
+def _enum_number(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -1,0 +1,1 @@
+"""Pure types of Sundial: resources, ids, errors and the clock. No I/O, no grpc, no SQL."""

@@ -1,0 +1,1 @@
+"""Use cases: one method per RPC, each owning its transaction. No grpc here."""

@@ -1,0 +1,165 @@
+"""Agent use cases."""
+
+from dataclasses import replace
+
+from sundial.domain.agents import Agent, AgentSpec
+from sundial.domain.clock import Clock
+from sundial.domain.errors import FailedPreconditionError, NotFoundError
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.tenancy import Principal
+from sundial.service.idempotency import create_once, fingerprint
+from sundial.service.listing import Page, page_of, prepare_query
+from sundial.service.pagination import PageRequest
+from sundial.service.tenancy import require_workspace
+from sundial.service.updates import Writable, check_etag, merge_update
+from sundial.service.validation import (
+    Violations,
+    check_agent_spec,
+    check_metadata,
+    check_request_id,
+)
+from sundial.store.database import Database
+from sundial.store.unit_of_work import UnitOfWork
+
+_FILTERABLE = {"name": None, "external_id": None, "bundle_key": None}
+
+
+class AgentService:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+
+    def create(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        metadata: MetadataInput,
+        spec: AgentSpec,
+        *,
+        request_id: str = "",
+        validate_only: bool = False,
+    ) -> Agent:
+        violations = Violations()
+        check_metadata(violations, metadata)
+        check_agent_spec(violations, spec)
+        check_request_id(violations, request_id)
+        violations.raise_if_any()
+
+        def build(uow: UnitOfWork, agent_id: str) -> Agent:
+            require_workspace(uow, principal, workspace_id)
+            now = self._clock.now() if agent_id else None
+            meta = ResourceMetadata(
+                id=agent_id,
+                account_id=principal.account_id,
+                workspace_id=workspace_id,
+                profile_id=principal.profile_id,
+                name=metadata.name,
+                bundle_key=metadata.bundle_key,
+                external_id=metadata.external_id,
+                labels=dict(metadata.labels),
+                created_at=now,
+                updated_at=now,
+            )
+            return Agent(metadata=meta, spec=spec)
+
+        if validate_only:
+            with UnitOfWork(self._database, write=False) as uow:
+                return build(uow, "")
+
+        def create(uow: UnitOfWork) -> str:
+            agent = build(uow, new_id(IdPrefix.AGENT))
+            uow.agents.add(agent)
+            return agent.metadata.id
+
+        return create_once(
+            self._database,
+            self._clock,
+            workspace_id=workspace_id,
+            operation="CreateAgent",
+            request_id=request_id,
+            request_fingerprint=fingerprint(metadata, spec),
+            create=create,
+            load=lambda uow, agent_id: uow.agents.get(workspace_id, agent_id),
+        )
+
+    def get(self, principal: Principal, workspace_id: str, agent_id: str) -> Agent:
+        with UnitOfWork(self._database, write=False) as uow:
+            return require_agent(uow, principal, workspace_id, agent_id)
+
+    def list_agents(
+        self, principal: Principal, workspace_id: str, request: PageRequest
+    ) -> Page[Agent]:
+        prepared = prepare_query(request, _FILTERABLE, scope=("agents", workspace_id))
+        with UnitOfWork(self._database, write=False) as uow:
+            require_workspace(uow, principal, workspace_id)
+            return page_of(prepared, uow.agents.list(workspace_id, prepared.query))
+
+    def update(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        metadata: MetadataInput,
+        spec: AgentSpec,
+        *,
+        update_mask: list[str] | None,
+        etag: str = "",
+    ) -> Agent:
+        with UnitOfWork(self._database, write=True) as uow:
+            current = require_agent(uow, principal, workspace_id, agent_id, for_update=True)
+            check_etag(current.metadata, etag)
+            updated = merge_update(
+                Writable.of(current.metadata, current.spec),
+                Writable(metadata, spec),
+                update_mask,
+            )
+            violations = Violations()
+            check_metadata(violations, updated.metadata)
+            check_agent_spec(violations, updated.spec)
+            violations.raise_if_any()
+            agent = replace(
+                current,
+                metadata=updated.apply_to(current.metadata, self._clock.now()),
+                spec=updated.spec,
+            )
+            uow.agents.update(agent)
+            uow.commit()
+        return self.get(principal, workspace_id, agent_id)
+
+    def delete(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        *,
+        etag: str = "",
+        force: bool = False,
+    ) -> None:
+        with UnitOfWork(self._database, write=True) as uow:
+            agent = require_agent(uow, principal, workspace_id, agent_id, for_update=True)
+            check_etag(agent.metadata, etag)
+            if agent.info.schedule_count and not force:
+                raise FailedPreconditionError(
+                    f"agent {agent_id!r} still has {agent.info.schedule_count} schedule(s); "
+                    "delete them first or set force to delete them with the agent",
+                    reason="AGENT_HAS_SCHEDULES",
+                )
+            uow.agents.delete(workspace_id, agent_id)
+            uow.commit()
+
+
+def require_agent(
+    uow: UnitOfWork,
+    principal: Principal,
+    workspace_id: str,
+    agent_id: str,
+    *,
+    for_update: bool = False,
+) -> Agent:
+    """The agent, if it exists in a workspace of the principal's account; NOT_FOUND otherwise."""
+    require_workspace(uow, principal, workspace_id)
+    agent = uow.agents.get(workspace_id, agent_id, for_update=for_update)
+    if agent is None:
+        raise NotFoundError("agent", agent_id)
+    return agent

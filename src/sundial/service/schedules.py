@@ -1,0 +1,372 @@
+"""AgentSchedule use cases: CRUD, pause, resume, archive. Writing a schedule also sets
+where the firing engine picks it up (its next fire), in the same transaction."""
+
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sundial.domain.agents import Agent
+from sundial.domain.clock import Clock
+from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.schedules import (
+    AgentSchedule,
+    AgentScheduleInfo,
+    AgentScheduleSpec,
+    ScheduleStatus,
+)
+from sundial.domain.tenancy import Principal
+from sundial.service.agents import require_agent
+from sundial.service.idempotency import create_once, fingerprint
+from sundial.service.listing import Page, page_of, prepare_query
+from sundial.service.pagination import PageRequest
+from sundial.service.tenancy import require_workspace
+from sundial.service.updates import Writable, check_etag, merge_update
+from sundial.service.validation import (
+    Violations,
+    check_metadata,
+    check_request_id,
+    check_schedule_spec,
+)
+from sundial.store.database import Database
+from sundial.store.repositories.schedules import NextFire
+from sundial.store.unit_of_work import UnitOfWork
+from sundial.timing import CompiledSchedule, compile_schedule
+
+FUTURE_FIRE_TIMES = 10
+ALL_AGENTS = "-"
+_COMPILED_CACHE_SIZE = 4096
+
+
+def _status_value(value: str) -> str:
+    name = value.upper().removeprefix("AGENT_SCHEDULE_STATUS_")
+    if name not in ScheduleStatus.__members__ or name == "UNSPECIFIED":
+        raise ValueError(f"{value!r} is not a status: use ACTIVE, PAUSED or ARCHIVED")
+    return name
+
+
+_FILTERABLE = {
+    "name": None,
+    "external_id": None,
+    "bundle_key": None,
+    "agent_id": None,
+    "status": _status_value,
+}
+
+
+class ScheduleService:
+    def __init__(self, database: Database, clock: Clock, *, min_fire_interval: timedelta) -> None:
+        self._database = database
+        self._clock = clock
+        self._min_fire_interval = min_fire_interval
+        self._compiled: OrderedDict[tuple[str, str], CompiledSchedule] = OrderedDict()
+        self._compiled_lock = threading.Lock()
+
+    def create(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        metadata: MetadataInput,
+        spec: AgentScheduleSpec,
+        *,
+        request_id: str = "",
+        validate_only: bool = False,
+    ) -> AgentSchedule:
+        violations = Violations()
+        check_metadata(violations, metadata)
+        check_request_id(violations, request_id)
+        if spec.status is ScheduleStatus.UNSPECIFIED:
+            spec = replace(spec, status=ScheduleStatus.ACTIVE)
+
+        def build(uow: UnitOfWork, schedule_id: str) -> tuple[AgentSchedule, NextFire]:
+            agent = require_agent(uow, principal, workspace_id, agent_id)
+            compiled = self._validate(violations, schedule_id, spec, agent)
+            now = self._clock.now()
+            if compiled.next_fire(now) is None:
+                violations.add("spec.schedule", "the schedule has no fire time after now")
+            violations.raise_if_any()
+            meta = ResourceMetadata(
+                id=schedule_id,
+                account_id=principal.account_id,
+                workspace_id=workspace_id,
+                profile_id=principal.profile_id,
+                name=metadata.name,
+                bundle_key=metadata.bundle_key,
+                external_id=metadata.external_id,
+                labels=dict(metadata.labels),
+                created_at=now if schedule_id else None,
+                updated_at=now if schedule_id else None,
+            )
+            next_fire = _next_fire(compiled, spec.status, now)
+            schedule = AgentSchedule(
+                metadata=meta,
+                spec=spec,
+                info=AgentScheduleInfo(
+                    agent_id=agent_id,
+                    next_fire_at=next_fire.at,
+                    next_nominal_at=next_fire.nominal,
+                    remaining_fires=spec.max_fires if spec.max_fires > 0 else None,
+                ),
+            )
+            return schedule, next_fire
+
+        if validate_only:
+            with UnitOfWork(self._database, write=False) as uow:
+                schedule, _ = build(uow, "")
+                return self._with_future_fires(schedule)
+
+        def create(uow: UnitOfWork) -> str:
+            schedule, next_fire = build(uow, new_id(IdPrefix.SCHEDULE))
+            uow.schedules.add(schedule, next_fire)
+            return schedule.metadata.id
+
+        return create_once(
+            self._database,
+            self._clock,
+            workspace_id=workspace_id,
+            operation="CreateAgentSchedule",
+            request_id=request_id,
+            request_fingerprint=fingerprint(agent_id, metadata, spec),
+            create=create,
+            load=lambda uow, schedule_id: self._load(uow, workspace_id, schedule_id),
+        )
+
+    def get(
+        self, principal: Principal, workspace_id: str, agent_id: str, schedule_id: str
+    ) -> AgentSchedule:
+        with UnitOfWork(self._database, write=False) as uow:
+            schedule = _require_schedule(uow, principal, workspace_id, agent_id, schedule_id)
+        return self._with_future_fires(schedule)
+
+    def list_schedules(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        request: PageRequest,
+        *,
+        show_archived: bool = False,
+    ) -> Page[AgentSchedule]:
+        scope_agent = "" if agent_id in ("", ALL_AGENTS) else agent_id
+        prepared = prepare_query(
+            request,
+            _FILTERABLE,
+            scope=("agent_schedules", workspace_id, scope_agent),
+            show_archived=show_archived,
+        )
+        with UnitOfWork(self._database, write=False) as uow:
+            if scope_agent:
+                require_agent(uow, principal, workspace_id, scope_agent)
+            else:
+                require_workspace(uow, principal, workspace_id)
+            rows = uow.schedules.list(workspace_id, scope_agent, prepared.query)
+        return page_of(prepared, rows, self._with_future_fires)
+
+    def update(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        metadata: MetadataInput,
+        spec: AgentScheduleSpec,
+        *,
+        update_mask: list[str] | None,
+        etag: str = "",
+    ) -> AgentSchedule:
+        with UnitOfWork(self._database, write=True) as uow:
+            current = _require_schedule(
+                uow, principal, workspace_id, agent_id, schedule_id, for_update=True
+            )
+            check_etag(current.metadata, etag)
+            merged = merge_update(
+                Writable.of(current.metadata, current.spec), Writable(metadata, spec), update_mask
+            )
+            new_spec: AgentScheduleSpec = merged.spec
+            if new_spec.status is ScheduleStatus.UNSPECIFIED:
+                new_spec = replace(new_spec, status=current.spec.status)
+            violations = Violations()
+            check_metadata(violations, merged.metadata)
+            agent = require_agent(uow, principal, workspace_id, current.info.agent_id)
+            compiled = self._validate(violations, schedule_id, new_spec, agent)
+            violations.raise_if_any()
+            now = self._clock.now()
+            if (
+                new_spec.schedule == current.spec.schedule
+                and new_spec.status is current.spec.status
+            ):
+                # Same rules: keep the pending fire (it may be due right now).
+                next_fire = NextFire(current.info.next_nominal_at, current.info.next_fire_at)
+            else:
+                # Editing never fires immediately: the next fire is the first after now.
+                next_fire = _next_fire(compiled, new_spec.status, now)
+            updated = replace(
+                current, metadata=merged.apply_to(current.metadata, now), spec=new_spec
+            )
+            uow.schedules.update(updated, next_fire)
+            uow.commit()
+        return self.get(principal, workspace_id, agent_id, schedule_id)
+
+    def delete(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        *,
+        etag: str = "",
+    ) -> None:
+        with UnitOfWork(self._database, write=True) as uow:
+            current = _require_schedule(
+                uow, principal, workspace_id, agent_id, schedule_id, for_update=True
+            )
+            check_etag(current.metadata, etag)
+            uow.schedules.delete(workspace_id, schedule_id)
+            uow.commit()
+
+    def pause(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        *,
+        reason: str = "",
+        etag: str = "",
+    ) -> AgentSchedule:
+        return self._transition(
+            principal, workspace_id, agent_id, schedule_id, ScheduleStatus.PAUSED, etag, reason
+        )
+
+    def resume(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        *,
+        etag: str = "",
+    ) -> AgentSchedule:
+        return self._transition(
+            principal, workspace_id, agent_id, schedule_id, ScheduleStatus.ACTIVE, etag
+        )
+
+    def archive(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        *,
+        etag: str = "",
+    ) -> AgentSchedule:
+        return self._transition(
+            principal, workspace_id, agent_id, schedule_id, ScheduleStatus.ARCHIVED, etag
+        )
+
+    def _transition(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        target: ScheduleStatus,
+        etag: str,
+        notes: str = "",
+    ) -> AgentSchedule:
+        with UnitOfWork(self._database, write=True) as uow:
+            current = _require_schedule(
+                uow, principal, workspace_id, agent_id, schedule_id, for_update=True
+            )
+            check_etag(current.metadata, etag)
+            status = current.spec.status
+            if status is ScheduleStatus.ARCHIVED and target is not ScheduleStatus.ARCHIVED:
+                raise FailedPreconditionError(
+                    f"schedule {schedule_id!r} is archived; set spec.status with "
+                    "UpdateAgentSchedule to unarchive it",
+                    reason="SCHEDULE_ARCHIVED",
+                )
+            if status is not target or (notes and notes != current.spec.notes):
+                spec = replace(current.spec, status=target, notes=notes or current.spec.notes)
+                now = self._clock.now()
+                compiled = self._compiled_for(current)
+                # Resuming starts from now: the paused time is not replayed.
+                next_fire = (
+                    NextFire(current.info.next_nominal_at, current.info.next_fire_at)
+                    if status is target
+                    else _next_fire(compiled, target, now)
+                )
+                metadata = replace(current.metadata, updated_at=now)
+                uow.schedules.update(replace(current, metadata=metadata, spec=spec), next_fire)
+                uow.commit()
+        return self.get(principal, workspace_id, agent_id, schedule_id)
+
+    def _validate(
+        self, violations: Violations, schedule_id: str, spec: AgentScheduleSpec, agent: Agent
+    ) -> CompiledSchedule:
+        check_schedule_spec(violations, spec, agent.spec)
+        try:
+            return compile_schedule(
+                spec.schedule, schedule_id=schedule_id, min_interval=self._min_fire_interval
+            )
+        except InvalidArgumentError as error:
+            violations.extend(error)
+            violations.raise_if_any()
+            raise
+
+    def _load(self, uow: UnitOfWork, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
+        schedule = uow.schedules.get(workspace_id, schedule_id)
+        return None if schedule is None else self._with_future_fires(schedule)
+
+    def _with_future_fires(self, schedule: AgentSchedule) -> AgentSchedule:
+        nominal = schedule.info.next_nominal_at
+        if nominal is None:
+            return schedule
+        compiled = self._compiled_for(schedule)
+        fires = compiled.fire_times(nominal - timedelta(microseconds=1), FUTURE_FIRE_TIMES)
+        info = replace(schedule.info, future_fire_times=tuple(f.at for f in fires))
+        return replace(schedule, info=info)
+
+    def _compiled_for(self, schedule: AgentSchedule) -> CompiledSchedule:
+        key = (schedule.metadata.id, schedule.metadata.etag)
+        with self._compiled_lock:
+            compiled = self._compiled.get(key)
+            if compiled is not None:
+                self._compiled.move_to_end(key)
+                return compiled
+        # Stored specs were valid when written; a tighter minimum interval since then
+        # must not make them unreadable, so compile without it.
+        compiled = compile_schedule(
+            schedule.spec.schedule, schedule_id=schedule.metadata.id, min_interval=timedelta(0)
+        )
+        with self._compiled_lock:
+            self._compiled[key] = compiled
+            while len(self._compiled) > _COMPILED_CACHE_SIZE:
+                self._compiled.popitem(last=False)
+        return compiled
+
+
+def _next_fire(compiled: CompiledSchedule, status: ScheduleStatus, after: datetime) -> NextFire:
+    if status is not ScheduleStatus.ACTIVE:
+        return NextFire()
+    fire = compiled.next_fire(after)
+    return NextFire() if fire is None else NextFire(fire.nominal, fire.at)
+
+
+def _require_schedule(
+    uow: UnitOfWork,
+    principal: Principal,
+    workspace_id: str,
+    agent_id: str,
+    schedule_id: str,
+    *,
+    for_update: bool = False,
+) -> AgentSchedule:
+    require_workspace(uow, principal, workspace_id)
+    schedule = uow.schedules.get(workspace_id, schedule_id, for_update=for_update)
+    if schedule is None or agent_id not in (schedule.info.agent_id, ALL_AGENTS):
+        raise NotFoundError("schedule", schedule_id)
+    return schedule

@@ -1,0 +1,127 @@
+"""Typed SQLAlchemy models. The schema itself is created only by the Alembic migrations."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sundial.store.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonColumn = JSON().with_variant(JSONB(), "postgresql")
+Id = String(40)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JsonColumn}
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+
+
+class WorkspaceRow(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+
+
+class ProfileRow(Base):
+    __tablename__ = "profiles"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(256))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    external_id: Mapped[str] = mapped_column(String(256), default="")
+    labels: Mapped[dict[str, Any]]
+    created_by_profile_id: Mapped[str] = mapped_column(Id, default="")
+    created_at: Mapped[datetime]
+
+
+class _WorkspaceResource:
+    """Columns every workspace-scoped resource has (ResourceMetadata)."""
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id)
+    profile_id: Mapped[str] = mapped_column(Id)
+    name: Mapped[str] = mapped_column(String(256))
+    bundle_key: Mapped[str] = mapped_column(String(256), default="")
+    external_id: Mapped[str] = mapped_column(String(256), default="")
+    labels: Mapped[dict[str, Any]]
+    spec: Mapped[dict[str, Any]]
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AgentRow(_WorkspaceResource, Base):
+    __tablename__ = "agents"
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+
+    __table_args__ = (Index("ix_agents_workspace_id_id", "workspace_id", "id"),)
+
+
+class ScheduleRow(_WorkspaceResource, Base):
+    __tablename__ = "agent_schedules"
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    # Only ACTIVE schedules with a future fire have these; the firing engine finds due
+    # schedules through the partial index on next_fire_at.
+    next_fire_at: Mapped[datetime | None]
+    next_nominal_at: Mapped[datetime | None]
+    last_fire_at: Mapped[datetime | None]
+    last_objective_id: Mapped[str] = mapped_column(Id, default="")
+    last_skipped_at: Mapped[datetime | None]
+    last_skip_reason: Mapped[str] = mapped_column(String(512), default="")
+    total_fires: Mapped[int] = mapped_column(default=0)
+    scheduled_fires: Mapped[int] = mapped_column(default=0)
+    missed_fires: Mapped[int] = mapped_column(default=0)
+    skipped_fires: Mapped[int] = mapped_column(default=0)
+    consecutive_failure_count: Mapped[int] = mapped_column(default=0)
+    last_objective_status: Mapped[str] = mapped_column(String(16), default="UNSPECIFIED")
+
+    __table_args__ = (
+        Index("ix_agent_schedules_workspace_id_id", "workspace_id", "id"),
+        Index("ix_agent_schedules_workspace_id_agent_id_id", "workspace_id", "agent_id", "id"),
+        Index(
+            "ix_agent_schedules_next_fire_at",
+            "next_fire_at",
+            sqlite_where=text("next_fire_at IS NOT NULL"),
+            postgresql_where=text("next_fire_at IS NOT NULL"),
+        ),
+    )
+
+
+class IdempotencyKeyRow(Base):
+    """A Create's `request_id`: the same key within its lifetime returns the same resource."""
+
+    __tablename__ = "idempotency_keys"
+
+    workspace_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(Id)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,1 @@
+"""Repositories: each turns domain objects into rows and back for one aggregate."""

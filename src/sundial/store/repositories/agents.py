@@ -1,0 +1,101 @@
+"""Agents."""
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from sundial.domain.agents import Agent, AgentInfo, AgentSpec
+from sundial.domain.listing import ListQuery
+from sundial.store.codec import from_json, to_json
+from sundial.store.models import AgentRow, ProfileRow, ScheduleRow
+from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
+from sundial.store.repositories.tenancy import profile_of
+
+_FILTERABLE: dict[str, Any] = {
+    "name": AgentRow.name,
+    "external_id": AgentRow.external_id,
+    "bundle_key": AgentRow.bundle_key,
+}
+
+
+class AgentRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, agent: Agent) -> None:
+        meta = agent.metadata
+        assert meta.created_at is not None
+        row = AgentRow(
+            id=meta.id,
+            account_id=meta.account_id,
+            workspace_id=meta.workspace_id,
+            profile_id=meta.profile_id,
+            spec=to_json(agent.spec),
+            revision=1,
+            created_at=meta.created_at,
+            updated_at=meta.created_at,
+        )
+        write_metadata(row, meta)
+        self._session.add(row)
+        self._session.flush()
+
+    def get(self, workspace_id: str, agent_id: str, *, for_update: bool = False) -> Agent | None:
+        statement = self._select().where(
+            AgentRow.workspace_id == workspace_id, AgentRow.id == agent_id
+        )
+        if for_update:
+            statement = statement.with_for_update(of=AgentRow)
+        found = self._session.execute(statement).first()
+        return None if found is None else _agent_of(*found)
+
+    def list(self, workspace_id: str, query: ListQuery) -> list[Agent]:
+        statement = apply_listing(
+            self._select().where(AgentRow.workspace_id == workspace_id),
+            AgentRow,
+            query,
+            _FILTERABLE,
+        )
+        return [_agent_of(*found) for found in self._session.execute(statement)]
+
+    def update(self, agent: Agent) -> None:
+        """Writes the agent's metadata and spec and bumps its revision (the row is locked)."""
+        row = self._session.get_one(AgentRow, agent.metadata.id)
+        write_metadata(row, agent.metadata)
+        row.spec = to_json(agent.spec)
+        assert agent.metadata.updated_at is not None
+        row.updated_at = agent.metadata.updated_at
+        row.revision += 1
+        self._session.flush()
+
+    def delete(self, workspace_id: str, agent_id: str) -> None:
+        self._session.execute(
+            delete(ScheduleRow).where(
+                ScheduleRow.workspace_id == workspace_id, ScheduleRow.agent_id == agent_id
+            )
+        )
+        self._session.execute(
+            delete(AgentRow).where(AgentRow.workspace_id == workspace_id, AgentRow.id == agent_id)
+        )
+
+    def _select(self) -> Any:
+        schedule_count = (
+            select(func.count(ScheduleRow.id))
+            .where(ScheduleRow.agent_id == AgentRow.id)
+            .correlate(AgentRow)
+            .scalar_subquery()
+        )
+        return select(AgentRow, ProfileRow, schedule_count).outerjoin(
+            ProfileRow, ProfileRow.id == AgentRow.profile_id
+        )
+
+
+def _agent_of(row: AgentRow, profile: ProfileRow | None, schedule_count: int) -> Agent:
+    return Agent(
+        metadata=metadata_of(row),
+        spec=from_json(AgentSpec, row.spec),
+        info=AgentInfo(
+            created_by=None if profile is None else profile_of(profile),
+            schedule_count=schedule_count,
+        ),
+    )

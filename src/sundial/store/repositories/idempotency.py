@@ -1,0 +1,60 @@
+"""Idempotency keys of Create calls (`request_id`)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from sundial.store.models import IdempotencyKeyRow
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    fingerprint: str
+    resource_id: str
+    created_at: datetime
+
+
+class IdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def find(self, workspace_id: str, operation: str, request_id: str) -> IdempotencyRecord | None:
+        row = self._session.get(IdempotencyKeyRow, (workspace_id, operation, request_id))
+        if row is None:
+            return None
+        return IdempotencyRecord(row.fingerprint, row.resource_id, row.created_at)
+
+    def add(
+        self,
+        workspace_id: str,
+        operation: str,
+        request_id: str,
+        record: IdempotencyRecord,
+    ) -> None:
+        self._session.add(
+            IdempotencyKeyRow(
+                workspace_id=workspace_id,
+                operation=operation,
+                request_id=request_id,
+                fingerprint=record.fingerprint,
+                resource_id=record.resource_id,
+                created_at=record.created_at,
+            )
+        )
+
+    def forget(self, workspace_id: str, operation: str, request_id: str) -> None:
+        self._session.execute(
+            delete(IdempotencyKeyRow).where(
+                IdempotencyKeyRow.workspace_id == workspace_id,
+                IdempotencyKeyRow.operation == operation,
+                IdempotencyKeyRow.request_id == request_id,
+            )
+        )
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        result = self._session.execute(
+            delete(IdempotencyKeyRow).where(IdempotencyKeyRow.created_at < cutoff)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,136 @@
+"""Agent schedules: the spec as one JSON document, runtime facts as columns."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sundial.domain.listing import ListQuery
+from sundial.domain.objectives import ObjectiveStatus
+from sundial.domain.schedules import (
+    AgentSchedule,
+    AgentScheduleInfo,
+    AgentScheduleSpec,
+    ScheduleStatus,
+)
+from sundial.store.codec import from_json, to_json
+from sundial.store.models import ProfileRow, ScheduleRow
+from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
+from sundial.store.repositories.tenancy import profile_of
+
+_FILTERABLE: dict[str, Any] = {
+    "name": ScheduleRow.name,
+    "external_id": ScheduleRow.external_id,
+    "bundle_key": ScheduleRow.bundle_key,
+    "agent_id": ScheduleRow.agent_id,
+    "status": ScheduleRow.status,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NextFire:
+    """Where the firing engine picks the schedule up: the nominal time and the (jittered)
+    moment to fire it. Both None when the schedule has no future fire or is not ACTIVE."""
+
+    nominal: datetime | None = None
+    at: datetime | None = None
+
+
+class ScheduleRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, schedule: AgentSchedule, next_fire: NextFire) -> None:
+        meta = schedule.metadata
+        assert meta.created_at is not None
+        row = ScheduleRow(
+            id=meta.id,
+            account_id=meta.account_id,
+            workspace_id=meta.workspace_id,
+            agent_id=schedule.info.agent_id,
+            profile_id=meta.profile_id,
+            spec=to_json(schedule.spec),
+            status=schedule.spec.status.name,
+            revision=1,
+            created_at=meta.created_at,
+            updated_at=meta.created_at,
+            next_fire_at=next_fire.at,
+            next_nominal_at=next_fire.nominal,
+        )
+        write_metadata(row, meta)
+        self._session.add(row)
+        self._session.flush()
+
+    def get(
+        self, workspace_id: str, schedule_id: str, *, for_update: bool = False
+    ) -> AgentSchedule | None:
+        statement = self._select().where(
+            ScheduleRow.workspace_id == workspace_id, ScheduleRow.id == schedule_id
+        )
+        if for_update:
+            statement = statement.with_for_update(of=ScheduleRow)
+        found = self._session.execute(statement).first()
+        return None if found is None else _schedule_of(*found)
+
+    def list(self, workspace_id: str, agent_id: str, query: ListQuery) -> list[AgentSchedule]:
+        statement = self._select().where(ScheduleRow.workspace_id == workspace_id)
+        if agent_id:
+            statement = statement.where(ScheduleRow.agent_id == agent_id)
+        if not query.show_archived and not any(t.field == "status" for t in query.filters):
+            statement = statement.where(ScheduleRow.status != ScheduleStatus.ARCHIVED.name)
+        statement = apply_listing(statement, ScheduleRow, query, _FILTERABLE)
+        return [_schedule_of(*found) for found in self._session.execute(statement)]
+
+    def update(self, schedule: AgentSchedule, next_fire: NextFire) -> None:
+        """Writes metadata, spec, status and next fire, and bumps the revision (row locked)."""
+        row = self._session.get_one(ScheduleRow, schedule.metadata.id)
+        write_metadata(row, schedule.metadata)
+        row.spec = to_json(schedule.spec)
+        row.status = schedule.spec.status.name
+        row.next_fire_at = next_fire.at
+        row.next_nominal_at = next_fire.nominal
+        assert schedule.metadata.updated_at is not None
+        row.updated_at = schedule.metadata.updated_at
+        row.revision += 1
+        self._session.flush()
+
+    def delete(self, workspace_id: str, schedule_id: str) -> None:
+        self._session.execute(
+            delete(ScheduleRow).where(
+                ScheduleRow.workspace_id == workspace_id, ScheduleRow.id == schedule_id
+            )
+        )
+
+    def _select(self) -> Any:
+        return select(ScheduleRow, ProfileRow).outerjoin(
+            ProfileRow, ProfileRow.id == ScheduleRow.profile_id
+        )
+
+
+def _schedule_of(row: ScheduleRow, profile: ProfileRow | None) -> AgentSchedule:
+    # The status column is the truth: the engine changes it (pause_on_failure) without
+    # rewriting the spec document.
+    spec = replace(from_json(AgentScheduleSpec, row.spec), status=ScheduleStatus[row.status])
+    max_fires = spec.max_fires
+    return AgentSchedule(
+        metadata=metadata_of(row),
+        spec=spec,
+        info=AgentScheduleInfo(
+            agent_id=row.agent_id,
+            created_by=None if profile is None else profile_of(profile),
+            last_fire_at=row.last_fire_at,
+            last_objective_id=row.last_objective_id,
+            last_skipped_at=row.last_skipped_at,
+            last_skip_reason=row.last_skip_reason,
+            next_fire_at=row.next_fire_at,
+            next_nominal_at=row.next_nominal_at,
+            total_fires=row.total_fires,
+            missed_fires=row.missed_fires,
+            skipped_fires=row.skipped_fires,
+            consecutive_failure_count=row.consecutive_failure_count,
+            last_objective_status=ObjectiveStatus[row.last_objective_status],
+            remaining_fires=max(max_fires - row.scheduled_fires, 0) if max_fires > 0 else None,
+        ),
+    )

@@ -1,0 +1,56 @@
+"""One transaction of one use case. The use case (never a repository) decides when to commit."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session
+
+from sundial.store.database import Database
+from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.idempotency import IdempotencyRepository
+from sundial.store.repositories.schedules import ScheduleRepository
+from sundial.store.repositories.tenancy import TenancyRepository
+
+
+class UnitOfWork:
+    """A session with the repositories bound to it. Rolls back unless `commit()` was called."""
+
+    agents: AgentRepository
+    schedules: ScheduleRepository
+    tenancy: TenancyRepository
+    idempotency: IdempotencyRepository
+
+    def __init__(self, database: Database, *, write: bool) -> None:
+        self._engine = database.writer if write else database.reader
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        session = Session(self._engine, expire_on_commit=False, autoflush=True)
+        self._session = session
+        self.agents = AgentRepository(session)
+        self.schedules = ScheduleRepository(session)
+        self.tenancy = TenancyRepository(session)
+        self.idempotency = IdempotencyRepository(session)
+        return self
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._session
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self._session = None

@@ -1,0 +1,78 @@
+"""A real Sundial gRPC server on a free loopback port, on each database kind."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from sundial.v1 import (
+    agent_pb2,
+    agent_schedule_service_pb2_grpc,
+    agent_service_pb2,
+    agent_service_pb2_grpc,
+    metadata_pb2,
+)
+
+from sundial.domain.clock import FakeClock
+from sundial.server import SundialServer
+from sundial.settings import Settings
+
+START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def server(database_url: str, clock: FakeClock) -> Iterator[SundialServer]:
+    settings = Settings(
+        database_url=database_url,
+        grpc_address="127.0.0.1:0",
+        drain_delay=timedelta(0),
+        shutdown_grace=timedelta(seconds=2),
+        migrate=False,
+        max_workers=8,
+    )
+    instance = SundialServer(settings, clock=clock)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def channel(server: SundialServer) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture
+def agents(channel: grpc.Channel) -> agent_service_pb2_grpc.AgentServiceStub:
+    return agent_service_pb2_grpc.AgentServiceStub(channel)
+
+
+@pytest.fixture
+def schedules(channel: grpc.Channel) -> agent_schedule_service_pb2_grpc.AgentScheduleServiceStub:
+    return agent_schedule_service_pb2_grpc.AgentScheduleServiceStub(channel)
+
+
+@pytest.fixture
+def workspace_id(server: SundialServer) -> str:
+    return server.bootstrap.default_workspace.id
+
+
+@pytest.fixture
+def other_workspace_id(server: SundialServer) -> str:
+    return server.tenancy.create_workspace(server.bootstrap.principal, "other").id
+
+
+@pytest.fixture
+def agent(agents: agent_service_pb2_grpc.AgentServiceStub, workspace_id: str) -> agent_pb2.Agent:
+    return agents.CreateAgent(
+        agent_service_pb2.CreateAgentRequest(
+            workspace_id=workspace_id, metadata=metadata_pb2.CreateResourceMetadata(name="helper")
+        )
+    )

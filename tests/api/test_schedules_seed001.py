@@ -1,0 +1,77 @@
+"""Seed 001 is the wire contract: its JSON is ProtoJSON of our protos."""
+
+import json
+from pathlib import Path
+
+from google.protobuf import json_format
+from sundial.v1 import agent_schedule_pb2, agent_schedule_service_pb2
+
+SEED_EXAMPLE = Path(__file__).parents[1] / "fixtures" / "seed_001_agent_schedule.json"
+
+
+def test_seed_example_response_parses_as_agent_schedule():
+    """Every field name and enum value of seed 001's example is ours (no unknown fields)."""
+    example = json.loads(SEED_EXAMPLE.read_text())
+    message = json_format.ParseDict(example, agent_schedule_pb2.AgentSchedule())
+    assert json_format.MessageToDict(message)["spec"]["schedule"]["intervals"][0]["every"] == (
+        "-160513s"
+    )
+
+
+def test_seed_create_call_round_trips(schedules, workspace_id, agent):
+    # Seed 001's create example, with the rule seed 001 requires added.
+    body = {
+        "metadata": {
+            "name": "name",
+            "bundleKey": "bundle",
+            "externalId": "ext-1",
+            "labels": {"foo": "string"},
+        },
+        "spec": {
+            "initialMessage": "initialMessage",
+            "schedule": {
+                "calendars": [
+                    {
+                        "comment": "weekdays at nine",
+                        "dayOfWeek": [{"start": 1, "end": 5}],
+                        "hour": [{"start": 9}],
+                        "minute": [{"start": 0}],
+                    }
+                ],
+                "intervals": [{"every": "5400s", "offset": "60s"}],
+                "timezone": "America/New_York",
+            },
+            "data": {"ticket": 42, "tags": ["a", "b"]},
+            "overlapPolicy": "OVERLAP_POLICY_ALLOW",
+            "status": "AGENT_SCHEDULE_STATUS_UNSPECIFIED",
+        },
+    }
+    request = json_format.ParseDict(body, agent_schedule_service_pb2.CreateAgentScheduleRequest())
+    request.workspace_id = workspace_id
+    request.agent_id = agent.metadata.id
+
+    created = schedules.CreateAgentSchedule(request)
+    got = schedules.GetAgentSchedule(
+        agent_schedule_service_pb2.GetAgentScheduleRequest(
+            workspace_id=workspace_id, agent_id=agent.metadata.id, schedule_id=created.metadata.id
+        )
+    )
+
+    out = json_format.MessageToDict(got)
+    for key, value in body["metadata"].items():
+        assert out["metadata"][key] == value
+    expected_spec = dict(
+        body["spec"], status="AGENT_SCHEDULE_STATUS_ACTIVE"
+    )  # seed: defaults to ACTIVE
+    assert out["spec"] == expected_spec
+    assert set(out["metadata"]) >= {
+        "id",
+        "accountId",
+        "createdAt",
+        "name",
+        "profileId",
+        "workspaceId",
+    }
+    assert set(out["info"]) >= {"createdBy", "nextFireAt"}
+    assert out["info"]["createdBy"]["spec"]["type"] == "PROFILE_TYPE_SYSTEM"
+    assert got == created

@@ -1,0 +1,69 @@
+"""Server plumbing: health, reflection, request ids, unexpected errors."""
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+from sundial.v1 import agent_service_pb2
+
+from tests.support.rpc import failure_of
+
+
+def test_health_is_serving_for_every_service(channel):
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", "sundial.v1.AgentService", "sundial.v1.AgentScheduleService"):
+        response = health.Check(health_pb2.HealthCheckRequest(service=service))
+        assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_reflection_lists_the_services(channel):
+    services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
+    assert {
+        "sundial.v1.AgentService",
+        "sundial.v1.AgentScheduleService",
+        "grpc.health.v1.Health",
+    } <= services
+
+
+def test_request_id_is_echoed(agents, workspace_id):
+    _, call = agents.ListAgents.with_call(
+        agent_service_pb2.ListAgentsRequest(workspace_id=workspace_id),
+        metadata=(("x-request-id", "trace-123"),),
+    )
+    assert ("x-request-id", "trace-123") in call.initial_metadata()
+    _, call = agents.ListAgents.with_call(
+        agent_service_pb2.ListAgentsRequest(workspace_id=workspace_id)
+    )
+    assert dict(call.initial_metadata())["x-request-id"].startswith("req_")
+
+
+def test_unexpected_exception_is_internal_with_request_id_and_no_trace(
+    server, agents, workspace_id, monkeypatch, caplog
+):
+    def explode(*args, **kwargs):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(server.agents, "list_agents", explode)
+    with pytest.raises(grpc.RpcError) as caught:
+        agents.ListAgents(
+            agent_service_pb2.ListAgentsRequest(workspace_id=workspace_id),
+            metadata=(("x-request-id", "trace-boom"),),
+        )
+    failure = failure_of(caught.value)
+    assert failure.code == grpc.StatusCode.INTERNAL
+    assert "trace-boom" in failure.message
+    assert "hunter2" not in failure.message
+    assert "Traceback" not in failure.message
+    assert "hunter2" in caplog.text  # the trace goes to the server log instead
+
+
+def test_unknown_enum_value_is_invalid(schedules, workspace_id, agent):
+    from tests.api.schedule_requests import create_request
+
+    request = create_request(workspace_id, agent.metadata.id)
+    request.spec.overlap_policy = 42
+    with pytest.raises(grpc.RpcError) as caught:
+        schedules.CreateAgentSchedule(request)
+    assert "spec.overlap_policy" in failure_of(caught.value).violations
