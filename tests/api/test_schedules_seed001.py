@@ -57,13 +57,25 @@ def test_seed_create_call_round_trips(schedules, workspace_id, agent):
         )
     )
 
+    # Same values: the spec comes back exactly as sent (status defaults to ACTIVE, as seed
+    # 001 says), and so do the user-written metadata fields.
+    expected = agent_schedule_service_pb2.CreateAgentScheduleRequest()
+    expected.CopyFrom(request)
+    expected.spec.status = agent_schedule_pb2.AGENT_SCHEDULE_STATUS_ACTIVE
+    assert got.spec == expected.spec
     out = json_format.MessageToDict(got)
     for key, value in body["metadata"].items():
         assert out["metadata"][key] == value
-    expected_spec = dict(
-        body["spec"], status="AGENT_SCHEDULE_STATUS_ACTIVE"
-    )  # seed: defaults to ACTIVE
-    assert out["spec"] == expected_spec
+    # Same names: seed 001's camelCase JSON names and enum strings.
+    assert set(out["spec"]) == set(body["spec"])
+    assert out["spec"]["overlapPolicy"] == "OVERLAP_POLICY_ALLOW"
+    assert out["spec"]["status"] == "AGENT_SCHEDULE_STATUS_ACTIVE"
+    assert set(out["spec"]["schedule"]["calendars"][0]) == {
+        "comment",
+        "dayOfWeek",
+        "hour",
+        "minute",
+    }
     assert set(out["metadata"]) >= {
         "id",
         "accountId",

@@ -8,6 +8,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from sundial.v1 import agent_schedule_pb2 as _agent_schedule_pb2
 from sundial.v1 import metadata_pb2 as _metadata_pb2
@@ -370,3 +371,73 @@ class ArchiveAgentScheduleRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ArchiveAgentScheduleRequest: _TypeAlias = ArchiveAgentScheduleRequest  # noqa: Y015
+
+@_typing.final
+class PreviewScheduleRequest(_message.Message):
+    """Request of PreviewSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    SCHEDULE_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    schedule_id: _builtins.str
+    """The schedule the rules belong to, if any: jitter depends on it."""
+    count: _builtins.int
+    """How many fire times, 1-1000 (0 means 10)."""
+    @_builtins.property
+    def schedule(self) -> _agent_schedule_pb2.AgentScheduleSpecSchedule:
+        """The rules to preview."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Fire times strictly after this instant (default: now)."""
+
+    def __init__(
+        self,
+        *,
+        schedule: _agent_schedule_pb2.AgentScheduleSpecSchedule | None = ...,
+        schedule_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "schedule", b"schedule", "schedule_id", b"schedule_id", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewScheduleRequest: _TypeAlias = PreviewScheduleRequest  # noqa: Y015
+
+@_typing.final
+class PreviewScheduleResponse(_message.Message):
+    """Response of PreviewSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRE_TIMES_FIELD_NUMBER: _builtins.int
+    NOMINAL_TIMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def fire_times(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """When the schedule would fire (jitter included), oldest first; fewer than `count`
+        when the rules run out.
+        """
+
+    @_builtins.property
+    def nominal_times(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """The nominal (scheduled) time of each fire, before jitter."""
+
+    def __init__(
+        self,
+        *,
+        fire_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        nominal_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fire_times", b"fire_times", "nominal_times", b"nominal_times"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewScheduleResponse: _TypeAlias = PreviewScheduleResponse  # noqa: Y015

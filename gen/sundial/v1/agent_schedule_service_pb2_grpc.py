@@ -77,6 +77,11 @@ class AgentScheduleServiceStub:
                 request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ArchiveAgentScheduleRequest.SerializeToString,
                 response_deserializer=sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.FromString,
                 _registered_method=True)
+        self.PreviewSchedule = channel.unary_unary(
+                '/sundial.v1.AgentScheduleService/PreviewSchedule',
+                request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleRequest.SerializeToString,
+                response_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class AgentScheduleServiceServicer:
@@ -142,6 +147,14 @@ class AgentScheduleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewSchedule(self, request, context):
+        """Validates schedule rules and returns their next fire times, without storing
+        anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentScheduleServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -184,6 +197,11 @@ def add_AgentScheduleServiceServicer_to_server(servicer, server):
                     servicer.ArchiveAgentSchedule,
                     request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ArchiveAgentScheduleRequest.FromString,
                     response_serializer=sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.SerializeToString,
+            ),
+            'PreviewSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewSchedule,
+                    request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleRequest.FromString,
+                    response_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -403,6 +421,33 @@ class AgentScheduleService:
             '/sundial.v1.AgentScheduleService/ArchiveAgentSchedule',
             sundial_dot_v1_dot_agent__schedule__service__pb2.ArchiveAgentScheduleRequest.SerializeToString,
             sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sundial.v1.AgentScheduleService/PreviewSchedule',
+            sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleRequest.SerializeToString,
+            sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,10 @@ class AgentScheduleServiceStub:
     """Archives a schedule: it stops firing and leaves List unless asked for.
     Setting spec.status back to ACTIVE or PAUSED with Update unarchives it.
     """
+    PreviewSchedule: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.PreviewScheduleRequest, _agent_schedule_service_pb2.PreviewScheduleResponse]
+    """Validates schedule rules and returns their next fire times, without storing
+    anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
+    """
 
 @_typing.type_check_only
 class AgentScheduleServiceAsyncStub(AgentScheduleServiceStub):
@@ -83,6 +87,10 @@ class AgentScheduleServiceAsyncStub(AgentScheduleServiceStub):
     ArchiveAgentSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.ArchiveAgentScheduleRequest, _agent_schedule_pb2.AgentSchedule]  # type: ignore[assignment]
     """Archives a schedule: it stops firing and leaves List unless asked for.
     Setting spec.status back to ACTIVE or PAUSED with Update unarchives it.
+    """
+    PreviewSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.PreviewScheduleRequest, _agent_schedule_service_pb2.PreviewScheduleResponse]  # type: ignore[assignment]
+    """Validates schedule rules and returns their next fire times, without storing
+    anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
     """
 
 class AgentScheduleServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -155,6 +163,16 @@ class AgentScheduleServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_agent_schedule_pb2.AgentSchedule, _abc.Awaitable[_agent_schedule_pb2.AgentSchedule]]:
         """Archives a schedule: it stops firing and leaves List unless asked for.
         Setting spec.status back to ACTIVE or PAUSED with Update unarchives it.
+        """
+
+    @_abc_1.abstractmethod
+    def PreviewSchedule(
+        self,
+        request: _agent_schedule_service_pb2.PreviewScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_schedule_service_pb2.PreviewScheduleResponse, _abc.Awaitable[_agent_schedule_service_pb2.PreviewScheduleResponse]]:
+        """Validates schedule rules and returns their next fire times, without storing
+        anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
         """
 
 def add_AgentScheduleServiceServicer_to_server(servicer: AgentScheduleServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

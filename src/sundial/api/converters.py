@@ -49,15 +49,23 @@ def to_proto(value: Any, message: M) -> M:
 @functools.cache
 def _reader_plan(cls: type, descriptor: Descriptor) -> Callable[[Message, str], Any]:
     hints = typing.get_type_hints(cls)
-    readers: list[tuple[str, _Reader]] = []
+    readers: list[tuple[str, _Reader, bool]] = []
     for field in dataclasses.fields(cls):
         proto_field = descriptor.fields_by_name.get(field.name)
         if proto_field is not None:
-            readers.append((field.name, _field_reader(proto_field, hints[field.name])))
+            hint = hints[field.name]
+            nullable = _strip_optional(hint) is not hint
+            readers.append((field.name, _field_reader(proto_field, hint), nullable))
 
     def read(message: Message, path: str) -> Any:
         prefix = f"{path}." if path else ""
-        return cls(**{name: reader(message, f"{prefix}{name}") for name, reader in readers})
+        values = {}
+        for name, reader, nullable in readers:
+            value = reader(message, f"{prefix}{name}")
+            # An unset message whose domain field is not optional takes the field's default.
+            if value is not None or nullable:
+                values[name] = value
+        return cls(**values)
 
     return read
 
@@ -83,7 +91,7 @@ def _value_reader(field: FieldDescriptor, hint: Any) -> Callable[[Any, str], Any
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         full_name = _message_type(field).full_name
         if full_name == _TIMESTAMP:
-            return _read_timestamp
+            return timestamp_from_proto
         if full_name == _DURATION:
             return _read_duration
         if full_name in (_VALUE, _STRUCT):
@@ -94,7 +102,8 @@ def _value_reader(field: FieldDescriptor, hint: Any) -> Callable[[Any, str], Any
     return lambda value, _path: value
 
 
-def _read_timestamp(value: Any, path: str) -> datetime:
+def timestamp_from_proto(value: Any, path: str) -> datetime:
+    """An aware UTC datetime; an out-of-range Timestamp is INVALID_ARGUMENT at `path`."""
     try:
         return typing.cast(datetime, value.ToDatetime(tzinfo=UTC))
     except (ValueError, OverflowError):

@@ -8,11 +8,11 @@ from sundial.v1 import (
     agent_schedule_service_pb2_grpc,
 )
 
-from sundial.api.converters import from_proto, to_proto
+from sundial.api.converters import from_proto, timestamp_from_proto, to_proto
 from sundial.api.principal import PrincipalResolver
 from sundial.api.requests import page_request, update_mask_of
 from sundial.domain.metadata import MetadataInput
-from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec
+from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, ScheduleRules
 from sundial.service.schedules import ScheduleService
 
 pb = agent_schedule_service_pb2
@@ -123,6 +123,24 @@ class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleService
             etag=request.etag,
         )
         return schedule_to_proto(schedule)
+
+    def PreviewSchedule(
+        self, request: pb.PreviewScheduleRequest, context: grpc.ServicerContext
+    ) -> pb.PreviewScheduleResponse:
+        fires = self._schedules.preview(
+            self._principal(context),
+            from_proto(request.schedule, ScheduleRules, "schedule"),
+            schedule_id=request.schedule_id,
+            start_time=timestamp_from_proto(request.start_time, "start_time")
+            if request.HasField("start_time")
+            else None,
+            count=request.count,
+        )
+        response = pb.PreviewScheduleResponse()
+        for fire in fires:
+            response.fire_times.add().FromDatetime(fire.at)
+            response.nominal_times.add().FromDatetime(fire.nominal)
+        return response
 
 
 def schedule_to_proto(schedule: AgentSchedule) -> agent_schedule_pb2.AgentSchedule:

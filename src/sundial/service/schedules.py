@@ -15,6 +15,7 @@ from sundial.domain.schedules import (
     AgentSchedule,
     AgentScheduleInfo,
     AgentScheduleSpec,
+    ScheduleRules,
     ScheduleStatus,
 )
 from sundial.domain.tenancy import Principal
@@ -33,9 +34,10 @@ from sundial.service.validation import (
 from sundial.store.database import Database
 from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
-from sundial.timing import CompiledSchedule, compile_schedule
+from sundial.timing import CompiledSchedule, Fire, compile_schedule
 
 FUTURE_FIRE_TIMES = 10
+MAX_PREVIEW_COUNT = 1000
 ALL_AGENTS = "-"
 _COMPILED_CACHE_SIZE = 4096
 
@@ -266,6 +268,33 @@ class ScheduleService:
         return self._transition(
             principal, workspace_id, agent_id, schedule_id, ScheduleStatus.ARCHIVED, etag
         )
+
+    def preview(
+        self,
+        principal: Principal,
+        rules: ScheduleRules,
+        *,
+        schedule_id: str = "",
+        start_time: datetime | None = None,
+        count: int = 0,
+    ) -> list[Fire]:
+        """The next `count` fires of `rules` after `start_time` (default now), or every
+        field violation of the rules."""
+        violations = Violations()
+        if not 0 <= count <= MAX_PREVIEW_COUNT:
+            violations.add("count", f"count must be 0-{MAX_PREVIEW_COUNT}, got {count}")
+        try:
+            compiled = compile_schedule(
+                rules,
+                schedule_id=schedule_id,
+                min_interval=self._min_fire_interval,
+                field_prefix="schedule",
+            )
+        except InvalidArgumentError as error:
+            violations.extend(error)
+        violations.raise_if_any()
+        after = start_time or self._clock.now()
+        return compiled.fire_times(after, count or FUTURE_FIRE_TIMES)
 
     def _transition(
         self,
