@@ -1,14 +1,21 @@
-"""Wiring and lifecycle: database, migrations, services and the gRPC server."""
+"""Wiring and lifecycle: database, migrations, services, the gRPC server and the REST
+gateway in front of it."""
 
 import logging
 import threading
 
-from sundial.api.grpc_server import GrpcServer
+from sundial.api.grpc_server import SERVICE_NAMES, GrpcServer
 from sundial.api.principal import BootstrapPrincipal
 from sundial.domain.clock import Clock, SystemClock
+from sundial.engine.loop import FiringLoop
+from sundial.gateway import Gateway, loopback_target
 from sundial.service.agents import AgentService
+from sundial.service.firing import FiringService
+from sundial.service.notifier import Notifier
+from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
+from sundial.service.triggers import TriggerService
 from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
@@ -23,6 +30,7 @@ class SundialServer:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.port = 0
+        self.http_port = 0
         self._stopped = threading.Event()
         if settings.migrate:
             migrate.upgrade(settings.database_url)
@@ -30,32 +38,80 @@ class SundialServer:
         self.tenancy = TenancyService(self.database, self.clock)
         self.bootstrap: Bootstrap = self.tenancy.bootstrap()
         self.agents = AgentService(self.database, self.clock)
+        self.notifier = Notifier()
         self.schedules = ScheduleService(
-            self.database, self.clock, min_fire_interval=settings.min_fire_interval
+            self.database,
+            self.clock,
+            min_fire_interval=settings.min_fire_interval,
+            notifier=self.notifier,
         )
+        self.objectives = ObjectiveService(self.database, self.clock, self.notifier)
+        self.triggers = TriggerService(self.database, self.clock, self.schedules, self.notifier)
+        self.firing = FiringService(
+            self.database,
+            self.clock,
+            batch_size=settings.engine_batch_size,
+            # One clock for every replica: PostgreSQL's, unless a test drives a fake one.
+            use_database_clock=clock is None and self.database.dialect == "postgresql",
+            on_created=self.notifier.objectives_available,
+        )
+        self.engine = FiringLoop(
+            fire_batch=lambda: self.firing.fire_due().schedules,
+            earliest_due=self.firing.earliest_due,
+            after_pass=self.objectives.reap,
+            clock=self.clock,
+            batch_size=settings.engine_batch_size,
+        )
+        self.notifier.on_schedules_changed(self.engine.wake)
         self._grpc = GrpcServer(
             agents=self.agents,
             schedules=self.schedules,
+            triggers=self.triggers,
+            objectives=self.objectives,
             principal=BootstrapPrincipal(self.bootstrap.principal),
             max_workers=settings.max_workers,
         )
+        self._gateway = Gateway(services=SERVICE_NAMES, readiness=self._is_ready)
 
     def start(self) -> None:
+        if "engine" in self.settings.roles:
+            self.engine.start()
+        if "api" not in self.settings.roles:
+            return
         self.port = self._grpc.start(self.settings.grpc_address)
         if not migrate.is_up_to_date(self.database):
             raise RuntimeError("the database schema is not up to date: run `sundial migrate`")
         self._grpc.set_serving()
         logger.info("serving gRPC on port %d", self.port)
+        if self.settings.http_address is not None:
+            self.http_port = self._gateway.start(
+                self.settings.http_address,
+                grpc_target=loopback_target(self.settings.grpc_address, self.port),
+            )
+            logger.info("serving REST on port %d", self.http_port)
 
     def stop(self) -> None:
         """Graceful shutdown: NOT_SERVING, drain delay, stop accepting, let calls finish."""
         if self._stopped.is_set():
             return
         self._stopped.set()
+        if "api" not in self.settings.roles:
+            self.engine.stop()
+            self.database.dispose()
+            return
         self._grpc.enter_graceful_shutdown()
+        self._gateway.enter_graceful_shutdown()
         # Only the drain delay waits on a real clock: it gives load balancers polling health
         # time to notice NOT_SERVING before connections are refused.
         threading.Event().wait(self.settings.drain_delay.total_seconds())
+        # REST requests are gRPC calls to this server: finish them before gRPC stops.
+        self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
+        # The engine finishes its batch (one transaction) and stops.
+        self.engine.stop()
         self.database.dispose()
         logger.info("stopped")
+
+    def _is_ready(self) -> bool:
+        """For /readyz: the database answers and every migration has been applied."""
+        return migrate.is_up_to_date(self.database)

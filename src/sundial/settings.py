@@ -5,12 +5,16 @@ from datetime import timedelta
 
 DEFAULT_DATABASE_URL = "sqlite:///./sundial.db"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:50051"
+DEFAULT_HTTP_ADDRESS = "127.0.0.1:8080"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     grpc_address: str = DEFAULT_GRPC_ADDRESS
+    # The REST/JSON gateway's address; None serves gRPC only (`sundial serve` defaults to
+    # DEFAULT_HTTP_ADDRESS, embedders and gRPC-only tests to none).
+    http_address: str | None = None
     # How long in-flight calls may take to finish after shutdown begins.
     shutdown_grace: timedelta = timedelta(seconds=10)
     # How long health answers NOT_SERVING before the server stops accepting calls, so that
@@ -19,3 +23,7 @@ class Settings:
     max_workers: int = 16
     min_fire_interval: timedelta = timedelta(seconds=1)
     migrate: bool = True
+    # What this process does: "api" (gRPC and REST) and/or "engine" (firing loop, reaper).
+    roles: frozenset[str] = frozenset({"api", "engine"})
+    # Schedules fired per transaction.
+    engine_batch_size: int = 500

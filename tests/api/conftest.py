@@ -5,17 +5,18 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+
+from sundial.domain.clock import FakeClock
+from sundial.server import SundialServer
+from sundial.settings import Settings
 from sundial.v1 import (
     agent_pb2,
     agent_schedule_service_pb2_grpc,
     agent_service_pb2,
     agent_service_pb2_grpc,
     metadata_pb2,
+    objective_service_pb2_grpc,
 )
-
-from sundial.domain.clock import FakeClock
-from sundial.server import SundialServer
-from sundial.settings import Settings
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -34,6 +35,8 @@ def server(database_url: str, clock: FakeClock) -> Iterator[SundialServer]:
         shutdown_grace=timedelta(seconds=2),
         migrate=False,
         max_workers=8,
+        # Tests drive the firing loop themselves (server.engine.run_pass()) on the fake clock.
+        roles=frozenset({"api"}),
     )
     instance = SundialServer(settings, clock=clock)
     instance.start()
@@ -57,6 +60,11 @@ def agents(channel: grpc.Channel) -> agent_service_pb2_grpc.AgentServiceStub:
 @pytest.fixture
 def schedules(channel: grpc.Channel) -> agent_schedule_service_pb2_grpc.AgentScheduleServiceStub:
     return agent_schedule_service_pb2_grpc.AgentScheduleServiceStub(channel)
+
+
+@pytest.fixture
+def objectives(channel: grpc.Channel) -> objective_service_pb2_grpc.ObjectiveServiceStub:
+    return objective_service_pb2_grpc.ObjectiveServiceStub(channel)
 
 
 @pytest.fixture

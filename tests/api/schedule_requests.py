@@ -1,6 +1,7 @@
 """Builders for schedule requests used across the API tests."""
 
 from google.protobuf import duration_pb2
+
 from sundial.v1 import agent_schedule_pb2, agent_schedule_service_pb2, metadata_pb2
 
 pb = agent_schedule_service_pb2

@@ -5,8 +5,8 @@ import concurrent.futures
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2, struct_pb2
-from sundial.v1 import agent_pb2, agent_service_pb2, metadata_pb2
 
+from sundial.v1 import agent_pb2, agent_service_pb2, metadata_pb2
 from tests.support.rpc import failure_of
 
 pb = agent_service_pb2

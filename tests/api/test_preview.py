@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
+
 from sundial.v1 import agent_schedule_pb2 as sp
 from sundial.v1 import agent_schedule_service_pb2 as pb
-
 from tests.support.rpc import failure_of
 
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
+
 from sundial.v1 import (
     agent_schedule_pb2,
     agent_schedule_service_pb2,
     agent_service_pb2,
     metadata_pb2,
 )
-
 from tests.api.schedule_requests import create_request, hourly_rules, schedule_spec
 from tests.support.rpc import failure_of
 

@@ -4,8 +4,8 @@ import base64
 
 import grpc
 import pytest
-from sundial.v1 import agent_schedule_service_pb2
 
+from sundial.v1 import agent_schedule_service_pb2
 from tests.api.schedule_requests import create_request
 from tests.support.rpc import failure_of
 

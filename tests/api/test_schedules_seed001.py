@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from google.protobuf import json_format
+
 from sundial.v1 import agent_schedule_pb2, agent_schedule_service_pb2
 
 SEED_EXAMPLE = Path(__file__).parents[1] / "fixtures" / "seed_001_agent_schedule.json"

@@ -3,9 +3,9 @@
 import grpc
 import pytest
 from google.protobuf import duration_pb2, struct_pb2
+
 from sundial.v1 import agent_schedule_pb2 as sp
 from sundial.v1 import metadata_pb2
-
 from tests.api.schedule_requests import create_request, schedule_spec
 from tests.support.rpc import failure_of
 

@@ -6,8 +6,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from sundial.v1 import agent_service_pb2
 
+from sundial.v1 import agent_service_pb2
 from tests.support.rpc import failure_of
 
 

@@ -25,6 +25,7 @@ class Process:
             [SUNDIAL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.workspace = ""
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -63,6 +64,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Process, str]]:
     try:
         port = process.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
         workspace = process.wait_for_line(r"default workspace: (ws_\w+)")[1]
+        process.workspace = workspace
         yield process, f"127.0.0.1:{port}"
         assert workspace.startswith("ws_")
     finally:
@@ -100,3 +102,47 @@ def test_admin_create_workspace_prints_a_workspace_id(tmp_path: Path):
         check=True,
     )
     assert re.fullmatch(r"ws_[0-9A-Z]{26}\n", result.stdout)
+
+
+def test_worker_runs_a_command_for_a_triggered_objective(served):
+    from sundial.v1 import agent_schedule_service_pb2 as spb
+    from sundial.v1 import (
+        agent_schedule_service_pb2_grpc,
+        agent_service_pb2,
+        agent_service_pb2_grpc,
+        metadata_pb2,
+        objective_pb2,
+        objective_service_pb2,
+        objective_service_pb2_grpc,
+    )
+    from tests.api.schedule_requests import create_request
+
+    process, address = served
+    workspace = process.workspace
+    with grpc.insecure_channel(address) as channel:
+        agent = agent_service_pb2_grpc.AgentServiceStub(channel).CreateAgent(
+            agent_service_pb2.CreateAgentRequest(
+                workspace_id=workspace, metadata=metadata_pb2.CreateResourceMetadata(name="echo")
+            )
+        )
+        schedules = agent_schedule_service_pb2_grpc.AgentScheduleServiceStub(channel)
+        schedule = schedules.CreateAgentSchedule(create_request(workspace, agent.metadata.id))
+        ids = {"workspace_id": workspace, "agent_id": agent.metadata.id}
+        objective = schedules.TriggerAgentSchedule(
+            spb.TriggerAgentScheduleRequest(**ids, schedule_id=schedule.metadata.id)
+        )
+        script = (
+            "import json, sys; o = json.load(sys.stdin); "
+            "print(json.dumps({'echo': o['spec']['initialMessage']}))"
+        )
+        result = subprocess.run(
+            [SUNDIAL, "worker", "--workspace", workspace, "--agent", agent.metadata.id,
+             "--grpc-address", address, "--once", "--", sys.executable, "-c", script],
+            capture_output=True, text=True, timeout=120, check=True,
+        )
+        assert "ran 1 objective(s)" in result.stdout
+        done = objective_service_pb2_grpc.ObjectiveServiceStub(channel).GetObjective(
+            objective_service_pb2.GetObjectiveRequest(**ids, objective_id=objective.metadata.id)
+        )
+    assert done.info.status == objective_pb2.OBJECTIVE_STATUS_SUCCEEDED
+    assert done.info.output.struct_value["echo"] == "summarize the day"

@@ -12,6 +12,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from sundial.v1 import agent_schedule_pb2 as _agent_schedule_pb2
 from sundial.v1 import metadata_pb2 as _metadata_pb2
+from sundial.v1 import objective_pb2 as _objective_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -441,3 +442,125 @@ class PreviewScheduleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PreviewScheduleResponse: _TypeAlias = PreviewScheduleResponse  # noqa: Y015
+
+@_typing.final
+class TriggerAgentScheduleRequest(_message.Message):
+    """Request of TriggerAgentSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULE_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    OVERLAP_POLICY_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    """Workspace of the agent."""
+    agent_id: _builtins.str
+    """The agent."""
+    schedule_id: _builtins.str
+    """The schedule."""
+    request_id: _builtins.str
+    """Idempotency key: the same key within 24 hours returns the same objective."""
+    overlap_policy: _agent_schedule_pb2.OverlapPolicy.ValueType
+    """How to treat objectives already in flight; default ALLOW (run now regardless)."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        schedule_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        overlap_policy: _agent_schedule_pb2.OverlapPolicy.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "overlap_policy", b"overlap_policy", "request_id", b"request_id", "schedule_id", b"schedule_id", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TriggerAgentScheduleRequest: _TypeAlias = TriggerAgentScheduleRequest  # noqa: Y015
+
+@_typing.final
+class BackfillAgentScheduleRequest(_message.Message):
+    """Request of BackfillAgentSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULE_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    OVERLAP_POLICY_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    """Workspace of the agent."""
+    agent_id: _builtins.str
+    """The agent."""
+    schedule_id: _builtins.str
+    """The schedule."""
+    overlap_policy: _agent_schedule_pb2.OverlapPolicy.ValueType
+    """How the backfilled fires treat objectives in flight; default BUFFER_ALL (run them
+    one after another).
+    """
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """First nominal time to fire (inclusive)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """End of the range (exclusive); not after now."""
+
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        schedule_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        overlap_policy: _agent_schedule_pb2.OverlapPolicy.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "end_time", b"end_time", "overlap_policy", b"overlap_policy", "schedule_id", b"schedule_id", "start_time", b"start_time", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackfillAgentScheduleRequest: _TypeAlias = BackfillAgentScheduleRequest  # noqa: Y015
+
+@_typing.final
+class BackfillAgentScheduleResponse(_message.Message):
+    """Response of BackfillAgentSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATED_COUNT_FIELD_NUMBER: _builtins.int
+    EXISTING_COUNT_FIELD_NUMBER: _builtins.int
+    SKIPPED_COUNT_FIELD_NUMBER: _builtins.int
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    created_count: _builtins.int
+    """How many objectives the backfill created."""
+    existing_count: _builtins.int
+    """Nominal times in the range that already had an objective."""
+    skipped_count: _builtins.int
+    """Fires dropped by the overlap policy."""
+    @_builtins.property
+    def objectives(self) -> _containers.RepeatedCompositeFieldContainer[_objective_pb2.Objective]:
+        """The first (up to 100) objectives created."""
+
+    def __init__(
+        self,
+        *,
+        created_count: _builtins.int = ...,
+        existing_count: _builtins.int = ...,
+        skipped_count: _builtins.int = ...,
+        objectives: _abc.Iterable[_objective_pb2.Objective] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_count", b"created_count", "existing_count", b"existing_count", "objectives", b"objectives", "skipped_count", b"skipped_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackfillAgentScheduleResponse: _TypeAlias = BackfillAgentScheduleResponse  # noqa: Y015

@@ -6,6 +6,7 @@ import warnings
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from sundial.v1 import agent_schedule_pb2 as sundial_dot_v1_dot_agent__schedule__pb2
 from sundial.v1 import agent_schedule_service_pb2 as sundial_dot_v1_dot_agent__schedule__service__pb2
+from sundial.v1 import objective_pb2 as sundial_dot_v1_dot_objective__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -77,6 +78,16 @@ class AgentScheduleServiceStub:
                 request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ArchiveAgentScheduleRequest.SerializeToString,
                 response_deserializer=sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.FromString,
                 _registered_method=True)
+        self.TriggerAgentSchedule = channel.unary_unary(
+                '/sundial.v1.AgentScheduleService/TriggerAgentSchedule',
+                request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.TriggerAgentScheduleRequest.SerializeToString,
+                response_deserializer=sundial_dot_v1_dot_objective__pb2.Objective.FromString,
+                _registered_method=True)
+        self.BackfillAgentSchedule = channel.unary_unary(
+                '/sundial.v1.AgentScheduleService/BackfillAgentSchedule',
+                request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BackfillAgentScheduleRequest.SerializeToString,
+                response_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BackfillAgentScheduleResponse.FromString,
+                _registered_method=True)
         self.PreviewSchedule = channel.unary_unary(
                 '/sundial.v1.AgentScheduleService/PreviewSchedule',
                 request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleRequest.SerializeToString,
@@ -147,6 +158,23 @@ class AgentScheduleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TriggerAgentSchedule(self, request, context):
+        """Fires the schedule now, once, whatever its rules and status; returns the objective.
+        The same request_id within 24 hours returns the same objective.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BackfillAgentSchedule(self, request, context):
+        """Fires every nominal time of the schedule's rules in [start_time, end_time), at most
+        10,000 fires and a range of at most 366 days, ending no later than now. Times that
+        already have a scheduled or backfilled objective are not fired again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PreviewSchedule(self, request, context):
         """Validates schedule rules and returns their next fire times, without storing
         anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
@@ -197,6 +225,16 @@ def add_AgentScheduleServiceServicer_to_server(servicer, server):
                     servicer.ArchiveAgentSchedule,
                     request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ArchiveAgentScheduleRequest.FromString,
                     response_serializer=sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.SerializeToString,
+            ),
+            'TriggerAgentSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerAgentSchedule,
+                    request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.TriggerAgentScheduleRequest.FromString,
+                    response_serializer=sundial_dot_v1_dot_objective__pb2.Objective.SerializeToString,
+            ),
+            'BackfillAgentSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.BackfillAgentSchedule,
+                    request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BackfillAgentScheduleRequest.FromString,
+                    response_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BackfillAgentScheduleResponse.SerializeToString,
             ),
             'PreviewSchedule': grpc.unary_unary_rpc_method_handler(
                     servicer.PreviewSchedule,
@@ -421,6 +459,60 @@ class AgentScheduleService:
             '/sundial.v1.AgentScheduleService/ArchiveAgentSchedule',
             sundial_dot_v1_dot_agent__schedule__service__pb2.ArchiveAgentScheduleRequest.SerializeToString,
             sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerAgentSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sundial.v1.AgentScheduleService/TriggerAgentSchedule',
+            sundial_dot_v1_dot_agent__schedule__service__pb2.TriggerAgentScheduleRequest.SerializeToString,
+            sundial_dot_v1_dot_objective__pb2.Objective.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BackfillAgentSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sundial.v1.AgentScheduleService/BackfillAgentSchedule',
+            sundial_dot_v1_dot_agent__schedule__service__pb2.BackfillAgentScheduleRequest.SerializeToString,
+            sundial_dot_v1_dot_agent__schedule__service__pb2.BackfillAgentScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,7 @@ from google.protobuf import empty_pb2 as _empty_pb2
 from grpc import aio as _aio
 from sundial.v1 import agent_schedule_pb2 as _agent_schedule_pb2
 from sundial.v1 import agent_schedule_service_pb2 as _agent_schedule_service_pb2
+from sundial.v1 import objective_pb2 as _objective_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -57,6 +58,15 @@ class AgentScheduleServiceStub:
     """Archives a schedule: it stops firing and leaves List unless asked for.
     Setting spec.status back to ACTIVE or PAUSED with Update unarchives it.
     """
+    TriggerAgentSchedule: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.TriggerAgentScheduleRequest, _objective_pb2.Objective]
+    """Fires the schedule now, once, whatever its rules and status; returns the objective.
+    The same request_id within 24 hours returns the same objective.
+    """
+    BackfillAgentSchedule: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.BackfillAgentScheduleRequest, _agent_schedule_service_pb2.BackfillAgentScheduleResponse]
+    """Fires every nominal time of the schedule's rules in [start_time, end_time), at most
+    10,000 fires and a range of at most 366 days, ending no later than now. Times that
+    already have a scheduled or backfilled objective are not fired again.
+    """
     PreviewSchedule: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.PreviewScheduleRequest, _agent_schedule_service_pb2.PreviewScheduleResponse]
     """Validates schedule rules and returns their next fire times, without storing
     anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
@@ -87,6 +97,15 @@ class AgentScheduleServiceAsyncStub(AgentScheduleServiceStub):
     ArchiveAgentSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.ArchiveAgentScheduleRequest, _agent_schedule_pb2.AgentSchedule]  # type: ignore[assignment]
     """Archives a schedule: it stops firing and leaves List unless asked for.
     Setting spec.status back to ACTIVE or PAUSED with Update unarchives it.
+    """
+    TriggerAgentSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.TriggerAgentScheduleRequest, _objective_pb2.Objective]  # type: ignore[assignment]
+    """Fires the schedule now, once, whatever its rules and status; returns the objective.
+    The same request_id within 24 hours returns the same objective.
+    """
+    BackfillAgentSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.BackfillAgentScheduleRequest, _agent_schedule_service_pb2.BackfillAgentScheduleResponse]  # type: ignore[assignment]
+    """Fires every nominal time of the schedule's rules in [start_time, end_time), at most
+    10,000 fires and a range of at most 366 days, ending no later than now. Times that
+    already have a scheduled or backfilled objective are not fired again.
     """
     PreviewSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.PreviewScheduleRequest, _agent_schedule_service_pb2.PreviewScheduleResponse]  # type: ignore[assignment]
     """Validates schedule rules and returns their next fire times, without storing
@@ -163,6 +182,27 @@ class AgentScheduleServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_agent_schedule_pb2.AgentSchedule, _abc.Awaitable[_agent_schedule_pb2.AgentSchedule]]:
         """Archives a schedule: it stops firing and leaves List unless asked for.
         Setting spec.status back to ACTIVE or PAUSED with Update unarchives it.
+        """
+
+    @_abc_1.abstractmethod
+    def TriggerAgentSchedule(
+        self,
+        request: _agent_schedule_service_pb2.TriggerAgentScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_objective_pb2.Objective, _abc.Awaitable[_objective_pb2.Objective]]:
+        """Fires the schedule now, once, whatever its rules and status; returns the objective.
+        The same request_id within 24 hours returns the same objective.
+        """
+
+    @_abc_1.abstractmethod
+    def BackfillAgentSchedule(
+        self,
+        request: _agent_schedule_service_pb2.BackfillAgentScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_schedule_service_pb2.BackfillAgentScheduleResponse, _abc.Awaitable[_agent_schedule_service_pb2.BackfillAgentScheduleResponse]]:
+        """Fires every nominal time of the schedule's rules in [start_time, end_time), at most
+        10,000 fires and a range of at most 366 days, ending no later than now. Times that
+        already have a scheduled or backfilled objective are not fired again.
         """
 
     @_abc_1.abstractmethod

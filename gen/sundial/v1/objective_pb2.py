@@ -22,15 +22,31 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from sundial.v1 import metadata_pb2 as sundial_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asundial/v1/objective.proto\x12\nsundial.v1*\x8b\x02\n\x0fObjectiveStatus\x12 \n\x1cOBJECTIVE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18OBJECTIVE_STATUS_PENDING\x10\x01\x12\x1d\n\x19OBJECTIVE_STATUS_BUFFERED\x10\x02\x12\x1c\n\x18OBJECTIVE_STATUS_RUNNING\x10\x03\x12\x1e\n\x1aOBJECTIVE_STATUS_SUCCEEDED\x10\x04\x12\x1b\n\x17OBJECTIVE_STATUS_FAILED\x10\x05\x12\x1e\n\x1aOBJECTIVE_STATUS_CANCELLED\x10\x06\x12\x1e\n\x1aOBJECTIVE_STATUS_TIMED_OUT\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asundial/v1/objective.proto\x12\nsundial.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19sundial/v1/metadata.proto\"\x99\x01\n\tObjective\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.sundial.v1.ResourceMetadata\x12-\n\x04spec\x18\x02 \x01(\x0b\x32\x19.sundial.v1.ObjectiveSpecB\x04\xe2\x41\x01\x03\x12-\n\x04info\x18\x03 \x01(\x0b\x32\x19.sundial.v1.ObjectiveInfoB\x04\xe2\x41\x01\x03\"\xee\x01\n\rObjectiveSpec\x12\x17\n\x0finitial_message\x18\x01 \x01(\t\x12$\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x14\n\x0cvariation_id\x18\x04 \x01(\t\x12\x13\n\x0bschedule_id\x18\x05 \x01(\t\x12\x32\n\x0escheduled_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x0ctrigger_kind\x18\x07 \x01(\x0e\x32\x17.sundial.v1.TriggerKind\"\xcf\x03\n\rObjectiveInfo\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.sundial.v1.ObjectiveStatus\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x11\n\tworker_id\x18\x03 \x01(\t\x12\x34\n\x10lease_expires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x06output\x18\x07 \x01(\x0b\x32\x16.google.protobuf.Value\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x30\n\x0c\x61vailable_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08retry_of\x18\n \x01(\t\x12,\n\x08\x64\x65\x61\x64line\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x66ired_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x8b\x02\n\x0fObjectiveStatus\x12 \n\x1cOBJECTIVE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18OBJECTIVE_STATUS_PENDING\x10\x01\x12\x1d\n\x19OBJECTIVE_STATUS_BUFFERED\x10\x02\x12\x1c\n\x18OBJECTIVE_STATUS_RUNNING\x10\x03\x12\x1e\n\x1aOBJECTIVE_STATUS_SUCCEEDED\x10\x04\x12\x1b\n\x17OBJECTIVE_STATUS_FAILED\x10\x05\x12\x1e\n\x1aOBJECTIVE_STATUS_CANCELLED\x10\x06\x12\x1e\n\x1aOBJECTIVE_STATUS_TIMED_OUT\x10\x07*\x93\x01\n\x0bTriggerKind\x12\x1c\n\x18TRIGGER_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16TRIGGER_KIND_SCHEDULED\x10\x01\x12\x17\n\x13TRIGGER_KIND_MANUAL\x10\x02\x12\x19\n\x15TRIGGER_KIND_BACKFILL\x10\x03\x12\x16\n\x12TRIGGER_KIND_RETRY\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sundial.v1.objective_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OBJECTIVESTATUS']._serialized_start=43
-  _globals['_OBJECTIVESTATUS']._serialized_end=310
+  _globals['_OBJECTIVE'].fields_by_name['spec']._loaded_options = None
+  _globals['_OBJECTIVE'].fields_by_name['spec']._serialized_options = b'\342A\001\003'
+  _globals['_OBJECTIVE'].fields_by_name['info']._loaded_options = None
+  _globals['_OBJECTIVE'].fields_by_name['info']._serialized_options = b'\342A\001\003'
+  _globals['_OBJECTIVESTATUS']._serialized_start=1029
+  _globals['_OBJECTIVESTATUS']._serialized_end=1296
+  _globals['_TRIGGERKIND']._serialized_start=1299
+  _globals['_TRIGGERKIND']._serialized_end=1446
+  _globals['_OBJECTIVE']._serialized_start=166
+  _globals['_OBJECTIVE']._serialized_end=319
+  _globals['_OBJECTIVESPEC']._serialized_start=322
+  _globals['_OBJECTIVESPEC']._serialized_end=560
+  _globals['_OBJECTIVEINFO']._serialized_start=563
+  _globals['_OBJECTIVEINFO']._serialized_end=1026
 # @@protoc_insertion_point(module_scope)

@@ -5,15 +5,19 @@ isort:skip_file
 """
 
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from sundial.v1 import metadata_pb2 as _metadata_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
 
-if sys.version_info >= (3, 10):
-    from typing import TypeAlias as _TypeAlias
+if sys.version_info >= (3, 11):
+    from typing import TypeAlias as _TypeAlias, Never as _Never
 else:
-    from typing_extensions import TypeAlias as _TypeAlias
+    from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -60,3 +64,203 @@ OBJECTIVE_STATUS_CANCELLED: ObjectiveStatus.ValueType  # 6
 OBJECTIVE_STATUS_TIMED_OUT: ObjectiveStatus.ValueType  # 7
 """Its lease expired or it ran past execution_timeout."""
 Global___ObjectiveStatus: _TypeAlias = ObjectiveStatus  # noqa: Y015
+
+class _TriggerKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TriggerKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TriggerKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TRIGGER_KIND_UNSPECIFIED: _TriggerKind.ValueType  # 0
+    """Not set."""
+    TRIGGER_KIND_SCHEDULED: _TriggerKind.ValueType  # 1
+    """A fire of the schedule's rules."""
+    TRIGGER_KIND_MANUAL: _TriggerKind.ValueType  # 2
+    """TriggerAgentSchedule ("run now")."""
+    TRIGGER_KIND_BACKFILL: _TriggerKind.ValueType  # 3
+    """BackfillAgentSchedule."""
+    TRIGGER_KIND_RETRY: _TriggerKind.ValueType  # 4
+    """A retry of a failed or timed-out attempt (retry_policy)."""
+
+class TriggerKind(_TriggerKind, metaclass=_TriggerKindEnumTypeWrapper):
+    """What created an objective."""
+
+TRIGGER_KIND_UNSPECIFIED: TriggerKind.ValueType  # 0
+"""Not set."""
+TRIGGER_KIND_SCHEDULED: TriggerKind.ValueType  # 1
+"""A fire of the schedule's rules."""
+TRIGGER_KIND_MANUAL: TriggerKind.ValueType  # 2
+"""TriggerAgentSchedule ("run now")."""
+TRIGGER_KIND_BACKFILL: TriggerKind.ValueType  # 3
+"""BackfillAgentSchedule."""
+TRIGGER_KIND_RETRY: TriggerKind.ValueType  # 4
+"""A retry of a failed or timed-out attempt (retry_policy)."""
+Global___TriggerKind: _TypeAlias = TriggerKind  # noqa: Y015
+
+@_typing.final
+class Objective(_message.Message):
+    """One run of an agent: created by a fire, a trigger, a backfill or a retry, claimed and
+    completed by one of the agent's workers.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METADATA_FIELD_NUMBER: _builtins.int
+    SPEC_FIELD_NUMBER: _builtins.int
+    INFO_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def metadata(self) -> _metadata_pb2.ResourceMetadata:
+        """Identity of the objective."""
+
+    @_builtins.property
+    def spec(self) -> Global___ObjectiveSpec:
+        """What to run."""
+
+    @_builtins.property
+    def info(self) -> Global___ObjectiveInfo:
+        """Where the run is."""
+
+    def __init__(
+        self,
+        *,
+        metadata: _metadata_pb2.ResourceMetadata | None = ...,
+        spec: Global___ObjectiveSpec | None = ...,
+        info: Global___ObjectiveInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "metadata", b"metadata", "spec", b"spec"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["info", b"info", "metadata", b"metadata", "spec", b"spec"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Objective: _TypeAlias = Objective  # noqa: Y015
+
+@_typing.final
+class ObjectiveSpec(_message.Message):
+    """What an objective runs, copied from its schedule when it was created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INITIAL_MESSAGE_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    VARIATION_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULE_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULED_TIME_FIELD_NUMBER: _builtins.int
+    TRIGGER_KIND_FIELD_NUMBER: _builtins.int
+    initial_message: _builtins.str
+    """The first user message."""
+    agent_id: _builtins.str
+    """The agent that runs it."""
+    variation_id: _builtins.str
+    """The agent variation to use (empty: the agent's default)."""
+    schedule_id: _builtins.str
+    """The schedule that created it."""
+    trigger_kind: Global___TriggerKind.ValueType
+    """What created it."""
+    @_builtins.property
+    def data(self) -> _struct_pb2.Value:
+        """The schedule's input data."""
+
+    @_builtins.property
+    def scheduled_time(self) -> _timestamp_pb2.Timestamp:
+        """The nominal (scheduled) time of the fire; for manual triggers, the trigger time."""
+
+    def __init__(
+        self,
+        *,
+        initial_message: _builtins.str = ...,
+        data: _struct_pb2.Value | None = ...,
+        agent_id: _builtins.str = ...,
+        variation_id: _builtins.str = ...,
+        schedule_id: _builtins.str = ...,
+        scheduled_time: _timestamp_pb2.Timestamp | None = ...,
+        trigger_kind: Global___TriggerKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "scheduled_time", b"scheduled_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "data", b"data", "initial_message", b"initial_message", "schedule_id", b"schedule_id", "scheduled_time", b"scheduled_time", "trigger_kind", b"trigger_kind", "variation_id", b"variation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveSpec: _TypeAlias = ObjectiveSpec  # noqa: Y015
+
+@_typing.final
+class ObjectiveInfo(_message.Message):
+    """The state of an objective."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    LEASE_EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    AVAILABLE_AT_FIELD_NUMBER: _builtins.int
+    RETRY_OF_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    FIRED_AT_FIELD_NUMBER: _builtins.int
+    status: Global___ObjectiveStatus.ValueType
+    """Lifecycle status."""
+    attempt: _builtins.int
+    """Which attempt this is (1 for the first; retries count up)."""
+    worker_id: _builtins.str
+    """The worker holding (or last holding) the lease."""
+    error: _builtins.str
+    """Why it failed, timed out or was cancelled."""
+    retry_of: _builtins.str
+    """The attempt this one retries."""
+    @_builtins.property
+    def lease_expires_at(self) -> _timestamp_pb2.Timestamp:
+        """When the current lease ends unless the worker heartbeats."""
+
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp:
+        """When a worker claimed it."""
+
+    @_builtins.property
+    def completed_at(self) -> _timestamp_pb2.Timestamp:
+        """When it reached a final status."""
+
+    @_builtins.property
+    def output(self) -> _struct_pb2.Value:
+        """What the worker reported on completion."""
+
+    @_builtins.property
+    def available_at(self) -> _timestamp_pb2.Timestamp:
+        """Not claimable before this time (retry backoff)."""
+
+    @_builtins.property
+    def deadline(self) -> _timestamp_pb2.Timestamp:
+        """The attempt must end by this time (execution_timeout)."""
+
+    @_builtins.property
+    def fired_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was created (the fire time)."""
+
+    def __init__(
+        self,
+        *,
+        status: Global___ObjectiveStatus.ValueType = ...,
+        attempt: _builtins.int = ...,
+        worker_id: _builtins.str = ...,
+        lease_expires_at: _timestamp_pb2.Timestamp | None = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        completed_at: _timestamp_pb2.Timestamp | None = ...,
+        output: _struct_pb2.Value | None = ...,
+        error: _builtins.str = ...,
+        available_at: _timestamp_pb2.Timestamp | None = ...,
+        retry_of: _builtins.str = ...,
+        deadline: _timestamp_pb2.Timestamp | None = ...,
+        fired_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["available_at", b"available_at", "completed_at", b"completed_at", "deadline", b"deadline", "fired_at", b"fired_at", "lease_expires_at", b"lease_expires_at", "output", b"output", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "available_at", b"available_at", "completed_at", b"completed_at", "deadline", b"deadline", "error", b"error", "fired_at", b"fired_at", "lease_expires_at", b"lease_expires_at", "output", b"output", "retry_of", b"retry_of", "started_at", b"started_at", "status", b"status", "worker_id", b"worker_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveInfo: _TypeAlias = ObjectiveInfo  # noqa: Y015

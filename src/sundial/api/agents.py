@@ -2,7 +2,6 @@
 
 import grpc
 from google.protobuf import empty_pb2
-from sundial.v1 import agent_pb2, agent_service_pb2, agent_service_pb2_grpc
 
 from sundial.api.converters import from_proto, to_proto
 from sundial.api.principal import PrincipalResolver
@@ -10,6 +9,7 @@ from sundial.api.requests import page_request, update_mask_of
 from sundial.domain.agents import Agent, AgentSpec
 from sundial.domain.metadata import MetadataInput
 from sundial.service.agents import AgentService
+from sundial.v1 import agent_pb2, agent_service_pb2, agent_service_pb2_grpc
 
 
 class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):

@@ -102,6 +102,16 @@ def _value_reader(field: FieldDescriptor, hint: Any) -> Callable[[Any, str], Any
     return lambda value, _path: value
 
 
+def json_from_proto(value: Message) -> Any:
+    """The JSON value of a google.protobuf.Value or Struct."""
+    return json_format.MessageToDict(value)
+
+
+def duration_from_proto(value: Any, path: str) -> timedelta:
+    """A timedelta; sub-microsecond or out-of-range Durations are INVALID_ARGUMENT at `path`."""
+    return _read_duration(value, path)
+
+
 def timestamp_from_proto(value: Any, path: str) -> datetime:
     """An aware UTC datetime; an out-of-range Timestamp is INVALID_ARGUMENT at `path`."""
     try:

@@ -5,23 +5,29 @@ from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+from sundial.api.agents import AgentServicer
+from sundial.api.interceptors import server_interceptors
+from sundial.api.objectives import ObjectiveServicer
+from sundial.api.principal import PrincipalResolver
+from sundial.api.schedules import AgentScheduleServicer
+from sundial.service.agents import AgentService
+from sundial.service.objectives import ObjectiveService
+from sundial.service.schedules import ScheduleService
+from sundial.service.triggers import TriggerService
 from sundial.v1 import (
     agent_schedule_service_pb2,
     agent_schedule_service_pb2_grpc,
     agent_service_pb2,
     agent_service_pb2_grpc,
+    objective_service_pb2,
+    objective_service_pb2_grpc,
 )
-
-from sundial.api.agents import AgentServicer
-from sundial.api.interceptors import server_interceptors
-from sundial.api.principal import PrincipalResolver
-from sundial.api.schedules import AgentScheduleServicer
-from sundial.service.agents import AgentService
-from sundial.service.schedules import ScheduleService
 
 SERVICE_NAMES = (
     agent_service_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name,
     agent_schedule_service_pb2.DESCRIPTOR.services_by_name["AgentScheduleService"].full_name,
+    objective_service_pb2.DESCRIPTOR.services_by_name["ObjectiveService"].full_name,
 )
 
 
@@ -33,6 +39,8 @@ class GrpcServer:
         *,
         agents: AgentService,
         schedules: ScheduleService,
+        triggers: TriggerService,
+        objectives: ObjectiveService,
         principal: PrincipalResolver,
         max_workers: int,
     ) -> None:
@@ -45,7 +53,10 @@ class GrpcServer:
             AgentServicer(agents, principal), self._server
         )
         agent_schedule_service_pb2_grpc.add_AgentScheduleServiceServicer_to_server(
-            AgentScheduleServicer(schedules, principal), self._server
+            AgentScheduleServicer(schedules, triggers, principal), self._server
+        )
+        objective_service_pb2_grpc.add_ObjectiveServiceServicer_to_server(
+            ObjectiveServicer(objectives, principal), self._server
         )
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

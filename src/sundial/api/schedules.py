@@ -1,26 +1,34 @@
 """sundial.v1.AgentScheduleService."""
 
+from dataclasses import dataclass
+
 import grpc
 from google.protobuf import empty_pb2
+
+from sundial.api.converters import from_proto, to_proto
+from sundial.api.objectives import objective_to_proto
+from sundial.api.principal import PrincipalResolver
+from sundial.api.requests import optional_timestamp, page_request, update_mask_of
+from sundial.domain.metadata import MetadataInput
+from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, OverlapPolicy, ScheduleRules
+from sundial.service.schedules import ScheduleService
+from sundial.service.triggers import TriggerService
 from sundial.v1 import (
     agent_schedule_pb2,
     agent_schedule_service_pb2,
     agent_schedule_service_pb2_grpc,
+    objective_pb2,
 )
-
-from sundial.api.converters import from_proto, timestamp_from_proto, to_proto
-from sundial.api.principal import PrincipalResolver
-from sundial.api.requests import page_request, update_mask_of
-from sundial.domain.metadata import MetadataInput
-from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, ScheduleRules
-from sundial.service.schedules import ScheduleService
 
 pb = agent_schedule_service_pb2
 
 
 class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleServiceServicer):
-    def __init__(self, schedules: ScheduleService, principal: PrincipalResolver) -> None:
+    def __init__(
+        self, schedules: ScheduleService, triggers: TriggerService, principal: PrincipalResolver
+    ) -> None:
         self._schedules = schedules
+        self._triggers = triggers
         self._principal = principal
 
     def CreateAgentSchedule(
@@ -124,6 +132,38 @@ class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleService
         )
         return schedule_to_proto(schedule)
 
+    def TriggerAgentSchedule(
+        self, request: pb.TriggerAgentScheduleRequest, context: grpc.ServicerContext
+    ) -> objective_pb2.Objective:
+        objective = self._triggers.trigger(
+            self._principal(context),
+            request.workspace_id,
+            request.agent_id,
+            request.schedule_id,
+            request_id=request.request_id,
+            overlap_policy=from_proto(request, _OverlapOverride, "").overlap_policy,
+        )
+        return objective_to_proto(objective)
+
+    def BackfillAgentSchedule(
+        self, request: pb.BackfillAgentScheduleRequest, context: grpc.ServicerContext
+    ) -> pb.BackfillAgentScheduleResponse:
+        result = self._triggers.backfill(
+            self._principal(context),
+            request.workspace_id,
+            request.agent_id,
+            request.schedule_id,
+            start_time=optional_timestamp(request, "start_time"),
+            end_time=optional_timestamp(request, "end_time"),
+            overlap_policy=from_proto(request, _OverlapOverride, "").overlap_policy,
+        )
+        return pb.BackfillAgentScheduleResponse(
+            created_count=result.created_count,
+            existing_count=result.existing_count,
+            skipped_count=result.skipped_count,
+            objectives=[objective_to_proto(o) for o in result.objectives],
+        )
+
     def PreviewSchedule(
         self, request: pb.PreviewScheduleRequest, context: grpc.ServicerContext
     ) -> pb.PreviewScheduleResponse:
@@ -131,9 +171,7 @@ class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleService
             self._principal(context),
             from_proto(request.schedule, ScheduleRules, "schedule"),
             schedule_id=request.schedule_id,
-            start_time=timestamp_from_proto(request.start_time, "start_time")
-            if request.HasField("start_time")
-            else None,
+            start_time=optional_timestamp(request, "start_time"),
             count=request.count,
         )
         response = pb.PreviewScheduleResponse()
@@ -141,6 +179,13 @@ class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleService
             response.fire_times.add().FromDatetime(fire.at)
             response.nominal_times.add().FromDatetime(fire.nominal)
         return response
+
+
+@dataclass(frozen=True)
+class _OverlapOverride:
+    """The overlap_policy field of Trigger and Backfill requests (validated as an enum)."""
+
+    overlap_policy: OverlapPolicy = OverlapPolicy.UNSPECIFIED
 
 
 def schedule_to_proto(schedule: AgentSchedule) -> agent_schedule_pb2.AgentSchedule:

@@ -3,6 +3,7 @@
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -12,7 +13,12 @@ from types import FrameType
 from sundial.domain.clock import SystemClock
 from sundial.logs import configure_logging
 from sundial.service.tenancy import TenancyService
-from sundial.settings import DEFAULT_DATABASE_URL, DEFAULT_GRPC_ADDRESS, Settings
+from sundial.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_GRPC_ADDRESS,
+    DEFAULT_HTTP_ADDRESS,
+    Settings,
+)
 from sundial.store import migrate
 from sundial.store.database import Database
 
@@ -39,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     _database_flag(serve)
     serve.add_argument("--grpc-address", default=_env("GRPC_ADDRESS", DEFAULT_GRPC_ADDRESS))
     serve.add_argument(
+        "--http-address",
+        default=_env("HTTP_ADDRESS", DEFAULT_HTTP_ADDRESS),
+        help="the REST/JSON gateway's HOST:PORT (empty: gRPC only)",
+    )
+    serve.add_argument(
         "--shutdown-grace",
         type=float,
         default=float(_env("SHUTDOWN_GRACE", "10")),
@@ -57,11 +68,33 @@ def _parser() -> argparse.ArgumentParser:
         default=float(_env("MIN_FIRE_INTERVAL", "1")),
         help="seconds: specs whose fires come closer than this are rejected",
     )
+    serve.add_argument(
+        "--roles",
+        type=_roles,
+        default=_roles(_env("ROLES", "api,engine")),
+        help="comma list of what this process runs: api (gRPC and REST), engine (firing, reaper)",
+    )
+    serve.add_argument(
+        "--engine-batch-size", type=int, default=int(_env("ENGINE_BATCH_SIZE", "500"))
+    )
     serve.set_defaults(run=_serve)
 
     migrate_command = commands.add_parser("migrate", help="apply database migrations")
     _database_flag(migrate_command)
     migrate_command.set_defaults(run=_migrate)
+
+    worker = commands.add_parser(
+        "worker", help="claim an agent's objectives and run COMMAND for each"
+    )
+    worker.add_argument("--workspace", required=True, help="ws_... id")
+    worker.add_argument("--agent", required=True, help="agent_... id")
+    worker.add_argument("--grpc-address", default=_env("GRPC_ADDRESS", DEFAULT_GRPC_ADDRESS))
+    worker.add_argument("--worker-id", default=f"{socket.gethostname()}-{os.getpid()}")
+    worker.add_argument("--lease", type=int, default=60, help="lease seconds (heartbeats keep it)")
+    worker.add_argument("--wait", type=int, default=20, help="long-poll seconds per claim")
+    worker.add_argument("--once", action="store_true", help="one claim round, then exit")
+    worker.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    worker.set_defaults(run=_worker)
 
     admin = commands.add_parser("admin", help="administration directly against the database")
     admin_commands = admin.add_subparsers(required=True, metavar="ADMIN_COMMAND")
@@ -70,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     _database_flag(create_workspace)
     create_workspace.set_defaults(run=_create_workspace)
     return parser
+
+
+def _roles(text: str) -> frozenset[str]:
+    roles = frozenset(part.strip() for part in text.split(",") if part.strip())
+    if not roles or not roles <= {"api", "engine"}:
+        raise argparse.ArgumentTypeError(f"roles must be api, engine or both, got {text!r}")
+    return roles
 
 
 def _database_flag(parser: argparse.ArgumentParser) -> None:
@@ -83,10 +123,13 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings(
         database_url=args.database_url,
         grpc_address=args.grpc_address,
+        http_address=args.http_address or None,
         shutdown_grace=timedelta(seconds=args.shutdown_grace),
         drain_delay=timedelta(seconds=args.drain_delay),
         max_workers=args.max_workers,
         min_fire_interval=timedelta(seconds=args.min_fire_interval),
+        roles=args.roles,
+        engine_batch_size=args.engine_batch_size,
     )
     server = SundialServer(settings)
     stop = threading.Event()
@@ -97,11 +140,42 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     server.start()
+    if "engine" in settings.roles:
+        print("Sundial's firing engine is running", flush=True)
     host = settings.grpc_address.rsplit(":", 1)[0]
-    print(f"Sundial is serving gRPC on {host}:{server.port}", flush=True)
+    if "api" in settings.roles:
+        print(f"Sundial is serving gRPC on {host}:{server.port}", flush=True)
+    if "api" in settings.roles and settings.http_address:
+        http_host = settings.http_address.rsplit(":", 1)[0]
+        print(f"Sundial is serving REST on {http_host}:{server.http_port}", flush=True)
     print(f"default workspace: {server.bootstrap.default_workspace.id}", flush=True)
     stop.wait()
     server.stop()
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from sundial.api.worker import Worker, WorkerOptions  # noqa: PLC0415
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print("sundial worker: give the command to run after --", file=sys.stderr)
+        return 2
+    worker = Worker(
+        WorkerOptions(
+            target=args.grpc_address,
+            workspace_id=args.workspace,
+            agent_id=args.agent,
+            worker_id=args.worker_id,
+            command=command,
+            lease_seconds=args.lease,
+            wait_seconds=0 if args.once else args.wait,
+        )
+    )
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.stop())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: worker.stop())
+    ran = worker.run(once=args.once)
+    print(f"ran {ran} objective(s)", flush=True)
     return 0
 
 

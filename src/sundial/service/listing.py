@@ -43,10 +43,11 @@ def prepare_query(
     *,
     scope: Sequence[str],
     show_archived: bool = False,
+    newest_first: bool = False,
 ) -> PreparedQuery:
     """Validates the paging fields; `scope` (workspace, parent, flags) binds the token."""
     limit = effective_page_size(request.page_size)
-    descending = _parse_order_by(request.order_by)
+    descending = newest_first or _parse_order_by(request.order_by)
     filters = parse_filter(request.filter, fields)
     fingerprint = query_fingerprint(
         *scope, request.filter, request.order_by.strip(), str(show_archived)

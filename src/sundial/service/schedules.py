@@ -11,10 +11,12 @@ from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import (
     AgentSchedule,
     AgentScheduleInfo,
     AgentScheduleSpec,
+    RecentFire,
     ScheduleRules,
     ScheduleStatus,
 )
@@ -22,6 +24,7 @@ from sundial.domain.tenancy import Principal
 from sundial.service.agents import require_agent
 from sundial.service.idempotency import create_once, fingerprint
 from sundial.service.listing import Page, page_of, prepare_query
+from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update
@@ -59,9 +62,17 @@ _FILTERABLE = {
 
 
 class ScheduleService:
-    def __init__(self, database: Database, clock: Clock, *, min_fire_interval: timedelta) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        min_fire_interval: timedelta,
+        notifier: Notifier | None = None,
+    ) -> None:
         self._database = database
         self._clock = clock
+        self._notifier = notifier or Notifier()
         self._min_fire_interval = min_fire_interval
         self._compiled: OrderedDict[tuple[str, str], CompiledSchedule] = OrderedDict()
         self._compiled_lock = threading.Lock()
@@ -118,14 +129,14 @@ class ScheduleService:
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
                 schedule, _ = build(uow, "")
-                return self._with_future_fires(schedule)
+                return self._with_read_time_facts(schedule, [], [])
 
         def create(uow: UnitOfWork) -> str:
             schedule, next_fire = build(uow, new_id(IdPrefix.SCHEDULE))
             uow.schedules.add(schedule, next_fire)
             return schedule.metadata.id
 
-        return create_once(
+        created = create_once(
             self._database,
             self._clock,
             workspace_id=workspace_id,
@@ -135,13 +146,15 @@ class ScheduleService:
             create=create,
             load=lambda uow, schedule_id: self._load(uow, workspace_id, schedule_id),
         )
+        self._notifier.schedules_changed()
+        return created
 
     def get(
         self, principal: Principal, workspace_id: str, agent_id: str, schedule_id: str
     ) -> AgentSchedule:
         with UnitOfWork(self._database, write=False) as uow:
-            schedule = _require_schedule(uow, principal, workspace_id, agent_id, schedule_id)
-        return self._with_future_fires(schedule)
+            schedule = require_schedule(uow, principal, workspace_id, agent_id, schedule_id)
+            return self._present(uow, [schedule])[0]
 
     def list_schedules(
         self,
@@ -164,8 +177,8 @@ class ScheduleService:
                 require_agent(uow, principal, workspace_id, scope_agent)
             else:
                 require_workspace(uow, principal, workspace_id)
-            rows = uow.schedules.list(workspace_id, scope_agent, prepared.query)
-        return page_of(prepared, rows, self._with_future_fires)
+            page = page_of(prepared, uow.schedules.list(workspace_id, scope_agent, prepared.query))
+            return Page(self._present(uow, page.items), page.next_page_token)
 
     def update(
         self,
@@ -180,7 +193,7 @@ class ScheduleService:
         etag: str = "",
     ) -> AgentSchedule:
         with UnitOfWork(self._database, write=True) as uow:
-            current = _require_schedule(
+            current = require_schedule(
                 uow, principal, workspace_id, agent_id, schedule_id, for_update=True
             )
             check_etag(current.metadata, etag)
@@ -210,6 +223,7 @@ class ScheduleService:
             )
             uow.schedules.update(updated, next_fire)
             uow.commit()
+        self._notifier.schedules_changed()
         return self.get(principal, workspace_id, agent_id, schedule_id)
 
     def delete(
@@ -222,7 +236,7 @@ class ScheduleService:
         etag: str = "",
     ) -> None:
         with UnitOfWork(self._database, write=True) as uow:
-            current = _require_schedule(
+            current = require_schedule(
                 uow, principal, workspace_id, agent_id, schedule_id, for_update=True
             )
             check_etag(current.metadata, etag)
@@ -307,7 +321,7 @@ class ScheduleService:
         notes: str = "",
     ) -> AgentSchedule:
         with UnitOfWork(self._database, write=True) as uow:
-            current = _require_schedule(
+            current = require_schedule(
                 uow, principal, workspace_id, agent_id, schedule_id, for_update=True
             )
             check_etag(current.metadata, etag)
@@ -321,7 +335,7 @@ class ScheduleService:
             if status is not target or (notes and notes != current.spec.notes):
                 spec = replace(current.spec, status=target, notes=notes or current.spec.notes)
                 now = self._clock.now()
-                compiled = self._compiled_for(current)
+                compiled = self.compiled_for(current)
                 # Resuming starts from now: the paused time is not replayed.
                 next_fire = (
                     NextFire(current.info.next_nominal_at, current.info.next_fire_at)
@@ -331,6 +345,7 @@ class ScheduleService:
                 metadata = replace(current.metadata, updated_at=now)
                 uow.schedules.update(replace(current, metadata=metadata, spec=spec), next_fire)
                 uow.commit()
+        self._notifier.schedules_changed()
         return self.get(principal, workspace_id, agent_id, schedule_id)
 
     def _validate(
@@ -348,18 +363,40 @@ class ScheduleService:
 
     def _load(self, uow: UnitOfWork, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
         schedule = uow.schedules.get(workspace_id, schedule_id)
-        return None if schedule is None else self._with_future_fires(schedule)
+        return None if schedule is None else self._present(uow, [schedule])[0]
 
-    def _with_future_fires(self, schedule: AgentSchedule) -> AgentSchedule:
+    def _present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
+        """Adds the facts computed at read time: future fire times and recent objectives."""
+        ids = [s.metadata.id for s in schedules if s.metadata.id]
+        recent = uow.objectives.recent_fires(ids)
+        running = uow.objectives.running_ids(ids)
+        return [
+            self._with_read_time_facts(
+                schedule,
+                recent.get(schedule.metadata.id, []),
+                running.get(schedule.metadata.id, []),
+            )
+            for schedule in schedules
+        ]
+
+    def _with_read_time_facts(
+        self, schedule: AgentSchedule, recent: list[RecentFire], running: list[str]
+    ) -> AgentSchedule:
+        info = replace(
+            schedule.info,
+            recent_fires=tuple(recent),
+            running_objective_ids=tuple(running),
+            last_objective_status=recent[0].status if recent else ObjectiveStatus.UNSPECIFIED,
+        )
         nominal = schedule.info.next_nominal_at
-        if nominal is None:
-            return schedule
-        compiled = self._compiled_for(schedule)
-        fires = compiled.fire_times(nominal - timedelta(microseconds=1), FUTURE_FIRE_TIMES)
-        info = replace(schedule.info, future_fire_times=tuple(f.at for f in fires))
+        if nominal is not None:
+            compiled = self.compiled_for(schedule)
+            fires = compiled.fire_times(nominal - timedelta(microseconds=1), FUTURE_FIRE_TIMES)
+            info = replace(info, future_fire_times=tuple(f.at for f in fires))
         return replace(schedule, info=info)
 
-    def _compiled_for(self, schedule: AgentSchedule) -> CompiledSchedule:
+    def compiled_for(self, schedule: AgentSchedule) -> CompiledSchedule:
+        """The schedule's compiled rules, cached by id and etag."""
         key = (schedule.metadata.id, schedule.metadata.etag)
         with self._compiled_lock:
             compiled = self._compiled.get(key)
@@ -385,7 +422,7 @@ def _next_fire(compiled: CompiledSchedule, status: ScheduleStatus, after: dateti
     return NextFire() if fire is None else NextFire(fire.nominal, fire.at)
 
 
-def _require_schedule(
+def require_schedule(
     uow: UnitOfWork,
     principal: Principal,
     workspace_id: str,

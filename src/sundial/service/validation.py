@@ -88,7 +88,7 @@ def check_agent_spec(violations: Violations, spec: AgentSpec, *, prefix: str = "
     _check_text(violations, f"{prefix}.description", spec.description, MAX_DESCRIPTION_LENGTH)
     if spec.input_data_schema is not None:
         path = f"{prefix}.input_data_schema"
-        if _json_size(spec.input_data_schema) > MAX_SCHEMA_BYTES:
+        if json_size(spec.input_data_schema) > MAX_SCHEMA_BYTES:
             violations.add(path, f"input_data_schema is larger than {MAX_SCHEMA_BYTES} bytes")
         else:
             try:
@@ -161,7 +161,7 @@ def _check_data(
 ) -> None:
     if data is None:
         return
-    if _json_size(data) > MAX_DATA_BYTES:
+    if json_size(data) > MAX_DATA_BYTES:
         violations.add(path, f"data is larger than {MAX_DATA_BYTES} bytes of JSON")
         return
     if schema is None:
@@ -191,5 +191,6 @@ def _check_text(violations: Violations, path: str, value: str, limit: int) -> No
         violations.add(path, "must not contain control characters")
 
 
-def _json_size(value: Any) -> int:
+def json_size(value: Any) -> int:
+    """Bytes of `value` as compact JSON."""
     return len(json.dumps(value, separators=(",", ":")).encode())

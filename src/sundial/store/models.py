@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, text
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -100,7 +100,6 @@ class ScheduleRow(_WorkspaceResource, Base):
     missed_fires: Mapped[int] = mapped_column(default=0)
     skipped_fires: Mapped[int] = mapped_column(default=0)
     consecutive_failure_count: Mapped[int] = mapped_column(default=0)
-    last_objective_status: Mapped[str] = mapped_column(String(16), default="UNSPECIFIED")
 
     __table_args__ = (
         Index("ix_agent_schedules_workspace_id_id", "workspace_id", "id"),
@@ -111,6 +110,53 @@ class ScheduleRow(_WorkspaceResource, Base):
             sqlite_where=text("next_fire_at IS NOT NULL"),
             postgresql_where=text("next_fire_at IS NOT NULL"),
         ),
+    )
+
+
+class ObjectiveRow(Base):
+    """One run. The unique fire key makes a second insert of the same fire a no-op."""
+
+    __tablename__ = "objectives"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id)
+    workspace_id: Mapped[str] = mapped_column(Id)
+    agent_id: Mapped[str] = mapped_column(Id)
+    schedule_id: Mapped[str] = mapped_column(Id)
+    profile_id: Mapped[str] = mapped_column(Id)
+    scheduled_time: Mapped[datetime]
+    trigger_kind: Mapped[str] = mapped_column(String(16))
+    # Distinguishes objectives of one nominal time and kind: empty for scheduled and
+    # backfilled fires (one per time), the request id or a fresh id for manual triggers,
+    # the retried attempt's id for retries.
+    trigger_key: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]]
+    attempt: Mapped[int] = mapped_column(default=1)
+    retry_of: Mapped[str] = mapped_column(Id, default="")
+    worker_id: Mapped[str] = mapped_column(String(256), default="")
+    available_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    deadline: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    output: Mapped[Any] = mapped_column(JsonColumn, nullable=True)
+    error: Mapped[str] = mapped_column(String(4096), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "schedule_id",
+            "scheduled_time",
+            "trigger_kind",
+            "trigger_key",
+            name="uq_objectives_fire",
+        ),
+        Index("ix_objectives_workspace_id_agent_id_id", "workspace_id", "agent_id", "id"),
+        Index("ix_objectives_schedule_id_status", "schedule_id", "status"),
+        Index("ix_objectives_agent_id_status_available_at", "agent_id", "status", "available_at"),
+        Index("ix_objectives_status_lease_expires_at", "status", "lease_expires_at"),
     )
 
 

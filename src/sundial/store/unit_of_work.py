@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sundial.store.database import Database
 from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
+from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
 
@@ -19,6 +20,7 @@ class UnitOfWork:
     schedules: ScheduleRepository
     tenancy: TenancyRepository
     idempotency: IdempotencyRepository
+    objectives: ObjectiveRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -31,6 +33,7 @@ class UnitOfWork:
         self.schedules = ScheduleRepository(session)
         self.tenancy = TenancyRepository(session)
         self.idempotency = IdempotencyRepository(session)
+        self.objectives = ObjectiveRepository(session)
         return self
 
     @property

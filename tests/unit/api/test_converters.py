@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sundial.v1 import agent_schedule_pb2
 
 from sundial.api.converters import from_proto, to_proto
 from sundial.domain.errors import InvalidArgumentError
@@ -16,6 +15,7 @@ from sundial.domain.schedules import (
     ScheduleRange,
     ScheduleRules,
 )
+from sundial.v1 import agent_schedule_pb2
 
 
 def test_schedule_round_trips_through_proto():

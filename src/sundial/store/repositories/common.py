@@ -8,9 +8,10 @@ from sqlalchemy import ColumnElement, Select, and_, or_
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.listing import FilterOp, FilterTerm, ListQuery
 from sundial.domain.metadata import ResourceMetadata
-from sundial.store.models import AgentRow, ScheduleRow
+from sundial.store.models import AgentRow, ObjectiveRow, ScheduleRow
 
 ResourceRow = AgentRow | ScheduleRow
+ListedRow = AgentRow | ScheduleRow | ObjectiveRow
 S = TypeVar("S", bound=Select[Any])
 
 
@@ -43,7 +44,7 @@ def write_metadata(row: ResourceRow, metadata: ResourceMetadata) -> None:
 
 
 def apply_listing(
-    statement: S, model: type[ResourceRow], query: ListQuery, columns: dict[str, Any]
+    statement: S, model: type[ListedRow], query: ListQuery, columns: dict[str, Any]
 ) -> S:
     """Adds the filter terms, the keyset position and the order to `statement`."""
     for term in query.filters:
@@ -56,9 +57,9 @@ def apply_listing(
 
 
 def _condition(
-    model: type[ResourceRow], term: FilterTerm, columns: dict[str, Any]
+    model: type[ListedRow], term: FilterTerm, columns: dict[str, Any]
 ) -> ColumnElement[bool]:
-    if term.field == "labels":
+    if term.field == "labels" and hasattr(model, "labels"):
         column: Any = model.labels[term.key].as_string()
     elif term.field in columns:
         column = columns[term.field]

@@ -4,11 +4,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sundial.domain.listing import ListQuery
-from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import (
     AgentSchedule,
     AgentScheduleInfo,
@@ -96,6 +95,13 @@ class ScheduleRepository:
         row.revision += 1
         self._session.flush()
 
+    def set_failure_count(self, schedule_id: str, count: int) -> None:
+        self._session.execute(
+            update(ScheduleRow)
+            .where(ScheduleRow.id == schedule_id)
+            .values(consecutive_failure_count=count)
+        )
+
     def delete(self, workspace_id: str, schedule_id: str) -> None:
         self._session.execute(
             delete(ScheduleRow).where(
@@ -130,7 +136,6 @@ def _schedule_of(row: ScheduleRow, profile: ProfileRow | None) -> AgentSchedule:
             missed_fires=row.missed_fires,
             skipped_fires=row.skipped_fires,
             consecutive_failure_count=row.consecutive_failure_count,
-            last_objective_status=ObjectiveStatus[row.last_objective_status],
             remaining_fires=max(max_fires - row.scheduled_fires, 0) if max_fires > 0 else None,
         ),
     )

@@ -1,0 +1,297 @@
+"""Requests per second of GetAgentSchedule and CreateAgentSchedule over REST (the gateway)
+and over gRPC, and of a bare grpcio echo server, measured in the same run on loopback.
+
+Absolute numbers on shared machines are noise, so the run prints ratios against each other:
+REST should reach 60% of gRPC; gRPC Get 60% and Create 40% of the echo server.
+
+Run: .venv/bin/python bench/gateway.py [--seconds 3] [--rounds 3] [--processes 2] [--threads 4]
+
+`sundial serve` (SQLite in a temporary directory) and the echo server each run in their own
+process; clients run in `--processes` processes of `--threads` threads each, with one
+keep-alive HTTP connection or one gRPC channel per process. Targets take turns for
+`--rounds` rounds of `--seconds` seconds, and each figure is the median of its rounds."""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+ROOT = Path(__file__).resolve().parent.parent
+ECHO_METHOD = "/bench.Echo/Echo"
+TARGETS = ("echo", "grpc-get", "rest-get", "grpc-create", "rest-create")
+GOALS = (
+    ("rest-get", "grpc-get", 0.60),
+    ("rest-create", "grpc-create", 0.60),
+    ("grpc-get", "echo", 0.60),
+    ("grpc-create", "echo", 0.40),
+)
+SCHEDULE_BODY: dict[str, Any] = {
+    "metadata": {"name": "bench", "labels": {"team": "bench"}},
+    "spec": {
+        "initialMessage": "Summarize yesterday's tickets",
+        "schedule": {
+            "calendars": [{"dayOfWeek": [{"start": 1, "end": 5}], "hour": [{"start": 9}]}],
+            "timezone": "America/New_York",
+        },
+        "data": {"ticket": 42},
+        "overlapPolicy": "OVERLAP_POLICY_SKIP",
+    },
+}
+
+
+def serve_echo(max_workers: int) -> None:
+    """A bare grpcio server answering every call with its request bytes."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+    handler = grpc.unary_unary_rpc_method_handler(lambda request, context: request)
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("bench.Echo", {"Echo": handler}),)
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    sys.stdin.read()  # until the parent closes our stdin
+    server.stop(0)
+
+
+class Services:
+    """The two servers under test, started as subprocesses."""
+
+    def __init__(self, directory: Path, max_workers: int) -> None:
+        self.sundial = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sundial.cli.main",
+                "--log-level",
+                "WARNING",
+                "serve",
+                "--database-url",
+                f"sqlite:///{directory / 'bench.db'}",
+                "--grpc-address",
+                "127.0.0.1:0",
+                "--http-address",
+                "127.0.0.1:0",
+                "--drain-delay",
+                "0",
+                "--max-workers",
+                str(max_workers),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        lines = [_read_line(self.sundial) for _ in range(3)]
+        self.grpc_port = int(_find(r"gRPC on [\d.]+:(\d+)", lines))
+        self.http_port = int(_find(r"REST on [\d.]+:(\d+)", lines))
+        self.workspace = _find(r"default workspace: (\S+)", lines)
+        self.echo = subprocess.Popen(
+            [sys.executable, __file__, "--echo-server", str(max_workers)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.echo_port = int(_read_line(self.echo))
+
+    def close(self) -> None:
+        assert self.echo.stdin is not None
+        self.echo.stdin.close()
+        self.sundial.terminate()
+        for process in (self.echo, self.sundial):
+            process.wait(timeout=30)
+
+
+def _read_line(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        raise RuntimeError(f"{process.args!r} exited early with {process.wait()}")
+    return line.strip()
+
+
+def _find(pattern: str, lines: list[str]) -> str:
+    for line in lines:
+        match = re.search(pattern, line)
+        if match:
+            return match[1]
+    raise RuntimeError(f"no line matching {pattern!r} in {lines!r}")
+
+
+def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
+    from sundial.v1 import agent_schedule_service_pb2 as pb
+
+    port = config["echo_port"] if target == "echo" else config["grpc_port"]
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    if target == "echo":
+        call = channel.unary_unary(ECHO_METHOD)
+        payload = config["get_request"]
+        return lambda: call(payload)
+    service = "/sundial.v1.AgentScheduleService/"
+    if target == "grpc-get":
+        get = channel.unary_unary(service + "GetAgentSchedule")
+        payload = config["get_request"]
+        return lambda: get(payload)
+    create = channel.unary_unary(service + "CreateAgentSchedule")
+    request = json_format.ParseDict(SCHEDULE_BODY, pb.CreateAgentScheduleRequest())
+    request.workspace_id, request.agent_id = config["workspace"], config["agent"]
+    # The client serializes on every call, as a real client would.
+    return lambda: create(request.SerializeToString())
+
+
+def _rest_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
+    connection = http.client.HTTPConnection("127.0.0.1", config["http_port"])
+    schedules = f"/v1/workspaces/{config['workspace']}/agents/{config['agent']}/schedules"
+    headers = {"Content-Type": "application/json"}
+
+    def call(method: str, path: str, body: bytes | None) -> None:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{method} {path}: HTTP {response.status}")
+
+    if target == "rest-get":
+        path = f"{schedules}/{config['schedule']}"
+        return lambda: call("GET", path, None)
+    return lambda: call("POST", schedules, json.dumps(SCHEDULE_BODY).encode())
+
+
+def _client_process(config: dict[str, Any], target: str, threads: int, seconds: float) -> int:
+    """Runs `threads` callers flat out for `seconds`; returns how many calls succeeded."""
+    make = _rest_caller if target.startswith("rest") else _grpc_caller
+    counts = [0] * threads
+    stop = threading.Event()
+
+    def loop(index: int) -> None:
+        # A channel per process is what a real client has; a connection per HTTP thread too.
+        call = make(config, target) if target.startswith("rest") else shared
+        while not stop.is_set():
+            call()
+            counts[index] += 1
+
+    shared = _grpc_caller(config, target) if not target.startswith("rest") else None
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    time.sleep(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return sum(counts)
+
+
+def measure(
+    pool: Any, config: dict[str, Any], target: str, processes: int, threads: int, seconds: float
+) -> float:
+    args = [(config, target, threads, seconds)] * processes
+    started = time.perf_counter()
+    total = sum(pool.starmap(_client_process, args))
+    # Workers stop after `seconds`; calls in flight when they stop are not counted.
+    del started
+    return total / seconds
+
+
+def _setup(services: Services) -> dict[str, Any]:
+    from sundial.v1 import (
+        agent_schedule_service_pb2 as schedules_pb,
+    )
+    from sundial.v1 import (
+        agent_schedule_service_pb2_grpc,
+        agent_service_pb2,
+        agent_service_pb2_grpc,
+        metadata_pb2,
+    )
+
+    with grpc.insecure_channel(f"127.0.0.1:{services.grpc_port}") as channel:
+        agents = agent_service_pb2_grpc.AgentServiceStub(channel)
+        agent = agents.CreateAgent(
+            agent_service_pb2.CreateAgentRequest(
+                workspace_id=services.workspace,
+                metadata=metadata_pb2.CreateResourceMetadata(name="bench"),
+            )
+        )
+        stub = agent_schedule_service_pb2_grpc.AgentScheduleServiceStub(channel)
+        request = json_format.ParseDict(SCHEDULE_BODY, schedules_pb.CreateAgentScheduleRequest())
+        request.workspace_id, request.agent_id = services.workspace, agent.metadata.id
+        schedule = stub.CreateAgentSchedule(request)
+    get = schedules_pb.GetAgentScheduleRequest(
+        workspace_id=services.workspace, agent_id=agent.metadata.id, schedule_id=schedule.metadata.id
+    )
+    return {
+        "grpc_port": services.grpc_port,
+        "http_port": services.http_port,
+        "echo_port": services.echo_port,
+        "workspace": services.workspace,
+        "agent": agent.metadata.id,
+        "schedule": schedule.metadata.id,
+        "get_request": get.SerializeToString(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=2, help="client processes")
+    parser.add_argument("--threads", type=int, default=4, help="client threads per process")
+    parser.add_argument("--max-workers", type=int, default=16, help="server thread pools")
+    parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_server:
+        serve_echo(args.echo_server)
+        return 0
+
+    with tempfile.TemporaryDirectory() as directory:
+        services = Services(Path(directory), args.max_workers)
+        try:
+            config = _setup(services)
+            rates: dict[str, list[float]] = {target: [] for target in TARGETS}
+            with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
+                measure(pool, config, "echo", args.processes, args.threads, 0.5)  # warm-up
+                for _ in range(args.rounds):
+                    for target in TARGETS:
+                        rates[target].append(
+                            measure(
+                                pool, config, target, args.processes, args.threads, args.seconds
+                            )
+                        )
+        finally:
+            services.close()
+    _report(rates, args)
+    return 0
+
+
+def _report(rates: dict[str, list[float]], args: argparse.Namespace) -> None:
+    median = {target: statistics.median(values) for target, values in rates.items()}
+    concurrency = args.processes * args.threads
+    print(
+        f"{args.rounds} rounds x {args.seconds:g}s per target, {concurrency} concurrent "
+        f"clients ({args.processes} processes x {args.threads} threads), loopback"
+    )
+    print(f"{'target':<12} {'req/s (median)':>15}   rounds")
+    for target in TARGETS:
+        rounds = ", ".join(f"{value:.0f}" for value in rates[target])
+        print(f"{target:<12} {median[target]:>15.0f}   {rounds}")
+    print()
+    for numerator, denominator, goal in GOALS:
+        ratio = median[numerator] / median[denominator]
+        verdict = "ok" if ratio >= goal else "BELOW TARGET"
+        print(
+            f"{numerator} / {denominator}: {ratio:.0%} (target >= {goal:.0%}) {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

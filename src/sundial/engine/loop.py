@@ -1,0 +1,79 @@
+"""The firing loop: fire what is due in batches, then sleep until the next schedule falls
+due or something wakes it (a schedule was created, edited, resumed or triggered)."""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sundial.domain.clock import Clock
+
+logger = logging.getLogger("sundial.engine")
+
+MAX_SLEEP = timedelta(seconds=5)
+ERROR_BACKOFF = timedelta(seconds=1)
+
+
+class FiringLoop:
+    """Runs `fire_batch` (returns how many schedules it handled, at most `batch_size`)
+    until nothing is due, then `after_pass` (the reaper), then sleeps."""
+
+    def __init__(
+        self,
+        *,
+        fire_batch: Callable[[], int],
+        earliest_due: Callable[[], datetime | None],
+        after_pass: Callable[[], object],
+        clock: Clock,
+        batch_size: int,
+    ) -> None:
+        self._fire_batch = fire_batch
+        self._earliest_due = earliest_due
+        self._after_pass = after_pass
+        self._clock = clock
+        self._batch_size = batch_size
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_pass(self) -> int:
+        """Fires everything due now; returns how many schedules were handled."""
+        handled = 0
+        while not self._stop.is_set():
+            count = self._fire_batch()
+            handled += count
+            if count < self._batch_size:
+                break
+        self._after_pass()
+        return handled
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="firing-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Lets the current batch finish (it is one transaction), then returns."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_pass()
+                delay = self._sleep_time()
+            except Exception:
+                logger.exception("firing pass failed; retrying")
+                delay = ERROR_BACKOFF
+            self._wake.wait(delay.total_seconds())
+            self._wake.clear()
+
+    def _sleep_time(self) -> timedelta:
+        earliest = self._earliest_due()
+        if earliest is None:
+            return MAX_SLEEP
+        return max(timedelta(0), min(MAX_SLEEP, earliest - self._clock.now()))

@@ -1,0 +1,62 @@
+"""REST/JSON gateway: every RPC of the given services served over HTTP by its
+google.api.http annotation, forwarded as a gRPC call to the server beside it."""
+
+from collections.abc import Callable, Sequence
+
+import grpc
+
+from sundial.gateway.app import GatewayApp
+from sundial.gateway.calls import GrpcForwarder
+from sundial.gateway.http_server import HttpServer, split_address
+from sundial.gateway.openapi import encode_document, openapi_document
+from sundial.gateway.routes import Route, find_services, routes_of
+
+__all__ = ["Gateway", "loopback_target"]
+
+
+class Gateway:
+    """The REST listener of one `sundial serve`: start it once gRPC serves, stop it first."""
+
+    def __init__(self, *, services: Sequence[str], readiness: Callable[[], bool]) -> None:
+        self.routes: list[Route] = routes_of(find_services(services))
+        self.openapi = encode_document(openapi_document(self.routes))
+        self._readiness = readiness
+        self._channel: grpc.Channel | None = None
+        self._app: GatewayApp | None = None
+        self._http: HttpServer | None = None
+
+    def start(self, address: str, *, grpc_target: str) -> int:
+        """Listens on `address` (port 0 picks one), forwarding to `grpc_target`; returns
+        the bound port."""
+        self._channel = grpc.insecure_channel(grpc_target)
+        self._app = GatewayApp(
+            self.routes,
+            GrpcForwarder(self._channel, self.routes),
+            openapi_document=self.openapi,
+            readiness=self._readiness,
+        )
+        self._http = HttpServer(self._app, address)
+        return self._http.start()
+
+    def enter_graceful_shutdown(self) -> None:
+        """/readyz answers 503 from now on, so load balancers stop sending requests."""
+        if self._app is not None:
+            self._app.draining = True
+
+    def stop(self, grace_seconds: float) -> None:
+        """Stops accepting and lets requests in flight finish (up to `grace_seconds`)."""
+        if self._http is not None:
+            self._http.stop(grace_seconds)
+        if self._channel is not None:
+            self._channel.close()
+
+
+def loopback_target(grpc_address: str, port: int) -> str:
+    """Where the gateway reaches the gRPC server bound to `grpc_address` on `port`: the
+    same host, or loopback when it listens on every interface."""
+    host, _ = split_address(grpc_address)
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

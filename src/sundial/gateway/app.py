@@ -1,0 +1,115 @@
+"""The gateway as a function from an HTTP request to an HTTP response, apart from any
+socket: route, build the RPC request, forward it, render ProtoJSON. Also /healthz,
+/readyz and /openapi.json."""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from google.rpc import code_pb2, status_pb2
+
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.gateway.calls import GrpcForwarder, metadata_from_headers
+from sundial.gateway.errors import GatewayError, http_status_of
+from sundial.gateway.rendering import encode_json, response_json, status_json
+from sundial.gateway.requests import build_request
+from sundial.gateway.routes import Route, Router
+
+logger = logging.getLogger("sundial.gateway")
+
+JSON = "application/json"
+HEALTH_PATH, READY_PATH, OPENAPI_PATH = "/healthz", "/readyz", "/openapi.json"
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = JSON
+
+
+class GatewayApp:
+    """Answers one HTTP request. Thread-safe: it keeps no per-request state."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        forwarder: GrpcForwarder,
+        *,
+        openapi_document: bytes,
+        readiness: Callable[[], bool],
+    ) -> None:
+        self._router = Router(routes)
+        self._forwarder = forwarder
+        self._openapi = openapi_document
+        self._readiness = readiness
+        # Set when shutdown begins: /readyz fails first, so load balancers drain the process.
+        self.draining = False
+
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
+    ) -> HttpResponse:
+        path, _, query = target.partition("?")
+        query = query.partition("#")[0]
+        try:
+            if path in (HEALTH_PATH, READY_PATH, OPENAPI_PATH):
+                return self._builtin(method, path)
+            return self._call(method, path, query, headers, body)
+        except GatewayError as error:
+            logger.info("http %s %s rejected: %s", method, path, error.message)
+            response = _error_response(error.http_status, error.status())
+            response.headers.extend(error.headers.items())
+            return response
+        except Exception:
+            request_id = new_id(IdPrefix.REQUEST)
+            logger.exception("gateway failure on %s %s (request id %s)", method, path, request_id)
+            status = status_pb2.Status(
+                code=code_pb2.INTERNAL,
+                message=f"internal error; quote request id {request_id} when reporting it",
+            )
+            return _error_response(500, status)
+
+    def _call(
+        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+    ) -> HttpResponse:
+        route, path_values = self._router.find(method, path)
+        metadata, timeout = metadata_from_headers(headers)
+        request = build_request(route, path_values, query, body)
+        result = self._forwarder.call(route, request.SerializeToString(), metadata, timeout)
+        if result.status is not None:
+            response = _error_response(http_status_of(result.status.code), result.status)
+            response.headers.extend(result.headers)
+            return response
+        assert result.response is not None
+        message = route.response_class.FromString(result.response)
+        return HttpResponse(200, encode_json(response_json(route, message)), result.headers)
+
+    def _builtin(self, method: str, path: str) -> HttpResponse:
+        if method != "GET":
+            raise GatewayError(
+                code_pb2.UNIMPLEMENTED,
+                "METHOD_NOT_ALLOWED",
+                f"{method} is not allowed on {path}; allowed: GET",
+                http_status=405,
+                headers={"Allow": "GET"},
+            )
+        if path == OPENAPI_PATH:
+            return HttpResponse(200, self._openapi)
+        if path == HEALTH_PATH:
+            return HttpResponse(200, encode_json({"status": "SERVING"}))
+        ready = not self.draining and self._is_ready()
+        return HttpResponse(
+            200 if ready else 503, encode_json({"status": "SERVING" if ready else "NOT_SERVING"})
+        )
+
+    def _is_ready(self) -> bool:
+        try:
+            return self._readiness()
+        except Exception:
+            logger.exception("readiness check failed")
+            return False
+
+
+def _error_response(http_status: int, status: status_pb2.Status) -> HttpResponse:
+    return HttpResponse(http_status, encode_json(status_json(status)))

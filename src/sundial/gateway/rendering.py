@@ -1,0 +1,50 @@
+"""ProtoJSON out: response bodies (whole message or `response_body`) and error bodies
+(google.rpc.Status with its details). camelCase names, enums by name, int64 as strings,
+fields at their default value left out."""
+
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc import status_pb2
+
+from sundial.gateway.fields import is_map, is_repeated
+from sundial.gateway.routes import Route
+
+
+def encode_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def response_json(route: Route, response: Message) -> Any:
+    """The JSON value the route answers with: the response, or its `response_body` field."""
+    rendered = json_format.MessageToDict(response)
+    if not route.response_body:
+        return rendered
+    field = response.DESCRIPTOR.fields_by_name[route.response_body]
+    if field.json_name in rendered:
+        return rendered[field.json_name]
+    # Left out because it holds its default: answer with that default, spelled as ProtoJSON.
+    if is_map(field):
+        return {}
+    if is_repeated(field):
+        return []
+    defaults = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
+    return defaults.get(field.json_name)
+
+
+def status_json(status: status_pb2.Status) -> Any:
+    """A google.rpc.Status as ProtoJSON; details of a type this process does not know are
+    dropped rather than failing the whole error."""
+    try:
+        return json_format.MessageToDict(status)
+    except (TypeError, KeyError, json_format.SerializeToJsonError):
+        known = status_pb2.Status(code=status.code, message=status.message)
+        for detail in status.details:
+            try:
+                json_format.MessageToDict(detail)
+            except (TypeError, KeyError, json_format.SerializeToJsonError):
+                continue
+            known.details.append(detail)
+        return json_format.MessageToDict(known)

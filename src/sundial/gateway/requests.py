@@ -1,0 +1,123 @@
+"""An RPC request message from an HTTP request, by HttpRule: the body first (`*`, one
+field, or none), then the path variables, then every other field from the query string."""
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from sundial.gateway.errors import BadRequestError
+from sundial.gateway.fields import is_repeated, resolve, set_from_text
+from sundial.gateway.routes import Route
+
+MAX_QUERY_PARAMETERS = 1000
+
+
+def build_request(route: Route, path_values: dict[str, str], query: str, body: bytes) -> Message:
+    """The request message; a BadRequestError names what was wrong with which input."""
+    request = route.request_class()
+    if route.body:
+        if body.strip():
+            _merge_body(route, request, parse_json(body))
+    elif body.strip():
+        raise BadRequestError(
+            "UNEXPECTED_BODY", f"{route.http_method} {route.template.text} takes no request body"
+        )
+    for field_path, text in path_values.items():
+        set_from_text(request, route.path_fields[field_path], text, field_path)
+    if query:
+        _merge_query(route, request, query)
+    return request
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of a body; malformed JSON and repeated object keys are 400s."""
+    try:
+        return json.loads(body, object_pairs_hook=_object_without_duplicates)
+    except UnicodeDecodeError as error:
+        raise BadRequestError("MALFORMED_JSON", f"the body is not UTF-8: {error}") from None
+    except ValueError as error:
+        raise BadRequestError("MALFORMED_JSON", f"the body is not valid JSON: {error}") from None
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        keys = [key for key, _ in pairs]
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"key {duplicate!r} appears more than once in one object")
+    return result
+
+
+def _merge_body(route: Route, request: Message, value: Any) -> None:
+    if route.body == "*":
+        if not isinstance(value, dict):
+            raise BadRequestError("MALFORMED_JSON", "the body must be a JSON object")
+        target = value
+    else:
+        # The body is the JSON of one field; parse it as that member of the request.
+        target = {request.DESCRIPTOR.fields_by_name[route.body].json_name: value}
+    try:
+        json_format.ParseDict(target, request)
+    except json_format.ParseError as error:
+        raise BadRequestError("INVALID_BODY", _first_line(error)) from None
+    except (ValueError, TypeError, AttributeError) as error:
+        raise BadRequestError(
+            "INVALID_BODY", f"the body does not fit the request: {error}"
+        ) from None
+
+
+def _merge_query(route: Route, request: Message, query: str) -> None:
+    try:
+        pairs = parse_qsl(
+            query, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_PARAMETERS
+        )
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadRequestError("INVALID_QUERY", f"the query string is malformed: {error}") from None
+    if pairs and route.body == "*":
+        raise BadRequestError(
+            "UNEXPECTED_QUERY_PARAMETER",
+            f"{route.http_method} {route.template.text} takes every field from the body; "
+            f"query parameter {pairs[0][0]!r} is not allowed",
+            field=pairs[0][0],
+        )
+    seen: set[str] = set()
+    descriptor = request.DESCRIPTOR
+    for name, text in pairs:
+        fields = resolve(descriptor, name, json_names=True)
+        if fields is None:
+            raise BadRequestError(
+                "UNKNOWN_QUERY_PARAMETER",
+                f"unknown query parameter {name!r}: {descriptor.full_name} has no such field",
+                field=name,
+            )
+        proto_path = ".".join(f.name for f in fields)
+        _check_not_bound(route, proto_path, name)
+        if not is_repeated(fields[-1]):
+            if proto_path in seen:
+                raise BadRequestError(
+                    "REPEATED_QUERY_PARAMETER",
+                    f"query parameter {name!r} is given more than once, but "
+                    f"{proto_path!r} is not a repeated field",
+                    field=name,
+                )
+            seen.add(proto_path)
+        set_from_text(request, fields, text, name)
+
+
+def _check_not_bound(route: Route, proto_path: str, name: str) -> None:
+    for bound, where in [(p, "the URL path") for p in route.path_fields] + [
+        (route.body, "the body")
+    ]:
+        if bound and bound != "*" and (proto_path == bound or proto_path.startswith(bound + ".")):
+            raise BadRequestError(
+                "UNEXPECTED_QUERY_PARAMETER",
+                f"query parameter {name!r} sets {bound!r}, which {where} already sets",
+                field=name,
+            )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).split("\n", 1)[0]

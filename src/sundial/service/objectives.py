@@ -1,0 +1,408 @@
+"""Objective use cases: list, get, cancel, and the worker protocol (claim, heartbeat,
+complete, fail), plus the reaper that times out expired leases. Finishing an attempt applies
+the schedule's retry policy, failure pause and buffered-fire promotion in one transaction."""
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sundial.domain.clock import Clock
+from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
+from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
+from sundial.domain.tenancy import Principal
+from sundial.service.agents import require_agent
+from sundial.service.listing import Page, page_of, prepare_query
+from sundial.service.notifier import Notifier
+from sundial.service.pagination import PageRequest
+from sundial.service.tenancy import require_workspace
+from sundial.service.validation import json_size
+from sundial.store.database import Database
+from sundial.store.firing import new_objective_row
+from sundial.store.repositories.schedules import NextFire
+from sundial.store.unit_of_work import UnitOfWork
+
+ALL_AGENTS = "-"
+DEFAULT_LEASE = timedelta(seconds=60)
+MAX_LEASE = timedelta(hours=1)
+MAX_WAIT = timedelta(seconds=60)
+MAX_CLAIM = 100
+MAX_OUTPUT_BYTES = 256 * 1024
+MAX_ERROR_LENGTH = 4096
+DEFAULT_INITIAL_BACKOFF = timedelta(seconds=10)
+DEFAULT_MAX_BACKOFF = timedelta(hours=1)
+DEFAULT_BACKOFF_MULTIPLIER = 2.0
+_REAP_BATCH = 500
+# A waiting claimer re-checks at least this often: retries become available by time alone.
+_POLL_SLICE_SECONDS = 1.0
+
+
+def _status_value(value: str) -> str:
+    name = value.upper().removeprefix("OBJECTIVE_STATUS_")
+    if name not in ObjectiveStatus.__members__ or name == "UNSPECIFIED":
+        raise ValueError(f"{value!r} is not an objective status")
+    return name
+
+
+def _trigger_value(value: str) -> str:
+    name = value.upper().removeprefix("TRIGGER_KIND_")
+    if name not in TriggerKind.__members__ or name == "UNSPECIFIED":
+        raise ValueError(f"{value!r} is not a trigger kind")
+    return name
+
+
+_FILTERABLE = {"schedule_id": None, "status": _status_value, "trigger_kind": _trigger_value}
+
+
+def backoff(policy: RetryPolicy, attempt: int) -> timedelta:
+    """Delay before attempt `attempt + 1`: initial * multiplier^(attempt-1), capped."""
+    initial = policy.initial_backoff or DEFAULT_INITIAL_BACKOFF
+    ceiling = policy.max_backoff or DEFAULT_MAX_BACKOFF
+    multiplier = policy.backoff_multiplier or DEFAULT_BACKOFF_MULTIPLIER
+    seconds = initial.total_seconds() * multiplier ** max(attempt - 1, 0)
+    return min(timedelta(seconds=min(seconds, ceiling.total_seconds())), ceiling)
+
+
+class ObjectiveService:
+    def __init__(self, database: Database, clock: Clock, notifier: Notifier) -> None:
+        self._database = database
+        self._clock = clock
+        self._notifier = notifier
+
+    # --- reads and cancel -----------------------------------------------------------------
+
+    def list_objectives(
+        self, principal: Principal, workspace_id: str, agent_id: str, request: PageRequest
+    ) -> Page[Objective]:
+        scope_agent = "" if agent_id in ("", ALL_AGENTS) else agent_id
+        prepared = prepare_query(
+            request, _FILTERABLE, scope=("objectives", workspace_id, scope_agent), newest_first=True
+        )
+        with UnitOfWork(self._database, write=False) as uow:
+            if scope_agent:
+                require_agent(uow, principal, workspace_id, scope_agent)
+            else:
+                require_workspace(uow, principal, workspace_id)
+            return page_of(
+                prepared, uow.objectives.list_page(workspace_id, scope_agent, prepared.query)
+            )
+
+    def get(
+        self, principal: Principal, workspace_id: str, agent_id: str, objective_id: str
+    ) -> Objective:
+        with UnitOfWork(self._database, write=False) as uow:
+            return _require_objective(uow, principal, workspace_id, agent_id, objective_id)
+
+    def cancel(
+        self, principal: Principal, workspace_id: str, agent_id: str, objective_id: str, reason: str
+    ) -> Objective:
+        with UnitOfWork(self._database, write=True) as uow:
+            objective = _require_objective(
+                uow, principal, workspace_id, agent_id, objective_id, for_update=True
+            )
+            if objective.info.status.final:
+                raise FailedPreconditionError(
+                    f"objective {objective_id!r} already ended as {objective.info.status.name}",
+                    reason="OBJECTIVE_FINISHED",
+                )
+            self._finish(uow, objective, ObjectiveStatus.CANCELLED, error=reason or "cancelled")
+            uow.commit()
+        return self.get(principal, workspace_id, agent_id, objective_id)
+
+    # --- the worker protocol --------------------------------------------------------------
+
+    def claim(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        *,
+        worker_id: str,
+        max_objectives: int = 1,
+        wait: timedelta | None = None,
+        lease: timedelta | None = None,
+    ) -> list[Objective]:
+        """Leases up to `max_objectives` PENDING objectives to `worker_id`, waiting up to
+        `wait` for one when none is pending."""
+        _check_worker(worker_id)
+        limit = max_objectives or 1
+        if not 1 <= limit <= MAX_CLAIM:
+            raise InvalidArgumentError.single(
+                "max_objectives", f"must be 0-{MAX_CLAIM}, got {limit}"
+            )
+        lease = _check_lease(lease)
+        wait = wait or timedelta(0)
+        if not timedelta(0) <= wait <= MAX_WAIT:
+            raise InvalidArgumentError.single("wait", f"wait must be 0-{MAX_WAIT.seconds}s")
+        deadline = time.monotonic() + wait.total_seconds()
+        while True:
+            claimed = self._claim_once(principal, workspace_id, agent_id, worker_id, limit, lease)
+            remaining = deadline - time.monotonic()
+            if claimed or remaining <= 0:
+                return claimed
+            self._notifier.wait_for_objectives(agent_id, min(remaining, _POLL_SLICE_SECONDS))
+
+    def _claim_once(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        worker_id: str,
+        limit: int,
+        lease: timedelta,
+    ) -> list[Objective]:
+        with UnitOfWork(self._database, write=True) as uow:
+            require_agent(uow, principal, workspace_id, agent_id)
+            now = self._clock.now()
+            found = uow.objectives.claimable(agent_id, now, limit)
+            claimed = []
+            for objective in found:
+                schedule = uow.schedules.get(workspace_id, objective.spec.schedule_id)
+                timeout = schedule.spec.execution_timeout if schedule is not None else None
+                values: dict[str, Any] = {
+                    "status": ObjectiveStatus.RUNNING,
+                    "worker_id": worker_id,
+                    "lease_expires_at": now + lease,
+                    "started_at": now,
+                    "deadline": now + timeout if timeout else None,
+                }
+                uow.objectives.update(objective.metadata.id, now, **values)
+                claimed.append(objective.metadata.id)
+            uow.commit()
+            return [
+                o for o in (uow.objectives.get(workspace_id, i) for i in claimed) if o is not None
+            ]
+
+    def heartbeat(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        objective_id: str,
+        *,
+        worker_id: str,
+        lease: timedelta | None = None,
+    ) -> Objective:
+        lease = _check_lease(lease)
+        with UnitOfWork(self._database, write=True) as uow:
+            self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
+            now = self._clock.now()
+            uow.objectives.update(objective_id, now, lease_expires_at=now + lease)
+            uow.commit()
+        return self.get(principal, workspace_id, agent_id, objective_id)
+
+    def complete(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        objective_id: str,
+        *,
+        worker_id: str,
+        output: Any = None,
+    ) -> Objective:
+        if output is not None and json_size(output) > MAX_OUTPUT_BYTES:
+            raise InvalidArgumentError.single(
+                "output", f"output is larger than {MAX_OUTPUT_BYTES} bytes"
+            )
+        with UnitOfWork(self._database, write=True) as uow:
+            objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
+            self._finish(uow, objective, ObjectiveStatus.SUCCEEDED, output=output)
+            uow.commit()
+        return self.get(principal, workspace_id, agent_id, objective_id)
+
+    def fail(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        objective_id: str,
+        *,
+        worker_id: str,
+        error: str = "",
+        retryable: bool = False,
+    ) -> Objective:
+        with UnitOfWork(self._database, write=True) as uow:
+            objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
+            self._finish(
+                uow,
+                objective,
+                ObjectiveStatus.FAILED,
+                error=error[:MAX_ERROR_LENGTH],
+                retryable=retryable,
+            )
+            uow.commit()
+        return self.get(principal, workspace_id, agent_id, objective_id)
+
+    def reap(self) -> int:
+        """Times out RUNNING objectives whose lease or execution deadline passed (retryable)."""
+        with UnitOfWork(self._database, write=True) as uow:
+            now = self._clock.now()
+            expired = uow.objectives.expired(now, _REAP_BATCH)
+            for objective in expired:
+                lease_over = (
+                    objective.info.lease_expires_at is not None
+                    and objective.info.lease_expires_at < now
+                )
+                why = (
+                    "lease expired without a heartbeat"
+                    if lease_over
+                    else "execution_timeout passed"
+                )
+                self._finish(uow, objective, ObjectiveStatus.TIMED_OUT, error=why, retryable=True)
+            uow.commit()
+        return len(expired)
+
+    # --- finishing an attempt -------------------------------------------------------------
+
+    def _finish(
+        self,
+        uow: UnitOfWork,
+        objective: Objective,
+        status: ObjectiveStatus,
+        *,
+        error: str = "",
+        output: Any = None,
+        retryable: bool = False,
+    ) -> None:
+        now = self._clock.now()
+        uow.objectives.update(
+            objective.metadata.id, now, status=status, completed_at=now, error=error, output=output
+        )
+        schedule = uow.schedules.get(
+            objective.metadata.workspace_id, objective.spec.schedule_id, for_update=True
+        )
+        if schedule is None:
+            return
+        if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
+            policy = schedule.spec.retry_policy or RetryPolicy()
+            if retryable and objective.info.attempt < max(policy.max_attempts, 1):
+                self._retry(uow, objective, now + backoff(policy, objective.info.attempt), now)
+                return
+        self._record_outcome(uow, schedule, objective, status, error, now)
+        self._promote_buffered(uow, schedule.metadata.id, now)
+
+    def _retry(
+        self, uow: UnitOfWork, objective: Objective, available_at: datetime, now: datetime
+    ) -> None:
+        spec = objective.spec
+        assert spec.scheduled_time is not None
+        uow.objectives.insert(
+            [
+                new_objective_row(
+                    objective_id=new_id(IdPrefix.OBJECTIVE),
+                    account_id=objective.metadata.account_id,
+                    workspace_id=objective.metadata.workspace_id,
+                    agent_id=spec.agent_id,
+                    schedule_id=spec.schedule_id,
+                    profile_id=objective.metadata.profile_id,
+                    scheduled_time=spec.scheduled_time,
+                    trigger_kind=TriggerKind.RETRY.name,
+                    trigger_key=objective.metadata.id,
+                    status=ObjectiveStatus.PENDING.name,
+                    spec={
+                        "initial_message": spec.initial_message,
+                        "data": spec.data,
+                        "variation_id": spec.variation_id,
+                    },
+                    now=now,
+                    attempt=objective.info.attempt + 1,
+                    retry_of=objective.metadata.id,
+                    available_at=available_at,
+                )
+            ]
+        )
+
+    def _record_outcome(
+        self,
+        uow: UnitOfWork,
+        schedule: AgentSchedule,
+        objective: Objective,
+        status: ObjectiveStatus,
+        error: str,
+        now: datetime,
+    ) -> None:
+        failures = schedule.info.consecutive_failure_count
+        if status is ObjectiveStatus.SUCCEEDED:
+            failures = 0
+        elif status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
+            failures += 1
+        uow.schedules.set_failure_count(schedule.metadata.id, failures)
+        failed = status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT)
+        if (
+            failed
+            and schedule.spec.pause_on_failure
+            and schedule.spec.status is ScheduleStatus.ACTIVE
+        ):
+            note = (
+                f"Paused at {now.isoformat()} because objective {objective.metadata.id} "
+                f"ended {status.name} after {objective.info.attempt} attempt(s): {error}"
+            )
+            spec = replace(schedule.spec, status=ScheduleStatus.PAUSED, notes=note[:4096])
+            metadata = replace(schedule.metadata, updated_at=now)
+            uow.schedules.update(replace(schedule, spec=spec, metadata=metadata), NextFire())
+
+    def _promote_buffered(self, uow: UnitOfWork, schedule_id: str, now: datetime) -> None:
+        """When nothing of the schedule is in flight, its oldest buffered fire starts."""
+        if uow.objectives.count_in_flight(schedule_id):
+            return
+        buffered = uow.objectives.oldest_buffered(schedule_id)
+        if buffered is not None:
+            uow.objectives.update(buffered, now, status=ObjectiveStatus.PENDING, available_at=now)
+
+    def _held(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        objective_id: str,
+        worker_id: str,
+    ) -> Objective:
+        _check_worker(worker_id)
+        objective = _require_objective(
+            uow, principal, workspace_id, agent_id, objective_id, for_update=True
+        )
+        if (
+            objective.info.status is not ObjectiveStatus.RUNNING
+            or objective.info.worker_id != worker_id
+        ):
+            raise FailedPreconditionError(
+                f"objective {objective_id!r} is not leased to worker {worker_id!r} "
+                f"(status {objective.info.status.name}); it may have timed out",
+                reason="LEASE_NOT_HELD",
+            )
+        return objective
+
+
+def _require_objective(
+    uow: UnitOfWork,
+    principal: Principal,
+    workspace_id: str,
+    agent_id: str,
+    objective_id: str,
+    *,
+    for_update: bool = False,
+) -> Objective:
+    require_workspace(uow, principal, workspace_id)
+    objective = uow.objectives.get(workspace_id, objective_id, for_update=for_update)
+    if objective is None or agent_id not in (objective.spec.agent_id, ALL_AGENTS):
+        raise NotFoundError("objective", objective_id)
+    return objective
+
+
+def _check_worker(worker_id: str) -> None:
+    if not worker_id or len(worker_id) > 256:
+        raise InvalidArgumentError.single(
+            "worker_id", "worker_id is required (at most 256 characters)"
+        )
+
+
+def _check_lease(lease: timedelta | None) -> timedelta:
+    if lease is None or lease == timedelta(0):
+        return DEFAULT_LEASE
+    if not timedelta(seconds=1) <= lease <= MAX_LEASE:
+        raise InvalidArgumentError.single("lease_duration", "lease_duration must be 1s-1h")
+    return lease

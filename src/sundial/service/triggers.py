@@ -1,0 +1,236 @@
+"""Fires outside the rules: TriggerAgentSchedule (run now) and BackfillAgentSchedule (fire
+every nominal time of a past range). Neither counts toward max_fires."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sundial.domain.clock import Clock
+from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
+from sundial.domain.schedules import AgentSchedule, OverlapPolicy
+from sundial.domain.tenancy import Principal
+from sundial.engine.planner import decide
+from sundial.service.idempotency import create_once, fingerprint
+from sundial.service.notifier import Notifier
+from sundial.service.schedules import ScheduleService, require_schedule
+from sundial.service.validation import Violations, check_request_id
+from sundial.store.codec import to_json
+from sundial.store.database import Database
+from sundial.store.firing import new_objective_row, objective_spec_of
+from sundial.store.unit_of_work import UnitOfWork
+
+MAX_BACKFILL_FIRES = 10_000
+MAX_BACKFILL_RANGE = timedelta(days=366)
+MAX_BACKFILL_LISTED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillResult:
+    created_count: int
+    existing_count: int
+    skipped_count: int
+    objectives: list[Objective]
+
+
+class TriggerService:
+    def __init__(
+        self, database: Database, clock: Clock, schedules: ScheduleService, notifier: Notifier
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self._schedules = schedules
+        self._notifier = notifier
+
+    def trigger(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        *,
+        request_id: str = "",
+        overlap_policy: OverlapPolicy = OverlapPolicy.UNSPECIFIED,
+    ) -> Objective:
+        """One objective now, whatever the rules and status say. Default policy: ALLOW."""
+        violations = Violations()
+        check_request_id(violations, request_id)
+        violations.raise_if_any()
+        policy = (
+            overlap_policy
+            if overlap_policy is not OverlapPolicy.UNSPECIFIED
+            else OverlapPolicy.ALLOW
+        )
+
+        def create(uow: UnitOfWork) -> str:
+            schedule = require_schedule(
+                uow, principal, workspace_id, agent_id, schedule_id, for_update=True
+            )
+            now = self._clock.now()
+            in_flight = uow.objectives.in_flight_ids(schedule_id)
+            status, reason = decide(
+                policy, len(in_flight), uow.objectives.count_buffered(schedule_id)
+            )
+            if status is None:
+                raise FailedPreconditionError(
+                    f"not triggered: {reason} (overlap policy {policy.name})",
+                    reason="TRIGGER_SKIPPED",
+                )
+            if policy is OverlapPolicy.CANCEL_OTHER:
+                uow.objectives.cancel(
+                    in_flight, now, "cancelled by a manual trigger (CANCEL_OTHER)"
+                )
+            objective_id = new_id(IdPrefix.OBJECTIVE)
+            uow.objectives.insert(
+                [
+                    _row(
+                        schedule,
+                        objective_id,
+                        now,
+                        TriggerKind.MANUAL,
+                        status,
+                        now,
+                        request_id or objective_id,
+                    )
+                ]
+            )
+            return objective_id
+
+        objective = create_once(
+            self._database,
+            self._clock,
+            workspace_id=workspace_id,
+            operation="TriggerAgentSchedule",
+            request_id=request_id,
+            request_fingerprint=fingerprint(schedule_id, policy),
+            create=create,
+            load=lambda uow, objective_id: uow.objectives.get(workspace_id, objective_id),
+        )
+        self._notifier.objectives_available([objective.spec.agent_id])
+        return objective
+
+    def backfill(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        schedule_id: str,
+        *,
+        start_time: datetime | None,
+        end_time: datetime | None,
+        overlap_policy: OverlapPolicy = OverlapPolicy.UNSPECIFIED,
+    ) -> BackfillResult:
+        """Fires every nominal time in [start_time, end_time) that has not fired yet."""
+        policy = (
+            overlap_policy
+            if overlap_policy is not OverlapPolicy.UNSPECIFIED
+            else OverlapPolicy.BUFFER_ALL
+        )
+        now = self._clock.now()
+        start, end = _check_range(start_time, end_time, now, policy)
+        with UnitOfWork(self._database, write=True) as uow:
+            schedule = require_schedule(
+                uow, principal, workspace_id, agent_id, schedule_id, for_update=True
+            )
+            times = self._nominal_times(schedule, start, end)
+            already = uow.objectives.fired_times(schedule_id, start, end)
+            in_flight = len(uow.objectives.in_flight_ids(schedule_id))
+            buffered = uow.objectives.count_buffered(schedule_id)
+            rows, skipped = [], 0
+            for nominal in times:
+                if nominal in already:
+                    continue
+                status, _ = decide(policy, in_flight, buffered, buffer_cap=MAX_BACKFILL_FIRES)
+                if status is None:
+                    skipped += 1
+                    continue
+                if status is ObjectiveStatus.BUFFERED:
+                    buffered += 1
+                else:
+                    in_flight += 1
+                rows.append(
+                    _row(
+                        schedule,
+                        new_id(IdPrefix.OBJECTIVE),
+                        nominal,
+                        TriggerKind.BACKFILL,
+                        status,
+                        now,
+                    )
+                )
+            uow.objectives.insert(rows)
+            uow.commit()
+            listed = [uow.objectives.get(workspace_id, r["id"]) for r in rows[:MAX_BACKFILL_LISTED]]
+        if rows:
+            self._notifier.objectives_available([schedule.info.agent_id])
+        return BackfillResult(
+            created_count=len(rows),
+            existing_count=len([t for t in times if t in already]),
+            skipped_count=skipped,
+            objectives=[o for o in listed if o is not None],
+        )
+
+    def _nominal_times(
+        self, schedule: AgentSchedule, start: datetime, end: datetime
+    ) -> list[datetime]:
+        times: list[datetime] = []
+        for fire in self._schedules.compiled_for(schedule).fires(start - timedelta(microseconds=1)):
+            if fire.nominal >= end:
+                break
+            if len(times) == MAX_BACKFILL_FIRES:
+                raise InvalidArgumentError.single(
+                    "end_time", f"the range holds more than {MAX_BACKFILL_FIRES} fires; split it"
+                )
+            times.append(fire.nominal)
+        return times
+
+
+def _check_range(
+    start: datetime | None, end: datetime | None, now: datetime, policy: OverlapPolicy
+) -> tuple[datetime, datetime]:
+    violations = Violations()
+    if start is None:
+        violations.add("start_time", "start_time is required")
+    if end is None:
+        violations.add("end_time", "end_time is required")
+    elif end > now:
+        violations.add("end_time", "end_time must not be in the future: the engine fires those")
+    if start is not None and end is not None:
+        if end <= start:
+            violations.add("end_time", "end_time must be after start_time")
+        elif end - start > MAX_BACKFILL_RANGE:
+            violations.add("end_time", f"the range may span at most {MAX_BACKFILL_RANGE.days} days")
+    if policy is OverlapPolicy.CANCEL_OTHER:
+        violations.add(
+            "overlap_policy", "CANCEL_OTHER would cancel the backfill itself; use another"
+        )
+    violations.raise_if_any()
+    assert start is not None
+    assert end is not None
+    return start, end
+
+
+def _row(
+    schedule: AgentSchedule,
+    objective_id: str,
+    scheduled_time: datetime,
+    kind: TriggerKind,
+    status: ObjectiveStatus,
+    now: datetime,
+    trigger_key: str = "",
+) -> dict[str, Any]:
+    return new_objective_row(
+        objective_id=objective_id,
+        account_id=schedule.metadata.account_id,
+        workspace_id=schedule.metadata.workspace_id,
+        agent_id=schedule.info.agent_id,
+        schedule_id=schedule.metadata.id,
+        profile_id=schedule.metadata.profile_id,
+        scheduled_time=scheduled_time,
+        trigger_kind=kind.name,
+        trigger_key=trigger_key,
+        status=status.name,
+        spec=objective_spec_of(to_json(schedule.spec)),
+        now=now,
+    )

@@ -1,0 +1,248 @@
+"""Objectives: reads, claims and status changes (Core statements on the unit of work's
+session, because claims and reaping sit on hot paths)."""
+
+import typing
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from sundial.domain.listing import ListQuery
+from sundial.domain.metadata import ResourceMetadata
+from sundial.domain.objectives import (
+    Objective,
+    ObjectiveInfo,
+    ObjectiveSpec,
+    ObjectiveStatus,
+    TriggerKind,
+)
+from sundial.domain.schedules import RecentFire
+from sundial.store.firing import FiringRepository
+from sundial.store.models import ObjectiveRow
+from sundial.store.repositories.common import apply_listing, etag_of
+
+objectives = typing.cast(Table, ObjectiveRow.__table__)
+_FILTERABLE: dict[str, Any] = {
+    "schedule_id": objectives.c.schedule_id,
+    "status": objectives.c.status,
+    "trigger_kind": objectives.c.trigger_kind,
+}
+RECENT_FIRES = 10
+
+
+class ObjectiveRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(
+        self, workspace_id: str, objective_id: str, *, for_update: bool = False
+    ) -> Objective | None:
+        statement = select(objectives).where(
+            objectives.c.workspace_id == workspace_id, objectives.c.id == objective_id
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row = self._session.execute(statement).mappings().first()
+        return None if row is None else objective_of(row)
+
+    def list_page(self, workspace_id: str, agent_id: str, query: ListQuery) -> list[Objective]:
+        statement = select(objectives).where(objectives.c.workspace_id == workspace_id)
+        if agent_id:
+            statement = statement.where(objectives.c.agent_id == agent_id)
+        statement = apply_listing(statement, ObjectiveRow, query, _FILTERABLE)
+        return [objective_of(row) for row in self._session.execute(statement).mappings()]
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        FiringRepository(self._session.connection()).insert_objectives(rows)
+
+    def cancel(self, objective_ids: list[str], now: datetime, reason: str) -> None:
+        FiringRepository(self._session.connection()).cancel(objective_ids, now, reason)
+
+    def claimable(self, agent_id: str, now: datetime, limit: int) -> list[Objective]:
+        """PENDING objectives of the agent that are available now, oldest first, locked (other
+        claimers skip them on PostgreSQL; SQLite's write lock serializes claimers)."""
+        statement = (
+            select(objectives)
+            .where(
+                objectives.c.agent_id == agent_id,
+                objectives.c.status == ObjectiveStatus.PENDING.name,
+                objectives.c.available_at <= now,
+            )
+            .order_by(objectives.c.available_at, objectives.c.id)
+            .limit(limit)
+        )
+        if self._is_postgresql():
+            statement = statement.with_for_update(skip_locked=True)
+        return [objective_of(row) for row in self._session.execute(statement).mappings()]
+
+    def expired(self, now: datetime, limit: int) -> list[Objective]:
+        """RUNNING objectives whose lease or deadline has passed."""
+        statement = (
+            select(objectives)
+            .where(
+                objectives.c.status == ObjectiveStatus.RUNNING.name,
+                or_(
+                    objectives.c.lease_expires_at < now,
+                    and_(objectives.c.deadline.is_not(None), objectives.c.deadline < now),
+                ),
+            )
+            .limit(limit)
+        )
+        if self._is_postgresql():
+            statement = statement.with_for_update(skip_locked=True)
+        return [objective_of(row) for row in self._session.execute(statement).mappings()]
+
+    def _is_postgresql(self) -> bool:
+        return self._session.get_bind().dialect.name == "postgresql"
+
+    def update(self, objective_id: str, now: datetime, **values: Any) -> None:
+        encoded = {k: (v.name if isinstance(v, ObjectiveStatus) else v) for k, v in values.items()}
+        self._session.execute(
+            update(objectives)
+            .where(objectives.c.id == objective_id)
+            .values(updated_at=now, **encoded)
+        )
+
+    def count_in_flight(self, schedule_id: str) -> int:
+        return int(
+            self._session.execute(
+                select(func.count()).where(
+                    objectives.c.schedule_id == schedule_id,
+                    objectives.c.status.in_(("PENDING", "RUNNING")),
+                )
+            ).scalar_one()
+        )
+
+    def in_flight_ids(self, schedule_id: str) -> list[str]:
+        return list(
+            self._session.scalars(
+                select(objectives.c.id).where(
+                    objectives.c.schedule_id == schedule_id,
+                    objectives.c.status.in_(("PENDING", "RUNNING")),
+                )
+            )
+        )
+
+    def count_buffered(self, schedule_id: str) -> int:
+        return int(
+            self._session.execute(
+                select(func.count()).where(
+                    objectives.c.schedule_id == schedule_id, objectives.c.status == "BUFFERED"
+                )
+            ).scalar_one()
+        )
+
+    def oldest_buffered(self, schedule_id: str) -> str | None:
+        return self._session.execute(
+            select(objectives.c.id)
+            .where(objectives.c.schedule_id == schedule_id, objectives.c.status == "BUFFERED")
+            .order_by(objectives.c.scheduled_time, objectives.c.id)
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def fired_times(self, schedule_id: str, start: datetime, end: datetime) -> set[datetime]:
+        """Nominal times in [start, end) that have a scheduled or backfilled objective."""
+        return set(
+            self._session.scalars(
+                select(objectives.c.scheduled_time).where(
+                    objectives.c.schedule_id == schedule_id,
+                    objectives.c.trigger_kind.in_(("SCHEDULED", "BACKFILL")),
+                    objectives.c.scheduled_time >= start,
+                    objectives.c.scheduled_time < end,
+                )
+            )
+        )
+
+    def recent_fires(self, schedule_ids: list[str]) -> dict[str, list[RecentFire]]:
+        """The last RECENT_FIRES objectives of each schedule (newest first)."""
+        if not schedule_ids:
+            return {}
+        rank = (
+            func.row_number()
+            .over(partition_by=objectives.c.schedule_id, order_by=objectives.c.id.desc())
+            .label("rank")
+        )
+        inner = (
+            select(
+                objectives.c.schedule_id,
+                objectives.c.id,
+                objectives.c.scheduled_time,
+                objectives.c.created_at,
+                objectives.c.status,
+                rank,
+            )
+            .where(objectives.c.schedule_id.in_(schedule_ids))
+            .subquery()
+        )
+        rows = self._session.execute(
+            select(
+                inner.c.schedule_id,
+                inner.c.id,
+                inner.c.scheduled_time,
+                inner.c.created_at,
+                inner.c.status,
+            )
+            .where(inner.c.rank <= RECENT_FIRES)
+            .order_by(inner.c.schedule_id, inner.c.id.desc())
+        )
+        recent: dict[str, list[RecentFire]] = {}
+        for schedule_id, objective_id, scheduled_time, created_at, status in rows:
+            recent.setdefault(schedule_id, []).append(
+                RecentFire(objective_id, scheduled_time, created_at, ObjectiveStatus[status])
+            )
+        return recent
+
+    def running_ids(self, schedule_ids: list[str]) -> dict[str, list[str]]:
+        if not schedule_ids:
+            return {}
+        rows = self._session.execute(
+            select(objectives.c.schedule_id, objectives.c.id)
+            .where(
+                objectives.c.schedule_id.in_(schedule_ids),
+                objectives.c.status.in_(("PENDING", "RUNNING")),
+            )
+            .order_by(objectives.c.id)
+        )
+        running: dict[str, list[str]] = {}
+        for schedule_id, objective_id in rows:
+            running.setdefault(schedule_id, []).append(objective_id)
+        return running
+
+
+def objective_of(row: Any) -> Objective:
+    spec = row["spec"] or {}
+    return Objective(
+        metadata=ResourceMetadata(
+            id=row["id"],
+            account_id=row["account_id"],
+            workspace_id=row["workspace_id"],
+            profile_id=row["profile_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            etag=etag_of(row["id"], int(row["updated_at"].timestamp() * 1_000_000)),
+        ),
+        spec=ObjectiveSpec(
+            initial_message=spec.get("initial_message", ""),
+            data=spec.get("data"),
+            agent_id=row["agent_id"],
+            variation_id=spec.get("variation_id", ""),
+            schedule_id=row["schedule_id"],
+            scheduled_time=row["scheduled_time"],
+            trigger_kind=TriggerKind[row["trigger_kind"]],
+        ),
+        info=ObjectiveInfo(
+            status=ObjectiveStatus[row["status"]],
+            attempt=row["attempt"],
+            worker_id=row["worker_id"],
+            lease_expires_at=row["lease_expires_at"],
+            started_at=row["started_at"],
+            completed_at=row["completed_at"],
+            output=row["output"],
+            error=row["error"],
+            available_at=row["available_at"],
+            retry_of=row["retry_of"],
+            deadline=row["deadline"],
+            fired_at=row["created_at"],
+        ),
+    )

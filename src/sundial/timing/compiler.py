@@ -1,0 +1,152 @@
+"""compile_schedule: validate a `ScheduleRules` completely and compile it.
+
+Every problem becomes a FieldViolation naming its field path, and all of them are raised
+together in one InvalidArgumentError, so a client can fix a spec in one round trip."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sundial.domain.errors import FieldViolation, InvalidArgumentError
+from sundial.domain.schedules import (
+    DstGapPolicy,
+    DstOverlapPolicy,
+    ScheduleCalendar,
+    ScheduleRules,
+)
+from sundial.timing.calendars import compile_calendar
+from sundial.timing.checks import min_interval_violations, never_fires
+from sundial.timing.cron import compile_cron
+from sundial.timing.days import WallRule
+from sundial.timing.intervals import IntervalRule, compile_interval, format_timedelta
+from sundial.timing.schedule import EPOCH, ONE_SECOND, CompiledSchedule, ScheduleParts
+from sundial.timing.zones import ZoneDays, load_zone
+
+DEFAULT_MIN_INTERVAL = timedelta(seconds=1)
+_ONE_MILLISECOND = timedelta(milliseconds=1)
+
+
+def compile_schedule(
+    rules: ScheduleRules,
+    *,
+    schedule_id: str = "",
+    min_interval: timedelta = DEFAULT_MIN_INTERVAL,
+    field_prefix: str = "spec.schedule",
+) -> CompiledSchedule:
+    """Validate `rules` and compile them; InvalidArgumentError lists every violation.
+
+    `schedule_id` seeds the jitter; `min_interval` is the closest two fires may come."""
+    if min_interval < timedelta(0):
+        raise ValueError(f"min_interval must not be negative, got {min_interval}")
+    prefix = field_prefix
+    violations: list[FieldViolation] = []
+    if not rules.has_rule():
+        violations.append(
+            FieldViolation(
+                prefix,
+                "the schedule has no rule; set at least one of calendars, cron_expressions, "
+                "intervals or at",
+            )
+        )
+    zone = _zone(rules.timezone, f"{prefix}.timezone", violations)
+    wall_rules = _calendars(rules.calendars, f"{prefix}.calendars", violations)
+    intervals: list[IntervalRule] = []
+    for index, expression in enumerate(rules.cron_expressions):
+        rule = compile_cron(expression, f"{prefix}.cron_expressions[{index}]", violations)
+        if isinstance(rule, WallRule):
+            wall_rules.append(rule)
+        elif rule is not None:
+            intervals.append(rule)
+    for index, interval in enumerate(rules.intervals):
+        compiled = compile_interval(interval, f"{prefix}.intervals[{index}]", violations)
+        if compiled is not None:
+            intervals.append(compiled)
+    exclusions = _calendars(rules.exclude_calendars, f"{prefix}.exclude_calendars", violations)
+    at = [
+        _instant(moment, f"{prefix}.at[{index}]", violations, round_up=True)
+        for index, moment in enumerate(rules.at)
+    ]
+    start = _instant(rules.start_time, f"{prefix}.start_time", violations, round_up=True)
+    end = _instant(rules.end_time, f"{prefix}.end_time", violations, round_up=False)
+    start_time, end_time = rules.start_time, rules.end_time
+    if (
+        start is not None
+        and end is not None
+        and start_time is not None
+        and end_time is not None
+        and end_time <= start_time
+    ):
+        violations.append(
+            FieldViolation(
+                f"{prefix}.end_time",
+                f"end_time {end_time.isoformat()} must be after start_time "
+                f"{start_time.isoformat()}",
+            )
+        )
+    jitter = rules.jitter or timedelta(0)
+    if jitter < timedelta(0):
+        violations.append(
+            FieldViolation(
+                f"{prefix}.jitter", f"jitter {format_timedelta(jitter)} must not be negative"
+            )
+        )
+    if violations or zone is None:
+        raise InvalidArgumentError(violations)
+    parts = ScheduleParts(
+        rules=rules,
+        zone=zone,
+        wall_rules=tuple(wall_rules),
+        intervals=tuple(intervals),
+        exclusions=tuple(exclusions),
+        at=tuple(instant for instant in at if instant is not None),
+        start=start,
+        end=end,
+        jitter_ms=jitter // _ONE_MILLISECOND,
+        gap=DstGapPolicy.SKIP if rules.dst_gap_policy == DstGapPolicy.SKIP else DstGapPolicy.SHIFT,
+        overlap=(
+            DstOverlapPolicy.BOTH
+            if rules.dst_overlap_policy == DstOverlapPolicy.BOTH
+            else DstOverlapPolicy.FIRST
+        ),
+    )
+    problem = never_fires(parts, prefix)
+    if problem is not None:
+        raise InvalidArgumentError([problem])
+    schedule = CompiledSchedule(parts, schedule_id)
+    too_close = min_interval_violations(schedule, min_interval, prefix)
+    if too_close:
+        raise InvalidArgumentError(too_close)
+    return schedule
+
+
+def _zone(name: str, path: str, violations: list[FieldViolation]) -> ZoneDays | None:
+    try:
+        return load_zone(name)
+    except ValueError as error:
+        violations.append(FieldViolation(path, str(error)))
+        return None
+
+
+def _calendars(
+    calendars: Sequence[ScheduleCalendar], path: str, violations: list[FieldViolation]
+) -> list[WallRule]:
+    compiled = [
+        compile_calendar(calendar, f"{path}[{index}]", violations)
+        for index, calendar in enumerate(calendars)
+    ]
+    return [rule for rule in compiled if rule is not None]
+
+
+def _instant(
+    moment: datetime | None, path: str, violations: list[FieldViolation], *, round_up: bool
+) -> int | None:
+    """Epoch seconds of an aware datetime; a fraction of a second rounds toward the window."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        violations.append(
+            FieldViolation(path, f"{moment.isoformat()} has no time zone; send a UTC timestamp")
+        )
+        return None
+    if round_up:
+        return -((EPOCH - moment) // ONE_SECOND)
+    return (moment - EPOCH) // ONE_SECOND
