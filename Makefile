@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 $(BUF): package.json package-lock.json
-	npm ci --silent --no-audit --no-fund
+	npm install --silent --no-audit --no-fund
 	touch $@
 
 run: $(STAMP)

@@ -227,7 +227,9 @@ def _setup(services: Services) -> dict[str, Any]:
         request.workspace_id, request.agent_id = services.workspace, agent.metadata.id
         schedule = stub.CreateAgentSchedule(request)
     get = schedules_pb.GetAgentScheduleRequest(
-        workspace_id=services.workspace, agent_id=agent.metadata.id, schedule_id=schedule.metadata.id
+        workspace_id=services.workspace,
+        agent_id=agent.metadata.id,
+        schedule_id=schedule.metadata.id,
     )
     return {
         "grpc_port": services.grpc_port,
@@ -288,9 +290,7 @@ def _report(rates: dict[str, list[float]], args: argparse.Namespace) -> None:
     for numerator, denominator, goal in GOALS:
         ratio = median[numerator] / median[denominator]
         verdict = "ok" if ratio >= goal else "BELOW TARGET"
-        print(
-            f"{numerator} / {denominator}: {ratio:.0%} (target >= {goal:.0%}) {verdict}"
-        )
+        print(f"{numerator} / {denominator}: {ratio:.0%} (target >= {goal:.0%}) {verdict}")
 
 
 if __name__ == "__main__":

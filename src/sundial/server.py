@@ -11,7 +11,7 @@ from sundial.engine.loop import FiringLoop
 from sundial.gateway import Gateway, loopback_target
 from sundial.service.agents import AgentService
 from sundial.service.firing import FiringService
-from sundial.service.notifier import Notifier
+from sundial.service.notifier import SCHEDULES, Notifier
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
@@ -19,6 +19,11 @@ from sundial.service.triggers import TriggerService
 from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
+from sundial.store.notifications import (
+    OBJECTIVES_CHANNEL,
+    SCHEDULES_CHANNEL,
+    PostgresNotifications,
+)
 
 logger = logging.getLogger("sundial.server")
 
@@ -63,6 +68,10 @@ class SundialServer:
             batch_size=settings.engine_batch_size,
         )
         self.notifier.on_schedules_changed(self.engine.wake)
+        self._notifications: PostgresNotifications | None = None
+        if self.database.dialect == "postgresql":
+            self._notifications = PostgresNotifications(self.database)
+            self.notifier.add_publisher(self._publish)
         self._grpc = GrpcServer(
             agents=self.agents,
             schedules=self.schedules,
@@ -74,6 +83,8 @@ class SundialServer:
         self._gateway = Gateway(services=SERVICE_NAMES, readiness=self._is_ready)
 
     def start(self) -> None:
+        if self._notifications is not None:
+            self._notifications.listen(self._on_notification)
         if "engine" in self.settings.roles:
             self.engine.start()
         if "api" not in self.settings.roles:
@@ -97,7 +108,7 @@ class SundialServer:
         self._stopped.set()
         if "api" not in self.settings.roles:
             self.engine.stop()
-            self.database.dispose()
+            self._close()
             return
         self._grpc.enter_graceful_shutdown()
         self._gateway.enter_graceful_shutdown()
@@ -109,8 +120,28 @@ class SundialServer:
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
         # The engine finishes its batch (one transaction) and stops.
         self.engine.stop()
-        self.database.dispose()
+        self._close()
         logger.info("stopped")
+
+    def _close(self) -> None:
+        if self._notifications is not None:
+            self._notifications.close()
+        self.database.dispose()
+
+    def _publish(self, topic: str, payload: str) -> None:
+        assert self._notifications is not None
+        channel = SCHEDULES_CHANNEL if topic == SCHEDULES else OBJECTIVES_CHANNEL
+        try:
+            self._notifications.publish(channel, payload)
+        except Exception:
+            # A lost wake-up only delays: loops and claimers also poll on their own.
+            logger.warning("could not publish %s notification", topic, exc_info=True)
+
+    def _on_notification(self, channel: str, payload: str) -> None:
+        if channel == SCHEDULES_CHANNEL:
+            self.notifier.local_schedules_changed()
+        elif payload:
+            self.notifier.local_objectives_available(payload.split(","))
 
     def _is_ready(self) -> bool:
         """For /readyz: the database answers and every migration has been applied."""

@@ -136,9 +136,25 @@ def test_worker_runs_a_command_for_a_triggered_objective(served):
             "print(json.dumps({'echo': o['spec']['initialMessage']}))"
         )
         result = subprocess.run(
-            [SUNDIAL, "worker", "--workspace", workspace, "--agent", agent.metadata.id,
-             "--grpc-address", address, "--once", "--", sys.executable, "-c", script],
-            capture_output=True, text=True, timeout=120, check=True,
+            [
+                SUNDIAL,
+                "worker",
+                "--workspace",
+                workspace,
+                "--agent",
+                agent.metadata.id,
+                "--grpc-address",
+                address,
+                "--once",
+                "--",
+                sys.executable,
+                "-c",
+                script,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
         assert "ran 1 objective(s)" in result.stdout
         done = objective_service_pb2_grpc.ObjectiveServiceStub(channel).GetObjective(

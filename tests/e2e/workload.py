@@ -100,13 +100,15 @@ def verify(url: str) -> Verdict:
                 (row[0], str(row[1]))
                 for row in connection.execute(
                     text(
-                        "SELECT schedule_id, scheduled_time FROM objectives WHERE trigger_kind = 'SCHEDULED'"
+                        "SELECT schedule_id, scheduled_time FROM objectives"
+                        " WHERE trigger_kind = 'SCHEDULED'"
                     )
                 )
             )
             positions = connection.execute(
                 text(
-                    "SELECT id, next_nominal_at, created_at, missed_fires, skipped_fires FROM agent_schedules"
+                    "SELECT id, next_nominal_at, created_at, missed_fires, skipped_fires"
+                    " FROM agent_schedules"
                 )
             ).all()
     finally:

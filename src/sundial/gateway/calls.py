@@ -42,7 +42,7 @@ class GrpcForwarder:
 
     def __init__(self, channel: grpc.Channel, routes: Iterable[Route]) -> None:
         # No (de)serializers: the gateway sends and receives the encoded messages itself.
-        self._callables = {
+        self._callables: dict[str, grpc.UnaryUnaryMultiCallable[bytes, bytes]] = {
             route.grpc_method: channel.unary_unary(route.grpc_method) for route in routes
         }
 
@@ -51,10 +51,12 @@ class GrpcForwarder:
     ) -> CallResult:
         try:
             response, call = self._callables[route.grpc_method].with_call(
-                request, metadata=metadata, timeout=timeout
+                request, metadata=tuple(metadata), timeout=timeout
             )
         except grpc.RpcError as error:
-            assert isinstance(error, grpc.Call)
+            if not isinstance(error, grpc.Call):  # grpcio raises Calls; be safe if not
+                status = status_pb2.Status(code=code_pb2.UNKNOWN, message=str(error))
+                return CallResult(None, status, [])
             headers = _response_headers(error.initial_metadata(), error.trailing_metadata())
             return CallResult(None, status_of_error(error), headers)
         return CallResult(response, None, _response_headers(call.initial_metadata(), ()))
@@ -103,8 +105,9 @@ def _response_headers(
         for key, value in pairs or ():
             if isinstance(value, str) and not key.startswith("grpc-"):
                 headers.append((prefix + key, value))
-                if key == "x-request-id":
-                    headers.append(("X-Request-Id", value))
+    request_id = next((v for k, v in initial or () if k == "x-request-id"), None)
+    if isinstance(request_id, str):
+        headers.append(("X-Request-Id", request_id))
     return headers
 
 

@@ -7,7 +7,7 @@ is a comma-separated list of paths."""
 import base64
 import binascii
 import re
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import descriptor
 from google.protobuf.message import Message
@@ -45,17 +45,31 @@ STRING_MESSAGES = frozenset(
 _CAMEL_HUMP = re.compile(r"(?<!^)([A-Z])")
 
 
+def descriptor_of(message: Message) -> descriptor.Descriptor:
+    # The stubs type DESCRIPTOR as a union with upb's own classes; they behave the same.
+    return cast(descriptor.Descriptor, message.DESCRIPTOR)
+
+
+def message_type_of(field: FieldDescriptor) -> descriptor.Descriptor:
+    """The message type of a message (or map) field."""
+    if field.message_type is None:
+        raise TypeError(f"{field.full_name} is not a message field")
+    return field.message_type
+
+
+def enum_type_of(field: FieldDescriptor) -> descriptor.EnumDescriptor:
+    if field.enum_type is None:
+        raise TypeError(f"{field.full_name} is not an enum field")
+    return field.enum_type
+
+
 def is_map(field: FieldDescriptor) -> bool:
     message_type = field.message_type
     return message_type is not None and message_type.GetOptions().map_entry
 
 
 def is_repeated(field: FieldDescriptor) -> bool:
-    # `is_repeated` replaced `label` in newer protobuf releases; support both.
-    flag = getattr(field, "is_repeated", None)
-    if flag is not None:
-        return bool(flag)
-    return field.label == FieldDescriptor.LABEL_REPEATED  # pragma: no cover
+    return bool(field.is_repeated)
 
 
 def is_leaf(field: FieldDescriptor) -> bool:
@@ -144,21 +158,22 @@ def scalar_from_text(field: FieldDescriptor, text: str) -> Any:
 
 def fill_message_from_text(message: Message, text: str) -> None:
     """Fills a Timestamp (RFC 3339), Duration (`90s`), FieldMask (`a.b,c`) or wrapper."""
-    full_name = message.DESCRIPTOR.full_name
+    message_type = descriptor_of(message)
+    full_name = message_type.full_name
     if full_name == "google.protobuf.FieldMask":
         paths = [_snake_path(p.strip()) for p in text.split(",") if p.strip()]
         message.paths.extend(paths)  # type: ignore[attr-defined]
     elif full_name in ("google.protobuf.Timestamp", "google.protobuf.Duration"):
         message.FromJsonString(text)  # type: ignore[attr-defined]
     elif full_name in _WRAPPERS:
-        value_field = message.DESCRIPTOR.fields_by_name["value"]
+        value_field = message_type.fields_by_name["value"]
         message.value = scalar_from_text(value_field, text)  # type: ignore[attr-defined]
     else:
         raise ValueError(f"{full_name} cannot be set from text")
 
 
 def _enum_number(field: FieldDescriptor, text: str) -> int:
-    enum_type = field.enum_type
+    enum_type = enum_type_of(field)
     value = enum_type.values_by_name.get(text)
     if value is not None:
         return int(value.number)

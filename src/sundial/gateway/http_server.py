@@ -2,13 +2,14 @@
 connection, keep-alive), a JSON error for every malformed request, and a graceful stop
 that lets requests in flight finish while idle keep-alive connections are closed."""
 
+import contextlib
 import logging
 import socket
 import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import BaseServer, TCPServer
+from socketserver import TCPServer
 from typing import Any
 
 from google.rpc import code_pb2, status_pb2
@@ -37,7 +38,10 @@ class HttpServer:
     def __init__(self, app: GatewayApp, address: str) -> None:
         self._server = _Server(split_address(address), app)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="http"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="http",
+            daemon=True,  # a process that never calls stop() must still be able to exit
         )
 
     @property
@@ -108,9 +112,6 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
-    def __init__(self, request: Any, client_address: Any, server: BaseServer) -> None:
-        super().__init__(request, client_address, server)
-
     def handle(self) -> None:
         self.server.track(self, busy=False)
         try:
@@ -121,10 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.track(self, busy=None)
 
     def shut(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # already closed by the client
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def __getattr__(self, name: str) -> Any:
         # BaseHTTPRequestHandler calls do_<METHOD>; every method goes to the app, which
@@ -201,15 +200,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+        # A response to HEAD has the headers of the GET response and no body.
+        self.wfile.write(head if getattr(self, "command", None) == "HEAD" else head + response.body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed HTTP (bad request line, huge headers, bad length) as a JSON Status."""
         self.close_connection = True
         grpc_code = code_pb2.INVALID_ARGUMENT if 400 <= code < 500 else code_pb2.UNKNOWN
         status = status_pb2.Status(code=grpc_code, message=message or HTTPStatus(code).phrase)
-        if not hasattr(self, "command"):
-            self.command = ""
         self._write(HttpResponse(code, encode_json(status_json(status))))
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -1,22 +1,29 @@
 """An OpenAPI 3 document from the same routes the gateway serves: paths, parameters,
 request and response schemas (camelCase, enums by name, OUTPUT_ONLY fields readOnly,
-REQUIRED fields required) and google.rpc.Status as every error.
-
-`python -m sundial.gateway.openapi [FILE]` writes it (what `make openapi` runs)."""
+REQUIRED fields required) and google.rpc.Status as every error."""
 
 import json
-import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from google.api import field_behavior_pb2
+from google.api import field_behavior_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor
 from google.rpc import status_pb2
 
-from sundial.gateway.fields import FieldDescriptor, is_leaf, is_map, is_repeated
-from sundial.gateway.routes import Route, discover_services, routes_of
+from sundial.gateway.fields import (
+    FieldDescriptor,
+    enum_type_of,
+    is_leaf,
+    is_map,
+    is_repeated,
+    message_type_of,
+)
+from sundial.gateway.routes import Route
+from sundial.gateway.templates import DEEP, SINGLE
 
 Schema = dict[str, Any]
+_SEGMENT_PATTERNS = {SINGLE: "[^/]+", DEEP: ".*"}
+_OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 TITLE = "Sundial"
 ERROR_SCHEMA = status_pb2.Status.DESCRIPTOR.full_name
@@ -85,9 +92,13 @@ def openapi_document(routes: Iterable[Route], *, version: str = "v1") -> dict[st
     paths: dict[str, dict[str, Any]] = {}
     ordered = sorted(routes, key=lambda r: (_openapi_path(r), r.http_method))
     for route in ordered:
-        paths.setdefault(_openapi_path(route), {})[route.http_method.lower()] = _operation(
-            route, components
-        )
+        item = paths.setdefault(_openapi_path(route), {})
+        method = route.http_method.lower()
+        if method not in _OPENAPI_METHODS:
+            # OpenAPI 3.0 knows no other methods; 3.2 calls these additionalOperations.
+            item = item.setdefault("x-additional-operations", {})
+            method = route.http_method
+        item[method] = _operation(route, components)
     error = components.ref(status_pb2.Status.DESCRIPTOR)
     paths["/healthz"] = {"get": _health_operation("Liveness: the process answers.", 200)}
     paths["/readyz"] = {
@@ -171,9 +182,9 @@ def _path_schema(
     schema = dict(components.field_schema(fields[-1], in_url=True))
     variable = next(v for v in route.template.variables if v.field_path == field_path)
     if variable.multi_segment:
+        pattern = "/".join(_SEGMENT_PATTERNS.get(s.kind, s.literal) for s in variable.segments)
         schema["description"] = (
-            f"Matches {'/'.join('[^/]+' if s.kind == 1 else '.*' if s.kind == 2 else s.literal for s in variable.segments)}"
-            "; slashes are sent as they are, not percent-encoded."
+            f"Matches {pattern}; its slashes are sent as they are, not percent-encoded."
         )
     return schema
 
@@ -203,11 +214,11 @@ def _query_parameters(
         elif (
             not is_map(field)
             and not is_repeated(field)
-            and field.message_type.full_name not in _WELL_KNOWN
-            and field.message_type.full_name not in seen
+            and message_type_of(field).full_name not in _WELL_KNOWN
+            and message_type_of(field).full_name not in seen
         ):
             parameters += _query_parameters(
-                field.message_type,
+                message_type_of(field),
                 proto_path + ".",
                 name + ".",
                 bound,
@@ -263,14 +274,15 @@ class _Components:
     def object_schema(self, fields: list[FieldDescriptor]) -> Schema:
         properties = {f.json_name: self.field_schema(f) for f in fields}
         required = [f.json_name for f in fields if _has_behavior(f, field_behavior_pb2.REQUIRED)]
-        schema: Schema = {"type": "object", "properties": properties}
+        # Unknown fields are rejected (400), so objects are closed.
+        schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:
             schema["required"] = required
         return schema
 
     def field_schema(self, field: FieldDescriptor, *, in_url: bool = False) -> Schema:
         if is_map(field):
-            value = field.message_type.fields_by_name["value"]
+            value = message_type_of(field).fields_by_name["value"]
             schema: Schema = {"type": "object", "additionalProperties": self._single(value)}
         elif is_repeated(field):
             schema = {"type": "array", "items": self._single(field)}
@@ -286,7 +298,7 @@ class _Components:
 
     def _single(self, field: FieldDescriptor) -> Schema:
         if field.type == FieldDescriptor.TYPE_ENUM:
-            return self._enum(field.enum_type)
+            return self._enum(enum_type_of(field))
         if field.message_type is not None:
             return self.ref(field.message_type)
         return dict(_SCALARS[field.type])
@@ -308,19 +320,3 @@ def _annotated(schema: Schema, **keywords: Any) -> Schema:
 def _has_behavior(field: FieldDescriptor, behavior: int) -> bool:
     options = field.GetOptions()
     return behavior in options.Extensions[field_behavior_pb2.field_behavior]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Writes the document of every sundial.v1 service to the file given, or stdout."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    document = encode_document(openapi_document(routes_of(discover_services())))
-    if args:
-        with open(args[0], "wb") as out:
-            out.write(document)
-    else:
-        sys.stdout.buffer.write(document)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

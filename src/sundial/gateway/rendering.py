@@ -9,8 +9,11 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
-from sundial.gateway.fields import is_map, is_repeated
+from sundial.gateway.fields import descriptor_of, is_map, is_repeated
+from sundial.gateway.protojson import ProtoJsonEncoder
 from sundial.gateway.routes import Route
+
+_encoder = ProtoJsonEncoder()
 
 
 def encode_json(value: Any) -> bytes:
@@ -19,17 +22,20 @@ def encode_json(value: Any) -> bytes:
 
 def response_json(route: Route, response: Message) -> Any:
     """The JSON value the route answers with: the response, or its `response_body` field."""
-    rendered = json_format.MessageToDict(response)
+    rendered = _encoder.encode(response)
     if not route.response_body:
         return rendered
-    field = response.DESCRIPTOR.fields_by_name[route.response_body]
+    field = descriptor_of(response).fields_by_name[route.response_body]
     if field.json_name in rendered:
         return rendered[field.json_name]
-    # Left out because it holds its default: answer with that default, spelled as ProtoJSON.
+    # Left out because it holds its default: answer with that default, spelled as ProtoJSON
+    # (an unset message as its empty value, as grpc-gateway does).
     if is_map(field):
         return {}
     if is_repeated(field):
         return []
+    if field.message_type is not None:
+        return _encoder.encode(getattr(response, field.name))
     defaults = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
     return defaults.get(field.json_name)
 

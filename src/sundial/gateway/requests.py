@@ -9,7 +9,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from sundial.gateway.errors import BadRequestError
-from sundial.gateway.fields import is_repeated, resolve, set_from_text
+from sundial.gateway.fields import descriptor_of, is_repeated, resolve, set_from_text
 from sundial.gateway.routes import Route
 
 MAX_QUERY_PARAMETERS = 1000
@@ -35,9 +35,12 @@ def build_request(route: Route, path_values: dict[str, str], query: str, body: b
 def parse_json(body: bytes) -> Any:
     """The JSON value of a body; malformed JSON and repeated object keys are 400s."""
     try:
-        return json.loads(body, object_pairs_hook=_object_without_duplicates)
+        # JSON on the wire is UTF-8 (RFC 8259); json.loads(bytes) would also guess UTF-16/32.
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadRequestError("MALFORMED_JSON", f"the body is not UTF-8: {error}") from None
+    try:
+        return json.loads(text, object_pairs_hook=_object_without_duplicates)
     except ValueError as error:
         raise BadRequestError("MALFORMED_JSON", f"the body is not valid JSON: {error}") from None
 
@@ -58,7 +61,7 @@ def _merge_body(route: Route, request: Message, value: Any) -> None:
         target = value
     else:
         # The body is the JSON of one field; parse it as that member of the request.
-        target = {request.DESCRIPTOR.fields_by_name[route.body].json_name: value}
+        target = {descriptor_of(request).fields_by_name[route.body].json_name: value}
     try:
         json_format.ParseDict(target, request)
     except json_format.ParseError as error:
@@ -84,7 +87,7 @@ def _merge_query(route: Route, request: Message, query: str) -> None:
             field=pairs[0][0],
         )
     seen: set[str] = set()
-    descriptor = request.DESCRIPTOR
+    descriptor = descriptor_of(request)
     for name, text in pairs:
         fields = resolve(descriptor, name, json_names=True)
         if fields is None:

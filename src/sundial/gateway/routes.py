@@ -9,14 +9,14 @@ import pkgutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from google.api import annotations_pb2, http_pb2
+from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor, descriptor_pool, message_factory
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 from sundial.gateway.errors import GatewayError
 from sundial.gateway.fields import FieldDescriptor, is_leaf, is_repeated, resolve
-from sundial.gateway.templates import PathTemplate
+from sundial.gateway.templates import PathTemplate, split_path
 
 GENERATED_PACKAGE = "sundial.v1"
 
@@ -146,12 +146,23 @@ class Router:
 
     def find(self, http_method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
+        verb_matched = False
+        split_by_verb: dict[str, list[str] | None] = {}
         for route in self.routes:
-            values = route.template.match(path)
+            verb = route.template.verb
+            # Routes with a verb sort first. Once one matches, `.../x:pause` is a custom
+            # method's path, not a resource named `x:pause`: templates without verb stay out.
+            if verb_matched and not verb:
+                break
+            if verb not in split_by_verb:
+                split_by_verb[verb] = split_path(path, verb)
+            parts = split_by_verb[verb]
+            values = None if parts is None else route.template.match_parts(parts)
             if values is None:
                 continue
             if route.http_method == http_method:
                 return route, values
+            verb_matched = verb_matched or bool(verb)
             allowed.append(route.http_method)
         if allowed:
             methods = ", ".join(sorted(set(allowed)))

@@ -56,6 +56,7 @@ class PathTemplate:
     segments: tuple[Segment, ...]
     variables: tuple[Variable, ...]
     verb: str
+    deep_index: int  # where `**` is, or -1
 
     @classmethod
     def parse(cls, text: str) -> "PathTemplate":
@@ -77,20 +78,18 @@ class PathTemplate:
                 variables.append(Variable(field_path, start, len(segments), inner))
             else:
                 segments.append(_segment(part, text))
-        if sum(s.kind == DEEP for s in segments) > 1:
+        deep = [i for i, s in enumerate(segments) if s.kind == DEEP]
+        if len(deep) > 1:
             raise TemplateError(text, "at most one '**' is allowed")
-        return cls(text, tuple(segments), tuple(variables), verb)
+        return cls(text, tuple(segments), tuple(variables), verb, deep[0] if deep else -1)
 
     def match(self, path: str) -> dict[str, str] | None:
         """The variables of `path` (percent-encoded, without the query), or None."""
-        if self.verb:
-            suffix = ":" + self.verb
-            if not path.endswith(suffix):
-                return None
-            path = path[: -len(suffix)]
-        if not path.startswith("/"):
-            return None
-        parts = path[1:].split("/")
+        parts = split_path(path, self.verb)
+        return None if parts is None else self.match_parts(parts)
+
+    def match_parts(self, parts: list[str]) -> dict[str, str] | None:
+        """Like `match`, for a path already split by `split_path` with this verb."""
         spans = self._align(parts)
         if spans is None:
             return None
@@ -106,29 +105,24 @@ class PathTemplate:
 
     def _align(self, parts: list[str]) -> list[tuple[int, int]] | None:
         """For each template segment, the [start, end) of the request parts it covers."""
-        segments = self.segments
-        deep = next((i for i, s in enumerate(segments) if s.kind == DEEP), -1)
+        segments, deep = self.segments, self.deep_index
         if deep < 0:
             if len(parts) != len(segments):
                 return None
-            fixed = list(zip(segments, range(len(parts)), strict=True))
             spans = [(i, i + 1) for i in range(len(parts))]
         else:
-            after = len(segments) - deep - 1
             if len(parts) < len(segments) - 1:
                 return None
-            tail_start = len(parts) - after
-            fixed = [(segments[i], i) for i in range(deep)]
-            fixed += [(segments[deep + 1 + k], tail_start + k) for k in range(after)]
+            tail = len(parts) - (len(segments) - deep - 1)  # first part after the `**`
             spans = [(i, i + 1) for i in range(deep)]
-            spans.append((deep, tail_start))
-            spans += [(tail_start + k, tail_start + k + 1) for k in range(after)]
-        for segment, index in fixed:
-            part = parts[index]
+            spans.append((deep, tail))
+            spans += [(i, i + 1) for i in range(tail, len(parts))]
+        for segment, (first, _) in zip(segments, spans, strict=True):
             if segment.kind == LITERAL:
+                part = parts[first]
                 if part != segment.literal and unquote(part) != segment.literal:
                     return None
-            elif not part:
+            elif segment.kind == SINGLE and not parts[first]:
                 return None  # `*` matches one whole, non-empty segment
         return spans
 
@@ -152,6 +146,18 @@ class PathTemplate:
             out.append(segment.literal if segment.kind == LITERAL else "*" * segment.kind)
             index += 1
         return "/" + "/".join(out) + (":" + self.verb if self.verb else "")
+
+
+def split_path(path: str, verb: str) -> list[str] | None:
+    """The segments of `path` once `:verb` is cut off its end; None if it does not end so,
+    or is not absolute."""
+    if verb:
+        if not path.endswith(":" + verb):
+            return None
+        path = path[: -len(verb) - 1]
+    if not path.startswith("/"):
+        return None
+    return path[1:].split("/")
 
 
 def _decode_multi(parts: list[str]) -> str:

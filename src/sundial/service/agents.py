@@ -6,13 +6,13 @@ from sundial.domain.agents import Agent, AgentSpec
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.metadata import MetadataInput
 from sundial.domain.tenancy import Principal
 from sundial.service.idempotency import create_once, fingerprint
 from sundial.service.listing import Page, page_of, prepare_query
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
-from sundial.service.updates import Writable, check_etag, merge_update
+from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
 from sundial.service.validation import (
     Violations,
     check_agent_spec,
@@ -48,19 +48,7 @@ class AgentService:
 
         def build(uow: UnitOfWork, agent_id: str) -> Agent:
             require_workspace(uow, principal, workspace_id)
-            now = self._clock.now() if agent_id else None
-            meta = ResourceMetadata(
-                id=agent_id,
-                account_id=principal.account_id,
-                workspace_id=workspace_id,
-                profile_id=principal.profile_id,
-                name=metadata.name,
-                bundle_key=metadata.bundle_key,
-                external_id=metadata.external_id,
-                labels=dict(metadata.labels),
-                created_at=now,
-                updated_at=now,
-            )
+            meta = new_metadata(principal, workspace_id, agent_id, metadata, self._clock.now())
             return Agent(metadata=meta, spec=spec)
 
         if validate_only:

@@ -1,19 +1,44 @@
-"""In-process wake-ups: workers long-polling for an agent's objectives, and the firing loop
-waiting for the next due schedule."""
+"""Wake-ups: workers long-polling for an agent's objectives, and the firing loop waiting for
+the next due schedule. Local listeners are woken at once; `publishers` carry the news to
+other replicas (PostgreSQL NOTIFY), whose listeners call the `local_*` methods."""
 
 import threading
 from collections.abc import Callable, Iterable
 
+Publisher = Callable[[str, str], None]
+
+SCHEDULES = "schedules"
+OBJECTIVES = "objectives"
+
 
 class Notifier:
-    """Wakes claimers waiting on an agent, and the firing loop when schedules change."""
-
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._versions: dict[str, int] = {}
         self._schedule_listeners: list[Callable[[], None]] = []
+        self._publishers: list[Publisher] = []
+
+    def add_publisher(self, publisher: Publisher) -> None:
+        """`publisher(topic, payload)` tells other processes (topic SCHEDULES or OBJECTIVES)."""
+        self._publishers.append(publisher)
+
+    def on_schedules_changed(self, listener: Callable[[], None]) -> None:
+        self._schedule_listeners.append(listener)
+
+    def schedules_changed(self) -> None:
+        self.local_schedules_changed()
+        self._publish(SCHEDULES, "")
 
     def objectives_available(self, agent_ids: Iterable[str]) -> None:
+        agents = list(agent_ids)
+        self.local_objectives_available(agents)
+        self._publish(OBJECTIVES, ",".join(agents))
+
+    def local_schedules_changed(self) -> None:
+        for listener in self._schedule_listeners:
+            listener()
+
+    def local_objectives_available(self, agent_ids: Iterable[str]) -> None:
         with self._condition:
             for agent_id in agent_ids:
                 self._versions[agent_id] = self._versions.get(agent_id, 0) + 1
@@ -25,9 +50,6 @@ class Notifier:
             seen = self._versions.get(agent_id, 0)
             self._condition.wait_for(lambda: self._versions.get(agent_id, 0) != seen, timeout)
 
-    def on_schedules_changed(self, listener: Callable[[], None]) -> None:
-        self._schedule_listeners.append(listener)
-
-    def schedules_changed(self) -> None:
-        for listener in self._schedule_listeners:
-            listener()
+    def _publish(self, topic: str, payload: str) -> None:
+        for publisher in self._publishers:
+            publisher(topic, payload)

@@ -10,7 +10,7 @@ from sundial.domain.agents import Agent
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.metadata import MetadataInput
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import (
     AgentSchedule,
@@ -27,7 +27,7 @@ from sundial.service.listing import Page, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
-from sundial.service.updates import Writable, check_etag, merge_update
+from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
 from sundial.service.validation import (
     Violations,
     check_metadata,
@@ -101,18 +101,7 @@ class ScheduleService:
             if compiled.next_fire(now) is None:
                 violations.add("spec.schedule", "the schedule has no fire time after now")
             violations.raise_if_any()
-            meta = ResourceMetadata(
-                id=schedule_id,
-                account_id=principal.account_id,
-                workspace_id=workspace_id,
-                profile_id=principal.profile_id,
-                name=metadata.name,
-                bundle_key=metadata.bundle_key,
-                external_id=metadata.external_id,
-                labels=dict(metadata.labels),
-                created_at=now if schedule_id else None,
-                updated_at=now if schedule_id else None,
-            )
+            meta = new_metadata(principal, workspace_id, schedule_id, metadata, now)
             next_fire = _next_fire(compiled, spec.status, now)
             schedule = AgentSchedule(
                 metadata=meta,

@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from sundial.domain.errors import EtagMismatchError
 from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.tenancy import Principal
 from sundial.service.field_masks import WILDCARD, apply_paths, check_paths, populated_paths
 
 S = TypeVar("S")
@@ -52,6 +53,30 @@ class Writable(Generic[S]):
             labels=dict(self.metadata.labels),
             updated_at=now,
         )
+
+
+def new_metadata(
+    principal: Principal,
+    workspace_id: str,
+    resource_id: str,
+    metadata: MetadataInput,
+    now: datetime,
+) -> ResourceMetadata:
+    """The metadata of a resource being created; without an id (validate_only) it has no
+    timestamps either, since nothing is written."""
+    moment = now if resource_id else None
+    return ResourceMetadata(
+        id=resource_id,
+        account_id=principal.account_id,
+        workspace_id=workspace_id,
+        profile_id=principal.profile_id,
+        name=metadata.name,
+        bundle_key=metadata.bundle_key,
+        external_id=metadata.external_id,
+        labels=dict(metadata.labels),
+        created_at=moment,
+        updated_at=moment,
+    )
 
 
 def merge_update(

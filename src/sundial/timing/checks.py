@@ -40,9 +40,10 @@ def search_start(parts: ScheduleParts) -> int:
     return REFERENCE_START
 
 
-def never_fires(parts: ScheduleParts, prefix: str) -> FieldViolation | None:
+def never_fires(schedule: CompiledSchedule, prefix: str) -> FieldViolation | None:
     """A violation naming why the schedule can never fire, or None if it fires at least once."""
-    if _fires(parts):
+    parts = schedule.parts
+    if next(schedule.instants(search_start(parts)), None) is not None:
         return None
     if parts.exclusions and _fires(dataclasses.replace(parts, exclusions=())):
         return FieldViolation(

@@ -108,10 +108,10 @@ def compile_schedule(
             else DstOverlapPolicy.FIRST
         ),
     )
-    problem = never_fires(parts, prefix)
+    schedule = CompiledSchedule(parts, schedule_id)
+    problem = never_fires(schedule, prefix)
     if problem is not None:
         raise InvalidArgumentError([problem])
-    schedule = CompiledSchedule(parts, schedule_id)
     too_close = min_interval_violations(schedule, min_interval, prefix)
     if too_close:
         raise InvalidArgumentError(too_close)

@@ -92,7 +92,8 @@ def parse_cron(expression: str, path: str = "") -> WallRule | IntervalRule:
     if not text:
         raise CronSyntaxError("is empty")
     if text.startswith("@"):
-        head, _, rest = text.partition(" ")
+        head, *others = text.split(None, 1)
+        rest = others[0] if others else ""
         macro = head.lower()
         if macro == "@every":
             return _parse_every(rest.strip(), path)

@@ -7,6 +7,8 @@ policies. Every walk is bounded: it gives up after `horizon_days` without a fire
 
 from collections.abc import Iterator, Sequence
 from datetime import date
+from heapq import heappop, heappush
+from math import gcd
 
 from sundial.domain.schedules import DstGapPolicy, DstOverlapPolicy
 from sundial.timing.intervals import IntervalRule
@@ -27,6 +29,7 @@ DEFAULT_HORIZON_DAYS = CALENDAR_CYCLE_DAYS + 366
 FIRST_ORDINAL = date(2, 1, 1).toordinal()
 LAST_ORDINAL = date(9998, 12, 31).toordinal()
 _MAX_CACHED_DAYS = 4096
+_MAX_TIMES_OF_DAY_CHECKED = 1440
 
 
 class Engine:
@@ -54,17 +57,45 @@ class Engine:
                 rule.offset % SECONDS_PER_DAY,
             )
             for rule in intervals
-            if rule.wall_clock
+            # A whole-day interval whose wall time is always excluded can never fire.
+            if rule.wall_clock and not planner.always_excluded(rule.offset % SECONDS_PER_DAY)
         ]
         # (first instant, every) for intervals that count elapsed seconds.
         anchor = -zone.anchor_offset()
         self._elapsed = [
-            (anchor + rule.offset, rule.every) for rule in intervals if not rule.wall_clock
+            (anchor + rule.offset, rule.every)
+            for rule in intervals
+            if not rule.wall_clock and not self._always_excluded(anchor + rule.offset, rule.every)
         ]
-        self._has_intervals = bool(intervals)
+        self._has_intervals = bool(self._daily or self._elapsed)
+        # Intervals shorter than a day have a fire in (nearly) every local day.
+        self._every_day = any(every < SECONDS_PER_DAY for _, every in self._elapsed)
+        # When every elapsed interval divides a day (and none counts days), a day's fires
+        # depend only on its month plan entry and its UTC offset, so runs of days without a
+        # fire (say, all excluded) are skipped a month at a time.
+        self._day_periodic = (
+            self._every_day
+            and not self._daily
+            and all(SECONDS_PER_DAY % every == 0 for _, every in self._elapsed)
+        )
+        self._fire_masks: dict[tuple[tuple[int, int, int], tuple[int, ...]], int] = {}
         longest = max((rule.every for rule in intervals), default=0)
         self.horizon_days = max(DEFAULT_HORIZON_DAYS, longest // SECONDS_PER_DAY + 2)
         self._days: dict[tuple[int, int, tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
+
+    def _always_excluded(self, first: int, every: int) -> bool:
+        """Whether every wall time a long interval reaches in a fixed-offset zone is excluded.
+
+        Such an interval only ever reaches the times of day congruent to its first one
+        modulo gcd(every, 1 day); when all of them are excluded it can never fire."""
+        offset = self.zone.fixed_offset
+        if offset is None or every < SECONDS_PER_DAY or not self.planner.exclusions:
+            return False
+        step = gcd(every, SECONDS_PER_DAY)
+        if SECONDS_PER_DAY // step > _MAX_TIMES_OF_DAY_CHECKED:
+            return False
+        times = range((first + offset) % step, SECONDS_PER_DAY, step)
+        return all(self.planner.always_excluded(second) for second in times)
 
     def instants(self, after: int, until: int | None = None) -> Iterator[int]:
         """Fire instants strictly after `after` (and not after `until`), ascending."""
@@ -77,28 +108,53 @@ class Engine:
             return
         limit = min(day + self.horizon_days, last_day)
         last = after
+        # A DST day can produce instants after the next day's first instant (a repeated
+        # hour across midnight); those wait here until no later day can come before them.
+        pending: list[int] = []
         while True:
             found = self._next_day(day, limit)
+            if pending:
+                boundary = None if found is None else self.zone.first_instant(found)
+                while pending and (boundary is None or pending[0] < boundary):
+                    instant = heappop(pending)
+                    if instant > last:
+                        if until is not None and instant > until:
+                            return
+                        yield instant
+                        last = instant
+                        limit = min(day + self.horizon_days, last_day)
             if found is None:
                 return
             day = found
-            for instant in self._day_instants(day):
-                if instant > last:
-                    if until is not None and instant > until:
-                        return
-                    yield instant
-                    last = instant
-                    limit = min(day + self.horizon_days, last_day)
+            info = self.zone.day(day)
+            instants = self._day_instants(day, info)
+            if pending or isinstance(info, DayTransition):
+                for instant in instants:
+                    heappush(pending, instant)
+            else:
+                for instant in instants:
+                    if instant > last:
+                        if until is not None and instant > until:
+                            return
+                        yield instant
+                        last = instant
+                        limit = min(day + self.horizon_days, last_day)
             day += 1
 
     def _next_day(self, day: int, limit: int) -> int | None:
         """The first local date >= day (and <= limit) that may have a fire."""
+        if day > limit:
+            return None
         planner = self.planner
         if planner.exclusions:
             open_day = planner.next_open_day(day, limit)
             if open_day is None:
                 return None
             day = open_day
+        if self._day_periodic:
+            return self._next_periodic_day(day, limit)
+        if self._every_day:
+            return day
         best = limit + 1
         if planner.rules and planner.has_fires:
             found = planner.next_fire_day(day, limit)
@@ -113,9 +169,40 @@ class Engine:
                 best = min(best, self.zone.local_ordinal(instant))
         return best if best <= limit else None
 
-    def _day_instants(self, day: int) -> list[int]:
-        """The day's fire instants, ascending (the gap's end may repeat)."""
+    def _next_periodic_day(self, day: int, limit: int) -> int | None:
+        """The next day with a fire, scanning month masks until the next DST change."""
         info = self.zone.day(day)
+        if isinstance(info, DayTransition):
+            return day
+        change = self.zone.next_change(day, limit)
+        base = (day - EPOCH_ORDINAL) * SECONDS_PER_DAY - info
+        phases = self._phases(base)
+
+        def fire_mask(plan: MonthPlan) -> int:
+            key = (plan.shape, phases)
+            mask = self._fire_masks.get(key)
+            if mask is None:
+                mask = 0
+                for index in range(1, plan.length + 1):
+                    if self._combined(plan, index, (), phases):
+                        mask |= 1 << index
+                self._fire_masks[key] = mask
+            return mask
+
+        found = self.planner.next_day_in(day, limit if change is None else change - 1, fire_mask)
+        return found if found is not None else change
+
+    def _phases(self, base: int) -> tuple[int, ...]:
+        """Each elapsed interval's first second in the day starting at `base`, or -1 if none."""
+        return tuple(
+            [
+                phase if (phase := (first - base) % every) < SECONDS_PER_DAY else -1
+                for first, every in self._elapsed
+            ]
+        )
+
+    def _day_instants(self, day: int, info: int | DayTransition) -> list[int]:
+        """The day's fire instants, ascending (the gap's end may repeat)."""
         cursor = self.planner.locate(day)
         index = day - cursor.first + 1
         start = (day - EPOCH_ORDINAL) * SECONDS_PER_DAY
@@ -130,25 +217,34 @@ class Engine:
     def _with_intervals(
         self, day: int, plan: MonthPlan, index: int, base: int, seconds: tuple[int, ...]
     ) -> tuple[int, ...]:
-        """Adds the intervals' seconds of day on a day with one UTC offset (cached by shape)."""
-        daily = tuple(
-            second
-            for every_days, first_day, second in self._daily
-            if (day - first_day) % every_days == 0
+        """Adds the intervals' seconds of day on a day with one UTC offset."""
+        daily = (
+            tuple(
+                [
+                    second
+                    for every_days, first_day, second in self._daily
+                    if (day - first_day) % every_days == 0
+                ]
+            )
+            if self._daily
+            else ()
         )
-        # An elapsed interval's first instant in the day, or -1 when it has none that day.
-        phases = tuple(
-            phase if (phase := (first - base) % every) < SECONDS_PER_DAY else -1
-            for first, every in self._elapsed
-        )
-        key = (plan.rule_bits[index], plan.exclusion_bits[index], daily, phases)
+        return self._combined(plan, index, daily, self._phases(base))
+
+    def _combined(
+        self, plan: MonthPlan, index: int, daily: tuple[int, ...], phases: tuple[int, ...]
+    ) -> tuple[int, ...]:
+        """A plan day's wall seconds with the intervals' seconds, minus exclusions (cached)."""
+        exclusion_bits = plan.exclusion_bits[index]
+        key = (plan.rule_bits[index], exclusion_bits, daily, phases)
         combined = self._days.get(key)
         if combined is None:
             extra = list(daily)
             for (_, every), phase in zip(self._elapsed, phases, strict=True):
                 if phase >= 0:
                     extra.extend(range(phase, SECONDS_PER_DAY, every))
-            kept = self.planner.without_excluded(extra, plan.exclusion_bits[index])
+            kept = self.planner.without_excluded(extra, exclusion_bits)
+            seconds = plan.seconds[index]
             combined = tuple(sorted(set(seconds).union(kept))) if kept else seconds
             if len(self._days) >= _MAX_CACHED_DAYS:
                 self._days.clear()

@@ -22,9 +22,11 @@ _MAX_CACHED_SECOND_LISTS = 4096
 class MonthPlan:
     """Wall-clock fires of one month shape; the per-day tuples are indexed by day of month."""
 
+    shape: tuple[int, int, int]  # (month, length, weekday of the 1st)
     length: int
     fire_mask: int  # bit d: day d has a wall-clock fire left after exclusions
     excluded_mask: int  # bit d: every second of day d is excluded
+    open_mask: int  # bit d: day d exists and is not excluded entirely
     rule_bits: tuple[int, ...]  # per day: bit i set when wall rule i matches the date
     exclusion_bits: tuple[int, ...]  # per day: bit j set when exclude calendar j matches
     seconds: tuple[tuple[int, ...], ...]  # per day: wall-rule seconds of day not excluded
@@ -77,9 +79,25 @@ class MonthPlanner:
             for length, first in month_shapes(month)
         )
 
+    def always_excluded(self, second_of_day: int) -> bool:
+        """Whether that wall time is excluded on every date there is."""
+        return bool(self.exclusions) and all(
+            self.excluded(plan.exclusion_bits[day], second_of_day)
+            for month in range(1, 13)
+            for length, first in month_shapes(month)
+            for plan in (self.plan(month, length, first),)
+            for day in range(1, length + 1)
+        )
+
     def next_fire_day(self, ordinal: int, limit: int) -> int | None:
         """The first date >= ordinal (and <= limit) with a wall-clock fire left."""
         return self._fire_days.next(ordinal, limit)
+
+    def next_day_in(
+        self, ordinal: int, limit: int, mask_of: Callable[[MonthPlan], int]
+    ) -> int | None:
+        """The first date >= ordinal (and <= limit) whose bit is set in `mask_of(plan)`."""
+        return _DayScan(self, mask_of).next(ordinal, limit)
 
     def next_open_day(self, ordinal: int, limit: int) -> int | None:
         """The first date >= ordinal (and <= limit) not excluded entirely."""
@@ -91,7 +109,7 @@ class MonthPlanner:
 
     @cached_property
     def _open_days(self) -> "_DayScan":
-        return _DayScan(self, lambda plan: bits_between(1, plan.length) & ~plan.excluded_mask)
+        return _DayScan(self, lambda plan: plan.open_mask)
 
     def excluded(self, exclusion_bits: int, second_of_day: int) -> bool:
         """Whether an exclude calendar among `exclusion_bits` covers that second of the day."""
@@ -162,9 +180,11 @@ class MonthPlanner:
                 if seconds[day]:
                     fire_mask |= 1 << day
         return MonthPlan(
+            shape=(month, length, first_weekday),
             length=length,
             fire_mask=fire_mask,
             excluded_mask=excluded_mask,
+            open_mask=bits_between(1, length) & ~excluded_mask,
             rule_bits=tuple(rule_bits),
             exclusion_bits=tuple(exclusion_bits),
             seconds=tuple(seconds),
@@ -182,6 +202,9 @@ class _DayScan:
         self._memo: tuple[int, int, int | None] = (0, -1, None)
 
     def next(self, ordinal: int, limit: int) -> int | None:
+        cursor = self._planner.locate(ordinal)
+        if (self._mask_of(cursor.plan) >> (ordinal - cursor.first + 1)) & 1:
+            return ordinal if ordinal <= limit else None  # the common case: this very day
         start, searched, found = self._memo
         if start <= ordinal:
             if found is not None and ordinal <= found:

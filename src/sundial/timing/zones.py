@@ -66,6 +66,20 @@ class ZoneDays:
             block = self._load_block(ordinal // _BLOCK_DAYS)
         return block[ordinal % _BLOCK_DAYS]
 
+    def next_change(self, ordinal: int, limit: int) -> int | None:
+        """The first day >= ordinal (and <= limit) with a DST transition, if any."""
+        if self.fixed_offset is not None:
+            return None
+        while ordinal <= limit:
+            index = ordinal // _BLOCK_DAYS
+            block = self._blocks.get(index) or self._load_block(index)
+            for day in range(ordinal % _BLOCK_DAYS, _BLOCK_DAYS):
+                if isinstance(block[day], DayTransition):
+                    found = index * _BLOCK_DAYS + day
+                    return found if found <= limit else None
+            ordinal = (index + 1) * _BLOCK_DAYS
+        return None
+
     def offset_at(self, instant: int) -> int:
         """The UTC offset in force at a UTC instant (epoch seconds)."""
         if self.fixed_offset is not None:

@@ -82,6 +82,7 @@ VALID = [
     pytest.param(
         "@every 2d", JAN_2024, ["2024-01-02 00:00:00", "2024-01-04 00:00:00"], id="every-days"
     ),
+    pytest.param("@every\t15m", JAN_2024, ["2024-01-01 00:15:00"], id="every-after-a-tab"),
     pytest.param(
         "0 0 L * *",
         JAN_2024,

@@ -80,7 +80,8 @@ def test_constant_days(name: str, day: date, offset: int) -> None:
 
 @pytest.mark.parametrize("name", ["America/New_York", "Australia/Lord_Howe", "Pacific/Apia"])
 def test_every_half_hour_agrees_with_zoneinfo(name: str) -> None:
-    """Unique wall times map like zoneinfo; repeated ones to fold 0; missing ones to the gap's end."""
+    """Unique wall times map as zoneinfo does, repeated ones to fold 0, missing ones to the
+    gap's end."""
     zone, days = ZoneInfo(name), ZoneDays(name, ZoneInfo(name))
     first = date(2011, 1, 1).toordinal()
     for ordinal in range(first, first + 2 * 366):

@@ -1,0 +1,57 @@
+"""`sundial serve` with its REST listener, in a subprocess: seed 001's create call with curl,
+readiness through a SIGTERM drain, exit 0."""
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.gateway.client import call
+from tests.gateway.served import sundial_serve
+from tests.gateway.test_rest_api import OUR_INFO, OUR_METADATA, SEED, SEED_CREATE_BODY
+
+pytestmark = pytest.mark.slow
+
+
+def _curl(*args: str) -> tuple[int, dict]:
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    result = subprocess.run(
+        [curl, "-sS", "-w", "\n%{http_code}", *args],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+def test_seed_001_create_with_curl(database_url):
+    with sundial_serve(database_url) as served:
+        base = f"http://127.0.0.1:{served.rest_port}/v1/workspaces/{served.workspace}"
+        status, agent = _curl("-X", "POST", f"{base}/agents", "-d", '{"metadata":{"name":"a"}}')
+        assert status == 200
+        status, created = _curl(
+            "-X", "POST", f"{base}/agents/{agent['metadata']['id']}/schedules",
+            "-H", "Content-Type: application/json", "-d", json.dumps(SEED_CREATE_BODY),
+        )  # fmt: skip
+    assert status == 200, created
+    assert set(created["metadata"]) == set(SEED["metadata"]) | OUR_METADATA
+    assert set(created["spec"]) == set(SEED_CREATE_BODY["spec"])
+    assert set(created["info"]) - OUR_INFO <= set(SEED["info"])
+    assert created["spec"]["overlapPolicy"] == "OVERLAP_POLICY_ALLOW"
+
+
+def test_sigterm_fails_readiness_then_drains_and_exits_zero(database_url):
+    with sundial_serve(database_url, "--drain-delay", "3") as served:
+        assert call(served.rest_port, "GET", "/readyz").status == 200
+        served.popen.send_signal(signal.SIGTERM)
+        # During the drain delay REST still answers, and /readyz says NOT_SERVING.
+        deadline = time.monotonic() + 3
+        while (reply := call(served.rest_port, "GET", "/readyz")).status == 200:
+            assert time.monotonic() < deadline, "readiness did not fail after SIGTERM"
+        assert reply.json() == {"status": "NOT_SERVING"}
+        assert call(served.rest_port, "GET", "/healthz").status == 200
+        assert served.popen.wait(timeout=30) == 0
