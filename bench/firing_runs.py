@@ -1,10 +1,16 @@
-"""The measured runs of the firing benchmark on one database: the engine's sustained
-throughput, the raw-database ceiling for the same writes, and the cost of one tick.
+"""The measured runs of the firing benchmark: the engine's sustained throughput against the
+raw-database ceiling for the same writes, and the cost of one tick at two table sizes.
+
+The CPUs are shared with other work, whose load comes and goes within a minute, so figures
+that are compared are measured interleaved: an engine batch, then a raw batch, then an
+engine batch...; a tick at 10k, then one at 1M, ... Each side's clock only runs during its
+own steps, so both see the same load.
 
 Each run checks afterwards that the database holds exactly what it claims to have written
-(one objective per fired schedule, nothing left due that should have fired), because a
-benchmark of an engine that silently fires less is worthless."""
+(one objective per fired schedule, nothing left due that should have fired): a benchmark of
+an engine that silently fires less is worthless."""
 
+import gc
 import statistics
 import time
 from collections.abc import Sequence
@@ -29,7 +35,6 @@ BATCH = 500
 class Throughput:
     fired: int
     seconds: float
-    batches: int
     due: int  # schedules due when the run began
 
     @property
@@ -41,59 +46,44 @@ class Throughput:
         return self.fired == self.due
 
 
-def engine_throughput(url: str, now: datetime, due: int, cap_seconds: float) -> Throughput:
-    """FiringService.fire_due in a loop (batches of 500, a fake clock at `now` so each due
-    schedule has exactly one due fire) until nothing is due or `cap_seconds` passed."""
-    database = Database(url)
-    try:
-        service = FiringService(database, FakeClock(now), batch_size=BATCH)
-        fired = batches = 0
-        started = time.perf_counter()
-        while time.perf_counter() - started < cap_seconds:
-            result = service.fire_due()
-            if not result.schedules:
-                break
-            fired += result.created
-            batches += 1
-        elapsed = time.perf_counter() - started
-    finally:
-        database.dispose()
-    outcome = Throughput(fired, elapsed, batches, due)
-    _verify(url, now, outcome)
-    return outcome
+class RawWriter:
+    """The same writes as a firing batch with no logic, SQLAlchemy Core only: per batch of
+    500, one transaction with an executemany INSERT of the objectives and an executemany
+    UPDATE moving each schedule's next fire (nominal and actual) one interval on. The due
+    ids are read before any clock starts: this is the ceiling of the writes alone."""
 
-
-def raw_ceiling(url: str, now: datetime, due: int, cap_seconds: float) -> Throughput:
-    """The same writes with no logic, SQLAlchemy Core only: per batch of 500, one transaction
-    with an executemany INSERT of the objectives and an executemany UPDATE moving each
-    schedule's next fire (nominal and actual) one interval on. The due ids are read before
-    the clock starts: this is the ceiling of the writes alone."""
-    database = Database(url)
-    try:
+    def __init__(self, database: Database, now: datetime) -> None:
+        self._database = database
         with database.reader.connect() as connection:
-            found = connection.execute(
-                select(schedules.c.id, schedules.c.next_nominal_at, schedules.c.spec)
+            self._due = connection.execute(
+                select(
+                    schedules.c.id,
+                    schedules.c.next_nominal_at,
+                    schedules.c.spec,
+                    schedules.c.account_id,
+                    schedules.c.workspace_id,
+                    schedules.c.agent_id,
+                    schedules.c.profile_id,
+                )
                 .where(schedules.c.next_fire_at <= now)
                 .order_by(schedules.c.next_fire_at)
             ).all()
-        first = found[0]
-        template = new_objective_row(
+        first = self._due[0]
+        self._template = new_objective_row(
             objective_id="",
-            account_id="",
-            workspace_id="",
-            agent_id="",
+            account_id=first.account_id,
+            workspace_id=first.workspace_id,
+            agent_id=first.agent_id,
             schedule_id="",
-            profile_id="",
+            profile_id=first.profile_id,
             scheduled_time=first.next_nominal_at,
             trigger_kind=TriggerKind.SCHEDULED.name,
             status="PENDING",
             spec=objective_spec_of(first.spec),
             now=now,
         )
-        owner = _owner(database, first.id)
-        template.update(owner)
-        step = _interval(first.spec)
-        advance = (
+        self._step = _interval(first.spec)
+        self._advance = (
             update(schedules)
             .where(schedules.c.id == bindparam("b_id"))
             .values(
@@ -101,57 +91,104 @@ def raw_ceiling(url: str, now: datetime, due: int, cap_seconds: float) -> Throug
                 next_nominal_at=bindparam("b_next", type_=UTCDateTime()),
             )
         )
-        ids = fast_ids("obj")
-        fired = batches = 0
-        started = time.perf_counter()
-        for start in range(0, len(found), BATCH):
-            if time.perf_counter() - started >= cap_seconds:
-                break
-            chunk = found[start : start + BATCH]
-            with database.writer.begin() as connection:
-                connection.execute(
-                    insert(objectives),
-                    [
-                        {
-                            **template,
-                            "id": next(ids),
-                            "schedule_id": row.id,
-                            "scheduled_time": row.next_nominal_at,
-                        }
-                        for row in chunk
-                    ],
-                )
-                connection.execute(
-                    advance,
-                    [{"b_id": row.id, "b_next": row.next_nominal_at + step} for row in chunk],
-                )
-            fired += len(chunk)
-            batches += 1
-        elapsed = time.perf_counter() - started
-    finally:
-        database.dispose()
-    outcome = Throughput(fired, elapsed, batches, due)
-    _verify(url, now, outcome)
-    return outcome
+        self._ids = fast_ids("obj")
+        self._position = 0
+
+    def write_batch(self) -> int:
+        """Writes the next batch; returns how many fires it wrote (0 when all are done)."""
+        chunk = self._due[self._position : self._position + BATCH]
+        self._position += len(chunk)
+        if not chunk:
+            return 0
+        template, ids = self._template, self._ids
+        with self._database.writer.begin() as connection:
+            connection.execute(
+                insert(objectives),
+                [
+                    {
+                        **template,
+                        "id": next(ids),
+                        "schedule_id": row.id,
+                        "scheduled_time": row.next_nominal_at,
+                    }
+                    for row in chunk
+                ],
+            )
+            connection.execute(
+                self._advance,
+                [{"b_id": row.id, "b_next": row.next_nominal_at + self._step} for row in chunk],
+            )
+        return len(chunk)
 
 
-def tick_costs(url: str, moments: Sequence[datetime], expected: int) -> list[float]:
-    """Seconds of one fire_due at each of `moments` (each must find `expected` due)."""
-    database = Database(url)
-    clock = FakeClock(moments[0])
+def paired_throughput(
+    engine_url: str, raw_url: str, now: datetime, due: int, cap_seconds: float
+) -> tuple[Throughput, Throughput]:
+    """(engine, raw ceiling) on two identically filled databases, batches interleaved.
+
+    The engine is FiringService.fire_due (batches of 500, a fake clock at `now` so each due
+    schedule has exactly one due fire), until nothing is due or its own time passes
+    `cap_seconds`; the raw writer writes one batch after each engine batch."""
+    engine_db, raw_db = Database(engine_url), Database(raw_url)
     try:
-        service = FiringService(database, clock, batch_size=BATCH)
-        costs = []
-        for moment in moments:
-            clock.set(moment)
+        service = FiringService(engine_db, FakeClock(now), batch_size=BATCH)
+        raw = RawWriter(raw_db, now)
+        engine_fired = raw_fired = 0
+        engine_time = raw_time = 0.0
+        while engine_time < cap_seconds:
             started = time.perf_counter()
             result = service.fire_due()
-            costs.append(time.perf_counter() - started)
-            if result.created != expected:
-                raise RuntimeError(f"a tick at {moment} fired {result.created}, not {expected}")
+            engine_time += time.perf_counter() - started
+            if not result.schedules:
+                break
+            engine_fired += result.created
+            started = time.perf_counter()
+            raw_fired += raw.write_batch()
+            raw_time += time.perf_counter() - started
+    finally:
+        engine_db.dispose()
+        raw_db.dispose()
+    engine = Throughput(engine_fired, engine_time, due)
+    ceiling = Throughput(raw_fired, raw_time, due)
+    _verify(engine_url, now, engine)
+    _verify(raw_url, now, ceiling)
+    return engine, ceiling
+
+
+@dataclass(frozen=True, slots=True)
+class TickCost:
+    wall: float
+    cpu: float  # this process's CPU time: SQLite runs in-process, and unlike wall time it
+    # does not grow while other processes hold the shared CPUs
+
+
+def paired_ticks(
+    urls: Sequence[str], moments: Sequence[datetime], expected: int
+) -> list[list[TickCost]]:
+    """The cost of one fire_due at each of `moments`, on each database in turn (every tick
+    must find `expected` due schedules); one list of costs per database."""
+    databases = [Database(url) for url in urls]
+    clocks = [FakeClock(moments[0]) for _ in urls]
+    try:
+        services = [
+            FiringService(database, clock, batch_size=BATCH)
+            for database, clock in zip(databases, clocks, strict=True)
+        ]
+        costs: list[list[TickCost]] = [[] for _ in urls]
+        for moment in moments:
+            for service, clock, spent in zip(services, clocks, costs, strict=True):
+                clock.set(moment)
+                # A collection of the other database's garbage must not land in this tick.
+                gc.collect()
+                wall, cpu = time.perf_counter(), time.process_time()
+                result = service.fire_due()
+                spent.append(TickCost(time.perf_counter() - wall, time.process_time() - cpu))
+                if result.created != expected:
+                    raise RuntimeError(f"a tick at {moment} fired {result.created}, not {expected}")
         return costs
     finally:
-        database.dispose()
+        for database in databases:
+            database.dispose()
 
 
 def median(values: Sequence[float]) -> float:
@@ -166,19 +203,6 @@ def _verify(url: str, now: datetime, outcome: Throughput) -> None:
             f"the database disagrees with the run: {outcome.fired} fires claimed, "
             f"{written} objectives for {distinct} schedules, {left} of {outcome.due} still due"
         )
-
-
-def _owner(database: Database, schedule_id: str) -> dict[str, Any]:
-    with database.reader.connect() as connection:
-        row = connection.execute(
-            select(
-                schedules.c.account_id,
-                schedules.c.workspace_id,
-                schedules.c.agent_id,
-                schedules.c.profile_id,
-            ).where(schedules.c.id == schedule_id)
-        ).one()
-    return dict(row._mapping)
 
 
 def _interval(spec: dict[str, Any]) -> timedelta:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,18 +121,17 @@ def _fail(request: Any, context: grpc.ServicerContext) -> Message:
     raise AssertionError("abort_with_status returns only by raising")
 
 
-# Set while a Sleep call is in progress, so a test knows a request is in flight.
-sleeping = threading.Event()
+def _sleeper(sleeping: threading.Event) -> Any:
+    def sleep(request: Any, context: grpc.ServicerContext) -> Message:
+        # The slow RPC whose deadline or drain a test checks; its server does the waiting.
+        sleeping.set()
+        try:
+            time.sleep(request.duration.ToTimedelta().total_seconds())
+        finally:
+            sleeping.clear()
+        return request  # type: ignore[no-any-return]
 
-
-def _sleep(request: Any, context: grpc.ServicerContext) -> Message:
-    # The slow RPC whose deadline or drain a test checks; its server does the waiting.
-    sleeping.set()
-    try:
-        time.sleep(request.duration.ToTimedelta().total_seconds())
-    finally:
-        sleeping.clear()
-    return request  # type: ignore[no-any-return]
+    return sleep
 
 
 HANDLERS = {
@@ -141,15 +141,23 @@ HANDLERS = {
     "ListTags": _echo("ListTags"),
     "Whoami": _whoami,
     "Fail": _fail,
-    "Sleep": _sleep,
     "Unbound": _echo("Unbound"),
 }
 
 
+@dataclass(frozen=True)
+class FeatureStack:
+    gateway: Gateway
+    port: int  # the gateway's HTTP port
+    sleeping: threading.Event  # set while this server runs a Sleep call
+
+
 @contextmanager
-def feature_server() -> Iterator[int]:
-    """A grpcio server for FeatureService on a free port; yields the port."""
+def feature_server() -> Iterator[tuple[int, threading.Event]]:
+    """A grpcio server for FeatureService on a free port; yields the port and an event set
+    while it runs a Sleep call."""
     methods = service().methods_by_name
+    sleeping = threading.Event()
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(
             handler,
@@ -158,26 +166,26 @@ def feature_server() -> Iterator[int]:
             ).FromString,
             response_serializer=lambda m: m.SerializeToString(),
         )
-        for name, handler in HANDLERS.items()
+        for name, handler in {**HANDLERS, "Sleep": _sleeper(sleeping)}.items()
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        yield port
+        yield port, sleeping
     finally:
         server.stop(0).wait()
 
 
 @contextmanager
-def feature_gateway(*, readiness: Any = lambda: True) -> Iterator[tuple[Gateway, int]]:
-    """The real Gateway in front of a FeatureService server; yields it and its HTTP port."""
-    with feature_server() as grpc_port:
+def feature_gateway(*, readiness: Any = lambda: True) -> Iterator[FeatureStack]:
+    """The real Gateway in front of a FeatureService server."""
+    with feature_server() as (grpc_port, sleeping):
         gateway = Gateway(services=[service().full_name], readiness=readiness)
         http_port = gateway.start("127.0.0.1:0", grpc_target=f"127.0.0.1:{grpc_port}")
         try:
-            yield gateway, http_port
+            yield FeatureStack(gateway, http_port, sleeping)
         finally:
             gateway.stop(2)
 

@@ -16,8 +16,8 @@ NEW_YEAR, EPOCH = "2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z"
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    with feature_gateway() as (_, http_port):
-        yield http_port
+    with feature_gateway() as stack:
+        yield stack.port
 
 
 # Path templates ----------------------------------------------------------------------------

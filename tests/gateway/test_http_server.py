@@ -14,8 +14,8 @@ from tests.gateway.client import call
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    with feature_service.feature_gateway() as (_, http_port):
-        yield http_port
+    with feature_service.feature_gateway() as stack:
+        yield stack.port
 
 
 def _exchange(port: int, raw: bytes) -> bytes:
@@ -105,7 +105,8 @@ def test_bad_address(address):
 
 
 def test_stop_finishes_requests_in_flight_and_closes_idle_connections():
-    with feature_service.feature_gateway() as (gateway, port):
+    with feature_service.feature_gateway() as stack:
+        gateway, port = stack.gateway, stack.port
         idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         idle.request("GET", "/healthz")
         assert idle.getresponse().read()  # now an idle keep-alive connection
@@ -115,7 +116,7 @@ def test_stop_finishes_requests_in_flight_and_closes_idle_connections():
             target=lambda: replies.append(call(port, "POST", "/v1/sleep", {"duration": "1s"}))
         )
         slow.start()
-        assert feature_service.sleeping.wait(10)
+        assert stack.sleeping.wait(10)
 
         gateway.stop(10)
 

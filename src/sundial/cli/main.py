@@ -149,7 +149,10 @@ def _serve(args: argparse.Namespace) -> int:
         http_host = settings.http_address.rsplit(":", 1)[0]
         print(f"Sundial is serving REST on {http_host}:{server.http_port}", flush=True)
     print(f"default workspace: {server.bootstrap.default_workspace.id}", flush=True)
-    stop.wait()
+    # Timed waits: Python runs signal handlers on the main thread only, and a SIGTERM the
+    # kernel hands to another thread (gRPC's, HTTP's) would never wake an untimed wait.
+    while not stop.wait(timeout=0.5):
+        pass
     server.stop()
     return 0
 

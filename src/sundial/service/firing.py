@@ -2,12 +2,13 @@
 objectives and advance the schedules, commit. No window exists in which an objective is
 written and its schedule has not advanced, or the reverse."""
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sundial.domain.clock import Clock
 from sundial.domain.ids import IdPrefix, new_id
@@ -56,8 +57,8 @@ class FiringService:
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
         self._on_created = on_created
-        self._compiled: OrderedDict[tuple[str, int], tuple[AgentScheduleSpec, CompiledSchedule]]
-        self._compiled = OrderedDict()
+        self._specs: OrderedDict[tuple[str, int], AgentScheduleSpec] = OrderedDict()
+        self._compiled: OrderedDict[str, CompiledSchedule] = OrderedDict()
         self._lock = threading.Lock()
 
     def fire_due(self) -> BatchResult:
@@ -112,23 +113,45 @@ class FiringService:
             return FiringRepository(connection).earliest_due()
 
     def _compiled_for(self, row: DueRow) -> tuple[AgentScheduleSpec, CompiledSchedule]:
-        key = (row.id, row.revision)
-        with self._lock:
-            found = self._compiled.get(key)
-            if found is not None:
-                self._compiled.move_to_end(key)
-                return found
-        spec = from_json(AgentScheduleSpec, row.spec)
-        # Stored specs were valid when written; a stricter minimum interval must not stop them.
-        entry = (
-            spec,
-            compile_schedule(spec.schedule, schedule_id=row.id, min_interval=timedelta(0)),
+        """The decoded spec (cached by id and revision) and the compiled rules, shared by
+        every schedule with the same rules: only jitter depends on the schedule's id."""
+        spec = _cached(
+            self._specs,
+            (row.id, row.revision),
+            self._lock,
+            lambda: from_json(AgentScheduleSpec, row.spec),
         )
-        with self._lock:
-            self._compiled[key] = entry
-            while len(self._compiled) > _CACHE_SIZE:
-                self._compiled.popitem(last=False)
-        return entry
+        rules = row.spec.get("schedule", {})
+        key = json.dumps(rules, sort_keys=True, separators=(",", ":"))
+        if spec.schedule.jitter:
+            key = f"{row.id}:{key}"
+        compiled = _cached(
+            self._compiled,
+            key,
+            self._lock,
+            # Stored specs were valid when written; a stricter minimum must not stop them.
+            lambda: compile_schedule(spec.schedule, schedule_id=row.id, min_interval=timedelta(0)),
+        )
+        return spec, compiled
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _cached(cache: OrderedDict[K, V], key: K, lock: threading.Lock, make: Callable[[], V]) -> V:
+    """An LRU lookup of at most _CACHE_SIZE entries."""
+    with lock:
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+    value = make()
+    with lock:
+        cache[key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
 
 
 def _objective_rows(row: DueRow, plan: FirePlan, now: datetime) -> list[dict[str, Any]]:

@@ -26,9 +26,16 @@ _SECOND, _MINUTE, _HOUR, _DAY, _MONTH = range(5)
 
 
 def compile_calendar(
-    calendar: ScheduleCalendar, path: str, violations: list[FieldViolation]
+    calendar: ScheduleCalendar,
+    path: str,
+    violations: list[FieldViolation],
+    *,
+    window: bool = False,
 ) -> WallRule | None:
-    """The calendar's rule, or None after adding its violations to `violations`."""
+    """The calendar's rule, or None after adding its violations to `violations`.
+
+    A `window` (an exclude calendar) describes a period rather than fire times, so every
+    empty field matches every value: `{day_of_week: [0, 6]}` excludes whole weekends."""
     before = len(violations)
     masks = {
         spec: ranges_mask(ranges, spec, f"{path}.{spec.name}", violations)
@@ -60,7 +67,8 @@ def compile_calendar(
         return None
     if len(violations) > before:
         return None
-    finest = min(set_levels)
+    # In a window no empty field is "finer than the finest set field": all match everything.
+    finest = -1 if window else min(set_levels)
 
     def pick(spec: Field, level: int, is_set: bool) -> int:
         if is_set:
@@ -76,7 +84,7 @@ def compile_calendar(
         days_of_month = masks[DAY_OF_MONTH] if calendar.day_of_month else None
         days_of_week = fold_sunday(masks[DAY_OF_WEEK]) if calendar.day_of_week else None
     else:
-        days_of_month = 1 << DAY_OF_MONTH.low if finest == _MONTH else None
+        days_of_month = 1 << DAY_OF_MONTH.low if finest == _MONTH and not window else None
         days_of_week = None
     days = DayRule(
         months=pick(MONTH, _MONTH, levels[_MONTH]),

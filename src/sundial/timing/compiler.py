@@ -4,7 +4,7 @@ Every problem becomes a FieldViolation naming its field path, and all of them ar
 together in one InvalidArgumentError, so a client can fix a spec in one round trip."""
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sundial.domain.errors import FieldViolation, InvalidArgumentError
 from sundial.domain.schedules import (
@@ -22,6 +22,8 @@ from sundial.timing.schedule import EPOCH, ONE_SECOND, CompiledSchedule, Schedul
 from sundial.timing.zones import ZoneDays, load_zone
 
 DEFAULT_MIN_INTERVAL = timedelta(seconds=1)
+_FIRST_SECOND = (datetime(2, 1, 1, tzinfo=UTC) - EPOCH) // ONE_SECOND
+_LAST_SECOND = (datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC) - EPOCH) // ONE_SECOND
 _ONE_MILLISECOND = timedelta(milliseconds=1)
 
 
@@ -60,9 +62,11 @@ def compile_schedule(
         compiled = compile_interval(interval, f"{prefix}.intervals[{index}]", violations)
         if compiled is not None:
             intervals.append(compiled)
-    exclusions = _calendars(rules.exclude_calendars, f"{prefix}.exclude_calendars", violations)
+    exclusions = _calendars(
+        rules.exclude_calendars, f"{prefix}.exclude_calendars", violations, window=True
+    )
     at = [
-        _instant(moment, f"{prefix}.at[{index}]", violations, round_up=True)
+        _one_shot(moment, f"{prefix}.at[{index}]", violations)
         for index, moment in enumerate(rules.at)
     ]
     start = _instant(rules.start_time, f"{prefix}.start_time", violations, round_up=True)
@@ -127,10 +131,14 @@ def _zone(name: str, path: str, violations: list[FieldViolation]) -> ZoneDays | 
 
 
 def _calendars(
-    calendars: Sequence[ScheduleCalendar], path: str, violations: list[FieldViolation]
+    calendars: Sequence[ScheduleCalendar],
+    path: str,
+    violations: list[FieldViolation],
+    *,
+    window: bool = False,
 ) -> list[WallRule]:
     compiled = [
-        compile_calendar(calendar, f"{path}[{index}]", violations)
+        compile_calendar(calendar, f"{path}[{index}]", violations, window=window)
         for index, calendar in enumerate(calendars)
     ]
     return [rule for rule in compiled if rule is not None]
@@ -147,6 +155,17 @@ def _instant(
             FieldViolation(path, f"{moment.isoformat()} has no time zone; send a UTC timestamp")
         )
         return None
-    if round_up:
-        return -((EPOCH - moment) // ONE_SECOND)
-    return (moment - EPOCH) // ONE_SECOND
+    seconds = -((EPOCH - moment) // ONE_SECOND) if round_up else (moment - EPOCH) // ONE_SECOND
+    # Fire times stay within the years 2 to 9998, so every one (plus jitter, in any zone)
+    # is a valid datetime; a window edge beyond them means "no limit" on that side.
+    return min(max(seconds, _FIRST_SECOND), _LAST_SECOND)
+
+
+def _one_shot(moment: datetime, path: str, violations: list[FieldViolation]) -> int | None:
+    seconds = _instant(moment, path, violations, round_up=True)
+    if seconds is not None and not _FIRST_SECOND < seconds < _LAST_SECOND:
+        violations.append(
+            FieldViolation(path, f"{moment.isoformat()} is outside the years 2 to 9998")
+        )
+        return None
+    return seconds

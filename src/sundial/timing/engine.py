@@ -5,8 +5,10 @@ minus exclusions), adds the intervals' seconds, and converts them with the day's
 UTC offset; only days with a DST change take the slow path through the gap and overlap
 policies. Every walk is bounded: it gives up after `horizon_days` without a fire."""
 
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from datetime import date
+from functools import lru_cache
 from heapq import heappop, heappush
 from math import gcd
 
@@ -127,18 +129,20 @@ class Engine:
                 return
             day = found
             info = self.zone.day(day)
-            instants = self._day_instants(day, info)
             if pending or isinstance(info, DayTransition):
-                for instant in instants:
+                for instant in self._day_instants(day, info):
                     heappush(pending, instant)
             else:
-                for instant in instants:
-                    if instant > last:
-                        if until is not None and instant > until:
-                            return
-                        yield instant
-                        last = instant
-                        limit = min(day + self.horizon_days, last_day)
+                # One UTC offset all day: start at the first second after `last` (bisect)
+                # instead of building the day's instants; a 1 s interval has 86,400 a day.
+                base, seconds = self._day_seconds(day, info)
+                for index in range(bisect_right(seconds, last - base), len(seconds)):
+                    instant = base + seconds[index]
+                    if until is not None and instant > until:
+                        return
+                    yield instant
+                    last = instant
+                    limit = min(day + self.horizon_days, last_day)
             day += 1
 
     def _next_day(self, day: int, limit: int) -> int | None:
@@ -203,16 +207,23 @@ class Engine:
 
     def _day_instants(self, day: int, info: int | DayTransition) -> list[int]:
         """The day's fire instants, ascending (the gap's end may repeat)."""
+        if isinstance(info, DayTransition):
+            cursor = self.planner.locate(day)
+            start = (day - EPOCH_ORDINAL) * SECONDS_PER_DAY
+            return self._transition_day(day, info, cursor.plan, day - cursor.first + 1, start)
+        base, seconds = self._day_seconds(day, info)
+        return [base + second for second in seconds]
+
+    def _day_seconds(self, day: int, offset: int) -> tuple[int, tuple[int, ...]]:
+        """On a day with one UTC offset: the UTC instant of its local midnight and its fire
+        seconds of day, ascending."""
         cursor = self.planner.locate(day)
         index = day - cursor.first + 1
-        start = (day - EPOCH_ORDINAL) * SECONDS_PER_DAY
-        if isinstance(info, DayTransition):
-            return self._transition_day(day, info, cursor.plan, index, start)
-        base = start - info
+        base = (day - EPOCH_ORDINAL) * SECONDS_PER_DAY - offset
         seconds = cursor.plan.seconds[index]
         if self._has_intervals:
             seconds = self._with_intervals(day, cursor.plan, index, base, seconds)
-        return [base + second for second in seconds]
+        return base, seconds
 
     def _with_intervals(
         self, day: int, plan: MonthPlan, index: int, base: int, seconds: tuple[int, ...]
@@ -239,13 +250,17 @@ class Engine:
         key = (plan.rule_bits[index], exclusion_bits, daily, phases)
         combined = self._days.get(key)
         if combined is None:
-            extra = list(daily)
-            for (_, every), phase in zip(self._elapsed, phases, strict=True):
-                if phase >= 0:
-                    extra.extend(range(phase, SECONDS_PER_DAY, every))
-            kept = self.planner.without_excluded(extra, exclusion_bits)
             seconds = plan.seconds[index]
-            combined = tuple(sorted(set(seconds).union(kept))) if kept else seconds
+            if not seconds and not daily and not exclusion_bits and len(phases) == 1:
+                # The common case, a lone interval: one shared progression, no sorting.
+                combined = _progression(phases[0], self._elapsed[0][1])
+            else:
+                extra = list(daily)
+                for (_, every), phase in zip(self._elapsed, phases, strict=True):
+                    if phase >= 0:
+                        extra.extend(range(phase, SECONDS_PER_DAY, every))
+                kept = self.planner.without_excluded(extra, exclusion_bits)
+                combined = tuple(sorted(set(seconds).union(kept))) if kept else seconds
             if len(self._days) >= _MAX_CACHED_DAYS:
                 self._days.clear()
             self._days[key] = combined
@@ -277,3 +292,10 @@ class Engine:
             zone = self.zone
             found = [u for u in found if not planner.excluded_at(u + zone.offset_at(u))]
         return sorted(set(found))
+
+
+@lru_cache(maxsize=4096)
+def _progression(phase: int, every: int) -> tuple[int, ...]:
+    """Seconds of day phase, phase + every, ...; shared by every schedule with that shape, so
+    100,000 one-second schedules hold one 86,400-entry tuple, not 100,000 of them."""
+    return tuple(range(phase, SECONDS_PER_DAY, every)) if phase >= 0 else ()

@@ -75,7 +75,10 @@ class CompiledSchedule:
 
     def fires(self, after: datetime) -> Iterator[Fire]:
         """Consecutive fires with nominal times strictly after `after`, computed lazily."""
-        instants = self.instants(epoch_seconds(after))
+        # Validate `after` now, not at the first next() of the generator.
+        return self._fires(self.instants(epoch_seconds(after)))
+
+    def _fires(self, instants: Iterator[int]) -> Iterator[Fire]:
         fromtimestamp = datetime.fromtimestamp
         if not self.parts.jitter_ms:
             for instant in instants:

@@ -182,6 +182,12 @@ INVALID = [
         id="naive-at",
     ),
     pytest.param(
+        ScheduleRules(at=(datetime.max.replace(tzinfo=UTC),)),
+        "spec.schedule.at[0]",
+        "is outside the years 2 to 9998",
+        id="at-beyond-9998",
+    ),
+    pytest.param(
         ScheduleRules(calendars=DAILY, start_time=datetime(2030, 1, 1)),
         "spec.schedule.start_time",
         "has no time zone",

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from croniter import croniter
+from croniter import croniter  # type: ignore[import-untyped]
 from cronsim import CronSim
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,12 +46,14 @@ ALL_DAYS_OF_MONTH = sum(1 << day for day in range(1, 32))
 
 
 def sundial_fires(
-    expression: str, zone: str, after: datetime, count: int = FIRES, **rules: object
+    expression: str,
+    zone: str,
+    after: datetime,
+    count: int = FIRES,
+    overlap: DstOverlapPolicy = DstOverlapPolicy.UNSPECIFIED,
 ) -> list[datetime]:
-    schedule = compile_schedule(
-        ScheduleRules(cron_expressions=(expression,), timezone=zone, **rules)
-    )  # type: ignore[arg-type]
-    return [fire.nominal for fire in schedule.fire_times(after, count)]
+    rules = ScheduleRules(cron_expressions=(expression,), timezone=zone, dst_overlap_policy=overlap)
+    return [fire.nominal for fire in compile_schedule(rules).fire_times(after, count)]
 
 
 def croniter_fires(
@@ -192,7 +194,7 @@ DIFFERENCES = [
         "0 0 */2 * 1",
         "UTC",
         datetime(2024, 1, 1, tzinfo=UTC),
-        {},
+        DstOverlapPolicy.UNSPECIFIED,
         [
             "2024-01-03T00:00:00+00:00",
             "2024-01-05T00:00:00+00:00",
@@ -217,7 +219,7 @@ DIFFERENCES = [
         "0 0 */26 7 0-6",
         "UTC",
         datetime(2021, 6, 2, tzinfo=UTC),
-        {},
+        DstOverlapPolicy.UNSPECIFIED,
         ["2021-07-01T00:00:00+00:00", "2021-07-02T00:00:00+00:00", "2021-07-03T00:00:00+00:00"],
         ["2021-07-01T00:00:00+00:00", "2021-07-27T00:00:00+00:00", "2022-07-01T00:00:00+00:00"],
         ["2021-07-01T00:00:00+00:00", "2021-07-27T00:00:00+00:00", "2022-07-01T00:00:00+00:00"],
@@ -227,7 +229,7 @@ DIFFERENCES = [
         "0 0 1-31 * */2",
         "UTC",
         datetime(2024, 1, 1, tzinfo=UTC),
-        {},
+        DstOverlapPolicy.UNSPECIFIED,
         ["2024-01-02T00:00:00+00:00", "2024-01-03T00:00:00+00:00"],
         ["2024-01-02T00:00:00+00:00", "2024-01-04T00:00:00+00:00"],
         ["2024-01-02T00:00:00+00:00", "2024-01-04T00:00:00+00:00"],
@@ -237,7 +239,7 @@ DIFFERENCES = [
         "30 1 * * *",
         "America/New_York",
         datetime(2024, 11, 2, 12, tzinfo=UTC),
-        {},
+        DstOverlapPolicy.UNSPECIFIED,
         ["2024-11-03T01:30:00-04:00", "2024-11-04T01:30:00-05:00"],
         ["2024-11-03T01:30:00-04:00", "2024-11-04T01:30:00-05:00"],
         ["2024-11-03T01:30:00-04:00", "2024-11-03T01:30:00-05:00"],
@@ -247,7 +249,7 @@ DIFFERENCES = [
         "30 1 * * *",
         "America/New_York",
         datetime(2024, 11, 2, 12, tzinfo=UTC),
-        {"dst_overlap_policy": DstOverlapPolicy.BOTH},
+        DstOverlapPolicy.BOTH,
         ["2024-11-03T01:30:00-04:00", "2024-11-03T01:30:00-05:00"],
         ["2024-11-03T01:30:00-04:00", "2024-11-04T01:30:00-05:00"],
         ["2024-11-03T01:30:00-04:00", "2024-11-03T01:30:00-05:00"],
@@ -257,7 +259,7 @@ DIFFERENCES = [
         "*/40 2 * * *",
         "Europe/Berlin",
         datetime(2024, 3, 30, 12, tzinfo=UTC),
-        {},
+        DstOverlapPolicy.UNSPECIFIED,
         ["2024-03-31T03:00:00+02:00", "2024-04-01T02:00:00+02:00"],
         ["2024-04-01T02:00:00+02:00", "2024-04-01T02:40:00+02:00"],
         ["2024-03-31T03:00:00+02:00", "2024-04-01T02:00:00+02:00"],
@@ -267,7 +269,7 @@ DIFFERENCES = [
         "*/37 20 2 10 *",
         "Australia/Lord_Howe",
         datetime(2022, 9, 1, tzinfo=UTC),
-        {},
+        DstOverlapPolicy.UNSPECIFIED,
         ["2022-10-02T20:00:00+11:00", "2022-10-02T20:37:00+11:00"],
         ["2022-10-02T20:37:00+11:00", "2023-10-02T20:00:00+11:00"],
         ["2022-10-02T20:00:00+11:00", "2022-10-02T20:37:00+11:00"],
@@ -277,7 +279,7 @@ DIFFERENCES = [
         "44 * * * *",
         "Australia/Lord_Howe",
         datetime(2024, 4, 6, 13, tzinfo=UTC),
-        {},
+        DstOverlapPolicy.UNSPECIFIED,
         [
             "2024-04-07T00:44:00+11:00",
             "2024-04-07T01:44:00+11:00",
@@ -302,19 +304,19 @@ DIFFERENCES = [
 
 
 @pytest.mark.parametrize(
-    ("expression", "zone", "after", "options", "sundial", "cronsim", "croniter_"), DIFFERENCES
+    ("expression", "zone", "after", "overlap", "sundial", "cronsim", "croniter_"), DIFFERENCES
 )
 def test_intended_differences(
     expression: str,
     zone: str,
     after: datetime,
-    options: dict[str, object],
+    overlap: DstOverlapPolicy,
     sundial: list[str],
     cronsim: list[str],
     croniter_: list[str],
 ) -> None:
     count = len(sundial)
-    assert local(sundial_fires(expression, zone, after, count, **options), zone) == sundial
+    assert local(sundial_fires(expression, zone, after, count, overlap), zone) == sundial
     assert local(cronsim_fires(expression, zone, after, count), zone) == cronsim
     assert local(croniter_fires(expression, zone, after, count), zone) == croniter_
 

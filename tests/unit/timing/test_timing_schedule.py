@@ -26,8 +26,10 @@ JAN_2024 = datetime(2024, 1, 1, tzinfo=UTC)
 NINE_DAILY = ScheduleRules(calendars=(ScheduleCalendar(hour=(R(9),)),))
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def nominals(schedule: CompiledSchedule, after: datetime, count: int) -> list[datetime]:
@@ -45,13 +47,17 @@ def test_after_must_be_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         schedule.next_fire(datetime(2024, 1, 1))
     with pytest.raises(ValueError, match="timezone-aware"):
-        next(schedule.fires(datetime(2024, 1, 1)))
+        schedule.fires(datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        schedule.fire_times(datetime(2024, 1, 1), 3)
 
 
 def test_fires_strictly_after() -> None:
     schedule = compile_schedule(NINE_DAILY)
     assert nominals(schedule, utc(2024, 1, 1, 9), 1) == [utc(2024, 1, 2, 9)]
-    assert nominals(schedule, utc(2024, 1, 1, 8, 59, 59, 999999), 1) == [utc(2024, 1, 1, 9)]
+    assert nominals(schedule, utc(2024, 1, 1, 9) - timedelta(microseconds=1), 1) == [
+        utc(2024, 1, 1, 9)
+    ]
     assert nominals(schedule, utc(2024, 1, 1, 9) + timedelta(microseconds=1), 1) == [
         utc(2024, 1, 2, 9)
     ]
@@ -150,6 +156,24 @@ def test_window_is_inclusive() -> None:
     assert schedule.next_fire(utc(2024, 1, 4, 9)) is None
 
 
+def test_window_edges_beyond_the_supported_years_mean_no_limit() -> None:
+    rules = ScheduleRules(
+        cron_expressions=("@daily",),
+        start_time=datetime.min.replace(tzinfo=UTC),
+        end_time=datetime.max.replace(tzinfo=UTC),
+        jitter=timedelta(days=1000),
+        timezone="Pacific/Kiritimati",
+    )
+    schedule = compile_schedule(rules, schedule_id="edge")
+    fires = schedule.fire_times(utc(9998, 12, 28), 10)
+    assert [fire.nominal for fire in fires] == [
+        utc(9998, 12, 28, 10),
+        utc(9998, 12, 29, 10),
+        utc(9998, 12, 30, 10),
+    ]
+    assert schedule.next_fire(datetime.min.replace(tzinfo=UTC)) is not None
+
+
 def test_window_with_fractions_keeps_whole_seconds_inside() -> None:
     rules = ScheduleRules(
         cron_expressions=("* * * * * *",),
@@ -244,6 +268,7 @@ def test_next_fire_is_none_when_the_schedule_is_over() -> None:
 ZONES = [
     "",
     "America/New_York",
+    "America/St_Johns",
     "Europe/Berlin",
     "Australia/Lord_Howe",
     "Pacific/Apia",
@@ -357,7 +382,7 @@ def calendar_matches(calendar: ScheduleCalendar, wall: datetime) -> bool:
         return False
     if calendar.day_of_month:
         return any(in_range(item, wall.day) for item in calendar.day_of_month)
-    return calendar.day_of_week or finest < 4 or wall.day == 1
+    return bool(calendar.day_of_week) or finest < 4 or wall.day == 1
 
 
 @settings(
@@ -438,3 +463,23 @@ def test_calendars_match_a_brute_force_reading_of_the_rules(
             break
         got.append(fire.nominal)
     assert got == expected
+
+
+def test_exclude_calendars_are_periods_whole_weekends_and_days() -> None:
+    rules = ScheduleRules(
+        cron_expressions=("0 * * * *",),
+        exclude_calendars=(
+            ScheduleCalendar(day_of_week=(R(0), R(6))),
+            ScheduleCalendar(month=(R(12),), day_of_month=(R(25),)),
+        ),
+    )
+    compiled = compile_schedule(rules)
+    fires = [f.nominal for f in compiled.fire_times(datetime(2026, 12, 18, tzinfo=UTC), 24 * 14)]
+    assert fires
+    assert all(moment.isoweekday() not in (6, 7) for moment in fires)
+    assert all((moment.month, moment.day) != (12, 25) for moment in fires)
+    # Friday's 23:00 fires; Monday's 00:00 is the next one.
+    assert datetime(2026, 12, 18, 23, tzinfo=UTC) in fires
+    assert fires[fires.index(datetime(2026, 12, 18, 23, tzinfo=UTC)) + 1] == datetime(
+        2026, 12, 21, 0, tzinfo=UTC
+    )
