@@ -9,7 +9,9 @@ PROTOS := $(wildcard proto/sundial/v1/*.proto)
 DATABASE_URL ?= sqlite:///./sundial.db
 GRPC_ADDRESS ?= 127.0.0.1:50051
 
-.PHONY: install run test lint gen check-gen clean
+OPENAPI := openapi/sundial.openapi.json
+
+.PHONY: install run test lint gen check-gen openapi check-openapi clean
 
 install: $(STAMP) $(BUF)
 
@@ -46,6 +48,17 @@ check-gen: $(STAMP)
 	@tmp=$$(mktemp -d) && scripts/gen.sh $$tmp && \
 	  if diff -r -q gen $$tmp >/dev/null; then echo "gen/ is up to date"; rm -rf $$tmp; \
 	  else diff -r gen $$tmp | head -40; echo "gen/ is stale: run 'make gen' and commit"; rm -rf $$tmp; exit 1; fi
+
+# The REST gateway's OpenAPI document, built from the services' descriptors (gen/), as
+# GET /openapi.json serves it. Run `make gen` first when the protos changed.
+openapi: $(STAMP)
+	$(PY) -m sundial.gateway $(OPENAPI)
+
+check-openapi: $(STAMP)
+	@tmp=$$(mktemp) && $(PY) -m sundial.gateway $$tmp && \
+	  if cmp -s $(OPENAPI) $$tmp; then echo "$(OPENAPI) is up to date"; rm -f $$tmp; \
+	  else diff -u $(OPENAPI) $$tmp | head -40; rm -f $$tmp; \
+	    echo "$(OPENAPI) is stale: run 'make openapi' and commit"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache

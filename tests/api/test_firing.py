@@ -345,3 +345,19 @@ def test_claim_hands_each_objective_to_one_worker(harness):
     assert (
         datetime.fromisoformat(first[0].info.lease_expires_at.ToJsonString()) > harness.clock.now()
     )
+
+
+def test_raising_max_fires_after_the_limit_resumes_firing(harness, schedules):
+    harness.create(overlap_policy=sp.OVERLAP_POLICY_ALLOW, max_fires=1)
+    harness.tick()
+    harness.tick()
+    assert len(harness.objectives()) == 1
+    schedules.PauseAgentSchedule(pb.PauseAgentScheduleRequest(**harness.ids))
+    resumed = schedules.ResumeAgentSchedule(pb.ResumeAgentScheduleRequest(**harness.ids))
+    assert not resumed.info.HasField("next_fire_at")  # still at its limit
+    raised = schedules.UpdateAgentSchedule(
+        pb.UpdateAgentScheduleRequest(**harness.ids, spec=sp.AgentScheduleSpec(max_fires=2))
+    )
+    assert raised.info.remaining_fires == 1
+    harness.tick()
+    assert len(harness.objectives()) == 2

@@ -152,8 +152,10 @@ class AgentScheduleInfo:
     consecutive_failure_count: int = 0
     last_objective_status: ObjectiveStatus = ObjectiveStatus.UNSPECIFIED
     remaining_fires: int | None = None
-    # The nominal time of the next fire (next_fire_at adds jitter); not on the wire.
+    # Not on the wire: the nominal time of the next fire (next_fire_at adds jitter), and
+    # the scheduled fires so far (what max_fires counts).
     next_nominal_at: datetime | None = None
+    scheduled_fires: int = 0
 
 
 @dataclass(frozen=True, slots=True)

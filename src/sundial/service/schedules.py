@@ -102,7 +102,7 @@ class ScheduleService:
                 violations.add("spec.schedule", "the schedule has no fire time after now")
             violations.raise_if_any()
             meta = new_metadata(principal, workspace_id, schedule_id, metadata, now)
-            next_fire = _next_fire(compiled, spec.status, now)
+            next_fire = _next_fire(compiled, spec, now)
             schedule = AgentSchedule(
                 metadata=meta,
                 spec=spec,
@@ -201,12 +201,15 @@ class ScheduleService:
             if (
                 new_spec.schedule == current.spec.schedule
                 and new_spec.status is current.spec.status
+                and current.info.next_nominal_at is not None
             ):
                 # Same rules: keep the pending fire (it may be due right now).
                 next_fire = NextFire(current.info.next_nominal_at, current.info.next_fire_at)
+                if new_spec.max_fires and current.info.scheduled_fires >= new_spec.max_fires:
+                    next_fire = NextFire()
             else:
                 # Editing never fires immediately: the next fire is the first after now.
-                next_fire = _next_fire(compiled, new_spec.status, now)
+                next_fire = _next_fire(compiled, new_spec, now, current.info)
             updated = replace(
                 current, metadata=merged.apply_to(current.metadata, now), spec=new_spec
             )
@@ -329,7 +332,7 @@ class ScheduleService:
                 next_fire = (
                     NextFire(current.info.next_nominal_at, current.info.next_fire_at)
                     if status is target
-                    else _next_fire(compiled, target, now)
+                    else _next_fire(compiled, spec, now, current.info)
                 )
                 metadata = replace(current.metadata, updated_at=now)
                 uow.schedules.update(replace(current, metadata=metadata, spec=spec), next_fire)
@@ -404,8 +407,16 @@ class ScheduleService:
         return compiled
 
 
-def _next_fire(compiled: CompiledSchedule, status: ScheduleStatus, after: datetime) -> NextFire:
-    if status is not ScheduleStatus.ACTIVE:
+def _next_fire(
+    compiled: CompiledSchedule,
+    spec: AgentScheduleSpec,
+    after: datetime,
+    info: AgentScheduleInfo | None = None,
+) -> NextFire:
+    """Where the engine picks the schedule up: nowhere unless ACTIVE with fires left."""
+    if spec.status is not ScheduleStatus.ACTIVE:
+        return NextFire()
+    if spec.max_fires and info is not None and info.scheduled_fires >= spec.max_fires:
         return NextFire()
     fire = compiled.next_fire(after)
     return NextFire() if fire is None else NextFire(fire.nominal, fire.at)

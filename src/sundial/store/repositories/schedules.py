@@ -137,5 +137,6 @@ def _schedule_of(row: ScheduleRow, profile: ProfileRow | None) -> AgentSchedule:
             skipped_fires=row.skipped_fires,
             consecutive_failure_count=row.consecutive_failure_count,
             remaining_fires=max(max_fires - row.scheduled_fires, 0) if max_fires > 0 else None,
+            scheduled_fires=row.scheduled_fires,
         ),
     )
