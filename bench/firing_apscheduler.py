@@ -6,6 +6,7 @@ fires/s = executed jobs / seconds until the last one ran. APScheduler processes 
 job of a pass before it looks at anything else (shutdown waits for that pass), so the job
 count, not a time cap, bounds the run: pick one that finishes."""
 
+import os
 import pickle
 import threading
 import time
@@ -57,6 +58,7 @@ class ApsRun:
     jobs: int
     fired: int
     seconds: float
+    fsyncs_per_second: float  # the disk, just before the run
 
     @property
     def rate(self) -> float:
@@ -79,6 +81,7 @@ def apscheduler_rate(store: str, jobs: int, directory: Path, timeout: float) -> 
         job_defaults={"misfire_grace_time": None, "coalesce": True},
         timezone=UTC,
     )
+    disk = fsync_rate(directory)
     scheduler.start(paused=True)
     try:
         due = datetime.now(UTC) - timedelta(seconds=1)
@@ -102,7 +105,23 @@ def apscheduler_rate(store: str, jobs: int, directory: Path, timeout: float) -> 
         fired = COUNTER.count
     finally:
         scheduler.shutdown(wait=True)
-    return ApsRun(store, jobs, fired, elapsed)
+    return ApsRun(store, jobs, fired, elapsed, disk)
+
+
+def fsync_rate(directory: Path, count: int = 200) -> float:
+    """fsyncs/s of the disk under `directory`. SQLAlchemyJobStore's SQLite (rollback journal,
+    synchronous=FULL: SQLAlchemy's defaults) syncs on every job's UPDATE, so its fires/s
+    follow this figure, which other work on a shared disk moves a lot."""
+    path = directory / "fsync-probe"
+    with path.open("wb") as handle:
+        started = time.perf_counter()
+        for _ in range(count):
+            handle.write(b"x")
+            handle.flush()
+            os.fsync(handle.fileno())
+        elapsed = time.perf_counter() - started
+    path.unlink()
+    return count / elapsed
 
 
 def _copy_jobs(scheduler: BackgroundScheduler, store: SQLAlchemyJobStore) -> None:

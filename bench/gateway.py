@@ -71,62 +71,61 @@ class Services:
     """The two servers under test, started as subprocesses."""
 
     def __init__(self, directory: Path, max_workers: int) -> None:
-        self.sundial = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sundial.cli.main",
-                "--log-level",
-                "WARNING",
-                "serve",
-                "--database-url",
-                f"sqlite:///{directory / 'bench.db'}",
-                "--grpc-address",
-                "127.0.0.1:0",
-                "--http-address",
-                "127.0.0.1:0",
-                "--drain-delay",
-                "0",
-                "--max-workers",
-                str(max_workers),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
+        self.processes: list[subprocess.Popen[str]] = []
+        try:
+            self._start(directory, max_workers)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, directory: Path, max_workers: int) -> None:
+        sundial = self._spawn(
+            [sys.executable, "-m", "sundial.cli.main", "--log-level", "WARNING", "serve",
+             "--database-url", f"sqlite:///{directory / 'bench.db'}",
+             "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0",
+             "--drain-delay", "0", "--max-workers", str(max_workers)]
+        )  # fmt: skip
+        found = _read_until(
+            sundial,
+            {
+                "grpc": r"serving gRPC on [\d.]+:(\d+)",
+                "rest": r"serving REST on [\d.]+:(\d+)",
+                "workspace": r"default workspace: (\S+)",
+            },
         )
-        lines = [_read_line(self.sundial) for _ in range(3)]
-        self.grpc_port = int(_find(r"gRPC on [\d.]+:(\d+)", lines))
-        self.http_port = int(_find(r"REST on [\d.]+:(\d+)", lines))
-        self.workspace = _find(r"default workspace: (\S+)", lines)
-        self.echo = subprocess.Popen(
-            [sys.executable, __file__, "--echo-server", str(max_workers)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        self.grpc_port, self.http_port = int(found["grpc"]), int(found["rest"])
+        self.workspace = found["workspace"]
+        echo = self._spawn([sys.executable, __file__, "--echo-server", str(max_workers)])
+        self.echo_port = int(_read_until(echo, {"port": r"^(\d+)$"})["port"])
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        self.echo_port = int(_read_line(self.echo))
+        self.processes.append(process)
+        return process
 
     def close(self) -> None:
-        assert self.echo.stdin is not None
-        self.echo.stdin.close()
-        self.sundial.terminate()
-        for process in (self.echo, self.sundial):
+        for process in self.processes:
+            if process.stdin is not None:
+                process.stdin.close()  # the echo server stops when its stdin closes
+            process.terminate()
+        for process in self.processes:
             process.wait(timeout=30)
 
 
-def _read_line(process: subprocess.Popen[str]) -> str:
+def _read_until(process: subprocess.Popen[str], patterns: dict[str, str]) -> dict[str, str]:
+    """The first group of each pattern, from the process's output lines."""
     assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        raise RuntimeError(f"{process.args!r} exited early with {process.wait()}")
-    return line.strip()
-
-
-def _find(pattern: str, lines: list[str]) -> str:
-    for line in lines:
-        match = re.search(pattern, line)
-        if match:
-            return match[1]
-    raise RuntimeError(f"no line matching {pattern!r} in {lines!r}")
+    found: dict[str, str] = {}
+    while len(found) < len(patterns):
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{process.args!r} exited early with {process.wait()}")
+        for key, pattern in patterns.items():
+            if match := re.search(pattern, line.strip()):
+                found[key] = match[1]
+    return found
 
 
 def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
@@ -195,12 +194,10 @@ def _client_process(config: dict[str, Any], target: str, threads: int, seconds: 
 def measure(
     pool: Any, config: dict[str, Any], target: str, processes: int, threads: int, seconds: float
 ) -> float:
+    """Calls per second of `target`, from `processes` client processes at once."""
     args = [(config, target, threads, seconds)] * processes
-    started = time.perf_counter()
-    total = sum(pool.starmap(_client_process, args))
-    # Workers stop after `seconds`; calls in flight when they stop are not counted.
-    del started
-    return total / seconds
+    # Calls in flight when the clients stop are not counted.
+    return sum(pool.starmap(_client_process, args)) / seconds
 
 
 def _setup(services: Services) -> dict[str, Any]:
@@ -226,6 +223,13 @@ def _setup(services: Services) -> dict[str, Any]:
         request = json_format.ParseDict(SCHEDULE_BODY, schedules_pb.CreateAgentScheduleRequest())
         request.workspace_id, request.agent_id = services.workspace, agent.metadata.id
         schedule = stub.CreateAgentSchedule(request)
+        schedule = stub.GetAgentSchedule(
+            schedules_pb.GetAgentScheduleRequest(
+                workspace_id=services.workspace,
+                agent_id=agent.metadata.id,
+                schedule_id=schedule.metadata.id,
+            )
+        )
     get = schedules_pb.GetAgentScheduleRequest(
         workspace_id=services.workspace,
         agent_id=agent.metadata.id,
@@ -239,7 +243,44 @@ def _setup(services: Services) -> dict[str, Any]:
         "agent": agent.metadata.id,
         "schedule": schedule.metadata.id,
         "get_request": get.SerializeToString(),
+        "schedule_bytes": schedule.SerializeToString(),
     }
+
+
+def gateway_overhead(config: dict[str, Any], calls: int = 2000) -> dict[str, float]:
+    """Microseconds of the gateway's own work per request (route, build the request, render
+    ProtoJSON), with the gRPC hop replaced by a canned answer: what REST adds to a call."""
+    from sundial.api.grpc_server import SERVICE_NAMES
+    from sundial.gateway.app import GatewayApp
+    from sundial.gateway.calls import CallResult
+    from sundial.gateway.routes import find_services, routes_of
+
+    answer = CallResult(config["schedule_bytes"], None, [("X-Request-Id", "req_bench")])
+
+    class CannedForwarder:
+        def call(self, *args: Any) -> CallResult:
+            return answer
+
+    app = GatewayApp(
+        routes_of(find_services(SERVICE_NAMES)),
+        CannedForwarder(),  # type: ignore[arg-type]
+        openapi_document=b"{}",
+        readiness=lambda: True,
+    )
+    schedules = f"/v1/workspaces/{config['workspace']}/agents/{config['agent']}/schedules"
+    headers = [("Host", "127.0.0.1"), ("Content-Type", "application/json")]
+    requests = {
+        "GET": (f"{schedules}/{config['schedule']}", b""),
+        "POST": (schedules, json.dumps(SCHEDULE_BODY).encode()),
+    }
+    result = {}
+    for method, (path, body) in requests.items():
+        assert app.handle(method, path, headers, body).status == 200
+        started = time.perf_counter()
+        for _ in range(calls):
+            app.handle(method, path, headers, body)
+        result[method] = (time.perf_counter() - started) / calls * 1e6
+    return result
 
 
 def main() -> int:
@@ -272,6 +313,11 @@ def main() -> int:
         finally:
             services.close()
     _report(rates, args)
+    overhead = gateway_overhead(config)
+    print(
+        f"\ngateway work per request, in-process with the gRPC hop stubbed: "
+        f"GET {overhead['GET']:.0f} us, POST (create) {overhead['POST']:.0f} us"
+    )
     return 0
 
 

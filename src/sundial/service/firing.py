@@ -31,12 +31,25 @@ DEFAULT_BATCH_SIZE = 500
 _CACHE_SIZE = 200_000
 _NOTHING_IN_FLIGHT = InFlight((), 0)
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     schedules: int
     created: int
     agent_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What the engine keeps of one schedule revision: its spec, its compiled rules and
+    what its objectives copy from it."""
+
+    spec: AgentScheduleSpec
+    compiled: CompiledSchedule
+    objective_spec: dict[str, Any]
 
 
 class FiringService:
@@ -57,7 +70,7 @@ class FiringService:
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
         self._on_created = on_created
-        self._specs: OrderedDict[tuple[str, int], AgentScheduleSpec] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int], _Entry] = OrderedDict()
         self._compiled: OrderedDict[str, CompiledSchedule] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -69,9 +82,9 @@ class FiringService:
             rows = repository.lock_due(now, self.batch_size)
             if not rows:
                 return BatchResult(0, 0, frozenset())
-            compiled = {row.id: self._compiled_for(row) for row in rows}
+            entries = self._entries_for(rows, repository)
             watched = [
-                r.id for r in rows if compiled[r.id][0].overlap_policy is not OverlapPolicy.ALLOW
+                r.id for r in rows if entries[r.id].spec.overlap_policy is not OverlapPolicy.ALLOW
             ]
             in_flight = repository.in_flight(watched)
             objective_rows: list[dict[str, Any]] = []
@@ -79,13 +92,13 @@ class FiringService:
             cancel_ids: list[str] = []
             agents: set[str] = set()
             for row in rows:
-                spec, schedule = compiled[row.id]
+                entry = entries[row.id]
                 flight = in_flight.get(row.id, _NOTHING_IN_FLIGHT)
                 plan = plan_fires(
                     DueSchedule(
                         id=row.id,
-                        spec=spec,
-                        compiled=schedule,
+                        spec=entry.spec,
+                        compiled=entry.compiled,
                         next_nominal_at=row.next_nominal_at,
                         next_fire_at=row.next_fire_at,
                         scheduled_fires=row.scheduled_fires,
@@ -94,7 +107,7 @@ class FiringService:
                     ),
                     now,
                 )
-                created = _objective_rows(row, plan, now)
+                created = _objective_rows(row, entry, plan, now)
                 objective_rows.extend(created)
                 cancel_ids.extend(plan.cancel_ids)
                 advances.append(_advance(plan, created, now))
@@ -112,17 +125,26 @@ class FiringService:
         with self._database.reader.connect() as connection:
             return FiringRepository(connection).earliest_due()
 
-    def _compiled_for(self, row: DueRow) -> tuple[AgentScheduleSpec, CompiledSchedule]:
-        """The decoded spec (cached by id and revision) and the compiled rules, shared by
-        every schedule with the same rules: only jitter depends on the schedule's id."""
-        spec = _cached(
-            self._specs,
-            (row.id, row.revision),
-            self._lock,
-            lambda: from_json(AgentScheduleSpec, row.spec),
-        )
-        rules = row.spec.get("schedule", {})
-        key = json.dumps(rules, sort_keys=True, separators=(",", ":"))
+    def _entries_for(self, rows: list[DueRow], repository: FiringRepository) -> dict[str, _Entry]:
+        """Each row's entry; spec documents are read (in one query) only for revisions not
+        seen before."""
+        entries: dict[str, _Entry] = {}
+        with self._lock:
+            for row in rows:
+                entry = self._entries.get((row.id, row.revision))
+                if entry is not None:
+                    self._entries.move_to_end((row.id, row.revision))
+                    entries[row.id] = entry
+        documents = repository.specs([r.id for r in rows if r.id not in entries])
+        for row in rows:
+            if row.id not in entries:
+                entries[row.id] = self._entry(row, documents[row.id])
+        return entries
+
+    def _entry(self, row: DueRow, document: dict[str, Any]) -> _Entry:
+        spec = from_json(AgentScheduleSpec, document)
+        # Schedules with the same rules share one compiled form: only jitter depends on the id.
+        key = json.dumps(document.get("schedule", {}), sort_keys=True, separators=(",", ":"))
         if spec.schedule.jitter:
             key = f"{row.id}:{key}"
         compiled = _cached(
@@ -132,11 +154,8 @@ class FiringService:
             # Stored specs were valid when written; a stricter minimum must not stop them.
             lambda: compile_schedule(spec.schedule, schedule_id=row.id, min_interval=timedelta(0)),
         )
-        return spec, compiled
-
-
-K = TypeVar("K")
-V = TypeVar("V")
+        entry = _Entry(spec, compiled, objective_spec_of(document))
+        return _cached(self._entries, (row.id, row.revision), self._lock, lambda: entry)
 
 
 def _cached(cache: OrderedDict[K, V], key: K, lock: threading.Lock, make: Callable[[], V]) -> V:
@@ -154,8 +173,9 @@ def _cached(cache: OrderedDict[K, V], key: K, lock: threading.Lock, make: Callab
     return value
 
 
-def _objective_rows(row: DueRow, plan: FirePlan, now: datetime) -> list[dict[str, Any]]:
-    spec = objective_spec_of(row.spec)
+def _objective_rows(
+    row: DueRow, entry: _Entry, plan: FirePlan, now: datetime
+) -> list[dict[str, Any]]:
     return [
         new_objective_row(
             objective_id=new_id(IdPrefix.OBJECTIVE),
@@ -167,7 +187,7 @@ def _objective_rows(row: DueRow, plan: FirePlan, now: datetime) -> list[dict[str
             scheduled_time=planned.scheduled_time,
             trigger_kind=TriggerKind.SCHEDULED.name,
             status=planned.status.name,
-            spec=spec,
+            spec=entry.objective_spec,
             now=now,
         )
         for planned in plan.objectives

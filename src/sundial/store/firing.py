@@ -27,7 +27,6 @@ class DueRow:
     workspace_id: str
     agent_id: str
     profile_id: str
-    spec: dict[str, Any]
     revision: int
     next_nominal_at: datetime
     next_fire_at: datetime
@@ -131,7 +130,6 @@ class FiringRepository:
                 schedules.c.workspace_id,
                 schedules.c.agent_id,
                 schedules.c.profile_id,
-                schedules.c.spec,
                 schedules.c.revision,
                 schedules.c.next_nominal_at,
                 schedules.c.next_fire_at,
@@ -144,6 +142,16 @@ class FiringRepository:
         if self._dialect == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
         return [DueRow(**row._mapping) for row in self._connection.execute(statement)]
+
+    def specs(self, schedule_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored spec documents of these schedules (the engine caches them by revision,
+        so it asks only for those it has not decoded yet)."""
+        if not schedule_ids:
+            return {}
+        rows = self._connection.execute(
+            select(schedules.c.id, schedules.c.spec).where(schedules.c.id.in_(schedule_ids))
+        )
+        return {row.id: row.spec for row in rows}
 
     def in_flight(self, schedule_ids: Sequence[str]) -> dict[str, InFlight]:
         """PENDING/RUNNING objective ids and BUFFERED counts of each schedule."""

@@ -140,7 +140,10 @@ class ObjectiveRow(Base):
     deadline: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
-    output: Mapped[Any] = mapped_column(JsonColumn, nullable=True)
+    # No output is SQL NULL, not the JSON text 'null'.
+    output: Mapped[Any] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"), nullable=True
+    )
     error: Mapped[str] = mapped_column(String(4096), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
