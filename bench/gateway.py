@@ -263,7 +263,7 @@ def gateway_overhead(config: dict[str, Any], calls: int = 2000) -> dict[str, flo
 
     app = GatewayApp(
         routes_of(find_services(SERVICE_NAMES)),
-        CannedForwarder(),  # type: ignore[arg-type]
+        CannedForwarder(),
         openapi_document=b"{}",
         readiness=lambda: True,
     )

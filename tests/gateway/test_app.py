@@ -60,10 +60,10 @@ def test_openapi_document_is_served_as_given():
     assert _app().handle("GET", "/openapi.json", [], b"").body == b'{"openapi": "3.0.3"}'
 
 
-def test_builtin_paths_take_only_get():
+def test_builtin_paths_take_only_get_and_head():
     reply = _app().handle("POST", "/readyz", [], b"")
     assert reply.status == 405
-    assert ("Allow", "GET") in reply.headers
+    assert ("Allow", "GET, HEAD") in reply.headers
 
 
 def test_query_and_fragment_are_split_off_the_path():

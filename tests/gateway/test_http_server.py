@@ -82,11 +82,14 @@ def test_malformed_http_is_answered_with_a_json_status(port, raw, status):
     assert body.startswith(b'{"code":')
 
 
-def test_head_gets_headers_without_a_body(port):
-    reply = _exchange(port, b"HEAD /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+@pytest.mark.parametrize(
+    ("path", "status"), [("/healthz", 200), ("/v1/things/t1", 405)], ids=["builtin", "route"]
+)
+def test_head_gets_headers_without_a_body(port, path, status):
+    reply = _exchange(port, f"HEAD {path} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
     head, _, body = reply.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 405 ")
-    assert b"Allow: GET" in head
+    assert head.startswith(f"HTTP/1.1 {status} ".encode())
+    assert int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) > 0
     assert body == b""
 
 

@@ -23,6 +23,25 @@ CHECKS = (
     "allow_header_conformance",
 )
 FUZZ_SECONDS = int(os.environ.get("SUNDIAL_FUZZ_SECONDS", "150"))
+CONFIG = """
+[parameters]
+workspaceId = "{workspace}"
+agentId = "{agent}"
+scheduleId = "{schedule}"
+objectiveId = "{objective}"
+
+# Real resources for DELETE of their own, so deleting them does not starve the others.
+[[operations]]
+include-method = "DELETE"
+parameters = {{ agentId = "{deleted_agent}", scheduleId = "{deleted_schedule}" }}
+
+# A claim long-polls for up to `wait` (at most 60 s) when nothing is pending: keep it short,
+# so that it does not eat the time budget, and let a slow answer finish anyway.
+[[operations]]
+include-operation-id = "ObjectiveService_ClaimObjectives"
+request-timeout = 70
+parameters = {{ "body.wait" = "1s" }}
+"""
 
 
 def _create(port: int, path: str, body: dict) -> str:
@@ -34,20 +53,24 @@ def _create(port: int, path: str, body: dict) -> str:
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path):
     with sundial_serve(f"sqlite:///{tmp_path / 'fuzz.db'}", "--drain-delay", "0") as served:
         port, agents = served.rest_port, f"/v1/workspaces/{served.workspace}/agents"
-        # Real ids, so that calls get past NOT_FOUND into validation and the database; DELETE
-        # gets its own resources, so deleting them does not starve the other operations.
+        # Real ids, so that calls get past NOT_FOUND into validation and the database.
         ids = {}
         for role in ("", "deleted_"):
             agent = _create(port, agents, {"metadata": {"name": f"{role}agent"}})
             ids[f"{role}agent"] = agent
             ids[f"{role}schedule"] = _create(port, f"{agents}/{agent}/schedules", SEED_CREATE_BODY)
+        trigger = f"{agents}/{ids['agent']}/schedules/{ids['schedule']}:trigger"
+        ids["objective"] = _create(port, trigger, {})
         config = tmp_path / "schemathesis.toml"
         config.write_text(
-            f'[parameters]\nworkspaceId = "{served.workspace}"\n'
-            f'agentId = "{ids["agent"]}"\nscheduleId = "{ids["schedule"]}"\n\n'
-            f'[[operations]]\ninclude-method = "DELETE"\n'
-            f'parameters = {{ agentId = "{ids["deleted_agent"]}", '
-            f'scheduleId = "{ids["deleted_schedule"]}" }}\n'
+            CONFIG.format(
+                workspace=served.workspace,
+                agent=ids["agent"],
+                schedule=ids["schedule"],
+                objective=ids["objective"],
+                deleted_agent=ids["deleted_agent"],
+                deleted_schedule=ids["deleted_schedule"],
+            )
         )
         result = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from google.rpc import code_pb2, status_pb2
 
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.gateway.calls import GrpcForwarder, metadata_from_headers
+from sundial.gateway.calls import Forwarder, metadata_from_headers
 from sundial.gateway.errors import GatewayError, http_status_of
 from sundial.gateway.rendering import encode_json, response_json, status_json
 from sundial.gateway.requests import build_request
@@ -35,7 +35,7 @@ class GatewayApp:
     def __init__(
         self,
         routes: Sequence[Route],
-        forwarder: GrpcForwarder,
+        forwarder: Forwarder,
         *,
         openapi_document: bytes,
         readiness: Callable[[], bool],
@@ -86,13 +86,14 @@ class GatewayApp:
         return HttpResponse(200, encode_json(response_json(route, message)), result.headers)
 
     def _builtin(self, method: str, path: str) -> HttpResponse:
-        if method != "GET":
+        # HEAD too: load balancers often probe health with it (the transport drops the body).
+        if method not in ("GET", "HEAD"):
             raise GatewayError(
                 code_pb2.UNIMPLEMENTED,
                 "METHOD_NOT_ALLOWED",
-                f"{method} is not allowed on {path}; allowed: GET",
+                f"{method} is not allowed on {path}; allowed: GET, HEAD",
                 http_status=405,
-                headers={"Allow": "GET"},
+                headers={"Allow": "GET, HEAD"},
             )
         if path == OPENAPI_PATH:
             return HttpResponse(200, self._openapi)

@@ -11,6 +11,7 @@ import binascii
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 from google.rpc import code_pb2, status_pb2
@@ -35,6 +36,14 @@ class CallResult:
     response: bytes | None
     status: status_pb2.Status | None
     headers: list[tuple[str, str]]
+
+
+class Forwarder(Protocol):
+    """Makes the RPC of a route (GrpcForwarder; tests and the bench stand in for it)."""
+
+    def call(
+        self, route: Route, request: bytes, metadata: Metadata, timeout: float | None
+    ) -> CallResult: ...
 
 
 class GrpcForwarder:

@@ -100,10 +100,8 @@ def openapi_document(routes: Iterable[Route], *, version: str = "v1") -> dict[st
             method = route.http_method
         item[method] = _operation(route, components)
     error = components.ref(status_pb2.Status.DESCRIPTOR)
-    paths["/healthz"] = {"get": _health_operation("Liveness: the process answers.", 200)}
-    paths["/readyz"] = {
-        "get": _health_operation("Readiness: database reachable, migrations applied.", 503)
-    }
+    paths["/healthz"] = _health_path("Liveness: the process answers.", 200)
+    paths["/readyz"] = _health_path("Readiness: database reachable, migrations applied.", 503)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -245,12 +243,16 @@ def _response_schema(route: Route, components: "_Components") -> Schema:
     return components.ref(response)
 
 
-def _health_operation(summary: str, failure: int) -> dict[str, Any]:
+def _health_path(summary: str, failure: int) -> dict[str, Any]:
+    """GET, and HEAD (the same without a body), of a built-in health endpoint."""
     content = {"application/json": {"schema": _HEALTH}}
-    responses: dict[str, Any] = {"200": {"description": "Serving", "content": content}}
-    if failure != 200:
-        responses[str(failure)] = {"description": "Not serving", "content": content}
-    return {"tags": ["Health"], "summary": summary, "responses": responses}
+    statuses = {"200": "Serving"} | ({str(failure): "Not serving"} if failure != 200 else {})
+    get = {code: {"description": text, "content": content} for code, text in statuses.items()}
+    head = {code: {"description": text} for code, text in statuses.items()}
+    return {
+        "get": {"tags": ["Health"], "summary": summary, "responses": get},
+        "head": {"tags": ["Health"], "summary": summary, "responses": head},
+    }
 
 
 class _Components:
