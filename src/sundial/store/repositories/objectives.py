@@ -5,7 +5,7 @@ import typing
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sundial.domain.listing import ListQuery
@@ -158,35 +158,8 @@ class ObjectiveRepository:
         """The last RECENT_FIRES objectives of each schedule (newest first)."""
         if not schedule_ids:
             return {}
-        rank = (
-            func.row_number()
-            .over(partition_by=objectives.c.schedule_id, order_by=objectives.c.id.desc())
-            .label("rank")
-        )
-        inner = (
-            select(
-                objectives.c.schedule_id,
-                objectives.c.id,
-                objectives.c.scheduled_time,
-                objectives.c.created_at,
-                objectives.c.status,
-                rank,
-            )
-            .where(objectives.c.schedule_id.in_(schedule_ids))
-            .subquery()
-        )
-        rows = self._session.execute(
-            select(
-                inner.c.schedule_id,
-                inner.c.id,
-                inner.c.scheduled_time,
-                inner.c.created_at,
-                inner.c.status,
-            )
-            .where(inner.c.rank <= RECENT_FIRES)
-            .order_by(inner.c.schedule_id, inner.c.id.desc())
-        )
         recent: dict[str, list[RecentFire]] = {}
+        rows = self._session.execute(_RECENT_FIRES, {"ids": schedule_ids})
         for schedule_id, objective_id, scheduled_time, created_at, status in rows:
             recent.setdefault(schedule_id, []).append(
                 RecentFire(objective_id, scheduled_time, created_at, ObjectiveStatus[status])
@@ -196,18 +169,53 @@ class ObjectiveRepository:
     def running_ids(self, schedule_ids: list[str]) -> dict[str, list[str]]:
         if not schedule_ids:
             return {}
-        rows = self._session.execute(
-            select(objectives.c.schedule_id, objectives.c.id)
-            .where(
-                objectives.c.schedule_id.in_(schedule_ids),
-                objectives.c.status.in_(("PENDING", "RUNNING")),
-            )
-            .order_by(objectives.c.id)
-        )
         running: dict[str, list[str]] = {}
-        for schedule_id, objective_id in rows:
+        for schedule_id, objective_id in self._session.execute(_RUNNING, {"ids": schedule_ids}):
             running.setdefault(schedule_id, []).append(objective_id)
         return running
+
+
+def _recent_fires_statement() -> Any:
+    # Built once: constructing a windowed select costs more than running it (every Get).
+    rank = (
+        func.row_number()
+        .over(partition_by=objectives.c.schedule_id, order_by=objectives.c.id.desc())
+        .label("rank")
+    )
+    inner = (
+        select(
+            objectives.c.schedule_id,
+            objectives.c.id,
+            objectives.c.scheduled_time,
+            objectives.c.created_at,
+            objectives.c.status,
+            rank,
+        )
+        .where(objectives.c.schedule_id.in_(bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        select(
+            inner.c.schedule_id,
+            inner.c.id,
+            inner.c.scheduled_time,
+            inner.c.created_at,
+            inner.c.status,
+        )
+        .where(inner.c.rank <= RECENT_FIRES)
+        .order_by(inner.c.schedule_id, inner.c.id.desc())
+    )
+
+
+_RECENT_FIRES = _recent_fires_statement()
+_RUNNING = (
+    select(objectives.c.schedule_id, objectives.c.id)
+    .where(
+        objectives.c.schedule_id.in_(bindparam("ids", expanding=True)),
+        objectives.c.status.in_(("PENDING", "RUNNING")),
+    )
+    .order_by(objectives.c.id)
+)
 
 
 def objective_of(row: Any) -> Objective:

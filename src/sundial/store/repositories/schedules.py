@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from sundial.domain.listing import ListQuery
@@ -65,16 +65,14 @@ class ScheduleRepository:
     def get(
         self, workspace_id: str, schedule_id: str, *, for_update: bool = False
     ) -> AgentSchedule | None:
-        statement = self._select().where(
-            ScheduleRow.workspace_id == workspace_id, ScheduleRow.id == schedule_id
-        )
-        if for_update:
-            statement = statement.with_for_update(of=ScheduleRow)
-        found = self._session.execute(statement).first()
+        statement = _GET_FOR_UPDATE if for_update else _GET
+        found = self._session.execute(
+            statement, {"workspace_id": workspace_id, "schedule_id": schedule_id}
+        ).first()
         return None if found is None else _schedule_of(*found)
 
     def list(self, workspace_id: str, agent_id: str, query: ListQuery) -> list[AgentSchedule]:
-        statement = self._select().where(ScheduleRow.workspace_id == workspace_id)
+        statement = _SELECT.where(ScheduleRow.workspace_id == workspace_id)
         if agent_id:
             statement = statement.where(ScheduleRow.agent_id == agent_id)
         if not query.show_archived and not any(t.field == "status" for t in query.filters):
@@ -109,10 +107,16 @@ class ScheduleRepository:
             )
         )
 
-    def _select(self) -> Any:
-        return select(ScheduleRow, ProfileRow).outerjoin(
-            ProfileRow, ProfileRow.id == ScheduleRow.profile_id
-        )
+
+# Built once: statement construction costs more than the query on the Get path.
+_SELECT: Any = select(ScheduleRow, ProfileRow).outerjoin(
+    ProfileRow, ProfileRow.id == ScheduleRow.profile_id
+)
+_GET = _SELECT.where(
+    ScheduleRow.workspace_id == bindparam("workspace_id"),
+    ScheduleRow.id == bindparam("schedule_id"),
+)
+_GET_FOR_UPDATE = _GET.with_for_update(of=ScheduleRow)
 
 
 def _schedule_of(row: ScheduleRow, profile: ProfileRow | None) -> AgentSchedule:
