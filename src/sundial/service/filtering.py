@@ -3,6 +3,7 @@
 Fields are plain names (`name`, `status`) or `labels.<key>`; values are bare words or
 double-quoted strings (with `\\"` and `\\\\` escapes)."""
 
+import enum
 import re
 from collections.abc import Callable, Mapping
 
@@ -17,6 +18,20 @@ _TOKEN = re.compile(
 
 # Normalizes a value for one field (e.g. status names); raises ValueError when invalid.
 ValueNormalizer = Callable[[str], str]
+
+
+def enum_value(enum_cls: type[enum.Enum], proto_prefix: str) -> ValueNormalizer:
+    """Normalizes an enum filter value given by short (`PAUSED`) or proto name
+    (`AGENT_SCHEDULE_STATUS_PAUSED`) to the domain member name."""
+    allowed = [name for name in enum_cls.__members__ if name != "UNSPECIFIED"]
+
+    def normalize(value: str) -> str:
+        name = value.upper().removeprefix(proto_prefix)
+        if name not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return name
+
+    return normalize
 
 
 def parse_filter(text: str, fields: Mapping[str, ValueNormalizer | None]) -> tuple[FilterTerm, ...]:

@@ -16,6 +16,9 @@ from sundial.service.pagination import (
     query_fingerprint,
 )
 
+# The agent id that lists the children of every agent (AIP-159).
+ALL_AGENTS = "-"
+
 
 class _Resource(Protocol):
     @property

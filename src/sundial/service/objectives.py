@@ -14,7 +14,8 @@ from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
 from sundial.domain.tenancy import Principal
 from sundial.service.agents import require_agent
-from sundial.service.listing import Page, page_of, prepare_query
+from sundial.service.filtering import enum_value
+from sundial.service.listing import ALL_AGENTS, Page, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
@@ -24,7 +25,6 @@ from sundial.store.firing import new_objective_row
 from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
 
-ALL_AGENTS = "-"
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_LEASE = timedelta(hours=1)
 MAX_WAIT = timedelta(seconds=60)
@@ -39,21 +39,11 @@ _REAP_BATCH = 500
 _POLL_SLICE_SECONDS = 1.0
 
 
-def _status_value(value: str) -> str:
-    name = value.upper().removeprefix("OBJECTIVE_STATUS_")
-    if name not in ObjectiveStatus.__members__ or name == "UNSPECIFIED":
-        raise ValueError(f"{value!r} is not an objective status")
-    return name
-
-
-def _trigger_value(value: str) -> str:
-    name = value.upper().removeprefix("TRIGGER_KIND_")
-    if name not in TriggerKind.__members__ or name == "UNSPECIFIED":
-        raise ValueError(f"{value!r} is not a trigger kind")
-    return name
-
-
-_FILTERABLE = {"schedule_id": None, "status": _status_value, "trigger_kind": _trigger_value}
+_FILTERABLE = {
+    "schedule_id": None,
+    "status": enum_value(ObjectiveStatus, "OBJECTIVE_STATUS_"),
+    "trigger_kind": enum_value(TriggerKind, "TRIGGER_KIND_"),
+}
 
 
 def backoff(policy: RetryPolicy, attempt: int) -> timedelta:

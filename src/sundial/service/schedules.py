@@ -22,8 +22,9 @@ from sundial.domain.schedules import (
 )
 from sundial.domain.tenancy import Principal
 from sundial.service.agents import require_agent
+from sundial.service.filtering import enum_value
 from sundial.service.idempotency import create_once, fingerprint
-from sundial.service.listing import Page, page_of, prepare_query
+from sundial.service.listing import ALL_AGENTS, Page, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
@@ -41,15 +42,7 @@ from sundial.timing import CompiledSchedule, Fire, compile_schedule
 
 FUTURE_FIRE_TIMES = 10
 MAX_PREVIEW_COUNT = 1000
-ALL_AGENTS = "-"
 _COMPILED_CACHE_SIZE = 4096
-
-
-def _status_value(value: str) -> str:
-    name = value.upper().removeprefix("AGENT_SCHEDULE_STATUS_")
-    if name not in ScheduleStatus.__members__ or name == "UNSPECIFIED":
-        raise ValueError(f"{value!r} is not a status: use ACTIVE, PAUSED or ARCHIVED")
-    return name
 
 
 _FILTERABLE = {
@@ -57,7 +50,7 @@ _FILTERABLE = {
     "external_id": None,
     "bundle_key": None,
     "agent_id": None,
-    "status": _status_value,
+    "status": enum_value(ScheduleStatus, "AGENT_SCHEDULE_STATUS_"),
 }
 
 

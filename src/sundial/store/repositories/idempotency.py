@@ -52,9 +52,3 @@ class IdempotencyRepository:
                 IdempotencyKeyRow.request_id == request_id,
             )
         )
-
-    def purge_older_than(self, cutoff: datetime) -> int:
-        result = self._session.execute(
-            delete(IdempotencyKeyRow).where(IdempotencyKeyRow.created_at < cutoff)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
