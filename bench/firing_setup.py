@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 from ulid import ULID
 
 from sundial.domain.agents import AgentSpec
+from sundial.domain.auth import Principal
 from sundial.domain.clock import SystemClock
 from sundial.domain.ids import IdPrefix, is_id
 from sundial.domain.metadata import MetadataInput
@@ -28,7 +29,6 @@ from sundial.domain.schedules import (
     ScheduleRules,
     ScheduleStatus,
 )
-from sundial.domain.tenancy import Principal
 from sundial.service.agents import AgentService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import TenancyService

@@ -15,6 +15,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import os
 import re
 import statistics
 import subprocess
@@ -32,6 +33,8 @@ from google.protobuf import json_format
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_METHOD = "/bench.Echo/Echo"
+# The bootstrap admin key of the server under test.
+API_KEY = "sdl_bench-admin-key-0123456789abcdef"
 TARGETS = ("echo", "grpc-get", "rest-get", "grpc-create", "rest-create")
 GOALS = (
     ("rest-get", "grpc-get", 0.60),
@@ -100,7 +103,11 @@ class Services:
 
     def _spawn(self, command: list[str]) -> subprocess.Popen[str]:
         process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "SUNDIAL_BOOTSTRAP_API_KEY": API_KEY},
         )
         self.processes.append(process)
         return process
@@ -133,26 +140,28 @@ def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
 
     port = config["echo_port"] if target == "echo" else config["grpc_port"]
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    # Every call carries the key, the echo server's too, so both move the same bytes.
+    metadata = (("authorization", f"Bearer {API_KEY}"),)
     if target == "echo":
         call = channel.unary_unary(ECHO_METHOD)
         payload = config["get_request"]
-        return lambda: call(payload)
+        return lambda: call(payload, metadata=metadata)
     service = "/sundial.v1.AgentScheduleService/"
     if target == "grpc-get":
         get = channel.unary_unary(service + "GetAgentSchedule")
         payload = config["get_request"]
-        return lambda: get(payload)
+        return lambda: get(payload, metadata=metadata)
     create = channel.unary_unary(service + "CreateAgentSchedule")
     request = json_format.ParseDict(SCHEDULE_BODY, pb.CreateAgentScheduleRequest())
     request.workspace_id, request.agent_id = config["workspace"], config["agent"]
     # The client serializes on every call, as a real client would.
-    return lambda: create(request.SerializeToString())
+    return lambda: create(request.SerializeToString(), metadata=metadata)
 
 
 def _rest_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
     connection = http.client.HTTPConnection("127.0.0.1", config["http_port"])
     schedules = f"/v1/workspaces/{config['workspace']}/agents/{config['agent']}/schedules"
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
 
     def call(method: str, path: str, body: bytes | None) -> None:
         connection.request(method, path, body=body, headers=headers)
@@ -201,6 +210,7 @@ def measure(
 
 
 def _setup(services: Services) -> dict[str, Any]:
+    from sundial.api.client import authorized_channel
     from sundial.v1 import (
         agent_schedule_service_pb2 as schedules_pb,
     )
@@ -211,7 +221,7 @@ def _setup(services: Services) -> dict[str, Any]:
         metadata_pb2,
     )
 
-    with grpc.insecure_channel(f"127.0.0.1:{services.grpc_port}") as channel:
+    with authorized_channel(f"127.0.0.1:{services.grpc_port}", API_KEY) as channel:
         agents = agent_service_pb2_grpc.AgentServiceStub(channel)
         agent = agents.CreateAgent(
             agent_service_pb2.CreateAgentRequest(
@@ -268,7 +278,11 @@ def gateway_overhead(config: dict[str, Any], calls: int = 2000) -> dict[str, flo
         readiness=lambda: True,
     )
     schedules = f"/v1/workspaces/{config['workspace']}/agents/{config['agent']}/schedules"
-    headers = [("Host", "127.0.0.1"), ("Content-Type", "application/json")]
+    headers = [
+        ("Host", "127.0.0.1"),
+        ("Content-Type", "application/json"),
+        ("Authorization", f"Bearer {API_KEY}"),
+    ]
     requests = {
         "GET": (f"{schedules}/{config['schedule']}", b""),
         "POST": (schedules, json.dumps(SCHEDULE_BODY).encode()),

@@ -2,19 +2,22 @@
 gateway in front of it."""
 
 import logging
+import secrets
 import threading
 
-from sundial.api.grpc_server import SERVICE_NAMES, GrpcServer
-from sundial.api.principal import BootstrapPrincipal
+from sundial.api.grpc_server import SERVICE_NAMES, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
 from sundial.gateway import Gateway, loopback_target
+from sundial.service.access import ApiKeyService, ProfileService
 from sundial.service.agents import AgentService
+from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
 from sundial.service.firing import FiringService
 from sundial.service.notifier import SCHEDULES, Notifier
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
+from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
 from sundial.settings import Settings
 from sundial.store import migrate
@@ -41,7 +44,21 @@ class SundialServer:
             migrate.upgrade(settings.database_url)
         self.database = Database(settings.database_url)
         self.tenancy = TenancyService(self.database, self.clock)
-        self.bootstrap: Bootstrap = self.tenancy.bootstrap()
+        # On an empty database: the first account, workspace and admin key (whose secret
+        # the caller prints once: `sundial serve` does).
+        self.bootstrap: Bootstrap = self.tenancy.bootstrap(settings.bootstrap_api_key)
+        self.authenticator = Authenticator(
+            self.database,
+            self.clock,
+            jwt=None if settings.jwt is None else JwtVerifier(settings.jwt, self.clock),
+            cache_ttl=settings.auth_cache_ttl,
+        )
+        self.profiles = ProfileService(
+            self.database, self.clock, on_changed=self.authenticator.forget_profile
+        )
+        self.api_keys = ApiKeyService(
+            self.database, self.clock, on_revoked=self.authenticator.forget_key
+        )
         self.agents = AgentService(self.database, self.clock)
         self.notifier = Notifier()
         self.schedules = ScheduleService(
@@ -72,15 +89,32 @@ class SundialServer:
         if self.database.dialect == "postgresql":
             self._notifications = PostgresNotifications(self.database)
             self.notifier.add_publisher(self._publish)
+        gateway_token = secrets.token_urlsafe(32)
         self._grpc = GrpcServer(
-            agents=self.agents,
-            schedules=self.schedules,
-            triggers=self.triggers,
-            objectives=self.objectives,
-            principal=BootstrapPrincipal(self.bootstrap.principal),
+            services=Services(
+                agents=self.agents,
+                schedules=self.schedules,
+                triggers=self.triggers,
+                objectives=self.objectives,
+                tenancy=self.tenancy,
+                profiles=self.profiles,
+                api_keys=self.api_keys,
+            ),
+            security=Security(
+                authenticator=self.authenticator,
+                authorizer=Authorizer(WorkspaceDirectory(self.database)),
+                limiter=FailureLimiter(
+                    self.clock,
+                    burst=settings.auth_failure_burst,
+                    per_minute=settings.auth_failure_per_minute,
+                ),
+                gateway_token=gateway_token,
+            ),
             max_workers=settings.max_workers,
         )
-        self._gateway = Gateway(services=SERVICE_NAMES, readiness=self._is_ready)
+        self._gateway = Gateway(
+            services=SERVICE_NAMES, readiness=self._is_ready, client_token=gateway_token
+        )
 
     def start(self) -> None:
         if self._notifications is not None:

@@ -1,7 +1,9 @@
 """Server settings, from flags and SUNDIAL_* environment variables."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+
+from sundial.service.tokens import JwtSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./sundial.db"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:50051"
@@ -27,3 +29,14 @@ class Settings:
     roles: frozenset[str] = frozenset({"api", "engine"})
     # Schedules fired per transaction.
     engine_batch_size: int = 500
+    # On an empty database, the secret of the bootstrap admin key (SUNDIAL_BOOTSTRAP_API_KEY);
+    # empty: a random one, printed once.
+    bootstrap_api_key: str = field(default="", repr=False)
+    # JWT sign-in; off unless an issuer and an audience are set.
+    jwt: JwtSettings | None = None
+    # Failed authentications a client may make at once, and per minute after that.
+    auth_failure_burst: int = 20
+    auth_failure_per_minute: float = 30.0
+    # How long a looked-up API key or signed-in user is trusted before it is read again (so
+    # a key revoked through another replica stops working within this time).
+    auth_cache_ttl: timedelta = timedelta(seconds=10)

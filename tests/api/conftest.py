@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
+from sundial.api.client import authorized_channel
 from sundial.domain.clock import FakeClock
 from sundial.server import SundialServer
 from sundial.settings import Settings
@@ -17,6 +18,7 @@ from sundial.v1 import (
     metadata_pb2,
     objective_service_pb2_grpc,
 )
+from tests.support.auth import ADMIN_SECRET
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -37,6 +39,7 @@ def server(database_url: str, clock: FakeClock) -> Iterator[SundialServer]:
         max_workers=8,
         # Tests drive the firing loop themselves (server.engine.run_pass()) on the fake clock.
         roles=frozenset({"api"}),
+        bootstrap_api_key=ADMIN_SECRET,
     )
     instance = SundialServer(settings, clock=clock)
     instance.start()
@@ -48,7 +51,7 @@ def server(database_url: str, clock: FakeClock) -> Iterator[SundialServer]:
 
 @pytest.fixture
 def channel(server: SundialServer) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    with authorized_channel(f"127.0.0.1:{server.port}", ADMIN_SECRET) as channel:
         yield channel
 
 

@@ -43,8 +43,9 @@ def test_create_then_get_round_trips_every_field(agents, workspace_id, server):
     assert got.metadata.id.startswith("agent_")
     assert got.metadata.workspace_id == workspace_id
     assert got.metadata.account_id == server.bootstrap.account.id
-    assert got.metadata.profile_id == server.bootstrap.principal.profile_id
-    assert got.info.created_by.spec.type == 3  # PROFILE_TYPE_SYSTEM
+    assert server.bootstrap.admin_key is not None
+    assert got.metadata.profile_id == server.bootstrap.admin_key.info.key_profile_id
+    assert got.info.created_by.spec.type == 2  # PROFILE_TYPE_API_KEY: the bootstrap admin key
     assert got.spec == spec
     assert got.metadata.labels == {"team": "cx"}
     assert got.metadata.etag
@@ -165,11 +166,16 @@ def test_agent_of_another_workspace_is_not_found(agents, workspace_id, other_wor
     assert failure_of(caught.value).code == grpc.StatusCode.NOT_FOUND
 
 
-def test_unknown_workspace_is_not_found(agents):
+def test_unknown_workspace_is_permission_denied_like_another_tenants(agents):
+    # AIP-211: access is checked before existence, so a made-up workspace id and another
+    # account's get the same answer.
     with pytest.raises(grpc.RpcError) as caught:
         agents.ListAgents(pb.ListAgentsRequest(workspace_id="ws_01JUNKJUNKJUNKJUNKJUNKJUNK"))
     failure = failure_of(caught.value)
-    assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND, "WORKSPACE_NOT_FOUND")
+    assert (failure.code, failure.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "PERMISSION_DENIED",
+    )
 
 
 def test_delete_removes_the_agent(agents, workspace_id):

@@ -86,5 +86,6 @@ def test_seed_create_call_round_trips(schedules, workspace_id, agent):
         "workspaceId",
     }
     assert set(out["info"]) >= {"createdBy", "nextFireAt"}
-    assert out["info"]["createdBy"]["spec"]["type"] == "PROFILE_TYPE_SYSTEM"
+    # Created with the bootstrap admin key, whose profile is an API_KEY one.
+    assert out["info"]["createdBy"]["spec"]["type"] == "PROFILE_TYPE_API_KEY"
     assert got == created

@@ -1,5 +1,6 @@
 """The real `sundial` command in a subprocess: serve, health, SIGTERM, admin."""
 
+import os
 import queue
 import re
 import signal
@@ -13,6 +14,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from sundial.api.client import authorized_channel
+from tests.support.auth import ADMIN_SECRET
+
 SUNDIAL = str(Path(sys.executable).with_name("sundial"))
 STARTUP_TIMEOUT = 60
 
@@ -20,13 +24,30 @@ STARTUP_TIMEOUT = 60
 class Process:
     """A running `sundial serve` whose stdout lines arrive on a queue."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.popen = subprocess.Popen(
-            [SUNDIAL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [SUNDIAL, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.workspace = ""
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.account = ""
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
+
+    def finish(self) -> tuple[str, str]:
+        """Waits for the exit; returns the stdout lines not yet read, and stderr."""
+        assert self.popen.stderr is not None
+        stderr = self.popen.stderr.read()
+        self.popen.wait(timeout=60)
+        self._pump_thread.join(timeout=60)
+        lines = []
+        while not self.lines.empty():
+            lines.append(self.lines.get())
+        return "\n".join(lines), stderr
 
     def _pump(self) -> None:
         assert self.popen.stdout is not None
@@ -60,9 +81,11 @@ def served(tmp_path: Path) -> Iterator[tuple[Process, str]]:
         "127.0.0.1:0",
         "--drain-delay",
         "2",
+        env={"SUNDIAL_BOOTSTRAP_API_KEY": ADMIN_SECRET},
     )
     try:
         port = process.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
+        process.account = process.wait_for_line(r"account: (acct_\w+)")[1]
         workspace = process.wait_for_line(r"default workspace: (ws_\w+)")[1]
         process.workspace = workspace
         yield process, f"127.0.0.1:{port}"
@@ -92,34 +115,109 @@ def test_serve_reports_serving_then_drains_on_sigterm_and_exits_zero(served):
     assert process.popen.wait(timeout=30) == 0
 
 
-def test_admin_create_workspace_prints_a_workspace_id(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'admin.db'}"
+def _admin(url: str, *args: str) -> str:
     result = subprocess.run(
-        [SUNDIAL, "admin", "create-workspace", "research", "--database-url", url],
+        [SUNDIAL, "admin", *args, "--database-url", url],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    assert re.fullmatch(r"ws_[0-9A-Z]{26}\n", result.stdout)
+    return result.stdout
+
+
+def test_admin_create_workspace_prints_a_workspace_id(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'admin.db'}"
+    assert re.fullmatch(r"ws_[0-9A-Z]{26}\n", _admin(url, "create-workspace", "research"))
+
+
+def test_admin_manages_accounts_and_keys(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'admin.db'}"
+    created = _admin(url, "create-account", "acme")
+    account = re.search(r"account: (acct_\w+)", created)
+    assert account is not None
+    assert re.search(r"secret \(shown only now\): sdl_\S{40,}", created)
+    assert account[1] in _admin(url, "list-accounts")
+
+    made = _admin(
+        url, "create-key", "ci", "--account", account[1], "--role", "viewer",
+        "--expires-in-days", "30",
+    )  # fmt: skip
+    key_id = re.search(r"api key: (key_\w+) \(viewer\)", made)
+    secret = re.search(r"secret \(shown only now\): (sdl_\S+)", made)
+    assert key_id is not None
+    assert secret is not None
+    listed = _admin(url, "list-keys", "--account", account[1])
+    assert key_id[1] in listed
+    assert "expires" in listed
+    assert secret[1] not in listed
+    assert "revoked" in _admin(url, "revoke-key", key_id[1], "--account", account[1])
+    assert re.search(rf"{key_id[1]}.*revoked", _admin(url, "list-keys", "--account", account[1]))
+
+
+def test_first_start_prints_a_working_admin_key_once(tmp_path: Path):
+    from sundial.v1 import workspace_service_pb2, workspace_service_pb2_grpc
+
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    args = ("serve", "--database-url", url, "--grpc-address", "127.0.0.1:0",
+            "--http-address", "", "--drain-delay", "0")  # fmt: skip
+    first = Process(*args)
+    try:
+        port = first.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
+        account = first.wait_for_line(r"account: (acct_\w+)")[1]
+        secret = first.wait_for_line(r"admin api key secret \(shown only now\): (sdl_\S+)")[1]
+        with authorized_channel(f"127.0.0.1:{port}", secret) as channel:
+            listed = workspace_service_pb2_grpc.WorkspaceServiceStub(channel).ListWorkspaces(
+                workspace_service_pb2.ListWorkspacesRequest(account_id=account)
+            )
+        assert len(listed.workspaces) == 1
+        first.popen.send_signal(signal.SIGTERM)
+        _, stderr = first.finish()
+        assert secret not in stderr
+    finally:
+        if first.popen.poll() is None:
+            first.popen.kill()
+
+    again = Process(*args)
+    try:
+        again.wait_for_line(r"default workspace: (ws_\w+)")
+        again.popen.send_signal(signal.SIGTERM)
+        stdout, stderr = again.finish()
+        assert "secret" not in stdout
+        assert secret not in stderr
+    finally:
+        if again.popen.poll() is None:
+            again.popen.kill()
 
 
 def test_worker_runs_a_command_for_a_triggered_objective(served):
-    from sundial.v1 import agent_schedule_service_pb2 as spb
     from sundial.v1 import (
+        access_pb2,
         agent_schedule_service_pb2_grpc,
         agent_service_pb2,
         agent_service_pb2_grpc,
+        api_key_pb2,
+        api_key_service_pb2,
+        api_key_service_pb2_grpc,
         metadata_pb2,
         objective_pb2,
         objective_service_pb2,
         objective_service_pb2_grpc,
     )
+    from sundial.v1 import agent_schedule_service_pb2 as spb
     from tests.api.schedule_requests import create_request
 
     process, address = served
     workspace = process.workspace
-    with grpc.insecure_channel(address) as channel:
+    with authorized_channel(address, ADMIN_SECRET) as channel:
+        account_id = process.account
+        worker_key = api_key_service_pb2_grpc.ApiKeyServiceStub(channel).CreateApiKey(
+            api_key_service_pb2.CreateApiKeyRequest(
+                account_id=account_id,
+                metadata=metadata_pb2.CreateResourceMetadata(name="worker"),
+                spec=api_key_pb2.ApiKeySpec(role=access_pb2.ROLE_WORKER, workspace_ids=[workspace]),
+            )
+        )
         agent = agent_service_pb2_grpc.AgentServiceStub(channel).CreateAgent(
             agent_service_pb2.CreateAgentRequest(
                 workspace_id=workspace, metadata=metadata_pb2.CreateResourceMetadata(name="echo")
@@ -155,6 +253,7 @@ def test_worker_runs_a_command_for_a_triggered_objective(served):
             text=True,
             timeout=120,
             check=True,
+            env={**os.environ, "SUNDIAL_API_KEY": worker_key.info.secret},
         )
         assert "ran 1 objective(s)" in result.stdout
         done = objective_service_pb2_grpc.ObjectiveServiceStub(channel).GetObjective(

@@ -10,6 +10,7 @@ from sundial.domain.clock import FakeClock
 from sundial.server import SundialServer
 from sundial.settings import Settings
 from tests.gateway.client import Reply, call
+from tests.support.auth import ADMIN_SECRET, AUTHORIZATION
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -24,6 +25,7 @@ def rest_server(database_url: str) -> Iterator[SundialServer]:
         shutdown_grace=timedelta(seconds=2),
         migrate=False,
         max_workers=8,
+        bootstrap_api_key=ADMIN_SECRET,
     )
     server = SundialServer(settings, clock=FakeClock(START))
     server.start()
@@ -41,9 +43,10 @@ class Rest:
         self.workspace = server.bootstrap.default_workspace.id
 
     def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Reply:
-        return call(
-            self.port, method, path, body, {k.replace("_", "-"): v for k, v in headers.items()}
-        )
+        """A call with the admin key, unless `authorization` is given (empty: none)."""
+        sent = {"Authorization": AUTHORIZATION}
+        sent.update({k.replace("_", "-").title(): v for k, v in headers.items()})
+        return call(self.port, method, path, body, {k: v for k, v in sent.items() if v})
 
     def agents(self) -> str:
         return f"/v1/workspaces/{self.workspace}/agents"

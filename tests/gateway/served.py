@@ -1,5 +1,6 @@
 """A real `sundial serve` in a subprocess, with its REST port read from its output."""
 
+import os
 import queue
 import re
 import subprocess
@@ -8,6 +9,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from tests.support.auth import ADMIN_SECRET
 
 STARTUP_TIMEOUT = 60
 
@@ -18,6 +21,7 @@ class Served:
     rest_port: int
     grpc_port: int
     workspace: str
+    account: str
 
 
 @contextmanager
@@ -30,6 +34,7 @@ def sundial_serve(database_url: str, *extra: str) -> Iterator[Served]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "SUNDIAL_BOOTSTRAP_API_KEY": ADMIN_SECRET},
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
 
@@ -45,6 +50,7 @@ def sundial_serve(database_url: str, *extra: str) -> Iterator[Served]:
             "grpc": r"serving gRPC on 127\.0\.0\.1:(\d+)",
             "rest": r"serving REST on 127\.0\.0\.1:(\d+)",
             "workspace": r"default workspace: (ws_\w+)",
+            "account": r"account: (acct_\w+)",
         }
         while len(found) < len(patterns):
             try:
@@ -57,7 +63,9 @@ def sundial_serve(database_url: str, *extra: str) -> Iterator[Served]:
             for key, pattern in patterns.items():
                 if match := re.search(pattern, line):
                     found[key] = match[1]
-        yield Served(popen, int(found["rest"]), int(found["grpc"]), found["workspace"])
+        yield Served(
+            popen, int(found["rest"]), int(found["grpc"]), found["workspace"], found["account"]
+        )
     finally:
         if popen.poll() is None:
             popen.kill()

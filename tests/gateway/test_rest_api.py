@@ -90,7 +90,7 @@ def test_seed_001_create_answers_with_seed_001_names(rest):
         OUR_PROFILE_METADATA
     )
     assert set(created_by["spec"]) <= set(SEED["info"]["createdBy"]["spec"])
-    assert created_by["spec"]["type"] == "PROFILE_TYPE_SYSTEM"
+    assert created_by["spec"]["type"] == "PROFILE_TYPE_API_KEY"  # the bootstrap admin key
 
     schedule_id = created["metadata"]["id"]
     fetched = rest("GET", f"{rest.schedules(agent_id)}/{schedule_id}")

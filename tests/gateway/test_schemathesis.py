@@ -10,6 +10,7 @@ import pytest
 from tests.gateway.client import call
 from tests.gateway.served import sundial_serve
 from tests.gateway.test_rest_api import SEED_CREATE_BODY
+from tests.support.auth import ADMIN_SECRET, bearer
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +26,7 @@ CHECKS = (
 FUZZ_SECONDS = int(os.environ.get("SUNDIAL_FUZZ_SECONDS", "150"))
 CONFIG = """
 [parameters]
+accountId = "{account}"
 workspaceId = "{workspace}"
 agentId = "{agent}"
 scheduleId = "{schedule}"
@@ -45,7 +47,7 @@ parameters = {{ "body.wait" = "1s" }}
 
 
 def _create(port: int, path: str, body: dict) -> str:
-    reply = call(port, "POST", path, body)
+    reply = call(port, "POST", path, body, bearer())
     assert reply.status == 200, reply.body
     return str(reply.json()["metadata"]["id"])
 
@@ -64,6 +66,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path):
         config = tmp_path / "schemathesis.toml"
         config.write_text(
             CONFIG.format(
+                account=served.account,
                 workspace=served.workspace,
                 agent=ids["agent"],
                 schedule=ids["schedule"],
@@ -75,6 +78,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path):
         result = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
              f"http://127.0.0.1:{port}/openapi.json", "--checks", ",".join(CHECKS),
+             "--header", f"Authorization: Bearer {ADMIN_SECRET}",
              "--max-time", str(FUZZ_SECONDS),
              # One worker: hypothesis' lambda descriptions call ast.parse, which CPython 3.11
              # does not make safe across threads (SystemError: AST constructor recursion).

@@ -12,6 +12,7 @@ import pytest
 from tests.gateway.client import call
 from tests.gateway.served import sundial_serve
 from tests.gateway.test_rest_api import OUR_INFO, OUR_METADATA, SEED, SEED_CREATE_BODY
+from tests.support.auth import ADMIN_SECRET
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,8 @@ def _curl(*args: str) -> tuple[int, dict]:
     if curl is None:
         pytest.skip("curl is not installed")
     result = subprocess.run(
-        [curl, "-sS", "-w", "\n%{http_code}", *args],
+        [curl, "-sS", "-w", "\n%{http_code}", "-H", f"Authorization: Bearer {ADMIN_SECRET}",
+         *args],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     body, _, status = result.stdout.rpartition("\n")

@@ -26,11 +26,12 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from sundial.v1 import access_pb2 as sundial_dot_v1_dot_access__pb2
 from sundial.v1 import agent_pb2 as sundial_dot_v1_dot_agent__pb2
 from sundial.v1 import metadata_pb2 as sundial_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esundial/v1/agent_service.proto\x12\nsundial.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x16sundial/v1/agent.proto\x1a\x19sundial/v1/metadata.proto\"\xbc\x01\n\x12\x43reateAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12:\n\x08metadata\x18\x02 \x01(\x0b\x32\".sundial.v1.CreateResourceMetadataB\x04\xe2\x41\x01\x02\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.sundial.v1.AgentSpec\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"E\n\x0fGetAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x11ListAgentsRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\"P\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.sundial.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe2\x01\n\x12UpdateAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x08metadata\x18\x03 \x01(\x0b\x32\".sundial.v1.CreateResourceMetadata\x12#\n\x04spec\x18\x04 \x01(\x0b\x32\x15.sundial.v1.AgentSpec\x12/\n\x0bupdate_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t\"e\n\x12\x44\x65leteAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\r\n\x05\x66orce\x18\x04 \x01(\x08\x32\xef\x04\n\x0c\x41gentService\x12q\n\x0b\x43reateAgent\x12\x1e.sundial.v1.CreateAgentRequest\x1a\x11.sundial.v1.Agent\"/\x82\xd3\xe4\x93\x02)\"$/v1/workspaces/{workspace_id}/agents:\x01*\x12s\n\x08GetAgent\x12\x1b.sundial.v1.GetAgentRequest\x1a\x11.sundial.v1.Agent\"7\x82\xd3\xe4\x93\x02\x31\x12//v1/workspaces/{workspace_id}/agents/{agent_id}\x12y\n\nListAgents\x12\x1d.sundial.v1.ListAgentsRequest\x1a\x1e.sundial.v1.ListAgentsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/workspaces/{workspace_id}/agents\x12|\n\x0bUpdateAgent\x12\x1e.sundial.v1.UpdateAgentRequest\x1a\x11.sundial.v1.Agent\":\x82\xd3\xe4\x93\x02\x34\x32//v1/workspaces/{workspace_id}/agents/{agent_id}:\x01*\x12~\n\x0b\x44\x65leteAgent\x12\x1e.sundial.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"7\x82\xd3\xe4\x93\x02\x31*//v1/workspaces/{workspace_id}/agents/{agent_id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esundial/v1/agent_service.proto\x12\nsundial.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x17sundial/v1/access.proto\x1a\x16sundial/v1/agent.proto\x1a\x19sundial/v1/metadata.proto\"\xbc\x01\n\x12\x43reateAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12:\n\x08metadata\x18\x02 \x01(\x0b\x32\".sundial.v1.CreateResourceMetadataB\x04\xe2\x41\x01\x02\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.sundial.v1.AgentSpec\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"E\n\x0fGetAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x11ListAgentsRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\"P\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.sundial.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe2\x01\n\x12UpdateAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x08metadata\x18\x03 \x01(\x0b\x32\".sundial.v1.CreateResourceMetadata\x12#\n\x04spec\x18\x04 \x01(\x0b\x32\x15.sundial.v1.AgentSpec\x12/\n\x0bupdate_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t\"e\n\x12\x44\x65leteAgentRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\r\n\x05\x66orce\x18\x04 \x01(\x08\x32\x85\x05\n\x0c\x41gentService\x12u\n\x0b\x43reateAgent\x12\x1e.sundial.v1.CreateAgentRequest\x1a\x11.sundial.v1.Agent\"3\xc8\xda\x18\x02\x82\xd3\xe4\x93\x02)\"$/v1/workspaces/{workspace_id}/agents:\x01*\x12w\n\x08GetAgent\x12\x1b.sundial.v1.GetAgentRequest\x1a\x11.sundial.v1.Agent\";\xc8\xda\x18\x01\x82\xd3\xe4\x93\x02\x31\x12//v1/workspaces/{workspace_id}/agents/{agent_id}\x12}\n\nListAgents\x12\x1d.sundial.v1.ListAgentsRequest\x1a\x1e.sundial.v1.ListAgentsResponse\"0\xc8\xda\x18\x01\x82\xd3\xe4\x93\x02&\x12$/v1/workspaces/{workspace_id}/agents\x12\x80\x01\n\x0bUpdateAgent\x12\x1e.sundial.v1.UpdateAgentRequest\x1a\x11.sundial.v1.Agent\">\xc8\xda\x18\x02\x82\xd3\xe4\x93\x02\x34\x32//v1/workspaces/{workspace_id}/agents/{agent_id}:\x01*\x12\x82\x01\n\x0b\x44\x65leteAgent\x12\x1e.sundial.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\";\xc8\xda\x18\x02\x82\xd3\xe4\x93\x02\x31*//v1/workspaces/{workspace_id}/agents/{agent_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -56,27 +57,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEAGENTREQUEST'].fields_by_name['agent_id']._loaded_options = None
   _globals['_DELETEAGENTREQUEST'].fields_by_name['agent_id']._serialized_options = b'\342A\001\002'
   _globals['_AGENTSERVICE'].methods_by_name['CreateAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['CreateAgent']._serialized_options = b'\202\323\344\223\002)\"$/v1/workspaces/{workspace_id}/agents:\001*'
+  _globals['_AGENTSERVICE'].methods_by_name['CreateAgent']._serialized_options = b'\310\332\030\002\202\323\344\223\002)\"$/v1/workspaces/{workspace_id}/agents:\001*'
   _globals['_AGENTSERVICE'].methods_by_name['GetAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['GetAgent']._serialized_options = b'\202\323\344\223\0021\022//v1/workspaces/{workspace_id}/agents/{agent_id}'
+  _globals['_AGENTSERVICE'].methods_by_name['GetAgent']._serialized_options = b'\310\332\030\001\202\323\344\223\0021\022//v1/workspaces/{workspace_id}/agents/{agent_id}'
   _globals['_AGENTSERVICE'].methods_by_name['ListAgents']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['ListAgents']._serialized_options = b'\202\323\344\223\002&\022$/v1/workspaces/{workspace_id}/agents'
+  _globals['_AGENTSERVICE'].methods_by_name['ListAgents']._serialized_options = b'\310\332\030\001\202\323\344\223\002&\022$/v1/workspaces/{workspace_id}/agents'
   _globals['_AGENTSERVICE'].methods_by_name['UpdateAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['UpdateAgent']._serialized_options = b'\202\323\344\223\00242//v1/workspaces/{workspace_id}/agents/{agent_id}:\001*'
+  _globals['_AGENTSERVICE'].methods_by_name['UpdateAgent']._serialized_options = b'\310\332\030\002\202\323\344\223\00242//v1/workspaces/{workspace_id}/agents/{agent_id}:\001*'
   _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._serialized_options = b'\202\323\344\223\0021*//v1/workspaces/{workspace_id}/agents/{agent_id}'
-  _globals['_CREATEAGENTREQUEST']._serialized_start=224
-  _globals['_CREATEAGENTREQUEST']._serialized_end=412
-  _globals['_GETAGENTREQUEST']._serialized_start=414
-  _globals['_GETAGENTREQUEST']._serialized_end=483
-  _globals['_LISTAGENTSREQUEST']._serialized_start=485
-  _globals['_LISTAGENTSREQUEST']._serialized_end=605
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=607
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=687
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=690
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=916
-  _globals['_DELETEAGENTREQUEST']._serialized_start=918
-  _globals['_DELETEAGENTREQUEST']._serialized_end=1019
-  _globals['_AGENTSERVICE']._serialized_start=1022
-  _globals['_AGENTSERVICE']._serialized_end=1645
+  _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._serialized_options = b'\310\332\030\002\202\323\344\223\0021*//v1/workspaces/{workspace_id}/agents/{agent_id}'
+  _globals['_CREATEAGENTREQUEST']._serialized_start=249
+  _globals['_CREATEAGENTREQUEST']._serialized_end=437
+  _globals['_GETAGENTREQUEST']._serialized_start=439
+  _globals['_GETAGENTREQUEST']._serialized_end=508
+  _globals['_LISTAGENTSREQUEST']._serialized_start=510
+  _globals['_LISTAGENTSREQUEST']._serialized_end=630
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=632
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=712
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=715
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=941
+  _globals['_DELETEAGENTREQUEST']._serialized_start=943
+  _globals['_DELETEAGENTREQUEST']._serialized_end=1044
+  _globals['_AGENTSERVICE']._serialized_start=1047
+  _globals['_AGENTSERVICE']._serialized_end=1692
 # @@protoc_insertion_point(module_scope)

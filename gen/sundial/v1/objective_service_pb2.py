@@ -26,10 +26,11 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from sundial.v1 import access_pb2 as sundial_dot_v1_dot_access__pb2
 from sundial.v1 import objective_pb2 as sundial_dot_v1_dot_objective__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"sundial/v1/objective_service.proto\x12\nsundial.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1asundial/v1/objective.proto\"\x82\x01\n\x15ListObjectivesRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\"\\\n\x16ListObjectivesResponse\x12)\n\nobjectives\x18\x01 \x03(\x0b\x32\x15.sundial.v1.Objective\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"e\n\x13GetObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x16\x43\x61ncelObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xd9\x01\n\x16\x43laimObjectivesRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0emax_objectives\x18\x04 \x01(\x05\x12\'\n\x04wait\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x31\n\x0elease_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"D\n\x17\x43laimObjectivesResponse\x12)\n\nobjectives\x18\x01 \x03(\x0b\x32\x15.sundial.v1.Objective\"\xb7\x01\n\x19HeartbeatObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x0elease_duration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xab\x01\n\x18\x43ompleteObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12&\n\x06output\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\"\xa1\x01\n\x14\x46\x61ilObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x11\n\tretryable\x18\x06 \x01(\x08\x32\xaf\t\n\x10ObjectiveService\x12\x9b\x01\n\x0eListObjectives\x12!.sundial.v1.ListObjectivesRequest\x1a\".sundial.v1.ListObjectivesResponse\"B\x82\xd3\xe4\x93\x02<\x12:/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives\x12\x99\x01\n\x0cGetObjective\x12\x1f.sundial.v1.GetObjectiveRequest\x1a\x15.sundial.v1.Objective\"Q\x82\xd3\xe4\x93\x02K\x12I/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}\x12\xa9\x01\n\x0f\x43\x61ncelObjective\x12\".sundial.v1.CancelObjectiveRequest\x1a\x15.sundial.v1.Objective\"[\x82\xd3\xe4\x93\x02U\"P/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:cancel:\x01*\x12\xa7\x01\n\x0f\x43laimObjectives\x12\".sundial.v1.ClaimObjectivesRequest\x1a#.sundial.v1.ClaimObjectivesResponse\"K\x82\xd3\xe4\x93\x02\x45\"@/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives:claim:\x01*\x12\xb2\x01\n\x12HeartbeatObjective\x12%.sundial.v1.HeartbeatObjectiveRequest\x1a\x15.sundial.v1.Objective\"^\x82\xd3\xe4\x93\x02X\"S/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:heartbeat:\x01*\x12\xaf\x01\n\x11\x43ompleteObjective\x12$.sundial.v1.CompleteObjectiveRequest\x1a\x15.sundial.v1.Objective\"]\x82\xd3\xe4\x93\x02W\"R/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:complete:\x01*\x12\xa3\x01\n\rFailObjective\x12 .sundial.v1.FailObjectiveRequest\x1a\x15.sundial.v1.Objective\"Y\x82\xd3\xe4\x93\x02S\"N/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:fail:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"sundial/v1/objective_service.proto\x12\nsundial.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17sundial/v1/access.proto\x1a\x1asundial/v1/objective.proto\"\x82\x01\n\x15ListObjectivesRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\"\\\n\x16ListObjectivesResponse\x12)\n\nobjectives\x18\x01 \x03(\x0b\x32\x15.sundial.v1.Objective\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"e\n\x13GetObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x16\x43\x61ncelObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xd9\x01\n\x16\x43laimObjectivesRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0emax_objectives\x18\x04 \x01(\x05\x12\'\n\x04wait\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x31\n\x0elease_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"D\n\x17\x43laimObjectivesResponse\x12)\n\nobjectives\x18\x01 \x03(\x0b\x32\x15.sundial.v1.Objective\"\xb7\x01\n\x19HeartbeatObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x0elease_duration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xab\x01\n\x18\x43ompleteObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12&\n\x06output\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\"\xa1\x01\n\x14\x46\x61ilObjectiveRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cobjective_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tworker_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x11\n\tretryable\x18\x06 \x01(\x08\x32\xcb\t\n\x10ObjectiveService\x12\x9f\x01\n\x0eListObjectives\x12!.sundial.v1.ListObjectivesRequest\x1a\".sundial.v1.ListObjectivesResponse\"F\xc8\xda\x18\x01\x82\xd3\xe4\x93\x02<\x12:/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives\x12\x9d\x01\n\x0cGetObjective\x12\x1f.sundial.v1.GetObjectiveRequest\x1a\x15.sundial.v1.Objective\"U\xc8\xda\x18\x01\x82\xd3\xe4\x93\x02K\x12I/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}\x12\xad\x01\n\x0f\x43\x61ncelObjective\x12\".sundial.v1.CancelObjectiveRequest\x1a\x15.sundial.v1.Objective\"_\xc8\xda\x18\x02\x82\xd3\xe4\x93\x02U\"P/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:cancel:\x01*\x12\xab\x01\n\x0f\x43laimObjectives\x12\".sundial.v1.ClaimObjectivesRequest\x1a#.sundial.v1.ClaimObjectivesResponse\"O\xc8\xda\x18\x03\x82\xd3\xe4\x93\x02\x45\"@/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives:claim:\x01*\x12\xb6\x01\n\x12HeartbeatObjective\x12%.sundial.v1.HeartbeatObjectiveRequest\x1a\x15.sundial.v1.Objective\"b\xc8\xda\x18\x03\x82\xd3\xe4\x93\x02X\"S/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:heartbeat:\x01*\x12\xb3\x01\n\x11\x43ompleteObjective\x12$.sundial.v1.CompleteObjectiveRequest\x1a\x15.sundial.v1.Objective\"a\xc8\xda\x18\x03\x82\xd3\xe4\x93\x02W\"R/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:complete:\x01*\x12\xa7\x01\n\rFailObjective\x12 .sundial.v1.FailObjectiveRequest\x1a\x15.sundial.v1.Objective\"]\xc8\xda\x18\x03\x82\xd3\xe4\x93\x02S\"N/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:fail:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -83,37 +84,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FAILOBJECTIVEREQUEST'].fields_by_name['worker_id']._loaded_options = None
   _globals['_FAILOBJECTIVEREQUEST'].fields_by_name['worker_id']._serialized_options = b'\342A\001\002'
   _globals['_OBJECTIVESERVICE'].methods_by_name['ListObjectives']._loaded_options = None
-  _globals['_OBJECTIVESERVICE'].methods_by_name['ListObjectives']._serialized_options = b'\202\323\344\223\002<\022:/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives'
+  _globals['_OBJECTIVESERVICE'].methods_by_name['ListObjectives']._serialized_options = b'\310\332\030\001\202\323\344\223\002<\022:/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives'
   _globals['_OBJECTIVESERVICE'].methods_by_name['GetObjective']._loaded_options = None
-  _globals['_OBJECTIVESERVICE'].methods_by_name['GetObjective']._serialized_options = b'\202\323\344\223\002K\022I/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}'
+  _globals['_OBJECTIVESERVICE'].methods_by_name['GetObjective']._serialized_options = b'\310\332\030\001\202\323\344\223\002K\022I/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}'
   _globals['_OBJECTIVESERVICE'].methods_by_name['CancelObjective']._loaded_options = None
-  _globals['_OBJECTIVESERVICE'].methods_by_name['CancelObjective']._serialized_options = b'\202\323\344\223\002U\"P/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:cancel:\001*'
+  _globals['_OBJECTIVESERVICE'].methods_by_name['CancelObjective']._serialized_options = b'\310\332\030\002\202\323\344\223\002U\"P/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:cancel:\001*'
   _globals['_OBJECTIVESERVICE'].methods_by_name['ClaimObjectives']._loaded_options = None
-  _globals['_OBJECTIVESERVICE'].methods_by_name['ClaimObjectives']._serialized_options = b'\202\323\344\223\002E\"@/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives:claim:\001*'
+  _globals['_OBJECTIVESERVICE'].methods_by_name['ClaimObjectives']._serialized_options = b'\310\332\030\003\202\323\344\223\002E\"@/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives:claim:\001*'
   _globals['_OBJECTIVESERVICE'].methods_by_name['HeartbeatObjective']._loaded_options = None
-  _globals['_OBJECTIVESERVICE'].methods_by_name['HeartbeatObjective']._serialized_options = b'\202\323\344\223\002X\"S/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:heartbeat:\001*'
+  _globals['_OBJECTIVESERVICE'].methods_by_name['HeartbeatObjective']._serialized_options = b'\310\332\030\003\202\323\344\223\002X\"S/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:heartbeat:\001*'
   _globals['_OBJECTIVESERVICE'].methods_by_name['CompleteObjective']._loaded_options = None
-  _globals['_OBJECTIVESERVICE'].methods_by_name['CompleteObjective']._serialized_options = b'\202\323\344\223\002W\"R/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:complete:\001*'
+  _globals['_OBJECTIVESERVICE'].methods_by_name['CompleteObjective']._serialized_options = b'\310\332\030\003\202\323\344\223\002W\"R/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:complete:\001*'
   _globals['_OBJECTIVESERVICE'].methods_by_name['FailObjective']._loaded_options = None
-  _globals['_OBJECTIVESERVICE'].methods_by_name['FailObjective']._serialized_options = b'\202\323\344\223\002S\"N/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:fail:\001*'
-  _globals['_LISTOBJECTIVESREQUEST']._serialized_start=204
-  _globals['_LISTOBJECTIVESREQUEST']._serialized_end=334
-  _globals['_LISTOBJECTIVESRESPONSE']._serialized_start=336
-  _globals['_LISTOBJECTIVESRESPONSE']._serialized_end=428
-  _globals['_GETOBJECTIVEREQUEST']._serialized_start=430
-  _globals['_GETOBJECTIVEREQUEST']._serialized_end=531
-  _globals['_CANCELOBJECTIVEREQUEST']._serialized_start=533
-  _globals['_CANCELOBJECTIVEREQUEST']._serialized_end=653
-  _globals['_CLAIMOBJECTIVESREQUEST']._serialized_start=656
-  _globals['_CLAIMOBJECTIVESREQUEST']._serialized_end=873
-  _globals['_CLAIMOBJECTIVESRESPONSE']._serialized_start=875
-  _globals['_CLAIMOBJECTIVESRESPONSE']._serialized_end=943
-  _globals['_HEARTBEATOBJECTIVEREQUEST']._serialized_start=946
-  _globals['_HEARTBEATOBJECTIVEREQUEST']._serialized_end=1129
-  _globals['_COMPLETEOBJECTIVEREQUEST']._serialized_start=1132
-  _globals['_COMPLETEOBJECTIVEREQUEST']._serialized_end=1303
-  _globals['_FAILOBJECTIVEREQUEST']._serialized_start=1306
-  _globals['_FAILOBJECTIVEREQUEST']._serialized_end=1467
-  _globals['_OBJECTIVESERVICE']._serialized_start=1470
-  _globals['_OBJECTIVESERVICE']._serialized_end=2669
+  _globals['_OBJECTIVESERVICE'].methods_by_name['FailObjective']._serialized_options = b'\310\332\030\003\202\323\344\223\002S\"N/v1/workspaces/{workspace_id}/agents/{agent_id}/objectives/{objective_id}:fail:\001*'
+  _globals['_LISTOBJECTIVESREQUEST']._serialized_start=229
+  _globals['_LISTOBJECTIVESREQUEST']._serialized_end=359
+  _globals['_LISTOBJECTIVESRESPONSE']._serialized_start=361
+  _globals['_LISTOBJECTIVESRESPONSE']._serialized_end=453
+  _globals['_GETOBJECTIVEREQUEST']._serialized_start=455
+  _globals['_GETOBJECTIVEREQUEST']._serialized_end=556
+  _globals['_CANCELOBJECTIVEREQUEST']._serialized_start=558
+  _globals['_CANCELOBJECTIVEREQUEST']._serialized_end=678
+  _globals['_CLAIMOBJECTIVESREQUEST']._serialized_start=681
+  _globals['_CLAIMOBJECTIVESREQUEST']._serialized_end=898
+  _globals['_CLAIMOBJECTIVESRESPONSE']._serialized_start=900
+  _globals['_CLAIMOBJECTIVESRESPONSE']._serialized_end=968
+  _globals['_HEARTBEATOBJECTIVEREQUEST']._serialized_start=971
+  _globals['_HEARTBEATOBJECTIVEREQUEST']._serialized_end=1154
+  _globals['_COMPLETEOBJECTIVEREQUEST']._serialized_start=1157
+  _globals['_COMPLETEOBJECTIVEREQUEST']._serialized_end=1328
+  _globals['_FAILOBJECTIVEREQUEST']._serialized_start=1331
+  _globals['_FAILOBJECTIVEREQUEST']._serialized_end=1492
+  _globals['_OBJECTIVESERVICE']._serialized_start=1495
+  _globals['_OBJECTIVESERVICE']._serialized_end=2722
 # @@protoc_insertion_point(module_scope)

@@ -22,20 +22,21 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from sundial.v1 import access_pb2 as sundial_dot_v1_dot_access__pb2
 from sundial.v1 import metadata_pb2 as sundial_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18sundial/v1/profile.proto\x12\nsundial.v1\x1a\x19sundial/v1/metadata.proto\"g\n\x07Profile\x12\x35\n\x08metadata\x18\x01 \x01(\x0b\x32#.sundial.v1.AccountResourceMetadata\x12%\n\x04spec\x18\x02 \x01(\x0b\x32\x17.sundial.v1.ProfileSpec\"Q\n\x0bProfileSpec\x12%\n\x04type\x18\x01 \x01(\x0e\x32\x17.sundial.v1.ProfileType\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t*u\n\x0bProfileType\x12\x1c\n\x18PROFILE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11PROFILE_TYPE_USER\x10\x01\x12\x18\n\x14PROFILE_TYPE_API_KEY\x10\x02\x12\x17\n\x13PROFILE_TYPE_SYSTEM\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18sundial/v1/profile.proto\x12\nsundial.v1\x1a\x17sundial/v1/access.proto\x1a\x19sundial/v1/metadata.proto\"g\n\x07Profile\x12\x35\n\x08metadata\x18\x01 \x01(\x0b\x32#.sundial.v1.AccountResourceMetadata\x12%\n\x04spec\x18\x02 \x01(\x0b\x32\x17.sundial.v1.ProfileSpec\"\x88\x01\n\x0bProfileSpec\x12%\n\x04type\x18\x01 \x01(\x0e\x32\x17.sundial.v1.ProfileType\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1e\n\x04role\x18\x04 \x01(\x0e\x32\x10.sundial.v1.Role\x12\x15\n\rworkspace_ids\x18\x05 \x03(\t*u\n\x0bProfileType\x12\x1c\n\x18PROFILE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11PROFILE_TYPE_USER\x10\x01\x12\x18\n\x14PROFILE_TYPE_API_KEY\x10\x02\x12\x17\n\x13PROFILE_TYPE_SYSTEM\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sundial.v1.profile_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROFILETYPE']._serialized_start=255
-  _globals['_PROFILETYPE']._serialized_end=372
-  _globals['_PROFILE']._serialized_start=67
-  _globals['_PROFILE']._serialized_end=170
-  _globals['_PROFILESPEC']._serialized_start=172
-  _globals['_PROFILESPEC']._serialized_end=253
+  _globals['_PROFILETYPE']._serialized_start=336
+  _globals['_PROFILETYPE']._serialized_end=453
+  _globals['_PROFILE']._serialized_start=92
+  _globals['_PROFILE']._serialized_end=195
+  _globals['_PROFILESPEC']._serialized_start=198
+  _globals['_PROFILESPEC']._serialized_end=334
 # @@protoc_insertion_point(module_scope)

@@ -4,9 +4,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from sundial.v1 import access_pb2 as _access_pb2
 from sundial.v1 import metadata_pb2 as _metadata_pb2
 import builtins as _builtins
 import sys
@@ -86,22 +89,36 @@ class ProfileSpec(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WORKSPACE_IDS_FIELD_NUMBER: _builtins.int
     type: Global___ProfileType.ValueType
     """Whether this profile represents a user, an API key or a system principal."""
     email: _builtins.str
     """Email address; required and unique within an account for user profiles."""
     name: _builtins.str
     """Display name."""
+    role: _access_pb2.Role.ValueType
+    """A user's role, unless the token's role claim says otherwise. Unset: no
+    access. API_KEY profiles take their key's role instead.
+    """
+    @_builtins.property
+    def workspace_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Workspaces a user reaches, unless the token's workspaces claim says
+        otherwise; empty means every workspace of the account.
+        """
+
     def __init__(
         self,
         *,
         type: Global___ProfileType.ValueType = ...,
         email: _builtins.str = ...,
         name: _builtins.str = ...,
+        role: _access_pb2.Role.ValueType = ...,
+        workspace_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "name", b"name", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "name", b"name", "role", b"role", "type", b"type", "workspace_ids", b"workspace_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

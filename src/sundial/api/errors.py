@@ -1,8 +1,12 @@
 """The one place where domain errors become gRPC statuses (google.rpc.Status with an
 ErrorInfo and, for bad input, a BadRequest naming every bad field)."""
 
+import math
+from datetime import timedelta
+
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from sundial.domain.errors import (
@@ -13,6 +17,7 @@ from sundial.domain.errors import (
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
+    ResourceExhaustedError,
     SundialError,
     UnauthenticatedError,
 )
@@ -28,6 +33,7 @@ _CODES: list[tuple[type[SundialError], grpc.StatusCode]] = [
     (FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (ResourceExhaustedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
 ]
 
 
@@ -52,6 +58,10 @@ def status_of(error: SundialError) -> status_pb2.Status:
             ]
         )
         details.append(_pack(bad_request))
+    if isinstance(error, ResourceExhaustedError):
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromTimedelta(timedelta(seconds=math.ceil(error.retry_after_seconds)))
+        details.append(_pack(retry))
     return status_pb2.Status(code=code.value[0], message=error.message, details=details)
 
 
@@ -67,7 +77,7 @@ def internal_status(request_id: str) -> status_pb2.Status:
     )
 
 
-def _pack(message: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:
+def _pack(message: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed

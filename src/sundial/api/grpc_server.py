@@ -1,34 +1,84 @@
 """The gRPC server: servicers, health, reflection and interceptors in one place."""
 
 from concurrent import futures
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from sundial.api.admin import (
+    AccountServicer,
+    ApiKeyServicer,
+    ProfileServicer,
+    WorkspaceServicer,
+)
 from sundial.api.agents import AgentServicer
+from sundial.api.auth import AuthInterceptor, method_access
 from sundial.api.interceptors import server_interceptors
 from sundial.api.objectives import ObjectiveServicer
-from sundial.api.principal import PrincipalResolver
+from sundial.api.principal import call_principal
 from sundial.api.schedules import AgentScheduleServicer
+from sundial.service.access import ApiKeyService, ProfileService
 from sundial.service.agents import AgentService
+from sundial.service.auth import Authenticator, Authorizer, FailureLimiter
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
+from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService
 from sundial.v1 import (
+    account_service_pb2,
+    account_service_pb2_grpc,
     agent_schedule_service_pb2,
     agent_schedule_service_pb2_grpc,
     agent_service_pb2,
     agent_service_pb2_grpc,
+    api_key_service_pb2,
+    api_key_service_pb2_grpc,
     objective_service_pb2,
     objective_service_pb2_grpc,
+    profile_service_pb2,
+    profile_service_pb2_grpc,
+    workspace_service_pb2,
+    workspace_service_pb2_grpc,
 )
 
-SERVICE_NAMES = (
-    agent_service_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name,
-    agent_schedule_service_pb2.DESCRIPTOR.services_by_name["AgentScheduleService"].full_name,
-    objective_service_pb2.DESCRIPTOR.services_by_name["ObjectiveService"].full_name,
+SERVICES = (
+    agent_service_pb2.DESCRIPTOR.services_by_name["AgentService"],
+    agent_schedule_service_pb2.DESCRIPTOR.services_by_name["AgentScheduleService"],
+    objective_service_pb2.DESCRIPTOR.services_by_name["ObjectiveService"],
+    account_service_pb2.DESCRIPTOR.services_by_name["AccountService"],
+    workspace_service_pb2.DESCRIPTOR.services_by_name["WorkspaceService"],
+    profile_service_pb2.DESCRIPTOR.services_by_name["ProfileService"],
+    api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"],
 )
+SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
+# Open to everyone: health checking and reflection.
+OPEN_PREFIXES = (f"/{health.SERVICE_NAME}/", f"/{reflection.SERVICE_NAME}/")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The use cases the servicers call."""
+
+    agents: AgentService
+    schedules: ScheduleService
+    triggers: TriggerService
+    objectives: ObjectiveService
+    tenancy: TenancyService
+    profiles: ProfileService
+    api_keys: ApiKeyService
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """Who may call what: the parts of the auth interceptor."""
+
+    authenticator: Authenticator
+    authorizer: Authorizer
+    limiter: FailureLimiter
+    # Vouches for the client address the REST gateway forwards.
+    gateway_token: str
 
 
 class GrpcServer:
@@ -37,26 +87,45 @@ class GrpcServer:
     def __init__(
         self,
         *,
-        agents: AgentService,
-        schedules: ScheduleService,
-        triggers: TriggerService,
-        objectives: ObjectiveService,
-        principal: PrincipalResolver,
+        services: Services,
+        security: Security,
         max_workers: int,
     ) -> None:
+        auth = AuthInterceptor(
+            method_access(SERVICES),
+            open_prefixes=OPEN_PREFIXES,
+            authenticator=security.authenticator,
+            authorizer=security.authorizer,
+            limiter=security.limiter,
+            gateway_token=security.gateway_token,
+        )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-            interceptors=server_interceptors(),
+            interceptors=[*server_interceptors(), auth],
             options=[("grpc.so_reuseport", 0)],
         )
+        principal = call_principal
+        server = self._server
         agent_service_pb2_grpc.add_AgentServiceServicer_to_server(
-            AgentServicer(agents, principal), self._server
+            AgentServicer(services.agents, principal), server
         )
         agent_schedule_service_pb2_grpc.add_AgentScheduleServiceServicer_to_server(
-            AgentScheduleServicer(schedules, triggers, principal), self._server
+            AgentScheduleServicer(services.schedules, services.triggers, principal), server
         )
         objective_service_pb2_grpc.add_ObjectiveServiceServicer_to_server(
-            ObjectiveServicer(objectives, principal), self._server
+            ObjectiveServicer(services.objectives, principal), server
+        )
+        account_service_pb2_grpc.add_AccountServiceServicer_to_server(
+            AccountServicer(services.tenancy, principal), server
+        )
+        workspace_service_pb2_grpc.add_WorkspaceServiceServicer_to_server(
+            WorkspaceServicer(services.tenancy, principal), server
+        )
+        profile_service_pb2_grpc.add_ProfileServiceServicer_to_server(
+            ProfileServicer(services.profiles, principal), server
+        )
+        api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(
+            ApiKeyServicer(services.api_keys, principal), server
         )
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

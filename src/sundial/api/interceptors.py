@@ -1,4 +1,5 @@
-"""Server interceptors, outermost first: request id, logging, error mapping."""
+"""Server interceptors, outermost first: request id, logging, error mapping (then, in
+api.auth, authentication and authorization)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ MAX_REQUEST_ID_LENGTH = 128
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 logger = logging.getLogger("sundial.rpc")
 
-_Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
 
 
-class _UnaryInterceptor(grpc.ServerInterceptor):
+class UnaryInterceptor(grpc.ServerInterceptor):
     """Wraps the behavior of unary-unary methods; streaming methods (health Watch,
     reflection) pass through untouched."""
 
@@ -46,16 +47,16 @@ class _UnaryInterceptor(grpc.ServerInterceptor):
         )
 
     def around(
-        self, method: str, behavior: _Behavior, request: Any, context: grpc.ServicerContext
+        self, method: str, behavior: Behavior, request: Any, context: grpc.ServicerContext
     ) -> Any:
         raise NotImplementedError
 
 
-class RequestIdInterceptor(_UnaryInterceptor):
+class RequestIdInterceptor(UnaryInterceptor):
     """Takes the caller's `x-request-id` (or makes one) and echoes it in the response headers."""
 
     def around(
-        self, method: str, behavior: _Behavior, request: Any, context: grpc.ServicerContext
+        self, method: str, behavior: Behavior, request: Any, context: grpc.ServicerContext
     ) -> Any:
         given = dict(context.invocation_metadata()).get(REQUEST_ID_HEADER, "")
         request_id = (
@@ -70,11 +71,11 @@ class RequestIdInterceptor(_UnaryInterceptor):
             request_id_var.reset(token)
 
 
-class LoggingInterceptor(_UnaryInterceptor):
+class LoggingInterceptor(UnaryInterceptor):
     """One structured log line per call: method, status code, duration, request id."""
 
     def around(
-        self, method: str, behavior: _Behavior, request: Any, context: grpc.ServicerContext
+        self, method: str, behavior: Behavior, request: Any, context: grpc.ServicerContext
     ) -> Any:
         started = time.perf_counter()
         try:
@@ -96,12 +97,12 @@ class LoggingInterceptor(_UnaryInterceptor):
             )
 
 
-class ErrorMappingInterceptor(_UnaryInterceptor):
+class ErrorMappingInterceptor(UnaryInterceptor):
     """Domain errors become their rich status; anything unexpected becomes INTERNAL with the
     request id, and its stack trace goes to the log, never to the client."""
 
     def around(
-        self, method: str, behavior: _Behavior, request: Any, context: grpc.ServicerContext
+        self, method: str, behavior: Behavior, request: Any, context: grpc.ServicerContext
     ) -> Any:
         try:
             return behavior(request, context)

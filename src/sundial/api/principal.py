@@ -1,22 +1,25 @@
-"""Who is calling. Until authentication lands, every call acts as the bootstrap account's
-SYSTEM profile."""
+"""Who is calling: the principal the authentication interceptor established for this call."""
 
+import contextvars
 from typing import Protocol
 
 import grpc
 
-from sundial.domain.tenancy import Principal
+from sundial.domain.auth import Principal
+from sundial.domain.errors import UnauthenticatedError
+
+principal_var: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "principal", default=None
+)
 
 
 class PrincipalResolver(Protocol):
     def __call__(self, context: grpc.ServicerContext) -> Principal: ...
 
 
-class BootstrapPrincipal:
-    """Resolves every call to one fixed principal."""
-
-    def __init__(self, principal: Principal) -> None:
-        self._principal = principal
-
-    def __call__(self, context: grpc.ServicerContext) -> Principal:
-        return self._principal
+def call_principal(context: grpc.ServicerContext) -> Principal:
+    """The current call's principal; a servicer reached without authentication is refused."""
+    principal = principal_var.get()
+    if principal is None:
+        raise UnauthenticatedError("the call was not authenticated")
+    return principal

@@ -9,12 +9,13 @@ import logging
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2, json_format, struct_pb2
 
+from sundial.api.client import authorized_channel
 from sundial.v1 import objective_pb2, objective_service_pb2, objective_service_pb2_grpc
 
 logger = logging.getLogger("sundial.worker")
@@ -24,6 +25,8 @@ MAX_REPORTED_ERROR = 4000
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     target: str
+    # The key the worker authenticates with (a worker-role key is enough).
+    api_key: str = field(repr=False)
     workspace_id: str
     agent_id: str
     worker_id: str
@@ -36,7 +39,7 @@ class WorkerOptions:
 class Worker:
     def __init__(self, options: WorkerOptions) -> None:
         self._options = options
-        self._channel = grpc.insecure_channel(options.target)
+        self._channel = authorized_channel(options.target, options.api_key)
         self._stub = objective_service_pb2_grpc.ObjectiveServiceStub(self._channel)
         self._stop = threading.Event()
 

@@ -1,4 +1,4 @@
-"""`sundial serve | migrate | admin ...`. Every flag also reads a SUNDIAL_* variable."""
+"""`sundial serve | migrate | worker | admin ...`. Every flag also reads a SUNDIAL_* variable."""
 
 import argparse
 import os
@@ -8,11 +8,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 
-from sundial.domain.clock import SystemClock
+from sundial.cli.admin import add_admin_commands
 from sundial.logs import configure_logging
-from sundial.service.tenancy import TenancyService
+from sundial.service.tokens import JwtSettings
 from sundial.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_GRPC_ADDRESS,
@@ -20,7 +21,6 @@ from sundial.settings import (
     Settings,
 )
 from sundial.store import migrate
-from sundial.store.database import Database
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +77,35 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--engine-batch-size", type=int, default=int(_env("ENGINE_BATCH_SIZE", "500"))
     )
+    serve.add_argument("--jwt-issuer", default=_env("JWT_ISSUER", ""), help="enables JWT sign-in")
+    serve.add_argument("--jwt-audience", default=_env("JWT_AUDIENCE", ""))
+    serve.add_argument(
+        "--jwt-keys-file", default=_env("JWT_KEYS_FILE", ""), help="JWKS (JSON) or PEM file"
+    )
+    serve.add_argument(
+        "--jwt-default-account",
+        default=_env("JWT_DEFAULT_ACCOUNT", ""),
+        help="acct_ id of tokens without an account claim",
+    )
+    serve.add_argument(
+        "--jwt-account-claim", default=_env("JWT_ACCOUNT_CLAIM", "sundial_account_id")
+    )
+    serve.add_argument("--jwt-role-claim", default=_env("JWT_ROLE_CLAIM", "sundial_role"))
+    serve.add_argument(
+        "--jwt-workspaces-claim", default=_env("JWT_WORKSPACES_CLAIM", "sundial_workspace_ids")
+    )
+    serve.add_argument(
+        "--auth-failure-burst",
+        type=int,
+        default=int(_env("AUTH_FAILURE_BURST", "20")),
+        help="failed authentications a client may make at once",
+    )
+    serve.add_argument(
+        "--auth-failure-per-minute",
+        type=float,
+        default=float(_env("AUTH_FAILURE_PER_MINUTE", "30")),
+        help="failed authentications a client may make per minute after the burst",
+    )
     serve.set_defaults(run=_serve)
 
     migrate_command = commands.add_parser("migrate", help="apply database migrations")
@@ -89,6 +118,10 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--workspace", required=True, help="ws_... id")
     worker.add_argument("--agent", required=True, help="agent_... id")
     worker.add_argument("--grpc-address", default=_env("GRPC_ADDRESS", DEFAULT_GRPC_ADDRESS))
+    worker.add_argument(
+        "--api-key-file",
+        help="file holding the API key (default: the SUNDIAL_API_KEY environment variable)",
+    )
     worker.add_argument("--worker-id", default=f"{socket.gethostname()}-{os.getpid()}")
     worker.add_argument("--lease", type=int, default=60, help="lease seconds (heartbeats keep it)")
     worker.add_argument("--wait", type=int, default=20, help="long-poll seconds per claim")
@@ -96,12 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     worker.set_defaults(run=_worker)
 
-    admin = commands.add_parser("admin", help="administration directly against the database")
-    admin_commands = admin.add_subparsers(required=True, metavar="ADMIN_COMMAND")
-    create_workspace = admin_commands.add_parser("create-workspace", help="print a new ws_ id")
-    create_workspace.add_argument("name")
-    _database_flag(create_workspace)
-    create_workspace.set_defaults(run=_create_workspace)
+    add_admin_commands(commands, _env)
     return parser
 
 
@@ -130,6 +158,10 @@ def _serve(args: argparse.Namespace) -> int:
         min_fire_interval=timedelta(seconds=args.min_fire_interval),
         roles=args.roles,
         engine_batch_size=args.engine_batch_size,
+        bootstrap_api_key=os.environ.get("SUNDIAL_BOOTSTRAP_API_KEY", ""),
+        jwt=_jwt_settings(args),
+        auth_failure_burst=args.auth_failure_burst,
+        auth_failure_per_minute=args.auth_failure_per_minute,
     )
     server = SundialServer(settings)
     stop = threading.Event()
@@ -148,13 +180,39 @@ def _serve(args: argparse.Namespace) -> int:
     if "api" in settings.roles and settings.http_address:
         http_host = settings.http_address.rsplit(":", 1)[0]
         print(f"Sundial is serving REST on {http_host}:{server.http_port}", flush=True)
-    print(f"default workspace: {server.bootstrap.default_workspace.id}", flush=True)
+    bootstrap = server.bootstrap
+    print(f"account: {bootstrap.account.id}", flush=True)
+    print(f"default workspace: {bootstrap.default_workspace.id}", flush=True)
+    if bootstrap.admin_key is not None:
+        key = bootstrap.admin_key
+        print(f"admin api key: {key.metadata.id}", flush=True)
+        if settings.bootstrap_api_key:
+            print("admin api key secret: the value of SUNDIAL_BOOTSTRAP_API_KEY", flush=True)
+        else:
+            print(f"admin api key secret (shown only now): {key.info.secret}", flush=True)
     # Timed waits: Python runs signal handlers on the main thread only, and a SIGTERM the
     # kernel hands to another thread (gRPC's, HTTP's) would never wake an untimed wait.
     while not stop.wait(timeout=0.5):
         pass
     server.stop()
     return 0
+
+
+def _jwt_settings(args: argparse.Namespace) -> JwtSettings | None:
+    """JWT sign-in when an issuer is set. The HS256 secret (development only) comes from
+    SUNDIAL_JWT_HS256_SECRET, never from a flag."""
+    if not args.jwt_issuer:
+        return None
+    return JwtSettings(
+        issuer=args.jwt_issuer,
+        audience=args.jwt_audience,
+        keys_file=Path(args.jwt_keys_file) if args.jwt_keys_file else None,
+        hs256_secret=os.environ.get("SUNDIAL_JWT_HS256_SECRET", ""),
+        default_account_id=args.jwt_default_account,
+        account_claim=args.jwt_account_claim,
+        role_claim=args.jwt_role_claim,
+        workspaces_claim=args.jwt_workspaces_claim,
+    )
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -164,9 +222,14 @@ def _worker(args: argparse.Namespace) -> int:
     if not command:
         print("sundial worker: give the command to run after --", file=sys.stderr)
         return 2
+    api_key = _api_key(args.api_key_file)
+    if not api_key:
+        print("sundial worker: set SUNDIAL_API_KEY (or --api-key-file) to a key", file=sys.stderr)
+        return 2
     worker = Worker(
         WorkerOptions(
             target=args.grpc_address,
+            api_key=api_key,
             workspace_id=args.workspace,
             agent_id=args.agent,
             worker_id=args.worker_id,
@@ -182,21 +245,17 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_key(path: str | None) -> str:
+    """A secret never goes on the command line, where `ps` shows it."""
+    if path:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip()
+    return os.environ.get("SUNDIAL_API_KEY", "").strip()
+
+
 def _migrate(args: argparse.Namespace) -> int:
     migrate.upgrade(args.database_url)
     print("database is up to date")
-    return 0
-
-
-def _create_workspace(args: argparse.Namespace) -> int:
-    migrate.upgrade(args.database_url)
-    database = Database(args.database_url)
-    try:
-        tenancy = TenancyService(database, SystemClock())
-        workspace = tenancy.create_workspace(tenancy.bootstrap().principal, args.name)
-    finally:
-        database.dispose()
-    print(workspace.id)
     return 0
 
 

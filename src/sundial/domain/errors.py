@@ -93,3 +93,13 @@ class UnauthenticatedError(SundialError):
     """The caller did not prove who it is."""
 
     reason = "UNAUTHENTICATED"
+
+
+class ResourceExhaustedError(SundialError):
+    """The caller is over a limit; it may try again after `retry_after_seconds`."""
+
+    reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, *, retry_after_seconds: float, reason: str | None = None):
+        super().__init__(message, reason=reason)
+        self.retry_after_seconds = retry_after_seconds

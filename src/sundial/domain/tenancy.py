@@ -4,6 +4,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sundial.domain.auth import Role
 from sundial.domain.metadata import AccountResourceMetadata
 
 
@@ -21,6 +22,10 @@ class ProfileSpec:
     type: ProfileType = ProfileType.UNSPECIFIED
     email: str = ""
     name: str = ""
+    # A user's grants when its token carries none: no role means no access; no workspaces
+    # means every workspace of the account.
+    role: Role = Role.UNSPECIFIED
+    workspace_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +52,27 @@ class Workspace:
 
 
 @dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller of a use case: its account and profile."""
+class ApiKeySpec:
+    role: Role = Role.UNSPECIFIED
+    # Empty: every workspace of the account.
+    workspace_ids: tuple[str, ...] = ()
+    expire_time: datetime | None = None
 
-    account_id: str
-    profile_id: str
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    # Only in the answer to CreateApiKey; never stored.
+    secret: str = ""
+    secret_hint: str = ""
+    key_profile_id: str = ""
+    revoke_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key; metadata.profile_id is the profile that created it, info.key_profile_id
+    the API_KEY profile it acts as."""
+
+    metadata: AccountResourceMetadata = field(default_factory=AccountResourceMetadata)
+    spec: ApiKeySpec = field(default_factory=ApiKeySpec)
+    info: ApiKeyInfo = field(default_factory=ApiKeyInfo)

@@ -17,10 +17,13 @@ __all__ = ["Gateway", "loopback_target"]
 class Gateway:
     """The REST listener of one `sundial serve`: start it once gRPC serves, stop it first."""
 
-    def __init__(self, *, services: Sequence[str], readiness: Callable[[], bool]) -> None:
+    def __init__(
+        self, *, services: Sequence[str], readiness: Callable[[], bool], client_token: str = ""
+    ) -> None:
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
         self._readiness = readiness
+        self._client_token = client_token
         self._channel: grpc.Channel | None = None
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
@@ -34,6 +37,7 @@ class Gateway:
             GrpcForwarder(self._channel, self.routes),
             openapi_document=self.openapi,
             readiness=self._readiness,
+            client_token=self._client_token,
         )
         self._http = HttpServer(self._app, address)
         return self._http.start()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from google.rpc import code_pb2, status_pb2
 
+from sundial.api.headers import CLIENT_KEY, GATEWAY_TOKEN_KEY
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.gateway.calls import Forwarder, metadata_from_headers
 from sundial.gateway.errors import GatewayError, http_status_of
@@ -39,8 +40,12 @@ class GatewayApp:
         *,
         openapi_document: bytes,
         readiness: Callable[[], bool],
+        client_token: str = "",
     ) -> None:
         self._router = Router(routes)
+        # Sent with the client's address, so that the server's per-client limits see the
+        # REST client and not the gateway.
+        self._client_token = client_token
         self._forwarder = forwarder
         self._openapi = openapi_document
         self._readiness = readiness
@@ -48,14 +53,19 @@ class GatewayApp:
         self.draining = False
 
     def handle(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        client: str = "",
     ) -> HttpResponse:
         path, _, query = target.partition("?")
         query = query.partition("#")[0]
         try:
             if path in (HEALTH_PATH, READY_PATH, OPENAPI_PATH):
                 return self._builtin(method, path)
-            return self._call(method, path, query, headers, body)
+            return self._call(method, path, query, headers, body, client)
         except GatewayError as error:
             logger.info("http %s %s rejected: %s", method, path, error.message)
             response = _error_response(error.http_status, error.status())
@@ -71,10 +81,18 @@ class GatewayApp:
             return _error_response(500, status)
 
     def _call(
-        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        client: str,
     ) -> HttpResponse:
         route, path_values = self._router.find(method, path)
         metadata, timeout = metadata_from_headers(headers)
+        if client and self._client_token:
+            metadata += [(CLIENT_KEY, client), (GATEWAY_TOKEN_KEY, self._client_token)]
         request = build_request(route, path_values, query, body)
         result = self._forwarder.call(route, request.SerializeToString(), metadata, timeout)
         if result.status is not None:

@@ -25,6 +25,9 @@ _VALID_KEY = re.compile(r"[0-9a-z_.\-]+\Z")
 _TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])\Z")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
+# x-sundial-* is metadata only the gateway itself sends (api.auth's CLIENT_KEY and
+# GATEWAY_TOKEN_KEY); a REST client cannot set it through Grpc-Metadata-*.
+_RESERVED_PREFIXES = ("grpc-", "x-sundial-")
 
 Metadata = list[tuple[str, str | bytes]]
 
@@ -81,8 +84,9 @@ def metadata_from_headers(headers: Iterable[tuple[str, str]]) -> tuple[Metadata,
             metadata.append((_FORWARDED[lowered], value))
         elif lowered.startswith(_METADATA_PREFIX):
             key = lowered[len(_METADATA_PREFIX) :]
-            # gRPC reserves grpc-* keys; a client cannot smuggle them in as metadata.
-            if key.startswith("grpc-") or not _VALID_KEY.match(key):
+            # gRPC reserves grpc-* keys, the gateway x-sundial-*: a client cannot smuggle
+            # them in as metadata.
+            if key.startswith(_RESERVED_PREFIXES) or not _VALID_KEY.match(key):
                 continue
             metadata.append((key, _binary(name, value) if key.endswith("-bin") else value))
         elif lowered == "grpc-timeout":

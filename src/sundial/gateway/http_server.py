@@ -139,7 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             if body is None:
                 return
             headers = list(self.headers.items())
-            response = self.server.app.handle(self.command, self.path, headers, body)
+            client = str(self.client_address[0]) if self.client_address else ""
+            response = self.server.app.handle(self.command, self.path, headers, body, client)
             self._write(response)
         finally:
             self.server.track(self, busy=False)

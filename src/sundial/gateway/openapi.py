@@ -111,7 +111,16 @@ def openapi_document(routes: Iterable[Route], *, version: str = "v1") -> dict[st
             "Bodies are ProtoJSON; every error is a google.rpc.Status.",
         },
         "paths": paths,
+        # Every operation but the health endpoints needs `Authorization: Bearer <secret>`.
+        "security": [{"bearer": []}],
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key's secret, or a JWT from the configured issuer.",
+                }
+            },
             "schemas": components.sorted(),
             "responses": {
                 "Error": {
@@ -249,9 +258,15 @@ def _health_path(summary: str, failure: int) -> dict[str, Any]:
     statuses = {"200": "Serving"} | ({str(failure): "Not serving"} if failure != 200 else {})
     get = {code: {"description": text, "content": content} for code, text in statuses.items()}
     head = {code: {"description": text} for code, text in statuses.items()}
+    open_to_all: list[dict[str, list[str]]] = []
     return {
-        "get": {"tags": ["Health"], "summary": summary, "responses": get},
-        "head": {"tags": ["Health"], "summary": summary, "responses": head},
+        "get": {"tags": ["Health"], "summary": summary, "responses": get, "security": open_to_all},
+        "head": {
+            "tags": ["Health"],
+            "summary": summary,
+            "responses": head,
+            "security": open_to_all,
+        },
     }
 
 

@@ -3,11 +3,11 @@
 from dataclasses import replace
 
 from sundial.domain.agents import Agent, AgentSpec
+from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.metadata import MetadataInput
-from sundial.domain.tenancy import Principal
 from sundial.service.idempotency import create_once, fingerprint
 from sundial.service.listing import Page, page_of, prepare_query
 from sundial.service.pagination import PageRequest

@@ -7,12 +7,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
-from sundial.domain.tenancy import Principal
 from sundial.service.agents import require_agent
 from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, Page, page_of, prepare_query

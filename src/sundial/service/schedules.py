@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sundial.domain.agents import Agent
+from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
@@ -20,7 +21,6 @@ from sundial.domain.schedules import (
     ScheduleRules,
     ScheduleStatus,
 )
-from sundial.domain.tenancy import Principal
 from sundial.service.agents import require_agent
 from sundial.service.filtering import enum_value
 from sundial.service.idempotency import create_once, fingerprint

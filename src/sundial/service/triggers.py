@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.schedules import AgentSchedule, OverlapPolicy
-from sundial.domain.tenancy import Principal
 from sundial.engine.planner import decide
 from sundial.service.idempotency import create_once, fingerprint
 from sundial.service.notifier import Notifier

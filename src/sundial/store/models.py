@@ -55,6 +55,47 @@ class ProfileRow(Base):
     labels: Mapped[dict[str, Any]]
     created_by_profile_id: Mapped[str] = mapped_column(Id, default="")
     created_at: Mapped[datetime]
+    # A user's grants (used when the token carries none): its role name and the workspaces
+    # it reaches, empty meaning all of the account's.
+    role: Mapped[str] = mapped_column(String(16), default="UNSPECIFIED")
+    workspace_ids: Mapped[list[str]] = mapped_column(JsonColumn, default=list)
+
+    __table_args__ = (
+        # One profile per token subject (external_id) in an account, so that two first
+        # calls of a new user at once cannot make two profiles.
+        Index(
+            "uq_profiles_account_id_external_id",
+            "account_id",
+            "type",
+            "external_id",
+            unique=True,
+            sqlite_where=text("external_id != ''"),
+            postgresql_where=text("external_id != ''"),
+        ),
+    )
+
+
+class ApiKeyRow(Base):
+    """An API key. Only the SHA-256 of its secret is stored, never the secret."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # The API_KEY profile the key acts as.
+    profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id"))
+    name: Mapped[str] = mapped_column(String(256))
+    external_id: Mapped[str] = mapped_column(String(256), default="")
+    labels: Mapped[dict[str, Any]]
+    created_by_profile_id: Mapped[str] = mapped_column(Id)
+    role: Mapped[str] = mapped_column(String(16))
+    # Empty: every workspace of the account.
+    workspace_ids: Mapped[list[str]] = mapped_column(JsonColumn, default=list)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hint: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    expire_time: Mapped[datetime | None]
+    revoke_time: Mapped[datetime | None]
 
 
 class _WorkspaceResource:

@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from sundial.domain.agents import Agent, AgentSpec
+from sundial.domain.auth import Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.listing import FilterOp, FilterTerm, ListQuery
 from sundial.domain.metadata import ResourceMetadata
+from sundial.service.auth import hash_secret
 from sundial.service.tenancy import TenancyService
 from sundial.store import migrate
 from sundial.store.database import Database
@@ -84,7 +86,31 @@ def test_uncommitted_work_is_rolled_back(database, workspace):
 def test_bootstrap_happens_once(database):
     tenancy = TenancyService(database, FakeClock(NOW))
     first, second = tenancy.bootstrap(), tenancy.bootstrap()
-    assert first.created
-    assert not second.created
+    assert first.admin_key is not None
+    assert first.admin_key.info.secret.startswith("sdl_")
+    assert second.admin_key is None
     assert first.principal == second.principal
     assert first.default_workspace == second.default_workspace
+
+
+def test_bootstrap_stores_only_the_digest_of_a_chosen_secret(database):
+    secret = "sdl_chosen-by-the-operator-0123456789"
+    bootstrap = TenancyService(database, FakeClock(NOW)).bootstrap(secret)
+    assert bootstrap.admin_key is not None
+    assert bootstrap.admin_key.info.secret == secret
+    with UnitOfWork(database, write=False) as uow:
+        found = uow.tenancy.find_api_key(hash_secret(secret))
+    assert found is not None
+    key, stored = found
+    assert stored == hash_secret(secret) != secret
+    assert key.info.secret == ""
+    assert key.spec.role is Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    "secret", ["short", "has a space in it 0123456789", "a.b.c-0123456789012345"]
+)
+def test_bootstrap_refuses_a_weak_or_ambiguous_secret(database, secret):
+    with pytest.raises(ValueError, match="secret") as caught:
+        TenancyService(database, FakeClock(NOW)).bootstrap(secret)
+    assert secret not in str(caught.value)

@@ -1,0 +1,327 @@
+"""The admin API's use cases: profiles (users and their grants) and API keys. Every call
+here comes from an account-wide admin of `principal.account_id` (the authorizer checked)."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
+
+from sundial.domain.auth import Principal, Role
+from sundial.domain.clock import Clock
+from sundial.domain.errors import AlreadyExistsError, NotFoundError
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.metadata import AccountResourceMetadata, MetadataInput
+from sundial.domain.tenancy import ApiKey, ApiKeySpec, Profile, ProfileSpec, ProfileType
+from sundial.service.auth import new_secret
+from sundial.service.idempotency import create_once, fingerprint
+from sundial.service.pagination import (
+    PageRequest,
+    decode_page_token,
+    effective_page_size,
+    encode_page_token,
+    query_fingerprint,
+)
+from sundial.service.tenancy import add_api_key
+from sundial.service.updates import Writable, merge_update
+from sundial.service.validation import Violations, check_metadata, check_request_id
+from sundial.store.database import Database
+from sundial.store.unit_of_work import UnitOfWork
+
+T = TypeVar("T", Profile, ApiKey)
+
+MAX_EMAIL_LENGTH = 320
+MAX_WORKSPACE_GRANTS = 100
+# What UpdateProfile may change.
+_PROFILE_PATHS = (
+    "metadata.name",
+    "metadata.labels",
+    "spec.name",
+    "spec.role",
+    "spec.workspace_ids",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPage(Generic[T]):
+    items: list[T]
+    next_page_token: str
+
+
+def _page(
+    principal: Principal,
+    kind: str,
+    request: PageRequest,
+    fetch: Callable[[UnitOfWork, str, int], list[T]],
+    database: Database,
+) -> AdminPage[T]:
+    limit = effective_page_size(request.page_size)
+    query = query_fingerprint(kind, principal.account_id)
+    after_id = decode_page_token(request.page_token, query)
+    with UnitOfWork(database, write=False) as uow:
+        rows = fetch(uow, after_id, limit)
+    items = rows[:limit]
+    token = encode_page_token(items[-1].metadata.id, query) if len(rows) > limit else ""
+    return AdminPage(items, token)
+
+
+def _check_grants(
+    violations: Violations,
+    uow: UnitOfWork,
+    principal: Principal,
+    role: Role,
+    workspace_ids: Sequence[str],
+    *,
+    field_prefix: str,
+    role_required: bool,
+) -> None:
+    if role_required and role is Role.UNSPECIFIED:
+        violations.add(f"{field_prefix}.role", "role is required: admin, editor, viewer or worker")
+    if len(workspace_ids) > MAX_WORKSPACE_GRANTS:
+        violations.add(
+            f"{field_prefix}.workspace_ids", f"at most {MAX_WORKSPACE_GRANTS} workspaces"
+        )
+        return
+    for index, workspace_id in enumerate(workspace_ids):
+        if uow.tenancy.get_workspace(principal.account_id, workspace_id) is None:
+            violations.add(
+                f"{field_prefix}.workspace_ids[{index}]",
+                f"workspace {workspace_id!r} is not a workspace of this account",
+            )
+
+
+class ProfileService:
+    def __init__(
+        self, database: Database, clock: Clock, *, on_changed: Callable[[str], None]
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        # Told the id of every profile whose grants change, so cached sign-ins drop it.
+        self._on_changed = on_changed
+
+    def create(
+        self,
+        principal: Principal,
+        metadata: MetadataInput,
+        spec: ProfileSpec,
+        *,
+        request_id: str = "",
+    ) -> Profile:
+        violations = Violations()
+        check_metadata(violations, metadata)
+        check_request_id(violations, request_id)
+        if spec.type not in (ProfileType.USER, ProfileType.UNSPECIFIED):
+            violations.add(
+                "spec.type", "only USER profiles can be created; API keys make their own"
+            )
+        email = spec.email.strip().lower()
+        if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
+            violations.add("spec.email", "a user profile needs a valid email address")
+        with UnitOfWork(self._database, write=False) as uow:
+            _check_grants(
+                violations,
+                uow,
+                principal,
+                spec.role,
+                spec.workspace_ids,
+                field_prefix="spec",
+                role_required=False,
+            )
+        violations.raise_if_any()
+
+        def create(uow: UnitOfWork) -> str:
+            if uow.tenancy.user_with_email(principal.account_id, email):
+                raise AlreadyExistsError(f"a user profile with email {email!r} already exists")
+            profile_id = new_id(IdPrefix.PROFILE)
+            uow.tenancy.add_profile(
+                Profile(
+                    metadata=AccountResourceMetadata(
+                        id=profile_id,
+                        account_id=principal.account_id,
+                        name=metadata.name,
+                        profile_id=principal.profile_id,
+                        labels=dict(metadata.labels),
+                        created_at=self._clock.now(),
+                    ),
+                    spec=replace(spec, type=ProfileType.USER, email=email, name=metadata.name),
+                )
+            )
+            return profile_id
+
+        return create_once(
+            self._database,
+            self._clock,
+            workspace_id=principal.account_id,
+            operation="CreateProfile",
+            request_id=request_id,
+            request_fingerprint=fingerprint(metadata, spec),
+            create=create,
+            load=lambda uow, profile_id: uow.tenancy.get_profile(principal.account_id, profile_id),
+        )
+
+    def get(self, principal: Principal, profile_id: str) -> Profile:
+        with UnitOfWork(self._database, write=False) as uow:
+            return _require_profile(uow, principal, profile_id)
+
+    def list_profiles(self, principal: Principal, request: PageRequest) -> AdminPage[Profile]:
+        return _page(
+            principal,
+            "profiles",
+            request,
+            lambda uow, after, limit: uow.tenancy.list_profiles(
+                principal.account_id, after_id=after, limit=limit
+            ),
+            self._database,
+        )
+
+    def update(
+        self,
+        principal: Principal,
+        profile_id: str,
+        metadata: MetadataInput,
+        spec: ProfileSpec,
+        *,
+        update_mask: list[str] | None,
+    ) -> Profile:
+        with UnitOfWork(self._database, write=True) as uow:
+            current = _require_profile(uow, principal, profile_id)
+            meta = current.metadata
+            before: Writable[ProfileSpec] = Writable(
+                MetadataInput(name=meta.name, labels=dict(meta.labels)), current.spec
+            )
+            after = merge_update(before, Writable(metadata, spec), update_mask)
+            changed = _changed_paths(before, after)
+            violations = Violations()
+            for path in changed:
+                if path not in _PROFILE_PATHS:
+                    violations.add(path, f"{path} cannot be changed")
+            if current.spec.type is not ProfileType.USER and (
+                "spec.role" in changed or "spec.workspace_ids" in changed
+            ):
+                violations.add("spec.role", "only USER profiles hold grants; change the key")
+            check_metadata(violations, after.metadata)
+            _check_grants(
+                violations,
+                uow,
+                principal,
+                after.spec.role,
+                after.spec.workspace_ids,
+                field_prefix="spec",
+                role_required=False,
+            )
+            violations.raise_if_any()
+            name = after.spec.name if "spec.name" in changed else after.metadata.name
+            updated = Profile(
+                metadata=replace(meta, name=name, labels=dict(after.metadata.labels)),
+                spec=replace(after.spec, name=name),
+            )
+            uow.tenancy.save_profile(updated)
+            uow.commit()
+        self._on_changed(profile_id)
+        return updated
+
+
+def _changed_paths(before: Writable[ProfileSpec], after: Writable[ProfileSpec]) -> list[str]:
+    paths = []
+    for name in ("name", "bundle_key", "external_id", "labels"):
+        if getattr(before.metadata, name) != getattr(after.metadata, name):
+            paths.append(f"metadata.{name}")
+    for name in ("type", "email", "name", "role", "workspace_ids"):
+        if getattr(before.spec, name) != getattr(after.spec, name):
+            paths.append(f"spec.{name}")
+    return paths
+
+
+def _require_profile(uow: UnitOfWork, principal: Principal, profile_id: str) -> Profile:
+    profile = uow.tenancy.get_profile(principal.account_id, profile_id)
+    if profile is None:
+        raise NotFoundError("profile", profile_id)
+    return profile
+
+
+class ApiKeyService:
+    def __init__(
+        self, database: Database, clock: Clock, *, on_revoked: Callable[[str], None]
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        # Told the id of every revoked key, so that cached lookups drop it at once.
+        self._on_revoked = on_revoked
+
+    def create(
+        self,
+        principal: Principal,
+        metadata: MetadataInput,
+        spec: ApiKeySpec,
+        *,
+        request_id: str = "",
+        secret: str = "",
+    ) -> ApiKey:
+        """A new key; the answer carries its secret, which nothing can show again (a retry
+        with the same `request_id` returns the key without it)."""
+        violations = Violations()
+        check_metadata(violations, metadata)
+        check_request_id(violations, request_id)
+        if spec.expire_time is not None and spec.expire_time <= self._clock.now():
+            violations.add("spec.expire_time", "expire_time must be in the future")
+        with UnitOfWork(self._database, write=False) as uow:
+            _check_grants(
+                violations,
+                uow,
+                principal,
+                spec.role,
+                spec.workspace_ids,
+                field_prefix="spec",
+                role_required=True,
+            )
+        violations.raise_if_any()
+        secret = secret or new_secret()
+        spec = replace(spec, workspace_ids=tuple(dict.fromkeys(spec.workspace_ids)))
+        made: list[ApiKey] = []
+
+        def create(uow: UnitOfWork) -> str:
+            key = add_api_key(uow, principal, metadata, spec, secret, self._clock.now())
+            made.append(key)
+            return key.metadata.id
+
+        key = create_once(
+            self._database,
+            self._clock,
+            workspace_id=principal.account_id,
+            operation="CreateApiKey",
+            request_id=request_id,
+            request_fingerprint=fingerprint(metadata, spec),
+            create=create,
+            load=lambda uow, key_id: uow.tenancy.get_api_key(principal.account_id, key_id),
+        )
+        if made and made[-1].metadata.id == key.metadata.id:
+            return replace(key, info=replace(key.info, secret=secret))
+        return key
+
+    def get(self, principal: Principal, key_id: str) -> ApiKey:
+        with UnitOfWork(self._database, write=False) as uow:
+            return _require_key(uow, principal, key_id)
+
+    def list_keys(self, principal: Principal, request: PageRequest) -> AdminPage[ApiKey]:
+        return _page(
+            principal,
+            "api_keys",
+            request,
+            lambda uow, after, limit: uow.tenancy.list_api_keys(
+                principal.account_id, after_id=after, limit=limit
+            ),
+            self._database,
+        )
+
+    def revoke(self, principal: Principal, key_id: str) -> ApiKey:
+        with UnitOfWork(self._database, write=True) as uow:
+            _require_key(uow, principal, key_id)
+            uow.tenancy.revoke_api_key(key_id, self._clock.now())
+            uow.commit()
+        self._on_revoked(key_id)
+        return self.get(principal, key_id)
+
+
+def _require_key(uow: UnitOfWork, principal: Principal, key_id: str) -> ApiKey:
+    key = uow.tenancy.get_api_key(principal.account_id, key_id)
+    if key is None:
+        raise NotFoundError("API key", key_id)
+    return key

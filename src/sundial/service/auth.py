@@ -1,0 +1,340 @@
+"""Who is calling (API keys and JWTs), and whether it may make the call.
+
+Secrets are never stored or compared: an API key is found by the SHA-256 digest of the
+secret the caller sent, and the stored digest is then checked with `hmac.compare_digest`.
+Lookups are cached for `cache_ttl`; a key revoked in this process stops working at once,
+one revoked through another replica within `cache_ttl`."""
+
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+
+from sundial.domain.auth import Permission, Principal, Role
+from sundial.domain.clock import Clock
+from sundial.domain.errors import (
+    InvalidArgumentError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+)
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.metadata import AccountResourceMetadata
+from sundial.domain.tenancy import ApiKey, Profile, ProfileSpec, ProfileType
+from sundial.service.tokens import JwtIdentity, JwtVerifier, looks_like_jwt
+from sundial.store.database import Database
+from sundial.store.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+SECRET_PREFIX = "sdl_"
+# A secret chosen by an operator (SUNDIAL_BOOTSTRAP_API_KEY) must be at least this long.
+MIN_SECRET_LENGTH = 24
+MAX_SECRET_LENGTH = 512
+DEFAULT_CACHE_TTL = timedelta(seconds=10)
+_CACHE_LIMIT = 100_000
+
+
+def new_secret() -> str:
+    """A fresh API key secret: 256 random bits."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_hint(secret: str) -> str:
+    """The last four characters, enough to tell keys apart and useless to an attacker."""
+    return secret[-4:]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry(Generic[T]):
+    value: T
+    fetched_at: datetime
+
+
+class _TtlCache(Generic[T]):
+    """A small thread-safe cache whose entries live `ttl` on the service's clock."""
+
+    def __init__(self, clock: Clock, ttl: timedelta) -> None:
+        self._clock = clock
+        self._ttl = ttl
+        self._entries: dict[str, _Entry[T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], T]) -> T:
+        now = self._clock.now()
+        entry = self._entries.get(key)
+        if entry is not None and now - entry.fetched_at < self._ttl:
+            return entry.value
+        value = load()
+        with self._lock:
+            if len(self._entries) >= _CACHE_LIMIT:
+                self._entries.clear()
+            self._entries[key] = _Entry(value, now)
+        return value
+
+    def discard_if(self, predicate: Callable[[T], bool]) -> None:
+        with self._lock:
+            for key in [k for k, e in self._entries.items() if predicate(e.value)]:
+                del self._entries[key]
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredKey:
+    key: ApiKey
+    secret_hash: str
+
+
+class Authenticator:
+    """Turns an `authorization` header into a Principal, or raises UNAUTHENTICATED."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        jwt: JwtVerifier | None = None,
+        cache_ttl: timedelta = DEFAULT_CACHE_TTL,
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self._jwt = jwt
+        self._keys: _TtlCache[_StoredKey | None] = _TtlCache(clock, cache_ttl)
+        self._users: _TtlCache[Profile] = _TtlCache(clock, cache_ttl)
+
+    def authenticate(self, authorization: str) -> Principal:
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise UnauthenticatedError(
+                "missing or malformed credentials: send 'authorization: Bearer <API key or JWT>'"
+            )
+        if looks_like_jwt(token):
+            if self._jwt is None:
+                raise UnauthenticatedError("JWT sign-in is not configured on this server")
+            return self._principal_of_token(self._jwt.verify(token))
+        return self._principal_of_key(token)
+
+    def forget_key(self, key_id: str) -> None:
+        """Drops a key from the cache (it was revoked), so the next call reads it anew."""
+        self._keys.discard_if(
+            lambda stored: stored is not None and stored.key.metadata.id == key_id
+        )
+
+    def forget_profile(self, profile_id: str) -> None:
+        """Drops a signed-in user from the cache (its grants changed)."""
+        self._users.discard_if(lambda profile: profile.metadata.id == profile_id)
+
+    def _principal_of_key(self, secret: str) -> Principal:
+        digest = hash_secret(secret)
+        stored = self._keys.get(digest, lambda: self._load_key(digest))
+        if stored is None or not hmac.compare_digest(stored.secret_hash, digest):
+            raise UnauthenticatedError("the API key is not valid")
+        key = stored.key
+        if key.info.revoke_time is not None:
+            raise UnauthenticatedError("the API key was revoked")
+        if key.spec.expire_time is not None and key.spec.expire_time <= self._clock.now():
+            raise UnauthenticatedError("the API key has expired")
+        workspaces = frozenset(key.spec.workspace_ids) or None
+        return Principal(
+            key.metadata.account_id, key.info.key_profile_id, key.spec.role, workspaces
+        )
+
+    def _load_key(self, digest: str) -> _StoredKey | None:
+        with UnitOfWork(self._database, write=False) as uow:
+            found = uow.tenancy.find_api_key(digest)
+        return None if found is None else _StoredKey(*found)
+
+    def _principal_of_token(self, identity: JwtIdentity) -> Principal:
+        if not identity.account_id:
+            raise UnauthenticatedError("the token names no account")
+        cache_key = f"{identity.account_id}\x1f{identity.subject}"
+        profile = self._users.get(cache_key, lambda: self._user_profile(identity))
+        role = identity.role or profile.spec.role
+        if identity.workspaces_claimed:
+            workspaces = identity.workspace_ids
+        else:
+            workspaces = frozenset(profile.spec.workspace_ids) or None
+        return Principal(identity.account_id, profile.metadata.id, role, workspaces)
+
+    def _user_profile(self, identity: JwtIdentity) -> Profile:
+        """The USER profile of the token's subject, created on first sight (or bound to the
+        profile an admin created ahead for its email)."""
+        for _attempt in range(2):
+            with UnitOfWork(self._database, write=True) as uow:
+                if uow.tenancy.get_account(identity.account_id) is None:
+                    raise UnauthenticatedError("the token's account does not exist")
+                found = uow.tenancy.find_user(identity.account_id, external_id=identity.subject)
+                if found is not None:
+                    return found
+                invited = (
+                    uow.tenancy.find_user(identity.account_id, email=identity.email.strip().lower())
+                    if identity.email
+                    else None
+                )
+                if invited is not None:
+                    profile = _with_subject(invited, identity.subject)
+                    uow.tenancy.save_profile(profile)
+                else:
+                    profile = _new_user(identity, self._clock.now())
+                    uow.tenancy.add_profile(profile)
+                try:
+                    uow.commit()
+                except IntegrityError:
+                    continue  # a concurrent first call made it: read it on the next attempt
+                return profile
+        raise UnauthenticatedError("could not sign the token's user in; retry")
+
+
+def _with_subject(profile: Profile, subject: str) -> Profile:
+    meta = profile.metadata
+    return Profile(
+        metadata=AccountResourceMetadata(
+            id=meta.id,
+            account_id=meta.account_id,
+            name=meta.name,
+            profile_id=meta.profile_id,
+            external_id=subject,
+            labels=dict(meta.labels),
+            created_at=meta.created_at,
+        ),
+        spec=profile.spec,
+    )
+
+
+def _new_user(identity: JwtIdentity, now: datetime) -> Profile:
+    profile_id = new_id(IdPrefix.PROFILE)
+    name = identity.name or identity.email or identity.subject
+    return Profile(
+        metadata=AccountResourceMetadata(
+            id=profile_id,
+            account_id=identity.account_id,
+            name=name[:256],
+            profile_id=profile_id,
+            external_id=identity.subject,
+            created_at=now,
+        ),
+        # No grants until an admin gives some or the token's claims carry them.
+        spec=ProfileSpec(type=ProfileType.USER, email=identity.email, name=name[:256]),
+    )
+
+
+class WorkspaceDirectory:
+    """Which account owns a workspace. Cached for good: a workspace never changes account
+    and is never deleted."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._accounts: dict[str, str] = {}
+
+    def account_of(self, workspace_id: str) -> str | None:
+        account_id = self._accounts.get(workspace_id)
+        if account_id is not None:
+            return account_id
+        with UnitOfWork(self._database, write=False) as uow:
+            account_id = uow.tenancy.account_of_workspace(workspace_id)
+        if account_id is not None:
+            if len(self._accounts) >= _CACHE_LIMIT:
+                self._accounts.clear()
+            self._accounts[workspace_id] = account_id
+        return account_id
+
+
+class Authorizer:
+    """Checks a principal against what an RPC needs, before anything is looked up.
+
+    An RPC that names a workspace needs the workspace in the principal's account and grant;
+    one that names only an account (the admin API) needs that account and an account-wide
+    principal. A workspace or account the principal cannot reach is PERMISSION_DENIED whether
+    or not it exists, so no answer tells another tenant's ids from made-up ones."""
+
+    def __init__(self, workspaces: WorkspaceDirectory) -> None:
+        self._workspaces = workspaces
+
+    def authorize(
+        self,
+        principal: Principal,
+        permission: Permission,
+        *,
+        account_id: str | None = None,
+        workspace_id: str | None = None,
+    ) -> None:
+        if permission is Permission.UNSPECIFIED:
+            raise PermissionDeniedError("this method has no permission declared; it is refused")
+        if not principal.allows(permission):
+            raise PermissionDeniedError(
+                f"the {_role_name(principal.role)} role lacks the "
+                f"{permission.name.lower()} permission this method needs"
+            )
+        if account_id is not None and account_id != principal.account_id:
+            raise _denied("account", account_id)
+        if workspace_id is not None:
+            if not workspace_id:
+                raise InvalidArgumentError.single("workspace_id", "workspace_id is required")
+            if (
+                not principal.reaches(workspace_id)
+                or self._workspaces.account_of(workspace_id) != principal.account_id
+            ):
+                raise _denied("workspace", workspace_id)
+        elif account_id is not None and not principal.account_wide:
+            raise PermissionDeniedError(
+                "this method needs a key or user that reaches every workspace of the account"
+            )
+
+
+def _denied(kind: str, resource_id: str) -> PermissionDeniedError:
+    return PermissionDeniedError(
+        f"permission denied on {kind} {resource_id!r} (or it does not exist)"
+    )
+
+
+def _role_name(role: Role) -> str:
+    return "unset" if role is Role.UNSPECIFIED else role.name.lower()
+
+
+class FailureLimiter:
+    """Rate-limits failed authentications per client: a token bucket of `burst` failures
+    that refills `per_minute` a minute. A client whose bucket is empty gets
+    RESOURCE_EXHAUSTED before its credentials are even looked at."""
+
+    def __init__(self, clock: Clock, *, burst: int, per_minute: float) -> None:
+        self._clock = clock
+        self._burst = float(burst)
+        self._per_second = per_minute / 60.0
+        self._buckets: dict[str, tuple[float, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        with self._lock:
+            tokens = self._tokens(client, self._clock.now())
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / self._per_second if self._per_second > 0 else 60.0
+            raise ResourceExhaustedError(
+                "too many failed authentications from this client; retry later",
+                retry_after_seconds=wait,
+            )
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            now = self._clock.now()
+            tokens = self._tokens(client, now)
+            if len(self._buckets) >= _CACHE_LIMIT:
+                self._buckets.clear()
+            self._buckets[client] = (max(tokens - 1.0, 0.0), now)
+
+    def _tokens(self, client: str, now: datetime) -> float:
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            return self._burst
+        tokens, at = bucket
+        refilled = tokens + (now - at).total_seconds() * self._per_second
+        return min(refilled, self._burst)

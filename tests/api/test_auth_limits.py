@@ -1,0 +1,118 @@
+"""Failed authentication is rate-limited per client, over gRPC and REST alike, and a caller
+cannot dodge the limit by claiming to be someone else."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from sundial.domain.clock import FakeClock
+from sundial.server import SundialServer
+from sundial.settings import Settings
+from sundial.v1 import workspace_service_pb2, workspace_service_pb2_grpc
+from tests.gateway.client import call
+from tests.support.auth import ADMIN_SECRET, AUTHORIZATION
+from tests.support.rpc import failure_of
+
+BURST = 3
+PER_MINUTE = 6.0  # one more failure every 10 s
+
+
+@pytest.fixture
+def limited(database_url: str, clock: FakeClock) -> Iterator[SundialServer]:
+    settings = Settings(
+        database_url=database_url,
+        grpc_address="127.0.0.1:0",
+        http_address="127.0.0.1:0",
+        drain_delay=timedelta(0),
+        migrate=False,
+        roles=frozenset({"api"}),
+        bootstrap_api_key=ADMIN_SECRET,
+        auth_failure_burst=BURST,
+        auth_failure_per_minute=PER_MINUTE,
+    )
+    server = SundialServer(settings, clock=clock)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _list(server: SundialServer, authorization: str, **extra: str) -> grpc.StatusCode:
+    metadata = (("authorization", authorization), *extra.items())
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = workspace_service_pb2_grpc.WorkspaceServiceStub(channel)
+        request = workspace_service_pb2.ListWorkspacesRequest(
+            account_id=server.bootstrap.account.id
+        )
+        try:
+            stub.ListWorkspaces(request, metadata=metadata)
+        except grpc.RpcError as error:
+            return failure_of(error).code
+    return grpc.StatusCode.OK
+
+
+def _rest(server: SundialServer, authorization: str) -> int:
+    path = f"/v1/accounts/{server.bootstrap.account.id}/workspaces"
+    return call(server.http_port, "GET", path, headers={"Authorization": authorization}).status
+
+
+def test_failures_beyond_the_burst_are_refused_until_the_bucket_refills(limited, clock):
+    assert _list(limited, AUTHORIZATION) == grpc.StatusCode.OK
+    for _ in range(BURST):
+        assert _list(limited, "Bearer wrong-secret-0123456789") == (grpc.StatusCode.UNAUTHENTICATED)
+    # Now even the right key is refused, before it is looked at, over both transports.
+    assert _list(limited, AUTHORIZATION) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert _rest(limited, AUTHORIZATION) == 429
+    clock.advance(timedelta(seconds=10))
+    assert _list(limited, AUTHORIZATION) == grpc.StatusCode.OK
+
+
+def test_the_refusal_says_when_to_retry(limited):
+    for _ in range(BURST):
+        _list(limited, "Bearer wrong-secret-0123456789")
+    with grpc.insecure_channel(f"127.0.0.1:{limited.port}") as channel:
+        stub = workspace_service_pb2_grpc.WorkspaceServiceStub(channel)
+        request = workspace_service_pb2.ListWorkspacesRequest(
+            account_id=limited.bootstrap.account.id
+        )
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListWorkspaces(request, metadata=(("authorization", AUTHORIZATION),))
+    assert failure_of(caught.value).code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    retry = [d for d in status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
+    info = error_details_pb2.RetryInfo()
+    retry[0].Unpack(info)
+    assert info.retry_delay.seconds == 10
+
+
+def test_rest_failures_count_against_the_rest_client(limited):
+    for _ in range(BURST):
+        assert _rest(limited, "Bearer wrong-secret-0123456789") == 401
+    assert _rest(limited, AUTHORIZATION) == 429
+
+
+def test_claiming_another_client_address_does_not_dodge_the_limit(limited):
+    spoof = {"x-sundial-client": "203.0.113.9", "x-sundial-gateway": "guessed-token"}
+    for _ in range(BURST):
+        assert _list(limited, "Bearer wrong-secret-0123456789", **spoof) == (
+            grpc.StatusCode.UNAUTHENTICATED
+        )
+    # The failures were counted against this caller's real address, not the claimed one.
+    assert _list(limited, AUTHORIZATION) == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_rest_clients_cannot_send_the_gateways_own_metadata(limited):
+    headers = {
+        "Authorization": "Bearer wrong-secret-0123456789",
+        "Grpc-Metadata-X-Sundial-Client": "203.0.113.9",
+    }
+    path = f"/v1/accounts/{limited.bootstrap.account.id}/workspaces"
+    for _ in range(BURST):
+        assert call(limited.http_port, "GET", path, headers=headers).status == 401
+    assert _rest(limited, AUTHORIZATION) == 429
