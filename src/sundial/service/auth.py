@@ -176,11 +176,8 @@ class Authenticator:
                 found = uow.tenancy.find_user(identity.account_id, external_id=identity.subject)
                 if found is not None:
                     return found
-                invited = (
-                    uow.tenancy.find_user(identity.account_id, email=identity.email.strip().lower())
-                    if identity.email
-                    else None
-                )
+                email = identity.email.strip().lower()
+                invited = uow.tenancy.find_user(identity.account_id, email=email) if email else None
                 if invited is not None:
                     profile = _with_subject(invited, identity.subject)
                     uow.tenancy.save_profile(profile)
@@ -224,7 +221,9 @@ def _new_user(identity: JwtIdentity, now: datetime) -> Profile:
             created_at=now,
         ),
         # No grants until an admin gives some or the token's claims carry them.
-        spec=ProfileSpec(type=ProfileType.USER, email=identity.email, name=name[:256]),
+        spec=ProfileSpec(
+            type=ProfileType.USER, email=identity.email.strip().lower(), name=name[:256]
+        ),
     )
 
 

@@ -261,11 +261,21 @@ def add_api_key(
     return key
 
 
+# Workspaces seen so far. A workspace never changes account or name and is never deleted, so
+# what was read once stays true; every call of a workspace-scoped RPC needs it.
+_known_workspaces: dict[str, Workspace] = {}
+_KNOWN_WORKSPACES_LIMIT = 100_000
+
+
 def require_workspace(uow: UnitOfWork, principal: Principal, workspace_id: str) -> Workspace:
     """The workspace, if it exists in the principal's account; NOT_FOUND otherwise."""
-    workspace = (
-        uow.tenancy.get_workspace(principal.account_id, workspace_id) if workspace_id else None
-    )
-    if workspace is None:
+    workspace = _known_workspaces.get(workspace_id)
+    if workspace is None and workspace_id:
+        workspace = uow.tenancy.get_workspace(principal.account_id, workspace_id)
+        if workspace is not None:
+            if len(_known_workspaces) >= _KNOWN_WORKSPACES_LIMIT:
+                _known_workspaces.clear()
+            _known_workspaces[workspace_id] = workspace
+    if workspace is None or workspace.account_id != principal.account_id:
         raise NotFoundError("workspace", workspace_id)
     return workspace
