@@ -128,7 +128,17 @@ def _admin(url: str, *args: str) -> str:
 
 def test_admin_create_workspace_prints_a_workspace_id(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'admin.db'}"
-    assert re.fullmatch(r"ws_[0-9A-Z]{26}\n", _admin(url, "create-workspace", "research"))
+    result = subprocess.run(
+        [SUNDIAL, "admin", "create-workspace", "research", "--database-url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert re.fullmatch(r"ws_[0-9A-Z]{26}\n", result.stdout)
+    # The empty database got its bootstrap account, whose admin key is shown once.
+    assert re.search(r"secret \(shown only now\): sdl_\S+", result.stderr)
+    assert re.fullmatch(r"ws_[0-9A-Z]{26}\n", _admin(url, "create-workspace", "more"))
 
 
 def test_admin_manages_accounts_and_keys(tmp_path: Path):

@@ -2,10 +2,12 @@
 (for the operator who holds it; the admin API does the same over the network)."""
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TextIO
 
 from sundial.domain.auth import role_named
 from sundial.domain.clock import SystemClock
@@ -72,7 +74,15 @@ def _tenancy(url: str) -> Iterator[tuple[TenancyService, Database]]:
 
 
 def _account_id(tenancy: TenancyService, given: str | None) -> str:
-    return given or tenancy.bootstrap().account.id
+    """The account given, else the first one (on an empty database, the bootstrap account
+    made now, whose admin key is printed once, on stderr)."""
+    if given:
+        return given
+    bootstrap = tenancy.bootstrap(os.environ.get("SUNDIAL_BOOTSTRAP_API_KEY", ""))
+    if bootstrap.admin_key is not None:
+        print(f"created account {bootstrap.account.id}", file=sys.stderr)
+        _print_key(bootstrap.admin_key, file=sys.stderr)
+    return bootstrap.account.id
 
 
 def _keys(database: Database) -> ApiKeyService:
@@ -179,6 +189,6 @@ def _key_columns(key: ApiKey) -> list[str]:
     ]
 
 
-def _print_key(key: ApiKey) -> None:
-    print(f"api key: {key.metadata.id} ({key.spec.role.name.lower()})")
-    print(f"secret (shown only now): {key.info.secret}")
+def _print_key(key: ApiKey, file: TextIO = sys.stdout) -> None:
+    print(f"api key: {key.metadata.id} ({key.spec.role.name.lower()})", file=file)
+    print(f"secret (shown only now): {key.info.secret}", file=file)
