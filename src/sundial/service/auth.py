@@ -274,8 +274,11 @@ class Authorizer:
                 f"the {_role_name(principal.role)} role lacks the "
                 f"{permission.name.lower()} permission this method needs"
             )
-        if account_id is not None and account_id != principal.account_id:
-            raise _denied("account", account_id)
+        if account_id is not None:
+            if not account_id:
+                raise InvalidArgumentError.single("account_id", "account_id is required")
+            if account_id != principal.account_id:
+                raise _denied("account", account_id)
         if workspace_id is not None:
             if not workspace_id:
                 raise InvalidArgumentError.single("workspace_id", "workspace_id is required")

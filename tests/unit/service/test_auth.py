@@ -409,10 +409,12 @@ def test_account_wide_principal_may_not_name_another_account(authorizer, boot, t
         authorizer.authorize(admin, Permission.ADMIN, account_id=other.account.id)
 
 
-def test_empty_workspace_id_is_invalid(authorizer, boot):
+@pytest.mark.parametrize("field", ["workspace_id", "account_id"])
+def test_an_empty_workspace_or_account_id_is_invalid(authorizer, boot, field):
     admin = Principal(boot.account.id, "prof_x", Role.ADMIN, None)
-    with pytest.raises(InvalidArgumentError):
-        authorizer.authorize(admin, Permission.READ, workspace_id="")
+    with pytest.raises(InvalidArgumentError) as caught:
+        authorizer.authorize(admin, Permission.READ, **{field: ""})
+    assert caught.value.violations[0].field == field
 
 
 # FailureLimiter
