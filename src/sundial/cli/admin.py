@@ -4,10 +4,10 @@
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TextIO
+from typing import Protocol, TextIO, TypeVar
 
 from sundial.domain.auth import role_named
 from sundial.domain.clock import SystemClock
@@ -20,6 +20,8 @@ from sundial.store import migrate
 from sundial.store.database import Database
 
 Env = Callable[[str, str], str]
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 def add_admin_commands(
@@ -116,14 +118,9 @@ def _create_workspace(args: argparse.Namespace) -> int:
 def _list_workspaces(args: argparse.Namespace) -> int:
     with _tenancy(args.database_url) as (tenancy, _):
         principal = tenancy.system_principal(_account_id(tenancy, args.account))
-        token = ""
-        while True:
-            page = tenancy.list_workspaces(principal, PageRequest(page_size=1000, page_token=token))
-            for workspace in page.items:
-                print(f"{workspace.id}\t{workspace.name}")
-            token = page.next_page_token
-            if not token:
-                return 0
+        for workspace in _every(lambda request: tenancy.list_workspaces(principal, request)):
+            print(f"{workspace.id}\t{workspace.name}")
+    return 0
 
 
 def _create_key(args: argparse.Namespace) -> int:
@@ -155,16 +152,10 @@ def _create_key(args: argparse.Namespace) -> int:
 def _list_keys(args: argparse.Namespace) -> int:
     with _tenancy(args.database_url) as (tenancy, database):
         principal = tenancy.system_principal(_account_id(tenancy, args.account))
-        token = ""
-        while True:
-            page = _keys(database).list_keys(
-                principal, PageRequest(page_size=1000, page_token=token)
-            )
-            for key in page.items:
-                print("\t".join(_key_columns(key)))
-            token = page.next_page_token
-            if not token:
-                return 0
+        keys = _keys(database)
+        for key in _every(lambda request: keys.list_keys(principal, request)):
+            print("\t".join(_key_columns(key)))
+    return 0
 
 
 def _revoke_key(args: argparse.Namespace) -> int:
@@ -173,6 +164,25 @@ def _revoke_key(args: argparse.Namespace) -> int:
         key = _keys(database).revoke(principal, args.key_id)
     print("\t".join(_key_columns(key)))
     return 0
+
+
+class _Page(Protocol[T_co]):
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+    @property
+    def next_page_token(self) -> str: ...
+
+
+def _every(list_page: Callable[[PageRequest], _Page[T]]) -> Iterator[T]:
+    """Every item of a List use case, page after page."""
+    token = ""
+    while True:
+        page = list_page(PageRequest(page_size=1000, page_token=token))
+        yield from page.items
+        token = page.next_page_token
+        if not token:
+            return
 
 
 def _key_columns(key: ApiKey) -> list[str]:

@@ -9,7 +9,7 @@ from sundial.domain.auth import Principal, Role
 from sundial.domain.clock import Clock
 from sundial.domain.errors import AlreadyExistsError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.metadata import AccountResourceMetadata, MetadataInput
+from sundial.domain.metadata import MetadataInput
 from sundial.domain.tenancy import ApiKey, ApiKeySpec, Profile, ProfileSpec, ProfileType
 from sundial.service.auth import new_secret
 from sundial.service.idempotency import create_once, fingerprint
@@ -20,7 +20,7 @@ from sundial.service.pagination import (
     encode_page_token,
     query_fingerprint,
 )
-from sundial.service.tenancy import add_api_key
+from sundial.service.tenancy import add_api_key, new_profile
 from sundial.service.updates import Writable, merge_update
 from sundial.service.validation import Violations, check_metadata, check_request_id
 from sundial.store.database import Database
@@ -132,16 +132,12 @@ class ProfileService:
                 raise AlreadyExistsError(f"a user profile with email {email!r} already exists")
             profile_id = new_id(IdPrefix.PROFILE)
             uow.tenancy.add_profile(
-                Profile(
-                    metadata=AccountResourceMetadata(
-                        id=profile_id,
-                        account_id=principal.account_id,
-                        name=metadata.name,
-                        profile_id=principal.profile_id,
-                        labels=dict(metadata.labels),
-                        created_at=self._clock.now(),
-                    ),
-                    spec=replace(spec, type=ProfileType.USER, email=email, name=metadata.name),
+                new_profile(
+                    principal,
+                    profile_id,
+                    replace(metadata, bundle_key="", external_id=""),
+                    replace(spec, type=ProfileType.USER, email=email, name=metadata.name),
+                    self._clock.now(),
                 )
             )
             return profile_id

@@ -10,7 +10,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -193,37 +193,24 @@ class Authenticator:
 
 
 def _with_subject(profile: Profile, subject: str) -> Profile:
-    meta = profile.metadata
-    return Profile(
-        metadata=AccountResourceMetadata(
-            id=meta.id,
-            account_id=meta.account_id,
-            name=meta.name,
-            profile_id=meta.profile_id,
-            external_id=subject,
-            labels=dict(meta.labels),
-            created_at=meta.created_at,
-        ),
-        spec=profile.spec,
-    )
+    return replace(profile, metadata=replace(profile.metadata, external_id=subject))
 
 
 def _new_user(identity: JwtIdentity, now: datetime) -> Profile:
     profile_id = new_id(IdPrefix.PROFILE)
-    name = identity.name or identity.email or identity.subject
+    name = (identity.name or identity.email or identity.subject)[:256]
+    # No grants until an admin gives some or the token's claims carry them.
+    spec = ProfileSpec(type=ProfileType.USER, email=identity.email.strip().lower(), name=name)
     return Profile(
         metadata=AccountResourceMetadata(
             id=profile_id,
             account_id=identity.account_id,
-            name=name[:256],
+            name=name,
             profile_id=profile_id,
             external_id=identity.subject,
             created_at=now,
         ),
-        # No grants until an admin gives some or the token's claims carry them.
-        spec=ProfileSpec(
-            type=ProfileType.USER, email=identity.email.strip().lower(), name=name[:256]
-        ),
+        spec=spec,
     )
 
 

@@ -190,15 +190,12 @@ class TenancyService:
         now = self._clock.now()
         account = Account(new_id(IdPrefix.ACCOUNT), name, now)
         system_id = new_id(IdPrefix.PROFILE)
-        system = Profile(
-            metadata=AccountResourceMetadata(
-                id=system_id,
-                account_id=account.id,
-                name="system",
-                profile_id=system_id,
-                created_at=now,
-            ),
-            spec=ProfileSpec(type=ProfileType.SYSTEM, name="Sundial", role=Role.ADMIN),
+        system = new_profile(
+            system_principal(account.id, system_id),
+            system_id,
+            MetadataInput(name="system"),
+            ProfileSpec(type=ProfileType.SYSTEM, name="Sundial", role=Role.ADMIN),
+            now,
         )
         workspace = Workspace(new_id(IdPrefix.WORKSPACE), account.id, DEFAULT_WORKSPACE_NAME, now)
         principal = system_principal(account.id, system_id)
@@ -218,6 +215,29 @@ class TenancyService:
         return NewAccount(account, principal, workspace, admin_key)
 
 
+def new_profile(
+    creator: Principal,
+    profile_id: str,
+    metadata: MetadataInput,
+    spec: ProfileSpec,
+    now: datetime,
+) -> Profile:
+    """A profile of the creator's account; `creator.profile_id` is who made it (a profile
+    that makes itself names its own id)."""
+    return Profile(
+        metadata=AccountResourceMetadata(
+            id=profile_id,
+            account_id=creator.account_id,
+            name=metadata.name,
+            profile_id=creator.profile_id,
+            external_id=metadata.external_id,
+            labels=dict(metadata.labels),
+            created_at=now,
+        ),
+        spec=spec,
+    )
+
+
 def add_api_key(
     uow: UnitOfWork,
     principal: Principal,
@@ -231,16 +251,12 @@ def add_api_key(
     key_id = new_id(IdPrefix.API_KEY)
     profile_id = new_id(IdPrefix.PROFILE)
     uow.tenancy.add_profile(
-        Profile(
-            metadata=AccountResourceMetadata(
-                id=profile_id,
-                account_id=principal.account_id,
-                name=metadata.name,
-                profile_id=principal.profile_id,
-                external_id=key_id,
-                created_at=now,
-            ),
-            spec=ProfileSpec(type=ProfileType.API_KEY, name=metadata.name),
+        new_profile(
+            principal,
+            profile_id,
+            MetadataInput(name=metadata.name, external_id=key_id),
+            ProfileSpec(type=ProfileType.API_KEY, name=metadata.name),
+            now,
         )
     )
     uow.session.flush()

@@ -216,17 +216,21 @@ def _workspace_of(row: WorkspaceRow) -> Workspace:
     return Workspace(row.id, row.account_id, row.name, row.created_at)
 
 
+def _metadata_of(row: ProfileRow | ApiKeyRow) -> AccountResourceMetadata:
+    return AccountResourceMetadata(
+        id=row.id,
+        account_id=row.account_id,
+        name=row.name,
+        profile_id=row.created_by_profile_id,
+        external_id=row.external_id,
+        labels=dict(row.labels),
+        created_at=row.created_at,
+    )
+
+
 def profile_of(row: ProfileRow) -> Profile:
     return Profile(
-        metadata=AccountResourceMetadata(
-            id=row.id,
-            account_id=row.account_id,
-            name=row.name,
-            profile_id=row.created_by_profile_id,
-            external_id=row.external_id,
-            labels=dict(row.labels),
-            created_at=row.created_at,
-        ),
+        metadata=_metadata_of(row),
         spec=ProfileSpec(
             type=ProfileType[row.type],
             email=row.email,
@@ -239,15 +243,7 @@ def profile_of(row: ProfileRow) -> Profile:
 
 def _api_key_of(row: ApiKeyRow) -> ApiKey:
     return ApiKey(
-        metadata=AccountResourceMetadata(
-            id=row.id,
-            account_id=row.account_id,
-            name=row.name,
-            profile_id=row.created_by_profile_id,
-            external_id=row.external_id,
-            labels=dict(row.labels),
-            created_at=row.created_at,
-        ),
+        metadata=_metadata_of(row),
         spec=ApiKeySpec(
             role=Role[row.role],
             workspace_ids=tuple(row.workspace_ids),
