@@ -271,3 +271,42 @@ def test_worker_runs_a_command_for_a_triggered_objective(served):
         )
     assert done.info.status == objective_pb2.OBJECTIVE_STATUS_SUCCEEDED
     assert done.info.output.struct_value["echo"] == "summarize the day"
+
+
+def test_serve_signs_in_a_jwt_from_the_configured_issuer(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from sundial.v1 import workspace_service_pb2, workspace_service_pb2_grpc
+    from tests.support.jwts import AUDIENCE, ISSUER, TokenIssuer
+
+    issuer = TokenIssuer()
+    keys = issuer.write_pem(tmp_path)
+    url = f"sqlite:///{tmp_path / 'jwt.db'}"
+    process = Process(
+        "serve", "--database-url", url, "--grpc-address", "127.0.0.1:0", "--http-address", "",
+        "--drain-delay", "0", "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE,
+        "--jwt-keys-file", str(keys),
+    )  # fmt: skip
+    try:
+        port = process.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
+        account = process.wait_for_line(r"account: (acct_\w+)")[1]
+        request = workspace_service_pb2.ListWorkspacesRequest(account_id=account)
+        now = datetime.now(UTC)
+        claims = {"sundial_account_id": account, "sundial_role": "viewer"}
+        for algorithm in ("RS256", "ES256"):
+            token = issuer.mint(now=now, algorithm=algorithm, extra=claims)
+            with authorized_channel(f"127.0.0.1:{port}", token) as channel:
+                stub = workspace_service_pb2_grpc.WorkspaceServiceStub(channel)
+                assert len(stub.ListWorkspaces(request).workspaces) == 1
+        forged = issuer.mint(now=now, extra=claims, sign_with_other_key=True)
+        with authorized_channel(f"127.0.0.1:{port}", forged) as channel:
+            stub = workspace_service_pb2_grpc.WorkspaceServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.ListWorkspaces(request)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        process.popen.send_signal(signal.SIGTERM)
+        _, stderr = process.finish()
+        assert token not in stderr
+    finally:
+        if process.popen.poll() is None:
+            process.popen.kill()
