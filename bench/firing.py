@@ -40,7 +40,7 @@ sys.path[1:1] = [str(ROOT / "src"), str(ROOT)]
 from firing_apscheduler import ApsRun, apscheduler_rate  # noqa: E402
 from firing_lag import Lag, measure_lag  # noqa: E402
 from firing_runs import (  # noqa: E402
-    Throughput,
+    Runs,
     TickCost,
     median,
     paired_throughput,
@@ -87,7 +87,10 @@ def main() -> None:
     print(
         f"{platform.python_implementation()} {platform.python_version()}, {_machine()}, {_load()}"
     )
-    print(f"engine sources (engine/, timing/, service/ and store/firing.py): {_sources()}")
+    print(
+        "engine sources (engine/, timing/, service/ and store/firing.py, domain/ids.py): "
+        f"{_sources()}"
+    )
     with tempfile.TemporaryDirectory(prefix="sundial-bench-firing-") as temp:
         directory = Path(temp)
         sqlite = _database_pair(
@@ -114,29 +117,28 @@ def main() -> None:
     print(f"\nwhole run: {time.perf_counter() - began:.0f} s, {_load()}")
 
 
-def _database_pair(
-    label: str, url_of: Callable[[str], str], count: int, cap: float
-) -> tuple[Throughput, Throughput]:
-    """(engine, raw ceiling), each on its own freshly filled database, run interleaved."""
+def _database_pair(label: str, url_of: Callable[[str], str], count: int, cap: float) -> Runs:
+    """The engine and both raw ceilings, each on its own freshly filled database, run
+    interleaved."""
     due_at = minute_floor(datetime.now(UTC)) - timedelta(minutes=2)
     # The fake clock stands 30 s after the nominal time: one fire due per schedule.
     now = due_at + timedelta(seconds=30)
     group = Group(count, interval_spec(timedelta(seconds=60)), due_at)
     urls = []
-    for kind in ("engine", "raw"):
-        urls.append(url_of(kind))
+    kinds = ("engine", "raw Core", "raw statements") if label == "SQLite" else ("engine", "raw")
+    for kind in kinds:
+        urls.append(url_of(kind.replace(" ", "_")))
         _step(
             f"{label}: {count:,} due schedules for the {kind} run", partial(_fill, urls[-1], group)
         )
-    engine, raw = _step(
+    return _step(
         f"{label}: engine and raw runs, interleaved",
-        partial(paired_throughput, urls[0], urls[1], now, count, cap),
+        partial(paired_throughput, urls, now, count, cap),
         _pair_note,
     )
-    return engine, raw
 
 
-def _postgres_pair(count: int, cap: float) -> tuple[Throughput, Throughput] | None:
+def _postgres_pair(count: int, cap: float) -> Runs | None:
     if not postgres.available():
         print("PostgreSQL: no binaries under", postgres.PG_BIN, "- skipped")
         return None
@@ -188,19 +190,23 @@ def _step(label: str, action: Callable[[], T], note: Callable[[T], str] | None =
     return result
 
 
-def _pair_note(runs: tuple[Throughput, Throughput]) -> str:
-    engine, raw = runs
+def _pair_note(runs: Runs) -> str:
+    engine = runs.engine
     whole = "all" if engine.complete else f"capped: {engine.fired:,} of {engine.due:,}"
+    raws = [("raw", runs.raw)] if runs.statements is None else [("raw Core", runs.raw)]
+    if runs.statements is not None:
+        raws.append(("raw statements", runs.statements))
+    written = ", ".join(f"{name} {run.fired:,} fires {run.rate:,.0f}/s" for name, run in raws)
     return (
-        f"engine {engine.fired:,} fires ({whole}) {engine.rate:,.0f}/s, raw {raw.fired:,} "
-        f"fires {raw.rate:,.0f}/s; both verified in the database"
+        f"engine {engine.fired:,} fires ({whole}) {engine.rate:,.0f}/s, {written}; all verified "
+        "in the database"
     )
 
 
 def _report(
     args: argparse.Namespace,
-    sqlite: tuple[Throughput, Throughput],
-    pg: tuple[Throughput, Throughput] | None,
+    sqlite: Runs,
+    pg: Runs | None,
     aps_sql: ApsRun,
     aps_memory: ApsRun,
     lag: Lag,
@@ -213,23 +219,31 @@ def _report(
         goal = "" if target is None else ("≥ " if target.at_least else "≤ ") + target.shown
         rows.append((what, figure, baseline, ratio, goal, "" if target is None else target.verdict))
 
-    for label, pair in (("SQLite", sqlite), ("PostgreSQL", pg)):
-        if pair is None:
+    for label, runs in (("SQLite", sqlite), ("PostgreSQL", pg)):
+        if runs is None:
             add(f"Sundial fires/s, {label}", "skipped", "", "", None)
             continue
-        engine, raw = pair
-        share = engine.rate / raw.rate
+        engine = runs.engine
+        share = engine.rate / runs.raw.rate
         add(
             f"Sundial fires/s, {label}",
             f"{engine.rate:,.0f}/s{'' if engine.complete else '*'}",
-            f"raw Core {raw.rate:,.0f}/s",
+            f"raw {'Core' if runs.statements else 'multi-row'} {runs.raw.rate:,.0f}/s",
             f"{share:.1%}",
             Target(share, 0.5, at_least=True, shown="50%"),
         )
-    times = sqlite[0].rate / aps_sql.rate
+        if runs.statements is not None:
+            add(
+                f"  {label}, vs its own write statements",
+                "",
+                f"raw statements {runs.statements.rate:,.0f}/s",
+                f"{engine.rate / runs.statements.rate:.1%}",
+                None,
+            )
+    times = sqlite.engine.rate / aps_sql.rate
     add(
         "Sundial SQLite vs APScheduler",
-        f"{sqlite[0].rate:,.0f}/s",
+        f"{sqlite.engine.rate:,.0f}/s",
         f"SQLAlchemyJobStore {aps_sql.rate:,.0f}/s ({aps_sql.fsyncs_per_second:,.0f} fsync/s)",
         f"{times:.2f}x",
         Target(times, 8, at_least=True, shown="8x"),
@@ -238,7 +252,7 @@ def _report(
         "APScheduler MemoryJobStore",
         f"{aps_memory.rate:,.0f}/s",
         "(reference)",
-        f"Sundial {sqlite[0].rate / aps_memory.rate:.2f}x",
+        f"Sundial {sqlite.engine.rate / aps_memory.rate:.2f}x",
         None,
     )
     add(
@@ -273,7 +287,7 @@ def _report(
     widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
     for row in (headers, tuple("-" * w for w in widths), *rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    if not all(run.complete for pair in (sqlite, pg) if pair for run in pair[:1]):
+    if not all(runs.engine.complete for runs in (sqlite, pg) if runs):
         print(f"* capped at {args.cap:.0f} s before every due schedule had fired")
     print(
         f"APScheduler ran {aps_sql.jobs:,} (SQLAlchemyJobStore) and {aps_memory.jobs:,} "
@@ -295,6 +309,7 @@ def _sources() -> str:
             *(package / "timing").glob("*.py"),
             package / "service" / "firing.py",
             package / "store" / "firing.py",
+            package / "domain" / "ids.py",
         ]
     )
     digest = hashlib.sha256()

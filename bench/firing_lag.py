@@ -5,6 +5,11 @@ on SQLite with the system clock.
 offsets 0-59 s), so 500 objectives fall due every second. Nominal times are whole seconds,
 which is how real schedules bunch: each second's 500 are due at the same instant.
 
+Each schedule fires once in the run, for the first time since the service started, so every
+fire misses the engine's per-schedule cache (the 60 distinct spec documents, one per offset,
+are decoded once each). The firing loop runs its first batches with the cyclic garbage
+collector paused, as it does in the server.
+
 Two lags per objective: created_at - scheduled_time (the engine's "now" when it decided,
 taken at the start of the batch's transaction) and commit - scheduled_time (when workers
 can see it: the batch committed). Batches are sequential, so the n-th distinct created_at

@@ -1,8 +1,9 @@
 """Where FiringService.fire_due spends its time per fire: cProfile over a few batches.
 
 Two passes over the same due schedules (interval 60 s, ALLOW): "cold" is each schedule's
-first fire since the service started (its spec is decoded and compiled), "warm" the next
-minute's fire of the same schedules (compiled form cached). For each pass it prints the
+first fire since the service started (its spec text is read; all share one document, which
+is decoded and compiled once), "warm" the next minute's fire of the same schedules (each
+schedule's entry cached). For each pass it prints the
 cost per fire of the steps of fire_due, then the top functions by own time.
 
 Run: .venv/bin/python bench/firing_profile.py [--schedules 5000] [--postgresql]"""
@@ -29,16 +30,16 @@ from tests.support import postgres  # noqa: E402
 
 # (label, file suffix, function): the steps of one fire_due, cumulative time of each.
 STEPS = (
-    ("spec decode + compile (cache miss)", "service/firing.py", "_compiled_for"),
+    ("fire_due (the whole batch)", "service/firing.py", "fire_due"),
+    ("spec decode + compile (cache miss)", "service/firing.py", "_entries_for"),
     ("  compile_schedule", "timing/compiler.py", "compile_schedule"),
     ("  from_json (spec decode)", "store/codec.py", "from_json"),
     ("plan_fires (total)", "engine/planner.py", "plan_fires"),
     ("  CompiledSchedule.next_fire", "timing/schedule.py", "next_fire"),
-    ("objective rows (ids, dicts)", "service/firing.py", "_objective_rows"),
     ("  new_id (ULID)", "domain/ids.py", "new_id"),
     ("SELECT due ... (lock_due)", "store/firing.py", "lock_due"),
-    ("INSERT objectives (executemany)", "store/firing.py", "insert_objectives"),
-    ("UPDATE schedules (executemany)", "store/firing.py", "advance"),
+    ("INSERT objectives (insert_fires)", "store/firing.py", "insert_fires"),
+    ("UPDATE schedules (advance)", "store/firing.py", "advance"),
 )
 
 

@@ -8,27 +8,28 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sundial.domain.clock import Clock
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.objectives import TriggerKind
 from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
-from sundial.engine.planner import DueSchedule, FirePlan, plan_fires
+from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
 from sundial.store.codec import from_json
 from sundial.store.database import Database
 from sundial.store.firing import (
     DueRow,
     FiringRepository,
     InFlight,
+    NewFire,
     ScheduleAdvance,
-    new_objective_row,
     objective_spec_of,
 )
 from sundial.timing import CompiledSchedule, compile_schedule
 
 DEFAULT_BATCH_SIZE = 500
 _CACHE_SIZE = 200_000
+# Distinct spec texts kept decoded: the cache pays only for texts many schedules share.
+_DOCUMENT_CACHE_SIZE = 10_000
 _NOTHING_IN_FLIGHT = InFlight((), 0)
 
 K = TypeVar("K")
@@ -49,7 +50,7 @@ class _Entry:
 
     spec: AgentScheduleSpec
     compiled: CompiledSchedule
-    objective_spec: dict[str, Any]
+    objective_spec_json: str
 
 
 class FiringService:
@@ -71,7 +72,10 @@ class FiringService:
         self._use_database_clock = use_database_clock
         self._on_created = on_created
         self._entries: OrderedDict[tuple[str, int], _Entry] = OrderedDict()
+        self._documents: OrderedDict[str, _Document] = OrderedDict()
         self._compiled: OrderedDict[str, CompiledSchedule] = OrderedDict()
+        self._ahead: dict[str, _PlannedAhead] = {}
+        self._ahead_for: datetime | None = None
         self._lock = threading.Lock()
 
     def fire_due(self) -> BatchResult:
@@ -82,48 +86,83 @@ class FiringService:
             rows = repository.lock_due(now, self.batch_size)
             if not rows:
                 return BatchResult(0, 0, frozenset())
+            with self._lock:
+                ahead, self._ahead, self._ahead_for = self._ahead, {}, None
             entries = self._entries_for(rows, repository)
             watched = [
                 r.id for r in rows if entries[r.id].spec.overlap_policy is not OverlapPolicy.ALLOW
             ]
             in_flight = repository.in_flight(watched)
-            objective_rows: list[dict[str, Any]] = []
+            fires: list[NewFire] = []
             advances: list[ScheduleAdvance] = []
             cancel_ids: list[str] = []
             agents: set[str] = set()
             for row in rows:
                 entry = entries[row.id]
-                flight = in_flight.get(row.id, _NOTHING_IN_FLIGHT)
-                plan = plan_fires(
-                    DueSchedule(
-                        id=row.id,
-                        spec=entry.spec,
-                        compiled=entry.compiled,
-                        next_nominal_at=row.next_nominal_at,
-                        next_fire_at=row.next_fire_at,
-                        scheduled_fires=row.scheduled_fires,
-                        in_flight_ids=flight.ids,
-                        buffered=flight.buffered,
-                    ),
-                    now,
-                )
-                created = _objective_rows(row, entry, plan, now)
-                objective_rows.extend(created)
+                planned = ahead.get(row.id)
+                if planned is not None and planned.holds_for(row, now):
+                    plan = planned.plan
+                else:
+                    plan = _plan(row, entry, in_flight.get(row.id, _NOTHING_IN_FLIGHT), now)
+                created = [
+                    NewFire(
+                        new_id(IdPrefix.OBJECTIVE),
+                        row,
+                        objective.scheduled_time,
+                        objective.status.name,
+                        entry.objective_spec_json,
+                    )
+                    for objective in plan.objectives
+                ]
+                fires.extend(created)
                 cancel_ids.extend(plan.cancel_ids)
                 advances.append(_advance(plan, created, now))
                 if created:
                     agents.add(row.agent_id)
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
-            repository.insert_objectives(objective_rows)
+            repository.insert_fires(fires, now)
             repository.advance(advances, now)
-        result = BatchResult(len(rows), len(objective_rows), frozenset(agents))
+        result = BatchResult(len(rows), len(fires), frozenset(agents))
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
 
     def earliest_due(self) -> datetime | None:
-        with self._database.reader.connect() as connection:
-            return FiringRepository(connection).earliest_due()
+        """When the next schedule falls due (the loop sleeps until then). The schedules due
+        then are also planned ahead, while the loop is idle: the batch that fires them
+        checks each plan against the row it locked and only writes (see _PlannedAhead)."""
+        with self._database.reader.begin() as connection:
+            repository = FiringRepository(connection)
+            earliest = repository.earliest_due()
+            if earliest is not None:
+                self._plan_ahead(repository, earliest)
+        return earliest
+
+    def _plan_ahead(self, repository: FiringRepository, moment: datetime) -> None:
+        if moment == self._ahead_for:
+            # Woken early (say, a schedule was created): the plans for this moment stand;
+            # rows changed since are planned by the batch.
+            return
+        rows = repository.peek_due(moment, self.batch_size)
+        entries = self._entries_for(rows, repository)
+        ahead: dict[str, _PlannedAhead] = {}
+        for row in rows:
+            entry = entries[row.id]
+            # Other policies depend on the objectives in flight when the batch runs.
+            if entry.spec.overlap_policy is not OverlapPolicy.ALLOW:
+                continue
+            plan = _plan(row, entry, _NOTHING_IN_FLIGHT, moment)
+            if plan.objectives and not (plan.missed or plan.skipped or plan.cancel_ids):
+                catchup = entry.spec.catchup_window
+                ahead[row.id] = _PlannedAhead(
+                    row,
+                    moment,
+                    plan,
+                    plan.objectives[0].scheduled_time
+                    + (catchup if catchup is not None else DEFAULT_CATCHUP_WINDOW),
+                )
+        with self._lock:
+            self._ahead, self._ahead_for = ahead, moment
 
     def _entries_for(self, rows: list[DueRow], repository: FiringRepository) -> dict[str, _Entry]:
         """Each row's entry; spec documents are read (in one query) only for revisions not
@@ -135,31 +174,81 @@ class FiringService:
                 if entry is not None:
                     self._entries.move_to_end((row.id, row.revision))
                     entries[row.id] = entry
-        documents = repository.specs([r.id for r in rows if r.id not in entries])
+        texts = repository.spec_texts([r.id for r in rows if r.id not in entries])
         for row in rows:
             if row.id not in entries:
-                entries[row.id] = self._entry(row, documents[row.id])
+                entries[row.id] = self._entry(row, texts[row.id])
         return entries
 
-    def _entry(self, row: DueRow, document: dict[str, Any]) -> _Entry:
-        spec = from_json(AgentScheduleSpec, document)
-        # Schedules with the same rules share one compiled form: only jitter depends on the id.
-        key = json.dumps(document.get("schedule", {}), sort_keys=True, separators=(",", ":"))
-        if spec.schedule.jitter:
-            key = f"{row.id}:{key}"
+    def _entry(self, row: DueRow, text: str) -> _Entry:
+        document = _cached(
+            self._documents, text, self._lock, lambda: _decode(text), _DOCUMENT_CACHE_SIZE
+        )
+        spec = document.spec
         compiled = _cached(
             self._compiled,
-            key,
+            # Only jitter depends on the schedule's id.
+            f"{row.id}:{document.rules_key}" if spec.schedule.jitter else document.rules_key,
             self._lock,
             # Stored specs were valid when written; a stricter minimum must not stop them.
             lambda: compile_schedule(spec.schedule, schedule_id=row.id, min_interval=timedelta(0)),
         )
-        entry = _Entry(spec, compiled, objective_spec_of(document))
+        entry = _Entry(spec, compiled, document.objective_spec_json)
         return _cached(self._entries, (row.id, row.revision), self._lock, lambda: entry)
 
 
-def _cached(cache: OrderedDict[K, V], key: K, lock: threading.Lock, make: Callable[[], V]) -> V:
-    """An LRU lookup of at most _CACHE_SIZE entries."""
+@dataclass(frozen=True, slots=True)
+class _PlannedAhead:
+    """A due schedule of the next batch, planned before its time with "now" at the moment it
+    falls due (ALLOW only: its plan depends on nothing but the row and the time).
+
+    Planning again at the batch's "now" would give the same plan while the locked row is the
+    row planned from (same revision, position and count), "now" is not before the moment
+    planned for, no further fire has fallen due (next_fire_at is still ahead) and none of the
+    planned fires has left the catch-up window; otherwise the batch plans the row itself. A
+    plan is used by the next batch or dropped."""
+
+    row: DueRow
+    planned_at: datetime
+    plan: FirePlan
+    catchup_ends: datetime  # the oldest planned fire is missed after this
+
+    def holds_for(self, row: DueRow, now: datetime) -> bool:
+        following = self.plan.next_fire_at
+        return (
+            row == self.row
+            and self.planned_at <= now <= self.catchup_ends
+            and (following is None or following > now)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """A decoded spec document. Schedules made from one template store the same text, which
+    is then decoded once; those with the same rules share one compiled form (rules_key)."""
+
+    spec: AgentScheduleSpec
+    rules_key: str
+    objective_spec_json: str
+
+
+def _decode(text: str) -> _Document:
+    document = json.loads(text)
+    return _Document(
+        from_json(AgentScheduleSpec, document),
+        json.dumps(document.get("schedule", {}), sort_keys=True, separators=(",", ":")),
+        json.dumps(objective_spec_of(document)),
+    )
+
+
+def _cached(
+    cache: OrderedDict[K, V],
+    key: K,
+    lock: threading.Lock,
+    make: Callable[[], V],
+    size: int = _CACHE_SIZE,
+) -> V:
+    """An LRU lookup of at most `size` entries."""
     with lock:
         found = cache.get(key)
         if found is not None:
@@ -168,33 +257,29 @@ def _cached(cache: OrderedDict[K, V], key: K, lock: threading.Lock, make: Callab
     value = make()
     with lock:
         cache[key] = value
-        while len(cache) > _CACHE_SIZE:
+        while len(cache) > size:
             cache.popitem(last=False)
     return value
 
 
-def _objective_rows(
-    row: DueRow, entry: _Entry, plan: FirePlan, now: datetime
-) -> list[dict[str, Any]]:
-    return [
-        new_objective_row(
-            objective_id=new_id(IdPrefix.OBJECTIVE),
-            account_id=row.account_id,
-            workspace_id=row.workspace_id,
-            agent_id=row.agent_id,
-            schedule_id=row.id,
-            profile_id=row.profile_id,
-            scheduled_time=planned.scheduled_time,
-            trigger_kind=TriggerKind.SCHEDULED.name,
-            status=planned.status.name,
-            spec=entry.objective_spec,
-            now=now,
-        )
-        for planned in plan.objectives
-    ]
+def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePlan:
+    """The plan of one due schedule at `now`."""
+    return plan_fires(
+        DueSchedule(
+            id=row.id,
+            spec=entry.spec,
+            compiled=entry.compiled,
+            next_nominal_at=row.next_nominal_at,
+            next_fire_at=row.next_fire_at,
+            scheduled_fires=row.scheduled_fires,
+            in_flight_ids=flight.ids,
+            buffered=flight.buffered,
+        ),
+        now,
+    )
 
 
-def _advance(plan: FirePlan, created: list[dict[str, Any]], now: datetime) -> ScheduleAdvance:
+def _advance(plan: FirePlan, created: list[NewFire], now: datetime) -> ScheduleAdvance:
     return ScheduleAdvance(
         id=plan.schedule_id,
         next_nominal_at=plan.next_nominal_at,
@@ -205,5 +290,5 @@ def _advance(plan: FirePlan, created: list[dict[str, Any]], now: datetime) -> Sc
         skipped=plan.skipped,
         skip_reason=plan.skip_reason,
         last_fire_at=now if created else None,
-        last_objective_id=created[-1]["id"] if created else "",
+        last_objective_id=created[-1].objective_id if created else "",
     )

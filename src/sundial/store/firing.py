@@ -1,18 +1,25 @@
 """The firing engine's SQL, in SQLAlchemy Core: lock due schedules, read what is in flight,
-insert objectives and advance schedules, all on the caller's connection and transaction."""
+insert objectives and advance schedules, all on the caller's connection and transaction.
 
+The two writes of every fire (insert its objective, advance its schedule) run hundreds of
+times per batch, so they skip Core's per-row parameter processing: their SQL is built once
+per dialect, timestamps are rendered once per distinct value, and the driver gets plain
+values. SQLite takes them as an executemany of one prepared statement; PostgreSQL as one
+statement per batch reading a JSON array of rows (`json_to_recordset`), where psycopg's
+executemany would send a statement per row and its array adaptation costs more in Python."""
+
+import json
 import typing
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, Text, cast, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sundial.store.models import ObjectiveRow, ScheduleRow
-from sundial.store.types import UTCDateTime
 
 schedules = typing.cast(Table, ScheduleRow.__table__)
 objectives = typing.cast(Table, ObjectiveRow.__table__)
@@ -31,6 +38,16 @@ class DueRow:
     next_nominal_at: datetime
     next_fire_at: datetime
     scheduled_fires: int
+
+
+class NewFire(NamedTuple):
+    """A scheduled fire's objective: the rest of its row is the same for every fire."""
+
+    objective_id: str
+    schedule: DueRow
+    scheduled_time: datetime
+    status: str
+    spec_json: str  # the objective spec (objective_spec_of), JSON-encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +127,146 @@ def objective_spec_of(schedule_spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# DueRow's columns, in its field order.
+_DUE_COLUMNS = (
+    "id, account_id, workspace_id, agent_id, profile_id, revision, next_nominal_at, "
+    "next_fire_at, scheduled_fires"
+)
+_DUE = {
+    "sqlite": (
+        f"SELECT {_DUE_COLUMNS} FROM agent_schedules WHERE next_fire_at <= ? "
+        "ORDER BY next_fire_at LIMIT ?"
+    ),
+    "postgresql": (
+        f"SELECT {_DUE_COLUMNS} FROM agent_schedules WHERE next_fire_at <= %(now)s "
+        "ORDER BY next_fire_at LIMIT %(limit)s"
+    ),
+}
+
+# The columns a fire's objective row sets per fire, and those the same in every fire (as SQL).
+_FIRE_COLUMNS = (
+    "id",
+    "account_id",
+    "workspace_id",
+    "agent_id",
+    "schedule_id",
+    "profile_id",
+    "scheduled_time",
+    "status",
+    "spec",
+    "available_at",
+    "completed_at",
+    "created_at",
+    "updated_at",
+)
+_FIRE_CONSTANTS = {
+    "trigger_kind": "'SCHEDULED'",
+    "trigger_key": "''",
+    "attempt": "1",
+    "retry_of": "''",
+    "worker_id": "''",
+    "lease_expires_at": "NULL",
+    "deadline": "NULL",
+    "started_at": "NULL",
+    "output": "NULL",
+    "error": "''",
+}
+_ALL_FIRE_COLUMNS = (*_FIRE_COLUMNS, *_FIRE_CONSTANTS)
+if set(_ALL_FIRE_COLUMNS) != set(objectives.c.keys()):  # pragma: no cover - a schema change
+    raise RuntimeError("store/firing.py: a fire's objective row does not match the table")
+
+_INSERT_FIRES = {
+    "sqlite": (
+        f"INSERT INTO objectives ({', '.join(_ALL_FIRE_COLUMNS)}) "
+        f"VALUES ({', '.join(['?'] * len(_FIRE_COLUMNS) + list(_FIRE_CONSTANTS.values()))}) "
+        "ON CONFLICT DO NOTHING"
+    ),
+    # One statement per batch: the fires arrive as one JSON array of objects.
+    "postgresql": (
+        f"INSERT INTO objectives ({', '.join(_ALL_FIRE_COLUMNS)}) "
+        "SELECT f.id, f.account_id, f.workspace_id, f.agent_id, f.schedule_id, f.profile_id, "
+        "f.scheduled_time, f.status, f.spec::jsonb, %(now)s, "
+        "CASE WHEN f.status = 'CANCELLED' THEN %(now)s END, %(now)s, %(now)s, "
+        f"{', '.join(_FIRE_CONSTANTS.values())} "
+        "FROM json_to_recordset(%(fires)s::json) AS f(id varchar, account_id varchar, "
+        "workspace_id varchar, agent_id varchar, schedule_id varchar, profile_id varchar, "
+        "scheduled_time timestamptz, status varchar, spec text) "
+        "ON CONFLICT ON CONSTRAINT uq_objectives_fire DO NOTHING"
+    ),
+}
+
+# A schedule's new position and counters; NULL (None) keeps a last_* column as it was.
+_ADVANCE_RECORD = (
+    "id varchar, next_nominal_at timestamptz, next_fire_at timestamptz, scheduled_fires integer, "
+    "fired integer, missed integer, skipped integer, last_fire_at timestamptz, "
+    "last_objective_id varchar, last_skipped_at timestamptz, skip_reason varchar"
+)
+
+
+def _advance_sql(value: Callable[[str], str], target: str) -> str:
+    """The SET list of the advance, `value(name)` being how the statement reads a new value
+    and `target` how it names the schedule's current row."""
+    return (
+        f"next_nominal_at = {value('next_nominal_at')}, "
+        f"next_fire_at = {value('next_fire_at')}, "
+        f"scheduled_fires = {value('scheduled_fires')}, "
+        f"total_fires = {target}total_fires + {value('fired')}, "
+        f"missed_fires = {target}missed_fires + {value('missed')}, "
+        f"skipped_fires = {target}skipped_fires + {value('skipped')}, "
+        f"last_fire_at = coalesce({value('last_fire_at')}, {target}last_fire_at), "
+        f"last_objective_id = coalesce({value('last_objective_id')}, {target}last_objective_id), "
+        f"last_skipped_at = coalesce({value('last_skipped_at')}, {target}last_skipped_at), "
+        f"last_skip_reason = coalesce({value('skip_reason')}, {target}last_skip_reason)"
+    )
+
+
+_ADVANCE = {
+    # Parameters in the order of _ADVANCE_RECORD, the id last.
+    "sqlite": f"UPDATE agent_schedules SET {_advance_sql(lambda _: '?', '')} WHERE id = ?",
+    "postgresql": (
+        f"UPDATE agent_schedules AS s SET {_advance_sql(lambda name: f'a.{name}', 's.')} "
+        f"FROM json_to_recordset(%(advances)s::json) AS a({_ADVANCE_RECORD}) WHERE s.id = a.id"
+    ),
+}
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """`value` as UTCDateTime stores it on SQLite: naive UTC text with microseconds, so that
+    stored times compare as text in time order."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+# UTCDateTime's reading of a stored time (None stays None, as Core would leave it).
+def _from_sqlite_timestamp(text: Any) -> Any:
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _as_utc(value: Any) -> Any:
+    return None if value is None else value.astimezone(UTC)
+
+
+class _IsoTimes:
+    """ISO 8601 text of aware times (as PostgreSQL reads timestamptz), each distinct time
+    rendered once: a batch's fires share a handful of times."""
+
+    def __init__(self) -> None:
+        self._texts: dict[datetime, str] = {}
+
+    @typing.overload
+    def __call__(self, value: datetime) -> str: ...
+    @typing.overload
+    def __call__(self, value: None) -> None: ...
+    @typing.overload
+    def __call__(self, value: datetime | None) -> str | None: ...
+    def __call__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = self._texts.get(value)
+        if text is None:
+            text = self._texts[value] = value.isoformat()
+        return text
+
+
 class FiringRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -123,35 +280,51 @@ class FiringRepository:
     def lock_due(self, now: datetime, limit: int) -> list[DueRow]:
         """Due ACTIVE schedules, earliest first, locked for this transaction. On PostgreSQL
         rows another replica holds are skipped; SQLite's write lock already excludes others."""
-        statement = (
-            select(
-                schedules.c.id,
-                schedules.c.account_id,
-                schedules.c.workspace_id,
-                schedules.c.agent_id,
-                schedules.c.profile_id,
-                schedules.c.revision,
-                schedules.c.next_nominal_at,
-                schedules.c.next_fire_at,
-                schedules.c.scheduled_fires,
-            )
-            .where(schedules.c.next_fire_at <= now)
-            .order_by(schedules.c.next_fire_at)
-            .limit(limit)
-        )
-        if self._dialect == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
-        return [DueRow(**row._mapping) for row in self._connection.execute(statement)]
+        return self._due(now, limit, lock=True)
 
-    def specs(self, schedule_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The stored spec documents of these schedules (the engine caches them by revision,
-        so it asks only for those it has not decoded yet)."""
+    def peek_due(self, now: datetime, limit: int) -> list[DueRow]:
+        """The schedules lock_due would return at `now`, read without locking them."""
+        return self._due(now, limit, lock=False)
+
+    def _due(self, now: datetime, limit: int, *, lock: bool) -> list[DueRow]:
+        moment: Callable[[Any], Any]
+        if self._dialect == "sqlite":
+            rows = self._connection.exec_driver_sql(_DUE["sqlite"], (sqlite_timestamp(now), limit))
+            moment = _from_sqlite_timestamp
+        else:
+            sql = _DUE["postgresql"] + (" FOR UPDATE SKIP LOCKED" if lock else "")
+            rows = self._connection.exec_driver_sql(sql, {"now": now, "limit": limit})
+            moment = _as_utc
+        # UTCDateTime's reading of the two times, without Core's per-row result processing.
+        return [
+            DueRow(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                moment(row[6]),
+                moment(row[7]),
+                row[8],
+            )
+            for row in rows
+        ]
+
+    def spec_texts(self, schedule_ids: Sequence[str]) -> dict[str, str]:
+        """The stored spec documents of these schedules as JSON text, not decoded: the engine
+        caches them by revision and decodes a text it has seen before only once."""
         if not schedule_ids:
             return {}
-        rows = self._connection.execute(
-            select(schedules.c.id, schedules.c.spec).where(schedules.c.id.in_(schedule_ids))
+        text = (
+            cast(schedules.c.spec, Text)
+            if self._dialect == "postgresql"
+            else type_coerce(schedules.c.spec, Text)
         )
-        return {row.id: row.spec for row in rows}
+        rows = self._connection.execute(
+            select(schedules.c.id, text).where(schedules.c.id.in_(schedule_ids))
+        )
+        return {row[0]: row[1] for row in rows}
 
     def in_flight(self, schedule_ids: Sequence[str]) -> dict[str, InFlight]:
         """PENDING/RUNNING objective ids and BUFFERED counts of each schedule."""
@@ -189,6 +362,61 @@ class FiringRepository:
             statement = insert(objectives)
         self._connection.execute(statement, rows)
 
+    def insert_fires(self, fires: Sequence[NewFire], now: datetime) -> None:
+        """Inserts the objectives of scheduled fires, as insert_objectives would (one whose fire
+        key exists already is left out), without Core's per-row processing."""
+        if not fires:
+            return
+        if self._dialect == "sqlite":
+            moment = sqlite_timestamp(now)
+            rendered: dict[datetime, str] = {}
+            rows = []
+            for fire in fires:
+                due = fire.schedule
+                time = fire.scheduled_time
+                text = rendered.get(time)
+                if text is None:
+                    text = rendered[time] = sqlite_timestamp(time)
+                rows.append(
+                    (
+                        fire.objective_id,
+                        due.account_id,
+                        due.workspace_id,
+                        due.agent_id,
+                        due.id,
+                        due.profile_id,
+                        text,
+                        fire.status,
+                        fire.spec_json,
+                        moment,
+                        moment if fire.status == "CANCELLED" else None,
+                        moment,
+                        moment,
+                    )
+                )
+            self._connection.exec_driver_sql(_INSERT_FIRES["sqlite"], rows)
+        elif self._dialect == "postgresql":
+            iso = _IsoTimes()
+            records = [
+                {
+                    "id": fire.objective_id,
+                    "account_id": fire.schedule.account_id,
+                    "workspace_id": fire.schedule.workspace_id,
+                    "agent_id": fire.schedule.agent_id,
+                    "schedule_id": fire.schedule.id,
+                    "profile_id": fire.schedule.profile_id,
+                    "scheduled_time": iso(fire.scheduled_time),
+                    "status": fire.status,
+                    "spec": fire.spec_json,
+                }
+                for fire in fires
+            ]
+            self._connection.exec_driver_sql(
+                _INSERT_FIRES["postgresql"], {"now": now, "fires": json.dumps(records)}
+            )
+        else:  # pragma: no cover - Database accepts only the two
+            raise ValueError(f"no firing SQL for {self._dialect}")
+
     def cancel(self, objective_ids: Iterable[str], now: datetime, reason: str) -> None:
         ids = list(objective_ids)
         if not ids:
@@ -199,53 +427,63 @@ class FiringRepository:
             .values(status="CANCELLED", completed_at=now, updated_at=now, error=reason)
         )
 
-    def advance(self, advances: list[ScheduleAdvance], now: datetime) -> None:
-        """Writes each schedule's new position and counters (one executemany)."""
+    def advance(self, advances: Sequence[ScheduleAdvance], now: datetime) -> None:
+        """Writes each schedule's new position and counters (one statement per batch)."""
         if not advances:
             return
-        statement = (
-            update(schedules)
-            .where(schedules.c.id == bindparam("b_id"))
-            .values(
-                next_nominal_at=bindparam("b_next_nominal_at", type_=UTCDateTime()),
-                next_fire_at=bindparam("b_next_fire_at", type_=UTCDateTime()),
-                scheduled_fires=bindparam("b_scheduled_fires"),
-                total_fires=schedules.c.total_fires + bindparam("b_fired"),
-                missed_fires=schedules.c.missed_fires + bindparam("b_missed"),
-                skipped_fires=schedules.c.skipped_fires + bindparam("b_skipped"),
-                last_fire_at=func.coalesce(
-                    bindparam("b_last_fire_at", type_=UTCDateTime()), schedules.c.last_fire_at
-                ),
-                last_objective_id=func.coalesce(
-                    bindparam("b_last_objective_id"), schedules.c.last_objective_id
-                ),
-                last_skipped_at=func.coalesce(
-                    bindparam("b_last_skipped_at", type_=UTCDateTime()), schedules.c.last_skipped_at
-                ),
-                last_skip_reason=func.coalesce(
-                    bindparam("b_skip_reason"), schedules.c.last_skip_reason
-                ),
+        if self._dialect == "sqlite":
+            moment = sqlite_timestamp(now)
+            rendered: dict[datetime | None, str | None] = {None: None}
+
+            def render(value: datetime | None) -> str | None:
+                text = rendered.get(value)
+                if text is None and value is not None:
+                    text = rendered[value] = sqlite_timestamp(value)
+                return text
+
+            self._connection.exec_driver_sql(
+                _ADVANCE["sqlite"],
+                [
+                    (
+                        render(a.next_nominal_at),
+                        render(a.next_fire_at),
+                        a.scheduled_fires,
+                        a.fired,
+                        a.missed,
+                        a.skipped,
+                        render(a.last_fire_at),
+                        a.last_objective_id or None,
+                        moment if a.skipped else None,
+                        a.skip_reason or None,
+                        a.id,
+                    )
+                    for a in advances
+                ],
             )
-        )
-        self._connection.execute(
-            statement,
-            [
+        elif self._dialect == "postgresql":
+            iso = _IsoTimes()
+            moment = iso(now)
+            records = [
                 {
-                    "b_id": a.id,
-                    "b_next_nominal_at": a.next_nominal_at,
-                    "b_next_fire_at": a.next_fire_at,
-                    "b_scheduled_fires": a.scheduled_fires,
-                    "b_fired": a.fired,
-                    "b_missed": a.missed,
-                    "b_skipped": a.skipped,
-                    "b_last_fire_at": a.last_fire_at,
-                    "b_last_objective_id": a.last_objective_id or None,
-                    "b_last_skipped_at": now if a.skipped else None,
-                    "b_skip_reason": a.skip_reason or None,
+                    "id": a.id,
+                    "next_nominal_at": iso(a.next_nominal_at),
+                    "next_fire_at": iso(a.next_fire_at),
+                    "scheduled_fires": a.scheduled_fires,
+                    "fired": a.fired,
+                    "missed": a.missed,
+                    "skipped": a.skipped,
+                    "last_fire_at": iso(a.last_fire_at),
+                    "last_objective_id": a.last_objective_id or None,
+                    "last_skipped_at": moment if a.skipped else None,
+                    "skip_reason": a.skip_reason or None,
                 }
                 for a in advances
-            ],
-        )
+            ]
+            self._connection.exec_driver_sql(
+                _ADVANCE["postgresql"], {"advances": json.dumps(records)}
+            )
+        else:  # pragma: no cover - Database accepts only the two
+            raise ValueError(f"no firing SQL for {self._dialect}")
 
     def earliest_due(self) -> datetime | None:
         """When the next schedule falls due (the loop sleeps until then)."""

@@ -99,6 +99,15 @@ class Engine:
         times = range((first + offset) % step, SECONDS_PER_DAY, step)
         return all(self.planner.always_excluded(second) for second in times)
 
+    def lone_progression(self) -> tuple[int, int] | None:
+        """(first instant, every) when this engine's fires are one elapsed-time interval's
+        and nothing else (no wall-clock rules, no whole-day intervals, no exclusions)."""
+        if self.planner.rules or self.planner.exclusions or self._daily:
+            return None
+        if len(self._elapsed) != 1:
+            return None
+        return self._elapsed[0]
+
     def instants(self, after: int, until: int | None = None) -> Iterator[int]:
         """Fire instants strictly after `after` (and not after `until`), ascending."""
         try:

@@ -21,6 +21,10 @@ ONE_SECOND = timedelta(seconds=1)
 _ONE_MILLISECOND = timedelta(milliseconds=1)
 # Fires plus their jitter must stay valid datetimes.
 _LAST_INSTANT = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // ONE_SECOND
+# Where next_fire may take the lone-interval shortcut: well inside the days the engine walks,
+# so the shortcut never meets the engine's edges of time.
+_SHORTCUT_FIRST = (datetime(3, 1, 1, tzinfo=UTC) - EPOCH) // ONE_SECOND
+_SHORTCUT_LAST = (datetime(9997, 1, 1, tzinfo=UTC) - EPOCH) // ONE_SECOND
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,18 @@ class CompiledSchedule:
         self._at = tuple(
             sorted({t for t in parts.at if self._in_window(t) and not self._excluded(t)})
         )
+        # (first instant, every): a lone elapsed-time interval without calendars, exclusions,
+        # one-shot times or jitter fires at first + k * every, whatever the zone does; the
+        # firing engine asks for one next fire per fire, so next_fire computes it directly.
+        self._progression: tuple[int, int] | None = None
+        if (
+            self._engine is not None
+            and not parts.wall_rules
+            and not parts.exclusions
+            and not self._at
+            and not parts.jitter_ms
+        ):
+            self._progression = self._engine.lone_progression()
 
     @property
     def at_instants(self) -> tuple[int, ...]:
@@ -71,6 +87,17 @@ class CompiledSchedule:
 
     def next_fire(self, after: datetime) -> Fire | None:
         """The first fire whose nominal time is strictly after `after` (None if none)."""
+        if self._progression is not None:
+            start = epoch_seconds(after)
+            if self.parts.start is not None:
+                start = max(start, self.parts.start - 1)
+            first, every = self._progression
+            instant = first + ((start - first) // every + 1) * every
+            if start >= _SHORTCUT_FIRST and instant <= _SHORTCUT_LAST:
+                if self.parts.end is not None and instant > self.parts.end:
+                    return None
+                moment = datetime.fromtimestamp(instant, UTC)
+                return Fire(moment, moment)
         return next(self.fires(after), None)
 
     def fires(self, after: datetime) -> Iterator[Fire]:
