@@ -69,6 +69,8 @@ class ScheduleService:
         self._min_fire_interval = min_fire_interval
         self._compiled: OrderedDict[tuple[str, str], CompiledSchedule] = OrderedDict()
         self._compiled_lock = threading.Lock()
+        # Only single dict operations (atomic under the GIL); cleared when full.
+        self._future_times: dict[tuple[str, str, datetime], tuple[datetime, ...]] = {}
 
     def create(
         self,
@@ -87,15 +89,21 @@ class ScheduleService:
         if spec.status is ScheduleStatus.UNSPECIFIED:
             spec = replace(spec, status=ScheduleStatus.ACTIVE)
 
-        def build(uow: UnitOfWork, schedule_id: str) -> tuple[AgentSchedule, NextFire]:
+        def build(
+            uow: UnitOfWork, schedule_id: str
+        ) -> tuple[AgentSchedule, NextFire, CompiledSchedule]:
             agent = require_agent(uow, principal, workspace_id, agent_id)
             compiled = self._validate(violations, schedule_id, spec, agent)
             now = self._clock.now()
-            if compiled.next_fire(now) is None:
+            fire = compiled.next_fire(now)
+            if fire is None:
                 violations.add("spec.schedule", "the schedule has no fire time after now")
             violations.raise_if_any()
             meta = new_metadata(principal, workspace_id, schedule_id, metadata, now)
-            next_fire = _next_fire(compiled, spec, now)
+            # What _next_fire(compiled, spec, now) gives, without computing the fire again.
+            next_fire = NextFire()
+            if fire is not None and spec.status is ScheduleStatus.ACTIVE:
+                next_fire = NextFire(fire.nominal, fire.at)
             schedule = AgentSchedule(
                 metadata=meta,
                 spec=spec,
@@ -106,16 +114,20 @@ class ScheduleService:
                     remaining_fires=spec.max_fires if spec.max_fires > 0 else None,
                 ),
             )
-            return schedule, next_fire
+            return schedule, next_fire, compiled
 
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
-                schedule, _ = build(uow, "")
+                schedule, _, _ = build(uow, "")
                 return self._with_read_time_facts(schedule, [], [])
 
+        # The rules compiled to validate them, kept for reading the new schedule back.
+        compiled_by_id: dict[str, CompiledSchedule] = {}
+
         def create(uow: UnitOfWork) -> str:
-            schedule, next_fire = build(uow, new_id(IdPrefix.SCHEDULE))
+            schedule, next_fire, compiled = build(uow, new_id(IdPrefix.SCHEDULE))
             uow.schedules.add(schedule, next_fire)
+            compiled_by_id[schedule.metadata.id] = compiled
             return schedule.metadata.id
 
         created = create_once(
@@ -124,9 +136,12 @@ class ScheduleService:
             workspace_id=workspace_id,
             operation="CreateAgentSchedule",
             request_id=request_id,
-            request_fingerprint=fingerprint(agent_id, metadata, spec),
+            # Only a request id's record keeps the fingerprint.
+            request_fingerprint=fingerprint(agent_id, metadata, spec) if request_id else "",
             create=create,
-            load=lambda uow, schedule_id: self._load(uow, workspace_id, schedule_id),
+            load=lambda uow, schedule_id: self._load(
+                uow, workspace_id, schedule_id, compiled_by_id.get(schedule_id)
+            ),
         )
         self._notifier.schedules_changed()
         return created
@@ -346,20 +361,31 @@ class ScheduleService:
             violations.raise_if_any()
             raise
 
-    def _load(self, uow: UnitOfWork, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
+    def _load(
+        self,
+        uow: UnitOfWork,
+        workspace_id: str,
+        schedule_id: str,
+        compiled: CompiledSchedule | None = None,
+    ) -> AgentSchedule | None:
+        """The stored schedule, presented; `compiled` is its rules if the caller has them
+        compiled already (with the minimum interval: that only adds a check)."""
         schedule = uow.schedules.get(workspace_id, schedule_id)
-        return None if schedule is None else self._present(uow, [schedule])[0]
+        if schedule is None:
+            return None
+        if compiled is not None and schedule.metadata.etag:
+            self._remember_compiled((schedule_id, schedule.metadata.etag), compiled)
+        return self._present(uow, [schedule])[0]
 
     def _present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
         """Adds the facts computed at read time: future fire times and recent objectives."""
         ids = [s.metadata.id for s in schedules if s.metadata.id]
-        recent = uow.objectives.recent_fires(ids)
-        running = uow.objectives.running_ids(ids)
+        fires = uow.objectives.read_time_facts(ids)
         return [
             self._with_read_time_facts(
                 schedule,
-                recent.get(schedule.metadata.id, []),
-                running.get(schedule.metadata.id, []),
+                fires.recent.get(schedule.metadata.id, []),
+                fires.running.get(schedule.metadata.id, []),
             )
             for schedule in schedules
         ]
@@ -372,32 +398,57 @@ class ScheduleService:
             recent_fires=tuple(recent),
             running_objective_ids=tuple(running),
             last_objective_status=recent[0].status if recent else ObjectiveStatus.UNSPECIFIED,
+            future_fire_times=self._future_fire_times(schedule),
         )
+        return replace(schedule, info=info)
+
+    def _future_fire_times(self, schedule: AgentSchedule) -> tuple[datetime, ...]:
+        """The pending fire and the ones after it. They depend only on the rules (fixed
+        for an etag) and the pending nominal time, not on the clock, so they are cached by
+        those: any change the engine makes moves the nominal time, any edit the etag."""
         nominal = schedule.info.next_nominal_at
-        if nominal is not None:
+        if nominal is None:
+            return ()
+        key = (schedule.metadata.id, schedule.metadata.etag, nominal)
+        times = self._future_times.get(key) if schedule.metadata.etag else None
+        if times is None:
             compiled = self.compiled_for(schedule)
             fires = compiled.fire_times(nominal - timedelta(microseconds=1), FUTURE_FIRE_TIMES)
-            info = replace(info, future_fire_times=tuple(f.at for f in fires))
-        return replace(schedule, info=info)
+            times = tuple(fire.at for fire in fires)
+            if schedule.metadata.etag:
+                if len(self._future_times) >= _COMPILED_CACHE_SIZE:
+                    self._future_times.clear()
+                self._future_times[key] = times
+        return times
 
     def compiled_for(self, schedule: AgentSchedule) -> CompiledSchedule:
         """The schedule's compiled rules, cached by id and etag."""
         key = (schedule.metadata.id, schedule.metadata.etag)
+        if not schedule.metadata.etag:
+            # Not stored yet (validate_only): nothing identifies these rules.
+            return _compile_stored(schedule)
         with self._compiled_lock:
             compiled = self._compiled.get(key)
             if compiled is not None:
                 self._compiled.move_to_end(key)
                 return compiled
-        # Stored specs were valid when written; a tighter minimum interval since then
-        # must not make them unreadable, so compile without it.
-        compiled = compile_schedule(
-            schedule.spec.schedule, schedule_id=schedule.metadata.id, min_interval=timedelta(0)
-        )
+        compiled = _compile_stored(schedule)
+        self._remember_compiled(key, compiled)
+        return compiled
+
+    def _remember_compiled(self, key: tuple[str, str], compiled: CompiledSchedule) -> None:
         with self._compiled_lock:
             self._compiled[key] = compiled
             while len(self._compiled) > _COMPILED_CACHE_SIZE:
                 self._compiled.popitem(last=False)
-        return compiled
+
+
+def _compile_stored(schedule: AgentSchedule) -> CompiledSchedule:
+    # Stored specs were valid when written; a tighter minimum interval since then must not
+    # make them unreadable, so compile without it.
+    return compile_schedule(
+        schedule.spec.schedule, schedule_id=schedule.metadata.id, min_interval=timedelta(0)
+    )
 
 
 def _next_fire(

@@ -2,6 +2,7 @@
 session, because claims and reaping sit on hot paths)."""
 
 import typing
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,14 @@ _FILTERABLE: dict[str, Any] = {
     "trigger_kind": objectives.c.trigger_kind,
 }
 RECENT_FIRES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFires:
+    """Per schedule id: its recent fires, newest first; its running objectives' ids."""
+
+    recent: dict[str, list[RecentFire]]
+    running: dict[str, list[str]]
 
 
 class ObjectiveRepository:
@@ -154,28 +163,32 @@ class ObjectiveRepository:
             )
         )
 
-    def recent_fires(self, schedule_ids: list[str]) -> dict[str, list[RecentFire]]:
-        """The last RECENT_FIRES objectives of each schedule (newest first)."""
+    def read_time_facts(self, schedule_ids: list[str]) -> ScheduleFires:
+        """Each schedule's last RECENT_FIRES objectives (newest first) and the ids of its
+        pending or running ones (oldest first), in one query."""
+        facts = ScheduleFires({}, {})
         if not schedule_ids:
-            return {}
-        recent: dict[str, list[RecentFire]] = {}
-        rows = self._session.execute(_RECENT_FIRES, {"ids": schedule_ids})
-        for schedule_id, objective_id, scheduled_time, created_at, status in rows:
-            recent.setdefault(schedule_id, []).append(
-                RecentFire(objective_id, scheduled_time, created_at, ObjectiveStatus[status])
-            )
-        return recent
+            return facts
+        if len(schedule_ids) == 1:
+            rows = self._session.execute(_FIRES_OF_ONE, {"schedule_id": schedule_ids[0]})
+        else:
+            rows = self._session.execute(_FIRES_OF_MANY, {"ids": schedule_ids})
+        for schedule_id, objective_id, scheduled_time, created_at, status, rank in rows:
+            if rank <= RECENT_FIRES:
+                facts.recent.setdefault(schedule_id, []).append(
+                    RecentFire(objective_id, scheduled_time, created_at, ObjectiveStatus[status])
+                )
+            if status in _RUNNING_STATUSES:
+                facts.running.setdefault(schedule_id, []).append(objective_id)
+        for running in facts.running.values():
+            running.reverse()
+        return facts
 
-    def running_ids(self, schedule_ids: list[str]) -> dict[str, list[str]]:
-        if not schedule_ids:
-            return {}
-        running: dict[str, list[str]] = {}
-        for schedule_id, objective_id in self._session.execute(_RUNNING, {"ids": schedule_ids}):
-            running.setdefault(schedule_id, []).append(objective_id)
-        return running
+
+_RUNNING_STATUSES = ("PENDING", "RUNNING")
 
 
-def _recent_fires_statement() -> Any:
+def _fires_statement(of_schedules: Any) -> Any:
     # Built once: constructing a windowed select costs more than running it (every Get).
     rank = (
         func.row_number()
@@ -191,7 +204,7 @@ def _recent_fires_statement() -> Any:
             objectives.c.status,
             rank,
         )
-        .where(objectives.c.schedule_id.in_(bindparam("ids", expanding=True)))
+        .where(of_schedules)
         .subquery()
     )
     return (
@@ -201,21 +214,22 @@ def _recent_fires_statement() -> Any:
             inner.c.scheduled_time,
             inner.c.created_at,
             inner.c.status,
+            inner.c.rank,
         )
-        .where(inner.c.rank <= RECENT_FIRES)
+        .where(
+            or_(
+                inner.c.rank <= RECENT_FIRES,
+                # Not in_(): a literal list is re-rendered on every execution too.
+                *(inner.c.status == status for status in _RUNNING_STATUSES),
+            )
+        )
         .order_by(inner.c.schedule_id, inner.c.id.desc())
     )
 
 
-_RECENT_FIRES = _recent_fires_statement()
-_RUNNING = (
-    select(objectives.c.schedule_id, objectives.c.id)
-    .where(
-        objectives.c.schedule_id.in_(bindparam("ids", expanding=True)),
-        objectives.c.status.in_(("PENDING", "RUNNING")),
-    )
-    .order_by(objectives.c.id)
-)
+# One schedule (Get) compares with `=`: an expanding IN is re-rendered on every execution.
+_FIRES_OF_ONE = _fires_statement(objectives.c.schedule_id == bindparam("schedule_id"))
+_FIRES_OF_MANY = _fires_statement(objectives.c.schedule_id.in_(bindparam("ids", expanding=True)))
 
 
 def objective_of(row: Any) -> Objective:

@@ -1,10 +1,12 @@
 """Agent schedules: the spec as one JSON document, runtime facts as columns."""
 
+import typing
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from sundial.domain.listing import ListQuery
@@ -44,32 +46,39 @@ class ScheduleRepository:
     def add(self, schedule: AgentSchedule, next_fire: NextFire) -> None:
         meta = schedule.metadata
         assert meta.created_at is not None
-        row = ScheduleRow(
-            id=meta.id,
-            account_id=meta.account_id,
-            workspace_id=meta.workspace_id,
-            agent_id=schedule.info.agent_id,
-            profile_id=meta.profile_id,
-            spec=to_json(schedule.spec),
-            status=schedule.spec.status.name,
-            revision=1,
-            created_at=meta.created_at,
-            updated_at=meta.created_at,
-            next_fire_at=next_fire.at,
-            next_nominal_at=next_fire.nominal,
+        # A Core insert: the ORM's flush machinery costs more than the statement.
+        self._session.execute(
+            _INSERT,
+            {
+                "id": meta.id,
+                "account_id": meta.account_id,
+                "workspace_id": meta.workspace_id,
+                "agent_id": schedule.info.agent_id,
+                "profile_id": meta.profile_id,
+                "name": meta.name,
+                "bundle_key": meta.bundle_key,
+                "external_id": meta.external_id,
+                "labels": dict(meta.labels),
+                "spec": to_json(schedule.spec),
+                "status": schedule.spec.status.name,
+                "revision": 1,
+                "created_at": meta.created_at,
+                "updated_at": meta.created_at,
+                "next_fire_at": next_fire.at,
+                "next_nominal_at": next_fire.nominal,
+            },
         )
-        write_metadata(row, meta)
-        self._session.add(row)
-        self._session.flush()
 
     def get(
         self, workspace_id: str, schedule_id: str, *, for_update: bool = False
     ) -> AgentSchedule | None:
-        statement = _GET_FOR_UPDATE if for_update else _GET
-        found = self._session.execute(
-            statement, {"workspace_id": workspace_id, "schedule_id": schedule_id}
-        ).first()
-        return None if found is None else _schedule_of(*found)
+        parameters = {"workspace_id": workspace_id, "schedule_id": schedule_id}
+        if for_update:
+            # Through the ORM: update() then finds the locked row in the session.
+            locked = self._session.execute(_GET_FOR_UPDATE, parameters).first()
+            return None if locked is None else _schedule_of(*locked)
+        found = self._session.execute(_GET, parameters).first()
+        return None if found is None else _schedule_of_row(found)
 
     def list(self, workspace_id: str, agent_id: str, query: ListQuery) -> list[AgentSchedule]:
         statement = _SELECT.where(ScheduleRow.workspace_id == workspace_id)
@@ -78,7 +87,7 @@ class ScheduleRepository:
         if not query.show_archived and not any(t.field == "status" for t in query.filters):
             statement = statement.where(ScheduleRow.status != ScheduleStatus.ARCHIVED.name)
         statement = apply_listing(statement, ScheduleRow, query, _FILTERABLE)
-        return [_schedule_of(*found) for found in self._session.execute(statement)]
+        return [_schedule_of_row(found) for found in self._session.execute(statement)]
 
     def update(self, schedule: AgentSchedule, next_fire: NextFire) -> None:
         """Writes metadata, spec, status and next fire, and bumps the revision (row locked)."""
@@ -108,18 +117,42 @@ class ScheduleRepository:
         )
 
 
-# Built once: statement construction costs more than the query on the Get path.
-_SELECT: Any = select(ScheduleRow, ProfileRow).outerjoin(
-    ProfileRow, ProfileRow.id == ScheduleRow.profile_id
+# Built once: statement construction costs more than the query on the Get path. Reads
+# select plain columns (the creator's prefixed): loading ORM objects into the session costs
+# more than the query itself.
+_schedules = typing.cast(Table, ScheduleRow.__table__)
+_profiles = typing.cast(Table, ProfileRow.__table__)
+_CREATOR = "creator_"
+_CREATOR_COLUMNS = tuple(column.key for column in _profiles.c)
+_SELECT: Any = select(
+    _schedules, *(column.label(_CREATOR + column.key) for column in _profiles.c)
+).select_from(_schedules.outerjoin(_profiles, _profiles.c.id == _schedules.c.profile_id))
+# Table columns, not ORM attributes: those would send the reads through the ORM's loading.
+_BY_ID = (
+    _schedules.c.workspace_id == bindparam("workspace_id"),
+    _schedules.c.id == bindparam("schedule_id"),
 )
-_GET = _SELECT.where(
-    ScheduleRow.workspace_id == bindparam("workspace_id"),
-    ScheduleRow.id == bindparam("schedule_id"),
+_GET = _SELECT.where(*_BY_ID)
+_INSERT = insert(_schedules)
+_GET_FOR_UPDATE: Any = (
+    select(ScheduleRow, ProfileRow)
+    .outerjoin(ProfileRow, ProfileRow.id == ScheduleRow.profile_id)
+    .where(*_BY_ID)
+    .with_for_update(of=ScheduleRow)
 )
-_GET_FOR_UPDATE = _GET.with_for_update(of=ScheduleRow)
 
 
-def _schedule_of(row: ScheduleRow, profile: ProfileRow | None) -> AgentSchedule:
+def _schedule_of_row(row: Any) -> AgentSchedule:
+    """A schedule from a row of `_SELECT`: its own columns, then its creator's, prefixed."""
+    creator = None
+    if row.creator_id is not None:
+        mapping = row._mapping
+        creator = SimpleNamespace(**{key: mapping[_CREATOR + key] for key in _CREATOR_COLUMNS})
+    return _schedule_of(row, creator)
+
+
+def _schedule_of(row: Any, profile: Any) -> AgentSchedule:
+    """A schedule from its row and its creator's (ORM objects or plain rows alike)."""
     # The status column is the truth: the engine changes it (pause_on_failure) without
     # rewriting the spec document.
     spec = replace(from_json(AgentScheduleSpec, row.spec), status=ScheduleStatus[row.status])
