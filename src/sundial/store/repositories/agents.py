@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from sundial.domain.agents import Agent, AgentInfo, AgentSpec
@@ -41,17 +41,15 @@ class AgentRepository:
         self._session.flush()
 
     def get(self, workspace_id: str, agent_id: str, *, for_update: bool = False) -> Agent | None:
-        statement = self._select().where(
-            AgentRow.workspace_id == workspace_id, AgentRow.id == agent_id
-        )
-        if for_update:
-            statement = statement.with_for_update(of=AgentRow)
-        found = self._session.execute(statement).first()
+        statement = _GET_FOR_UPDATE if for_update else _GET
+        found = self._session.execute(
+            statement, {"workspace_id": workspace_id, "agent_id": agent_id}
+        ).first()
         return None if found is None else _agent_of(*found)
 
     def list(self, workspace_id: str, query: ListQuery) -> list[Agent]:
         statement = apply_listing(
-            self._select().where(AgentRow.workspace_id == workspace_id),
+            _select().where(AgentRow.workspace_id == workspace_id),
             AgentRow,
             query,
             _FILTERABLE,
@@ -78,16 +76,25 @@ class AgentRepository:
             delete(AgentRow).where(AgentRow.workspace_id == workspace_id, AgentRow.id == agent_id)
         )
 
-    def _select(self) -> Any:
-        schedule_count = (
-            select(func.count(ScheduleRow.id))
-            .where(ScheduleRow.agent_id == AgentRow.id)
-            .correlate(AgentRow)
-            .scalar_subquery()
-        )
-        return select(AgentRow, ProfileRow, schedule_count).outerjoin(
-            ProfileRow, ProfileRow.id == AgentRow.profile_id
-        )
+
+def _select() -> Any:
+    """An agent with its creator's profile and its number of schedules."""
+    schedule_count = (
+        select(func.count(ScheduleRow.id))
+        .where(ScheduleRow.agent_id == AgentRow.id)
+        .correlate(AgentRow)
+        .scalar_subquery()
+    )
+    return select(AgentRow, ProfileRow, schedule_count).outerjoin(
+        ProfileRow, ProfileRow.id == AgentRow.profile_id
+    )
+
+
+# Built once: every schedule call reads its agent this way.
+_GET = _select().where(
+    AgentRow.workspace_id == bindparam("workspace_id"), AgentRow.id == bindparam("agent_id")
+)
+_GET_FOR_UPDATE = _GET.with_for_update(of=AgentRow)
 
 
 def _agent_of(row: AgentRow, profile: ProfileRow | None, schedule_count: int) -> Agent:
