@@ -13,6 +13,7 @@ from sundial.service.access import ApiKeyService, ProfileService
 from sundial.service.agents import AgentService
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
 from sundial.service.firing import FiringService
+from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import SCHEDULES, Notifier
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
@@ -80,7 +81,7 @@ class SundialServer:
         self.engine = FiringLoop(
             fire_batch=lambda: self.firing.fire_due().schedules,
             earliest_due=self.firing.earliest_due,
-            after_pass=self.objectives.reap,
+            after_pass=Housekeeping(self.database, self.clock, self.objectives),
             clock=self.clock,
             batch_size=settings.engine_batch_size,
         )

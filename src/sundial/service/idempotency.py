@@ -69,6 +69,15 @@ def create_once(
     raise AssertionError("unreachable")
 
 
+def purge_expired(database: Database, clock: Clock, *, limit: int = 1000) -> int:
+    """Deletes request ids past their 24 hours (up to `limit` at a time), which a retry would
+    no longer match anyway; returns how many it deleted."""
+    with UnitOfWork(database, write=True) as uow:
+        purged = uow.idempotency.purge(clock.now() - REQUEST_ID_LIFETIME, limit)
+        uow.commit()
+    return purged
+
+
 def _replay(
     uow: UnitOfWork,
     existing: IdempotencyRecord,

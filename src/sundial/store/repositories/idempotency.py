@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from sundial.store.models import IdempotencyKeyRow
@@ -52,3 +52,24 @@ class IdempotencyRepository:
                 IdempotencyKeyRow.request_id == request_id,
             )
         )
+
+    def purge(self, before: datetime, limit: int) -> int:
+        """Deletes up to `limit` keys recorded before `before` (the oldest first); returns how
+        many it deleted."""
+        key = tuple_(
+            IdempotencyKeyRow.workspace_id,
+            IdempotencyKeyRow.operation,
+            IdempotencyKeyRow.request_id,
+        )
+        expired = (
+            select(
+                IdempotencyKeyRow.workspace_id,
+                IdempotencyKeyRow.operation,
+                IdempotencyKeyRow.request_id,
+            )
+            .where(IdempotencyKeyRow.created_at < before)
+            .order_by(IdempotencyKeyRow.created_at)
+            .limit(limit)
+        )
+        result = self._session.execute(delete(IdempotencyKeyRow).where(key.in_(expired)))
+        return int(getattr(result, "rowcount", 0) or 0)
