@@ -14,7 +14,7 @@ from sundial.service.agents import AgentService
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
 from sundial.service.firing import FiringService
 from sundial.service.housekeeping import Housekeeping
-from sundial.service.notifier import SCHEDULES, Notifier
+from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
@@ -24,12 +24,18 @@ from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
 from sundial.store.notifications import (
+    CREDENTIALS_CHANNEL,
     OBJECTIVES_CHANNEL,
     SCHEDULES_CHANNEL,
     PostgresNotifications,
 )
 
 logger = logging.getLogger("sundial.server")
+_CHANNELS = {
+    SCHEDULES: SCHEDULES_CHANNEL,
+    OBJECTIVES: OBJECTIVES_CHANNEL,
+    CREDENTIALS: CREDENTIALS_CHANNEL,
+}
 
 
 class SundialServer:
@@ -54,14 +60,15 @@ class SundialServer:
             jwt=None if settings.jwt is None else JwtVerifier(settings.jwt, self.clock),
             cache_ttl=settings.auth_cache_ttl,
         )
+        self.notifier = Notifier()
+        self.notifier.on_credentials_changed(self.authenticator.forget)
         self.profiles = ProfileService(
-            self.database, self.clock, on_changed=self.authenticator.forget_profile
+            self.database, self.clock, on_changed=self.notifier.credentials_changed
         )
         self.api_keys = ApiKeyService(
-            self.database, self.clock, on_revoked=self.authenticator.forget_key
+            self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
         self.agents = AgentService(self.database, self.clock)
-        self.notifier = Notifier()
         self.schedules = ScheduleService(
             self.database,
             self.clock,
@@ -165,7 +172,7 @@ class SundialServer:
 
     def _publish(self, topic: str, payload: str) -> None:
         assert self._notifications is not None
-        channel = SCHEDULES_CHANNEL if topic == SCHEDULES else OBJECTIVES_CHANNEL
+        channel = _CHANNELS[topic]
         try:
             self._notifications.publish(channel, payload)
         except Exception:
@@ -175,6 +182,8 @@ class SundialServer:
     def _on_notification(self, channel: str, payload: str) -> None:
         if channel == SCHEDULES_CHANNEL:
             self.notifier.local_schedules_changed()
+        elif channel == CREDENTIALS_CHANNEL:
+            self.notifier.local_credentials_changed(payload)
         elif payload:
             self.notifier.local_objectives_available(payload.split(","))
 

@@ -2,8 +2,9 @@
 
 Secrets are never stored or compared: an API key is found by the SHA-256 digest of the
 secret the caller sent, and the stored digest is then checked with `hmac.compare_digest`.
-Lookups are cached for `cache_ttl`; a key revoked in this process stops working at once,
-one revoked through another replica within `cache_ttl`."""
+Lookups are cached for `cache_ttl`. A revoked key stops working at once in the process
+that revoked it, and on other replicas as soon as the news reaches them (PostgreSQL NOTIFY;
+within `cache_ttl` at the latest, on SQLite or if a notification is lost)."""
 
 import hashlib
 import hmac
@@ -123,6 +124,12 @@ class Authenticator:
                 raise UnauthenticatedError("JWT sign-in is not configured on this server")
             return self._principal_of_token(self._jwt.verify(token))
         return self._principal_of_key(token)
+
+    def forget(self, resource_id: str) -> None:
+        """Drops a revoked key (`key_…`) or a user whose grants changed (`prof_…`) from the
+        caches, here or on another replica, so that the next call reads it anew."""
+        self.forget_key(resource_id)
+        self.forget_profile(resource_id)
 
     def forget_key(self, key_id: str) -> None:
         """Drops a key from the cache (it was revoked), so the next call reads it anew."""

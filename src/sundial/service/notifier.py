@@ -1,5 +1,6 @@
 """Wake-ups: workers long-polling for an agent's objectives, and the firing loop waiting for
-the next due schedule. Local listeners are woken at once; `publishers` carry the news to
+the next due schedule, and the key caches of every replica when a key is revoked or a user's
+grants change. Local listeners are woken at once; `publishers` carry the news to
 other replicas (PostgreSQL NOTIFY), whose listeners call the `local_*` methods."""
 
 import threading
@@ -9,6 +10,7 @@ Publisher = Callable[[str, str], None]
 
 SCHEDULES = "schedules"
 OBJECTIVES = "objectives"
+CREDENTIALS = "credentials"
 
 
 class Notifier:
@@ -16,10 +18,12 @@ class Notifier:
         self._condition = threading.Condition()
         self._versions: dict[str, int] = {}
         self._schedule_listeners: list[Callable[[], None]] = []
+        self._credential_listeners: list[Callable[[str], None]] = []
         self._publishers: list[Publisher] = []
 
     def add_publisher(self, publisher: Publisher) -> None:
-        """`publisher(topic, payload)` tells other processes (topic SCHEDULES or OBJECTIVES)."""
+        """`publisher(topic, payload)` tells other processes (SCHEDULES, OBJECTIVES or
+        CREDENTIALS)."""
         self._publishers.append(publisher)
 
     def on_schedules_changed(self, listener: Callable[[], None]) -> None:
@@ -33,6 +37,19 @@ class Notifier:
         agents = list(agent_ids)
         self.local_objectives_available(agents)
         self._publish(OBJECTIVES, ",".join(agents))
+
+    def on_credentials_changed(self, listener: Callable[[str], None]) -> None:
+        """`listener(id)` is told the id of a revoked key or of a profile whose grants
+        changed."""
+        self._credential_listeners.append(listener)
+
+    def credentials_changed(self, resource_id: str) -> None:
+        self.local_credentials_changed(resource_id)
+        self._publish(CREDENTIALS, resource_id)
+
+    def local_credentials_changed(self, resource_id: str) -> None:
+        for listener in self._credential_listeners:
+            listener(resource_id)
 
     def local_schedules_changed(self) -> None:
         for listener in self._schedule_listeners:

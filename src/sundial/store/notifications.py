@@ -15,6 +15,8 @@ logger = logging.getLogger("sundial.notifications")
 
 SCHEDULES_CHANNEL = "sundial_schedules"
 OBJECTIVES_CHANNEL = "sundial_objectives"
+CREDENTIALS_CHANNEL = "sundial_credentials"
+CHANNELS = (SCHEDULES_CHANNEL, OBJECTIVES_CHANNEL, CREDENTIALS_CHANNEL)
 _RECONNECT_SECONDS = 1.0
 
 
@@ -55,8 +57,8 @@ class PostgresNotifications:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as connection:
-                    connection.execute(f"LISTEN {SCHEDULES_CHANNEL}")
-                    connection.execute(f"LISTEN {OBJECTIVES_CHANNEL}")
+                    for channel in CHANNELS:
+                        connection.execute(f"LISTEN {channel}")
                     while not self._stop.is_set():
                         for notice in connection.notifies(timeout=1.0):
                             on_message(notice.channel, notice.payload)
