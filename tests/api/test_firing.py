@@ -361,3 +361,50 @@ def test_raising_max_fires_after_the_limit_resumes_firing(harness, schedules):
     assert raised.info.remaining_fires == 1
     harness.tick()
     assert len(harness.objectives()) == 2
+
+
+def _agent_with_variations(agents, workspace_id, mode):
+    from sundial.v1 import agent_pb2, agent_service_pb2, metadata_pb2
+
+    return agents.CreateAgent(
+        agent_service_pb2.CreateAgentRequest(
+            workspace_id=workspace_id,
+            metadata=metadata_pb2.CreateResourceMetadata(name="varied"),
+            spec=agent_pb2.AgentSpec(
+                variations=[agent_pb2.AgentVariation(id=v, name=v) for v in ("a", "b", "c")],
+                variation_selection_mode=mode,
+            ),
+        )
+    )
+
+
+def test_the_agent_chooses_the_variation_of_each_fire(
+    server, agents, schedules, objectives, workspace_id, clock
+):
+    from sundial.v1 import agent_pb2
+
+    agent = _agent_with_variations(
+        agents, workspace_id, agent_pb2.VARIATION_SELECTION_MODE_ROUND_ROBIN
+    )
+    harness = Harness(server, schedules, objectives, workspace_id, agent, clock)
+    harness.create(overlap_policy=sp.OVERLAP_POLICY_ALLOW)
+    for _ in range(4):
+        harness.tick()
+    harness.schedules.TriggerAgentSchedule(pb.TriggerAgentScheduleRequest(**harness.ids))
+    # Four fires cycle a, b, c, a; the manual trigger continues the count.
+    assert [o.spec.variation_id for o in harness.objectives()] == list("abcab")
+
+
+def test_a_schedule_that_names_a_variation_keeps_it(
+    server, agents, schedules, objectives, workspace_id, clock
+):
+    from sundial.v1 import agent_pb2
+
+    agent = _agent_with_variations(
+        agents, workspace_id, agent_pb2.VARIATION_SELECTION_MODE_ROUND_ROBIN
+    )
+    harness = Harness(server, schedules, objectives, workspace_id, agent, clock)
+    harness.create(overlap_policy=sp.OVERLAP_POLICY_ALLOW, variation_id="c")
+    for _ in range(3):
+        harness.tick()
+    assert [o.spec.variation_id for o in harness.objectives()] == list("ccc")

@@ -2,6 +2,7 @@
 objectives and advance the schedules, commit. No window exists in which an objective is
 written and its schedule has not advanced, or the reverse."""
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.clock import Clock
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
@@ -73,6 +75,7 @@ class FiringService:
         self._on_created = on_created
         self._entries: OrderedDict[tuple[str, int], _Entry] = OrderedDict()
         self._documents: OrderedDict[str, _Document] = OrderedDict()
+        self._agent_documents: OrderedDict[str, AgentSpec] = OrderedDict()
         self._compiled: OrderedDict[str, CompiledSchedule] = OrderedDict()
         self._ahead: dict[str, _PlannedAhead] = {}
         self._ahead_for: datetime | None = None
@@ -93,6 +96,9 @@ class FiringService:
                 r.id for r in rows if entries[r.id].spec.overlap_policy is not OverlapPolicy.ALLOW
             ]
             in_flight = repository.in_flight(watched)
+            choosers = self._agent_specs(
+                {r.agent_id for r in rows if not entries[r.id].spec.variation_id}, repository
+            )
             fires: list[NewFire] = []
             advances: list[ScheduleAdvance] = []
             cancel_ids: list[str] = []
@@ -104,15 +110,26 @@ class FiringService:
                     plan = planned.plan
                 else:
                     plan = _plan(row, entry, in_flight.get(row.id, _NOTHING_IN_FLIGHT), now)
+                agent = choosers.get(row.agent_id)
                 created = [
                     NewFire(
                         new_id(IdPrefix.OBJECTIVE),
                         row,
                         objective.scheduled_time,
                         objective.status.name,
-                        entry.objective_spec_json,
+                        entry.objective_spec_json
+                        if agent is None or not agent.variations
+                        else with_variation(
+                            entry.objective_spec_json,
+                            choose_variation(
+                                agent,
+                                schedule_id=row.id,
+                                nominal=objective.scheduled_time,
+                                sequence=row.scheduled_fires + index,
+                            ),
+                        ),
                     )
-                    for objective in plan.objectives
+                    for index, objective in enumerate(plan.objectives)
                 ]
                 fires.extend(created)
                 cancel_ids.extend(plan.cancel_ids)
@@ -163,6 +180,23 @@ class FiringService:
                 )
         with self._lock:
             self._ahead, self._ahead_for = ahead, moment
+
+    def _agent_specs(
+        self, agent_ids: set[str], repository: FiringRepository
+    ) -> dict[str, AgentSpec]:
+        """The specs (variations and selection mode) of the agents of schedules that name no
+        variation; each distinct document is decoded once."""
+        texts = repository.agent_spec_texts(sorted(agent_ids))
+        return {
+            agent_id: _cached(
+                self._agent_documents,
+                text,
+                self._lock,
+                functools.partial(_decode_agent, text),
+                _DOCUMENT_CACHE_SIZE,
+            )
+            for agent_id, text in texts.items()
+        }
 
     def _entries_for(self, rows: list[DueRow], repository: FiringRepository) -> dict[str, _Entry]:
         """Each row's entry; spec documents are read (in one query) only for revisions not
@@ -260,6 +294,16 @@ def _cached(
         while len(cache) > size:
             cache.popitem(last=False)
     return value
+
+
+def _decode_agent(text: str) -> AgentSpec:
+    return from_json(AgentSpec, json.loads(text))
+
+
+@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
+def with_variation(objective_spec_json: str, variation_id: str) -> str:
+    """An objective spec document with its variation chosen (one encoding per pair)."""
+    return json.dumps({**json.loads(objective_spec_json), "variation_id": variation_id})
 
 
 def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePlan:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError
@@ -86,6 +87,7 @@ class TriggerService:
                 [
                     _row(
                         schedule,
+                        _variation(schedule, _agent_spec(uow, schedule), now, 0),
                         objective_id,
                         now,
                         TriggerKind.MANUAL,
@@ -137,7 +139,9 @@ class TriggerService:
             already = uow.objectives.fired_times(schedule_id, start, end)
             in_flight = len(uow.objectives.in_flight_ids(schedule_id))
             buffered = uow.objectives.count_buffered(schedule_id)
-            rows, skipped = [], 0
+            rows: list[dict[str, Any]] = []
+            skipped = 0
+            agent = _agent_spec(uow, schedule)
             for nominal in times:
                 if nominal in already:
                     continue
@@ -152,6 +156,7 @@ class TriggerService:
                 rows.append(
                     _row(
                         schedule,
+                        _variation(schedule, agent, nominal, len(rows)),
                         new_id(IdPrefix.OBJECTIVE),
                         nominal,
                         TriggerKind.BACKFILL,
@@ -211,8 +216,32 @@ def _check_range(
     return start, end
 
 
+def _agent_spec(uow: UnitOfWork, schedule: AgentSchedule) -> AgentSpec | None:
+    """The agent's spec when the schedule names no variation (the agent then chooses)."""
+    if schedule.spec.variation_id:
+        return None
+    agent = uow.agents.get(schedule.metadata.workspace_id, schedule.info.agent_id)
+    return None if agent is None else agent.spec
+
+
+def _variation(
+    schedule: AgentSchedule, agent: AgentSpec | None, scheduled_time: datetime, index: int
+) -> str:
+    """The schedule's variation, or the one its agent chooses for this fire (manual and
+    backfilled fires continue the schedule's round-robin count)."""
+    if agent is None:
+        return schedule.spec.variation_id
+    return choose_variation(
+        agent,
+        schedule_id=schedule.metadata.id,
+        nominal=scheduled_time,
+        sequence=schedule.info.total_fires + index,
+    )
+
+
 def _row(
     schedule: AgentSchedule,
+    variation_id: str,
     objective_id: str,
     scheduled_time: datetime,
     kind: TriggerKind,
@@ -231,6 +260,6 @@ def _row(
         trigger_kind=kind.name,
         trigger_key=trigger_key,
         status=status.name,
-        spec=objective_spec_of(to_json(schedule.spec)),
+        spec={**objective_spec_of(to_json(schedule.spec)), "variation_id": variation_id},
         now=now,
     )

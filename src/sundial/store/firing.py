@@ -19,8 +19,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Table, Text, cast, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sundial.store.models import ObjectiveRow, ScheduleRow
+from sundial.store.models import AgentRow, ObjectiveRow, ScheduleRow
 
+agents = typing.cast(Table, AgentRow.__table__)
 schedules = typing.cast(Table, ScheduleRow.__table__)
 objectives = typing.cast(Table, ObjectiveRow.__table__)
 
@@ -314,16 +315,21 @@ class FiringRepository:
     def spec_texts(self, schedule_ids: Sequence[str]) -> dict[str, str]:
         """The stored spec documents of these schedules as JSON text, not decoded: the engine
         caches them by revision and decodes a text it has seen before only once."""
-        if not schedule_ids:
+        return self._texts(schedules, schedule_ids)
+
+    def agent_spec_texts(self, agent_ids: Sequence[str]) -> dict[str, str]:
+        """The stored spec documents of these agents (their variations), as JSON text."""
+        return self._texts(agents, agent_ids)
+
+    def _texts(self, table: Table, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
             return {}
         text = (
-            cast(schedules.c.spec, Text)
+            cast(table.c.spec, Text)
             if self._dialect == "postgresql"
-            else type_coerce(schedules.c.spec, Text)
+            else type_coerce(table.c.spec, Text)
         )
-        rows = self._connection.execute(
-            select(schedules.c.id, text).where(schedules.c.id.in_(schedule_ids))
-        )
+        rows = self._connection.execute(select(table.c.id, text).where(table.c.id.in_(ids)))
         return {row[0]: row[1] for row in rows}
 
     def in_flight(self, schedule_ids: Sequence[str]) -> dict[str, InFlight]:
