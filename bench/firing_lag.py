@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sundial.domain.clock import SystemClock
 from sundial.engine.loop import FiringLoop
 from sundial.service.firing import FiringService
+from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import Notifier
 from sundial.service.objectives import ObjectiveService
 from sundial.store.database import Database
@@ -86,7 +87,7 @@ def measure_lag(directory: Path, seconds: int) -> Lag:
     loop = FiringLoop(
         fire_batch=fire_batch,
         earliest_due=firing.earliest_due,
-        after_pass=ObjectiveService(database, clock, notifier).reap,
+        after_pass=Housekeeping(database, clock, ObjectiveService(database, clock, notifier)),
         clock=clock,
         batch_size=BATCH,
     )

@@ -83,3 +83,23 @@ def test_housekeeping_purges_at_most_once_per_interval(database):
     clock.advance(timedelta(days=1))
     housekeeping()  # two days since the last purge: this pass purges
     assert _stored_request_ids(database, workspace) == set()
+
+
+def test_housekeeping_checkpoints_sqlites_write_ahead_log(tmp_path):
+    path = tmp_path / "wal.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    database = Database(url)
+    try:
+        clock = FakeClock(START)
+        boot = TenancyService(database, clock).bootstrap()
+        agents = AgentService(database, clock)
+        for index in range(200):
+            _create(agents, boot.principal, boot.default_workspace.id, f"r-{index}")
+        # The writes wait in the log (far below the autocheckpoint backstop)...
+        before = path.stat().st_size
+        Housekeeping(database, clock, ObjectiveService(database, clock, Notifier()))()
+        # ...until housekeeping copies them into the database file.
+        assert path.stat().st_size > before
+    finally:
+        database.dispose()
