@@ -1,5 +1,5 @@
 """What the engine does after each pass: time out objectives whose lease or deadline passed,
-checkpoint SQLite's write-ahead log (between bursts, not inside one's commit), and now and
+have SQLite's write-ahead log checkpointed in the background (not inside a commit), and now and
 then delete request ids past their lifetime, so that table does not only grow."""
 
 from datetime import datetime, timedelta
@@ -29,7 +29,7 @@ class Housekeeping:
 
     def __call__(self) -> None:
         self._objectives.reap()
-        self._database.checkpoint()
+        self._database.request_checkpoint()
         now = self._clock.now()
         if self._last_purge is None or now - self._last_purge >= self._purge_every:
             self._last_purge = now

@@ -1,14 +1,19 @@
 """Engines for SQLite (embedded, single writer) and PostgreSQL (scale-out)."""
 
+import logging
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+logger = logging.getLogger("sundial.store")
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite copies its write-ahead log back into the database file (a checkpoint) inside the
-# commit that makes the log this long. The engine checkpoints between passes instead
-# (Database.checkpoint), so a burst's commit does not pay for it; this is the backstop.
+# commit that makes the log this long. The engine has it checkpointed in the background after
+# each pass instead (Database.request_checkpoint), so no commit pays for it; this is the
+# backstop.
 SQLITE_AUTOCHECKPOINT_PAGES = 10_000
 
 
@@ -23,9 +28,11 @@ class Database:
         if self.dialect == "sqlite":
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", echo=echo)
             self.reader = _sqlite_engine(url, "BEGIN", echo=echo)
+            self._checkpointer: _Checkpointer | None = _Checkpointer(self.reader)
         elif self.dialect == "postgresql":
             self.writer = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
             self.reader = self.writer
+            self._checkpointer = None
         else:
             raise ValueError(
                 f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
@@ -35,18 +42,19 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def checkpoint(self) -> None:
-        """On SQLite, copies what the write-ahead log holds into the database file, without
-        waiting for readers or writers (PASSIVE); nothing on PostgreSQL."""
-        if not self.is_sqlite:
-            return
-        with self.reader.connect() as connection:
-            # The DB-API connection: SQLAlchemy would wrap the PRAGMA in a transaction.
-            dbapi = connection.connection.dbapi_connection
-            assert dbapi is not None
-            dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    def request_checkpoint(self) -> threading.Event:
+        """On SQLite, asks a background thread to copy the write-ahead log into the database
+        file (PASSIVE: it waits for no reader or writer, and its fsync holds up no commit);
+        the event is set once that is done. Nothing to do on PostgreSQL."""
+        if self._checkpointer is None:
+            done = threading.Event()
+            done.set()
+            return done
+        return self._checkpointer.request()
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
@@ -72,3 +80,64 @@ def _sqlite_engine(url: str, begin_statement: str, *, echo: bool) -> Engine:
         connection.exec_driver_sql(begin_statement)
 
     return engine
+
+
+class _Checkpointer:
+    """One background thread that checkpoints SQLite's write-ahead log when asked; requests
+    that arrive while it works are served by its next checkpoint."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._waiting: list[threading.Event] = []
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def request(self) -> threading.Event:
+        done = threading.Event()
+        with self._lock:
+            if self._stopped:
+                done.set()
+                return done
+            self._waiting.append(done)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="sqlite-checkpoint", daemon=True
+                )
+                self._thread.start()
+        self._wanted.set()
+        return done
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        self._wanted.set()
+        if thread is not None:
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            with self._lock:
+                waiting, self._waiting = self._waiting, []
+                stopped = self._stopped
+            if not stopped:
+                self._checkpoint()
+            for done in waiting:
+                done.set()
+            if stopped:
+                return
+
+    def _checkpoint(self) -> None:
+        try:
+            with self._engine.connect() as connection:
+                # The DB-API connection: SQLAlchemy would wrap the PRAGMA in a transaction.
+                dbapi = connection.connection.dbapi_connection
+                assert dbapi is not None
+                dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:
+            # The log then waits for the next checkpoint (or SQLite's own, at the backstop).
+            logger.warning("SQLite checkpoint failed", exc_info=True)

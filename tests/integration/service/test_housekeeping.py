@@ -98,8 +98,13 @@ def test_housekeeping_checkpoints_sqlites_write_ahead_log(tmp_path):
             _create(agents, boot.principal, boot.default_workspace.id, f"r-{index}")
         # The writes wait in the log (far below the autocheckpoint backstop)...
         before = path.stat().st_size
+        requested = []
+        request = database.request_checkpoint
+        database.request_checkpoint = lambda: requested.append(request()) or requested[-1]
         Housekeeping(database, clock, ObjectiveService(database, clock, Notifier()))()
-        # ...until housekeeping copies them into the database file.
+        # ...until the checkpoint housekeeping asked for copies them into the database file.
+        assert len(requested) == 1
+        assert requested[0].wait(timeout=30)
         assert path.stat().st_size > before
     finally:
         database.dispose()
