@@ -1,7 +1,7 @@
 """A real Sundial gRPC server on a free loopback port, on each database kind."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -9,7 +9,6 @@ import pytest
 from sundial.api.client import authorized_channel
 from sundial.domain.clock import FakeClock
 from sundial.server import SundialServer
-from sundial.settings import Settings
 from sundial.v1 import (
     agent_pb2,
     agent_schedule_service_pb2_grpc,
@@ -19,6 +18,7 @@ from sundial.v1 import (
     objective_service_pb2_grpc,
 )
 from tests.support.auth import ADMIN_SECRET
+from tests.support.servers import running, server_settings
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -30,23 +30,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def server(database_url: str, clock: FakeClock) -> Iterator[SundialServer]:
-    settings = Settings(
-        database_url=database_url,
-        grpc_address="127.0.0.1:0",
-        drain_delay=timedelta(0),
-        shutdown_grace=timedelta(seconds=2),
-        migrate=False,
-        max_workers=8,
-        # Tests drive the firing loop themselves (server.engine.run_pass()) on the fake clock.
-        roles=frozenset({"api"}),
-        bootstrap_api_key=ADMIN_SECRET,
-    )
-    instance = SundialServer(settings, clock=clock)
-    instance.start()
-    try:
+    # Tests drive the firing loop themselves (server.engine.run_pass()) on the fake clock.
+    with running(server_settings(database_url), clock) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from grpc_status import rpc_status
 
 from sundial.domain.clock import FakeClock
 from sundial.server import SundialServer
-from sundial.settings import Settings
 from sundial.v1 import workspace_service_pb2, workspace_service_pb2_grpc
 from tests.gateway.client import call
-from tests.support.auth import ADMIN_SECRET, AUTHORIZATION
+from tests.support.auth import AUTHORIZATION
 from tests.support.rpc import failure_of
+from tests.support.servers import running, server_settings
 
 BURST = 3
 PER_MINUTE = 6.0  # one more failure every 10 s
@@ -23,23 +23,14 @@ PER_MINUTE = 6.0  # one more failure every 10 s
 
 @pytest.fixture
 def limited(database_url: str, clock: FakeClock) -> Iterator[SundialServer]:
-    settings = Settings(
-        database_url=database_url,
-        grpc_address="127.0.0.1:0",
+    settings = server_settings(
+        database_url,
         http_address="127.0.0.1:0",
-        drain_delay=timedelta(0),
-        migrate=False,
-        roles=frozenset({"api"}),
-        bootstrap_api_key=ADMIN_SECRET,
         auth_failure_burst=BURST,
         auth_failure_per_minute=PER_MINUTE,
     )
-    server = SundialServer(settings, clock=clock)
-    server.start()
-    try:
+    with running(settings, clock) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _list(server: SundialServer, authorization: str, **extra: str) -> grpc.StatusCode:

@@ -30,10 +30,10 @@ from sundial.domain.schedules import AgentScheduleSpec, ScheduleInterval, Schedu
 from sundial.domain.tenancy import ApiKeySpec, ProfileSpec
 from sundial.server import SundialServer
 from sundial.service.tokens import JwtSettings
-from sundial.settings import Settings
 from tests.gateway.client import Reply, call
 from tests.support.auth import ADMIN_SECRET
 from tests.support.jwts import AUDIENCE, ISSUER, TokenIssuer
+from tests.support.servers import running, server_settings
 
 from .conftest import START
 
@@ -128,26 +128,15 @@ class World:
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     issuer = TokenIssuer()
     clock = FakeClock(START)
-    settings = Settings(
-        database_url=database_url,
-        grpc_address="127.0.0.1:0",
+    settings = server_settings(
+        database_url,
         http_address="127.0.0.1:0",
-        drain_delay=timedelta(0),
-        shutdown_grace=timedelta(seconds=2),
-        migrate=False,
-        max_workers=8,
-        roles=frozenset({"api"}),
-        bootstrap_api_key=ADMIN_SECRET,
         jwt=JwtSettings(issuer=ISSUER, audience=AUDIENCE, keys_file=issuer.write_jwks(tmp_path)),
         # The matrix fails authentication hundreds of times from one address.
         auth_failure_burst=1_000_000,
     )
-    server = SundialServer(settings, clock=clock)
-    server.start()
-    try:
+    with running(settings, clock) as server:
         yield _populate(server, issuer, clock)
-    finally:
-        server.stop()
 
 
 def _populate(server: SundialServer, issuer: TokenIssuer, clock: FakeClock) -> World:

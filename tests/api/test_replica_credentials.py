@@ -14,10 +14,9 @@ from sundial.domain.clock import FakeClock
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.tenancy import ApiKeySpec
 from sundial.server import SundialServer
-from sundial.settings import Settings
 from sundial.v1 import agent_service_pb2, agent_service_pb2_grpc
-from tests.support.auth import ADMIN_SECRET
 from tests.support.rpc import failure_of
+from tests.support.servers import running, server_settings
 
 from .conftest import START
 
@@ -25,24 +24,13 @@ from .conftest import START
 @pytest.fixture
 def replicas(postgres_cluster) -> Iterator[tuple[SundialServer, SundialServer]]:
     url = postgres_cluster.create_database("credentials", template="sundial_template")
-    settings = Settings(
-        database_url=url,
-        grpc_address="127.0.0.1:0",
-        drain_delay=timedelta(0),
-        migrate=False,
-        roles=frozenset({"api"}),
-        bootstrap_api_key=ADMIN_SECRET,
-        # Far longer than the test: only the notification can end the cached key.
-        auth_cache_ttl=timedelta(hours=1),
-    )
-    servers = [SundialServer(settings, clock=FakeClock(START)) for _ in range(2)]
-    for server in servers:
-        server.start()
-    try:
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
+    # Far longer than the test: only the notification can end the cached key.
+    settings = server_settings(url, auth_cache_ttl=timedelta(hours=1))
+    with (
+        running(settings, FakeClock(START)) as first,
+        running(settings, FakeClock(START)) as second,
+    ):
+        yield first, second
 
 
 def _list_agents(server: SundialServer, secret: str) -> grpc.StatusCode:

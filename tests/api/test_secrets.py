@@ -4,7 +4,6 @@ over gRPC or REST, whether the call succeeds or fails."""
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -14,10 +13,8 @@ from sqlalchemy import MetaData, create_engine, select
 from sundial.api.client import authorized_channel
 from sundial.domain.clock import FakeClock
 from sundial.logs import JsonFormatter
-from sundial.server import SundialServer
 from sundial.service.auth import hash_secret
 from sundial.service.tokens import JwtSettings
-from sundial.settings import Settings
 from sundial.v1 import (
     access_pb2,
     api_key_pb2,
@@ -30,6 +27,7 @@ from sundial.v1 import (
 from tests.gateway.client import call
 from tests.support.auth import ADMIN_SECRET
 from tests.support.jwts import AUDIENCE, ISSUER, TokenIssuer
+from tests.support.servers import running, server_settings
 
 from .conftest import START
 
@@ -64,19 +62,12 @@ def capture() -> Iterator[_Capture]:
 def test_no_secret_in_logs_or_database(database_url: str, tmp_path: Path, capture: _Capture):
     issuer = TokenIssuer()
     clock = FakeClock(START)
-    settings = Settings(
-        database_url=database_url,
-        grpc_address="127.0.0.1:0",
+    settings = server_settings(
+        database_url,
         http_address="127.0.0.1:0",
-        drain_delay=timedelta(0),
-        migrate=False,
-        roles=frozenset({"api"}),
-        bootstrap_api_key=ADMIN_SECRET,
         jwt=JwtSettings(issuer=ISSUER, audience=AUDIENCE, keys_file=issuer.write_jwks(tmp_path)),
     )
-    server = SundialServer(settings, clock=clock)
-    server.start()
-    try:
+    with running(settings, clock) as server:
         account = server.bootstrap.account.id
         target = f"127.0.0.1:{server.port}"
         with authorized_channel(target, ADMIN_SECRET) as channel:
@@ -114,8 +105,6 @@ def test_no_secret_in_logs_or_database(database_url: str, tmp_path: Path, captur
                     account_id=account, api_key_id=made.metadata.id
                 )
             )
-    finally:
-        server.stop()
 
     logs = "\n".join(capture.lines)
     assert "ListWorkspaces" in logs  # the calls were logged: the search looked at them

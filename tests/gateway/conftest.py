@@ -1,38 +1,27 @@
 """A real Sundial server with its REST gateway on free loopback ports, on each database."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from sundial.domain.clock import FakeClock
 from sundial.server import SundialServer
-from sundial.settings import Settings
 from tests.gateway.client import Reply, call
-from tests.support.auth import ADMIN_SECRET, AUTHORIZATION
+from tests.support.auth import AUTHORIZATION
+from tests.support.servers import running, server_settings
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def rest_server(database_url: str) -> Iterator[SundialServer]:
-    settings = Settings(
-        database_url=database_url,
-        grpc_address="127.0.0.1:0",
-        http_address="127.0.0.1:0",
-        drain_delay=timedelta(0),
-        shutdown_grace=timedelta(seconds=2),
-        migrate=False,
-        max_workers=8,
-        bootstrap_api_key=ADMIN_SECRET,
+    settings = server_settings(
+        database_url, http_address="127.0.0.1:0", roles=frozenset({"api", "engine"})
     )
-    server = SundialServer(settings, clock=FakeClock(START))
-    server.start()
-    try:
+    with running(settings, FakeClock(START)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 class Rest:
