@@ -151,3 +151,15 @@ def require_agent(
     if agent is None:
         raise NotFoundError("agent", agent_id)
     return agent
+
+
+def require_agent_spec(
+    uow: UnitOfWork, principal: Principal, workspace_id: str, agent_id: str
+) -> AgentSpec:
+    """Only the agent's spec, for checking a schedule against its variations; NOT_FOUND as
+    require_agent. Cheaper: no creator, no count of schedules."""
+    require_workspace(uow, principal, workspace_id)
+    spec = uow.agents.spec_of(workspace_id, agent_id)
+    if spec is None:
+        raise NotFoundError("agent", agent_id)
+    return spec

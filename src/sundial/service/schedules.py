@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sundial.domain.agents import Agent
+from sundial.domain.agents import AgentSpec
 from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
@@ -21,13 +21,13 @@ from sundial.domain.schedules import (
     ScheduleRules,
     ScheduleStatus,
 )
-from sundial.service.agents import require_agent
+from sundial.service.agents import require_agent, require_agent_spec
 from sundial.service.filtering import enum_value
 from sundial.service.idempotency import create_once, fingerprint
 from sundial.service.listing import ALL_AGENTS, Page, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
-from sundial.service.tenancy import require_workspace
+from sundial.service.tenancy import require_known_workspace, require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
 from sundial.service.validation import (
     Violations,
@@ -36,7 +36,9 @@ from sundial.service.validation import (
     check_schedule_spec,
 )
 from sundial.store.database import Database
-from sundial.store.repositories.schedules import NextFire
+from sundial.store.repositories.objectives import read_time_facts_of
+from sundial.store.repositories.schedules import NextFire, read_schedule
+from sundial.store.snapshot import ReadSnapshot
 from sundial.store.unit_of_work import UnitOfWork
 from sundial.timing import CompiledSchedule, Fire, compile_schedule
 
@@ -71,6 +73,10 @@ class ScheduleService:
         self._compiled_lock = threading.Lock()
         # Only single dict operations (atomic under the GIL); cleared when full.
         self._future_times: dict[tuple[str, str, datetime], tuple[datetime, ...]] = {}
+        # By schedule id: the last schedule presented, its facts and the result (same rules).
+        self._presented: dict[
+            str, tuple[AgentSchedule, tuple[tuple[RecentFire, ...], tuple[str, ...]], AgentSchedule]
+        ] = {}
 
     def create(
         self,
@@ -92,8 +98,8 @@ class ScheduleService:
         def build(
             uow: UnitOfWork, schedule_id: str
         ) -> tuple[AgentSchedule, NextFire, CompiledSchedule]:
-            agent = require_agent(uow, principal, workspace_id, agent_id)
-            compiled = self._validate(violations, schedule_id, spec, agent)
+            agent_spec = require_agent_spec(uow, principal, workspace_id, agent_id)
+            compiled = self._validate(violations, schedule_id, spec, agent_spec)
             now = self._clock.now()
             fire = compiled.next_fire(now)
             if fire is None:
@@ -139,8 +145,9 @@ class ScheduleService:
             # Only a request id's record keeps the fingerprint.
             request_fingerprint=fingerprint(agent_id, metadata, spec) if request_id else "",
             create=create,
-            load=lambda uow, schedule_id: self._load(
-                uow, workspace_id, schedule_id, compiled_by_id.get(schedule_id)
+            # Read back on a snapshot of its own, as Get reads (the unit of work goes unused).
+            load=lambda _uow, schedule_id: self._read(
+                workspace_id, schedule_id, compiled_by_id.get(schedule_id)
             ),
         )
         self._notifier.schedules_changed()
@@ -149,9 +156,11 @@ class ScheduleService:
     def get(
         self, principal: Principal, workspace_id: str, agent_id: str, schedule_id: str
     ) -> AgentSchedule:
-        with UnitOfWork(self._database, write=False) as uow:
-            schedule = require_schedule(uow, principal, workspace_id, agent_id, schedule_id)
-            return self._present(uow, [schedule])[0]
+        require_known_workspace(self._database, principal, workspace_id)
+        schedule = self._read(workspace_id, schedule_id)
+        if schedule is None or agent_id not in (schedule.info.agent_id, ALL_AGENTS):
+            raise NotFoundError("schedule", schedule_id)
+        return schedule
 
     def list_schedules(
         self,
@@ -202,8 +211,8 @@ class ScheduleService:
                 new_spec = replace(new_spec, status=current.spec.status)
             violations = Violations()
             check_metadata(violations, merged.metadata)
-            agent = require_agent(uow, principal, workspace_id, current.info.agent_id)
-            compiled = self._validate(violations, schedule_id, new_spec, agent)
+            agent_spec = require_agent_spec(uow, principal, workspace_id, current.info.agent_id)
+            compiled = self._validate(violations, schedule_id, new_spec, agent_spec)
             violations.raise_if_any()
             now = self._clock.now()
             if (
@@ -349,9 +358,13 @@ class ScheduleService:
         return self.get(principal, workspace_id, agent_id, schedule_id)
 
     def _validate(
-        self, violations: Violations, schedule_id: str, spec: AgentScheduleSpec, agent: Agent
+        self,
+        violations: Violations,
+        schedule_id: str,
+        spec: AgentScheduleSpec,
+        agent_spec: AgentSpec,
     ) -> CompiledSchedule:
-        check_schedule_spec(violations, spec, agent.spec)
+        check_schedule_spec(violations, spec, agent_spec)
         try:
             return compile_schedule(
                 spec.schedule, schedule_id=schedule_id, min_interval=self._min_fire_interval
@@ -361,21 +374,22 @@ class ScheduleService:
             violations.raise_if_any()
             raise
 
-    def _load(
-        self,
-        uow: UnitOfWork,
-        workspace_id: str,
-        schedule_id: str,
-        compiled: CompiledSchedule | None = None,
+    def _read(
+        self, workspace_id: str, schedule_id: str, compiled: CompiledSchedule | None = None
     ) -> AgentSchedule | None:
-        """The stored schedule, presented; `compiled` is its rules if the caller has them
-        compiled already (with the minimum interval: that only adds a check)."""
-        schedule = uow.schedules.get(workspace_id, schedule_id)
-        if schedule is None:
-            return None
+        """The stored schedule, presented, read as the hottest read should be: one snapshot
+        on the DB-API connection, not a unit of work. `compiled` is its rules if the caller
+        has them compiled already (with the minimum interval: that only adds a check)."""
+        with ReadSnapshot(self._database) as snapshot:
+            schedule = read_schedule(snapshot, workspace_id, schedule_id)
+            if schedule is None:
+                return None
+            fires = read_time_facts_of(snapshot, schedule_id)
         if compiled is not None and schedule.metadata.etag:
             self._remember_compiled((schedule_id, schedule.metadata.etag), compiled)
-        return self._present(uow, [schedule])[0]
+        return self._with_read_time_facts(
+            schedule, fires.recent.get(schedule_id, []), fires.running.get(schedule_id, [])
+        )
 
     def _present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
         """Adds the facts computed at read time: future fire times and recent objectives."""
@@ -393,14 +407,26 @@ class ScheduleService:
     def _with_read_time_facts(
         self, schedule: AgentSchedule, recent: list[RecentFire], running: list[str]
     ) -> AgentSchedule:
+        """The schedule with its read-time facts. While the schedule object (decoded once per
+        stored row, see read_schedule) and its facts are the same as last time, the result is
+        the same object too, so the API layer can reuse its message."""
+        facts = (tuple(recent), tuple(running))
+        last = self._presented.get(schedule.metadata.id)
+        if last is not None and last[0] is schedule and last[1] == facts:
+            return last[2]
         info = replace(
             schedule.info,
-            recent_fires=tuple(recent),
-            running_objective_ids=tuple(running),
+            recent_fires=facts[0],
+            running_objective_ids=facts[1],
             last_objective_status=recent[0].status if recent else ObjectiveStatus.UNSPECIFIED,
             future_fire_times=self._future_fire_times(schedule),
         )
-        return replace(schedule, info=info)
+        presented = replace(schedule, info=info)
+        if schedule.metadata.id:
+            if len(self._presented) >= _COMPILED_CACHE_SIZE:
+                self._presented.clear()
+            self._presented[schedule.metadata.id] = (schedule, facts, presented)
+        return presented
 
     def _future_fire_times(self, schedule: AgentSchedule) -> tuple[datetime, ...]:
         """The pending fire and the ones after it. They depend only on the rules (fixed

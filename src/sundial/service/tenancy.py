@@ -283,6 +283,19 @@ _known_workspaces: dict[str, Workspace] = {}
 _KNOWN_WORKSPACES_LIMIT = 100_000
 
 
+def require_known_workspace(
+    database: Database, principal: Principal, workspace_id: str
+) -> Workspace:
+    """require_workspace, opening a unit of work only for a workspace not seen before."""
+    workspace = _known_workspaces.get(workspace_id)
+    if workspace is None:
+        with UnitOfWork(database, write=False) as uow:
+            return require_workspace(uow, principal, workspace_id)
+    if workspace.account_id != principal.account_id:
+        raise NotFoundError("workspace", workspace_id)
+    return workspace
+
+
 def require_workspace(uow: UnitOfWork, principal: Principal, workspace_id: str) -> Workspace:
     """The workspace, if it exists in the principal's account; NOT_FOUND otherwise."""
     workspace = _known_workspaces.get(workspace_id)

@@ -29,10 +29,12 @@ class Database:
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", echo=echo)
             self.reader = _sqlite_engine(url, "BEGIN", echo=echo)
             self._checkpointer: _Checkpointer | None = _Checkpointer(self.reader)
+            self._idle_readers: list[Any] | None = []
         elif self.dialect == "postgresql":
             self.writer = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
             self.reader = self.writer
             self._checkpointer = None
+            self._idle_readers = None
         else:
             raise ValueError(
                 f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
@@ -52,9 +54,34 @@ class Database:
             return done
         return self._checkpointer.request()
 
+    def take_reader(self) -> Any:
+        """A DB-API connection for a read-only snapshot (store.snapshot), to hand back with
+        `give_back_reader`. On SQLite it comes from a stack of idle connections of its own:
+        taking one is a list pop, where the engine's pool takes locks and runs its events.
+        On PostgreSQL it is a connection of the pool."""
+        if self._idle_readers is None:
+            return self.reader.raw_connection()
+        try:
+            return self._idle_readers.pop()  # atomic under the GIL
+        except IndexError:
+            dialect = self.reader.dialect
+            arguments, options = dialect.create_connect_args(self.reader.url)
+            connection = dialect.connect(*arguments, **options)
+            _configure_sqlite(connection)
+            return connection
+
+    def give_back_reader(self, connection: Any) -> None:
+        """Takes back a connection of `take_reader`, its transaction ended."""
+        if self._idle_readers is None:
+            connection.close()  # back to the pool
+        else:
+            self._idle_readers.append(connection)
+
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        while self._idle_readers:
+            self._idle_readers.pop().close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
@@ -65,21 +92,25 @@ def _sqlite_engine(url: str, begin_statement: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transactions away from the sqlite3 module so that we emit BEGIN ourselves.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
-        cursor.close()
+        _configure_sqlite(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin_statement)
 
     return engine
+
+
+def _configure_sqlite(dbapi_connection: Any) -> None:
+    # Take transactions away from the sqlite3 module so that we emit BEGIN ourselves.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+    cursor.close()
 
 
 class _Checkpointer:

@@ -9,20 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
-from sundial.domain.agents import AgentSpec
 from sundial.domain.clock import FakeClock
-from sundial.domain.metadata import MetadataInput
-from sundial.domain.schedules import (
-    AgentScheduleSpec,
-    OverlapPolicy,
-    ScheduleInterval,
-    ScheduleRules,
-)
+from sundial.domain.schedules import OverlapPolicy
 from sundial.service import firing as firing_service
-from sundial.service.agents import AgentService
 from sundial.service.firing import FiringService
-from sundial.service.schedules import ScheduleService
-from sundial.service.tenancy import TenancyService
 from sundial.store.database import Database
 from sundial.store.firing import (
     FiringRepository,
@@ -35,6 +25,7 @@ from sundial.store.firing import (
     sqlite_timestamp,
 )
 from sundial.store.types import UTCDateTime
+from tests.support.tenants import Tenant
 
 START = datetime(2026, 6, 1, 8, 30, 0, 250_000, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -45,36 +36,6 @@ def database(database_url: str) -> Any:
     db = Database(database_url)
     yield db
     db.dispose()
-
-
-class Tenant:
-    """A workspace with one agent, and a way to add schedules to it."""
-
-    def __init__(self, database: Database, clock: FakeClock) -> None:
-        self.database, self.clock = database, clock
-        boot = TenancyService(database, clock).bootstrap()
-        self.principal, self.workspace_id = boot.principal, boot.default_workspace.id
-        agent = AgentService(database, clock).create(
-            self.principal, self.workspace_id, MetadataInput(name="agent"), AgentSpec()
-        )
-        self.agent_id = agent.metadata.id
-        self.schedules = ScheduleService(database, clock, min_fire_interval=timedelta(seconds=1))
-
-    def schedule(self, policy: OverlapPolicy = OverlapPolicy.ALLOW, **spec: Any) -> str:
-        created = self.schedules.create(
-            self.principal,
-            self.workspace_id,
-            self.agent_id,
-            MetadataInput(name="s"),
-            AgentScheduleSpec(
-                initial_message="hello",
-                data={"k": [1, "two", None]},
-                schedule=ScheduleRules(intervals=(ScheduleInterval(every=MINUTE),)),
-                overlap_policy=policy,
-                **spec,
-            ),
-        )
-        return created.metadata.id
 
 
 @pytest.fixture

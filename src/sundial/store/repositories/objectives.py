@@ -2,6 +2,7 @@
 session, because claims and reaping sit on hot paths)."""
 
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from sundial.domain.schedules import RecentFire
 from sundial.store.firing import FiringRepository
 from sundial.store.models import ObjectiveRow
 from sundial.store.repositories.common import apply_listing, etag_of
+from sundial.store.snapshot import ReadSnapshot
 
 objectives = typing.cast(Table, ObjectiveRow.__table__)
 _FILTERABLE: dict[str, Any] = {
@@ -166,23 +168,32 @@ class ObjectiveRepository:
     def read_time_facts(self, schedule_ids: list[str]) -> ScheduleFires:
         """Each schedule's last RECENT_FIRES objectives (newest first) and the ids of its
         pending or running ones (oldest first), in one query."""
-        facts = ScheduleFires({}, {})
         if not schedule_ids:
-            return facts
+            return ScheduleFires({}, {})
         if len(schedule_ids) == 1:
             rows = self._session.execute(_FIRES_OF_ONE, {"schedule_id": schedule_ids[0]})
         else:
             rows = self._session.execute(_FIRES_OF_MANY, {"ids": schedule_ids})
-        for schedule_id, objective_id, scheduled_time, created_at, status, rank in rows:
-            if rank <= RECENT_FIRES:
-                facts.recent.setdefault(schedule_id, []).append(
-                    RecentFire(objective_id, scheduled_time, created_at, ObjectiveStatus[status])
-                )
-            if status in _RUNNING_STATUSES:
-                facts.running.setdefault(schedule_id, []).append(objective_id)
-        for running in facts.running.values():
-            running.reverse()
-        return facts
+        return _facts_of(rows)
+
+
+def read_time_facts_of(snapshot: ReadSnapshot, schedule_id: str) -> ScheduleFires:
+    """`ObjectiveRepository.read_time_facts` of one schedule, on the Get path's snapshot."""
+    return _facts_of(snapshot.rows(_FIRES_OF_ONE, {"schedule_id": schedule_id}))
+
+
+def _facts_of(rows: Iterable[Any]) -> ScheduleFires:
+    facts = ScheduleFires({}, {})
+    for schedule_id, objective_id, scheduled_time, created_at, status, rank in rows:
+        if rank <= RECENT_FIRES:
+            facts.recent.setdefault(schedule_id, []).append(
+                RecentFire(objective_id, scheduled_time, created_at, ObjectiveStatus[status])
+            )
+        if status in _RUNNING_STATUSES:
+            facts.running.setdefault(schedule_id, []).append(objective_id)
+    for running in facts.running.values():
+        running.reverse()
+    return facts
 
 
 _RUNNING_STATUSES = ("PENDING", "RUNNING")

@@ -1,5 +1,6 @@
 """Agent schedules: the spec as one JSON document, runtime facts as columns."""
 
+import json
 import typing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -20,6 +21,7 @@ from sundial.store.codec import from_json, to_json
 from sundial.store.models import ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
 from sundial.store.repositories.tenancy import profile_of
+from sundial.store.snapshot import ReadSnapshot
 
 _FILTERABLE: dict[str, Any] = {
     "name": ScheduleRow.name,
@@ -142,12 +144,51 @@ _GET_FOR_UPDATE: Any = (
 )
 
 
+def read_schedule(
+    snapshot: ReadSnapshot, workspace_id: str, schedule_id: str
+) -> AgentSchedule | None:
+    """The schedule, as `ScheduleRepository.get` reads it, on the Get path's snapshot.
+
+    What a row decodes to is a pure function of the row as the driver returns it, so the
+    decoded schedule is kept by that raw row: a Get of a schedule that has not changed since
+    (no edit, no fire, no change of its creator) decodes nothing."""
+    found = snapshot.execute(_GET, {"workspace_id": workspace_id, "schedule_id": schedule_id})
+    if not found:
+        return None
+    key = _hashable(found[0])
+    schedule = _decoded.get(key)
+    if schedule is None:
+        schedule = _schedule_of_row(snapshot.row_of(_GET, found[0]))
+        if len(_decoded) >= _DECODED_LIMIT:
+            _decoded.clear()
+        _decoded[key] = schedule
+    return schedule
+
+
+def _hashable(raw: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The raw row as a dict key: PostgreSQL's driver returns JSON columns decoded, and
+    those are keyed by their canonical text."""
+    try:
+        hash(raw)
+    except TypeError:
+        return tuple(
+            json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+            for value in raw
+        )
+    return raw
+
+
+# Raw rows of `_GET` and their schedules. Only single dict operations (atomic under the
+# GIL); cleared when full. Schedules are frozen and shared: nobody may change one in place.
+_decoded: dict[tuple[Any, ...], AgentSchedule] = {}
+_DECODED_LIMIT = 4096
+
+
 def _schedule_of_row(row: Any) -> AgentSchedule:
     """A schedule from a row of `_SELECT`: its own columns, then its creator's, prefixed."""
     creator = None
     if row.creator_id is not None:
-        mapping = row._mapping
-        creator = SimpleNamespace(**{key: mapping[_CREATOR + key] for key in _CREATOR_COLUMNS})
+        creator = SimpleNamespace(**{key: getattr(row, _CREATOR + key) for key in _CREATOR_COLUMNS})
     return _schedule_of(row, creator)
 
 

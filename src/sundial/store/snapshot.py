@@ -1,0 +1,130 @@
+"""Read-only transactions on the DB-API connection, for the hottest reads (GetAgentSchedule).
+
+A Get runs two small indexed selects. Through the ORM session each costs several times the
+query itself (session and transaction bookkeeping, statement cache lookups, per-row result
+processing), so here a select is compiled once per dialect and run on the pooled DB-API
+cursor, with only the column types' own result processing."""
+
+import collections
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Dialect, Select
+
+from sundial.store.database import Database
+
+
+class PreparedSelect:
+    """A Core select compiled for one dialect: its SQL text, how to lay out its parameters,
+    and each column's result processor (UTCDateTime, JSON text on SQLite, ...)."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        for name, bind in compiled.binds.items():
+            if bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect):
+                # Values are passed to the driver as given: only plain ones are allowed.
+                raise ValueError(f"parameter {name!r} needs processing; not supported here")
+        self.sql = compiled.string
+        # Values the statement carries itself (a literal limit, say); the rest are given.
+        self._defaults = {
+            name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+        }
+        self._positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self._processors = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        keys = [str(column.key) for column in statement.selected_columns]
+        self._make_row = _row_type(keys)._make
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        merged = {**self._defaults, **values}
+        if self._positions is None:
+            return merged
+        return tuple(merged[name] for name in self._positions)
+
+    def row(self, raw: tuple[Any, ...]) -> Any:
+        """The row as Core would give it: processed values, readable by column key."""
+        return self._make_row(
+            value if process is None else process(value)
+            for process, value in zip(self._processors, raw, strict=True)
+        )
+
+
+def _row_type(keys: list[str]) -> Any:
+    return collections.namedtuple("PreparedRow", keys, rename=True)
+
+
+_prepared: dict[tuple[int, str], tuple[Select[Any], PreparedSelect]] = {}
+
+
+def prepared(statement: Select[Any], dialect: Dialect) -> PreparedSelect:
+    """`statement` compiled for `dialect`, once (statements here are module constants)."""
+    key = (id(statement), dialect.name)
+    found = _prepared.get(key)
+    if found is None or found[0] is not statement:
+        found = (statement, PreparedSelect(statement, dialect))
+        _prepared[key] = found
+    return found[1]
+
+
+def run_prepared(connection: Connection, statement: Select[Any], values: dict[str, Any]) -> Any:
+    """The rows of `statement` on a unit of work's connection, as the driver returns them
+    (unprocessed), without Core's per-execution work."""
+    select = prepared(statement, connection.dialect)
+    return connection.exec_driver_sql(select.sql, select.parameters(values)).fetchall()
+
+
+class ReadSnapshot:
+    """One read-only transaction on a DB-API connection (Database.take_reader), rolled back
+    at the end. On SQLite it begins explicitly (deferred), so all its selects see one snapshot
+    of the database; on PostgreSQL the driver begins it, at READ COMMITTED as the unit of
+    work's reads are."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._dialect = database.reader.dialect
+        self._connection: Any = None
+        self._cursor: Any = None
+
+    def __enter__(self) -> Self:
+        self._connection = self._database.take_reader()
+        try:
+            self._cursor = self._connection.cursor()
+            if self._database.is_sqlite:
+                self._cursor.execute("BEGIN")
+        except BaseException:
+            self._connection.close()
+            raise
+        return self
+
+    def execute(self, statement: Select[Any], values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows of `statement` as the driver returns them (unprocessed): callers that
+        cache what they decode from a row key the cache by these."""
+        select = prepared(statement, self._dialect)
+        self._cursor.execute(select.sql, select.parameters(values))
+        return list(self._cursor.fetchall())
+
+    def rows(self, statement: Select[Any], values: dict[str, Any]) -> list[Any]:
+        """The rows of `statement`, processed as Core would, readable by column key."""
+        select = prepared(statement, self._dialect)
+        return [select.row(raw) for raw in self.execute(statement, values)]
+
+    def row_of(self, statement: Select[Any], raw: tuple[Any, ...]) -> Any:
+        return prepared(statement, self._dialect).row(raw)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        cursor, self._cursor = self._cursor, None
+        try:
+            cursor.close()
+            connection.rollback()
+        except BaseException:
+            connection.close()  # in an unknown state: not to be used again
+            raise
+        self._database.give_back_reader(connection)

@@ -1,0 +1,165 @@
+"""The Get path's reads on the DB-API connection (store.snapshot) against real SQLite and
+PostgreSQL databases: the same rows Core gives, exact caches, one snapshot per read."""
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from sundial.domain.clock import FakeClock
+from sundial.service.firing import FiringService
+from sundial.store.database import Database
+from sundial.store.firing import schedules
+from sundial.store.repositories import objectives as objective_reads
+from sundial.store.repositories import schedules as schedule_reads
+from sundial.store.snapshot import ReadSnapshot
+from sundial.store.unit_of_work import UnitOfWork
+from tests.support.tenants import MINUTE, Tenant
+
+START = datetime(2026, 6, 1, 8, 30, 0, 250_000, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(database_url: str) -> Any:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def tenant(database: Database, clock: FakeClock) -> Tenant:
+    return Tenant(database, clock)
+
+
+def _fire_twice(database: Database, clock: FakeClock) -> None:
+    for _ in range(2):
+        clock.advance(MINUTE + timedelta(seconds=1))
+        FiringService(database, clock).fire_due()
+
+
+def test_a_schedule_reads_as_the_unit_of_work_reads_it(database, tenant, clock):
+    schedule_id = tenant.schedule()
+    _fire_twice(database, clock)
+
+    with ReadSnapshot(database) as snapshot:
+        fast = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
+        fast_facts = objective_reads.read_time_facts_of(snapshot, schedule_id)
+    with UnitOfWork(database, write=False) as uow:
+        slow = uow.schedules.get(tenant.workspace_id, schedule_id)
+        slow_facts = uow.objectives.read_time_facts([schedule_id])
+
+    assert fast == slow
+    assert fast is not None
+    assert fast.info.total_fires == 2
+    assert fast.info.last_fire_at is not None
+    assert fast.info.last_fire_at.tzinfo is UTC
+    assert fast.info.created_by is not None
+    assert fast_facts == slow_facts
+    assert len(fast_facts.recent[schedule_id]) == 2
+
+
+def test_rows_of_other_workspaces_and_missing_ids_are_not_read(database, tenant):
+    schedule_id = tenant.schedule()
+    with ReadSnapshot(database) as snapshot:
+        assert schedule_reads.read_schedule(snapshot, "ws_other", schedule_id) is None
+        assert schedule_reads.read_schedule(snapshot, tenant.workspace_id, "sch_none") is None
+        assert objective_reads.read_time_facts_of(snapshot, "sch_none").recent == {}
+
+
+def test_a_row_is_decoded_once_and_again_whenever_it_changes(database, tenant, clock):
+    schedule_id = tenant.schedule()
+
+    def read() -> Any:
+        with ReadSnapshot(database) as snapshot:
+            return schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
+
+    first = read()
+    assert read() is first  # nothing changed: the decoded schedule is reused
+
+    # The engine changes runtime columns without an edit (no new revision): a new read.
+    _fire_twice(database, clock)
+    fired = read()
+    assert fired is not first
+    assert fired.info.total_fires == 2
+    assert fired.metadata.etag == first.metadata.etag
+
+    # A change the service never makes on its own still shows: the cache is keyed by the
+    # whole stored row, not by what is expected to change.
+    with database.writer.begin() as connection:
+        connection.execute(
+            update(schedules).where(schedules.c.id == schedule_id).values(name="renamed")
+        )
+    assert read().metadata.name == "renamed"
+
+
+def test_a_snapshot_reads_as_the_unit_of_work_isolates(database, tenant, clock):
+    schedule_id = tenant.schedule()
+    with ReadSnapshot(database) as snapshot:
+        before = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
+        _fire_twice(database, clock)  # commits on another connection meanwhile
+        during = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
+        facts = objective_reads.read_time_facts_of(snapshot, schedule_id)
+    if database.is_sqlite:
+        # One snapshot: the schedule and its fires never disagree.
+        assert during == before
+        assert facts.recent == {}
+    else:
+        # READ COMMITTED, as the unit of work's reads on PostgreSQL.
+        assert during is not None
+        assert during.info.total_fires == 2
+        assert len(facts.recent[schedule_id]) == 2
+    with ReadSnapshot(database) as snapshot:
+        after = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
+    assert after is not None
+    assert after.info.total_fires == 2
+
+
+@pytest.fixture
+def sqlite_database(tmp_path, sqlite_template) -> Any:
+    path = tmp_path / "readers.db"
+    shutil.copyfile(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+def test_sqlite_reader_connections_are_reused_and_closed_on_dispose(sqlite_database):
+    first = sqlite_database.take_reader()
+    second = sqlite_database.take_reader()
+    assert second is not first
+    sqlite_database.give_back_reader(first)
+    assert sqlite_database.take_reader() is first
+    sqlite_database.give_back_reader(first)
+    sqlite_database.give_back_reader(second)
+    sqlite_database.dispose()
+    for connection in (first, second):
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.cursor()
+
+
+def test_a_failed_read_leaves_no_transaction_open(sqlite_database):
+    with pytest.raises(RuntimeError), ReadSnapshot(sqlite_database):
+        raise RuntimeError("the use case failed")
+    connection = sqlite_database.take_reader()
+    try:
+        assert not connection.in_transaction
+    finally:
+        sqlite_database.give_back_reader(connection)
+
+
+def test_an_agent_spec_is_read_alone(database, tenant):
+    with UnitOfWork(database, write=False) as uow:
+        spec = uow.agents.spec_of(tenant.workspace_id, tenant.agent_id)
+        agent = uow.agents.get(tenant.workspace_id, tenant.agent_id)
+        assert uow.agents.spec_of("ws_other", tenant.agent_id) is None
+        assert uow.agents.spec_of(tenant.workspace_id, "agent_none") is None
+    assert agent is not None
+    assert spec == agent.spec
