@@ -1,12 +1,12 @@
-"""The authentication and authorization interceptor: every RPC of Sundial's services
-needs `authorization: Bearer <API key or JWT>`, and the permission its
-`sundial.v1.permission` option names, checked before the servicer looks anything up.
-Health checking and reflection stay open."""
+"""Authentication and authorization of calls: every RPC of Sundial's services needs
+`authorization: Bearer <API key or JWT>`, and the permission its `sundial.v1.permission`
+option names, checked before the servicer looks anything up. Health checking and reflection
+stay open. The server interceptor (api.interceptors) runs the check around each call."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +14,7 @@ import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from sundial.api.headers import AUTHORIZATION_KEY, CLIENT_KEY, GATEWAY_TOKEN_KEY
-from sundial.api.interceptors import Behavior, UnaryInterceptor
-from sundial.api.principal import principal_var
-from sundial.domain.auth import Permission
+from sundial.domain.auth import Permission, Principal
 from sundial.domain.errors import UnauthenticatedError
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter
 from sundial.v1 import access_pb2
@@ -40,9 +38,7 @@ def method_access(services: Iterable[ServiceDescriptor]) -> dict[str, MethodAcce
         for method in service.methods:
             if method.client_streaming or method.server_streaming:
                 # The interceptor guards unary calls only; refuse to serve anything else.
-                raise RuntimeError(
-                    f"{method.full_name} streams: the auth interceptor cannot guard it"
-                )
+                raise RuntimeError(f"{method.full_name} streams: the interceptor cannot guard it")
             rules[f"/{service.full_name}/{method.name}"] = _access_of(method)
     return rules
 
@@ -54,9 +50,13 @@ def _access_of(method: MethodDescriptor) -> MethodAccess:
     return MethodAccess(Permission(number), "account_id" in fields, "workspace_id" in fields)
 
 
-class AuthInterceptor(UnaryInterceptor):
-    """Authenticates the caller, rate-limits failed attempts per client, authorizes the
-    call, and leaves the principal in `principal_var` for the servicer."""
+# What a method missing from the rules needs: a permission no one has, so it is refused.
+_UNDECLARED = MethodAccess(Permission.UNSPECIFIED, account_field=False, workspace_field=False)
+
+
+class CallGuard:
+    """Authenticates the caller, rate-limits failed attempts per client, and authorizes the
+    call, before the servicer sees it."""
 
     def __init__(
         self,
@@ -75,20 +75,20 @@ class AuthInterceptor(UnaryInterceptor):
         self._limiter = limiter
         self._gateway_token = gateway_token
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        if handler_call_details.method.startswith(self._open_prefixes):
-            return continuation(handler_call_details)
-        return super().intercept_service(continuation, handler_call_details)
+    def guards(self, method: str) -> bool:
+        """Whether calls of `method` need credentials: all but health checking and reflection."""
+        return not method.startswith(self._open_prefixes)
 
-    def around(
-        self, method: str, behavior: Behavior, request: Any, context: grpc.ServicerContext
-    ) -> Any:
-        rule = self._rules.get(method, MethodAccess(Permission.UNSPECIFIED, False, False))
-        metadata = dict(context.invocation_metadata())
+    def check(
+        self,
+        method: str,
+        request: Any,
+        metadata: dict[str, Any],
+        context: grpc.ServicerContext,
+    ) -> Principal:
+        """The caller, allowed to make this call; raises UNAUTHENTICATED, PERMISSION_DENIED
+        or RESOURCE_EXHAUSTED (too many failed attempts) otherwise."""
+        rule = self._rules.get(method, _UNDECLARED)
         client = self._client_of(metadata, context)
         self._limiter.check(client)
         authorization = metadata.get(AUTHORIZATION_KEY, "")
@@ -107,11 +107,7 @@ class AuthInterceptor(UnaryInterceptor):
             account_id=request.account_id if rule.account_field else None,
             workspace_id=request.workspace_id if rule.workspace_field else None,
         )
-        token = principal_var.set(principal)
-        try:
-            return behavior(request, context)
-        finally:
-            principal_var.reset(token)
+        return principal
 
     def _client_of(self, metadata: dict[str, Any], context: grpc.ServicerContext) -> str:
         """The caller's address: the REST client's when the gateway vouches for it, else the

@@ -14,8 +14,8 @@ from sundial.api.admin import (
     WorkspaceServicer,
 )
 from sundial.api.agents import AgentServicer
-from sundial.api.auth import AuthInterceptor, method_access
-from sundial.api.interceptors import server_interceptors
+from sundial.api.auth import CallGuard, method_access
+from sundial.api.interceptors import CallInterceptor
 from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
 from sundial.api.schedules import AgentScheduleServicer
@@ -72,7 +72,7 @@ class Services:
 
 @dataclass(frozen=True, slots=True)
 class Security:
-    """Who may call what: the parts of the auth interceptor."""
+    """Who may call what: the parts of the CallGuard."""
 
     authenticator: Authenticator
     authorizer: Authorizer
@@ -91,7 +91,7 @@ class GrpcServer:
         security: Security,
         max_workers: int,
     ) -> None:
-        auth = AuthInterceptor(
+        guard = CallGuard(
             method_access(SERVICES),
             open_prefixes=OPEN_PREFIXES,
             authenticator=security.authenticator,
@@ -101,7 +101,7 @@ class GrpcServer:
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-            interceptors=[*server_interceptors(), auth],
+            interceptors=[CallInterceptor(guard)],
             options=[("grpc.so_reuseport", 0)],
         )
         principal = call_principal
