@@ -3,6 +3,7 @@
 Every problem becomes a FieldViolation naming its field path, and all of them are raised
 together in one InvalidArgumentError, so a client can fix a spec in one round trip."""
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -36,10 +37,19 @@ def compile_schedule(
 ) -> CompiledSchedule:
     """Validate `rules` and compile them; InvalidArgumentError lists every violation.
 
-    `schedule_id` seeds the jitter; `min_interval` is the closest two fires may come."""
+    `schedule_id` seeds the jitter; `min_interval` is the closest two fires may come.
+    Compiling and checking depend on nothing else, so valid rules are compiled once and
+    shared (see CompiledSchedule.with_id); rules seen before cost a dict lookup."""
+    try:
+        hash(rules)
+    except TypeError:
+        return _compile(rules, min_interval, field_prefix).with_id(schedule_id)
+    return _compile_shared(rules, min_interval, field_prefix).with_id(schedule_id)
+
+
+def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> CompiledSchedule:
     if min_interval < timedelta(0):
         raise ValueError(f"min_interval must not be negative, got {min_interval}")
-    prefix = field_prefix
     violations: list[FieldViolation] = []
     if not rules.has_rule():
         violations.append(
@@ -112,7 +122,7 @@ def compile_schedule(
             else DstOverlapPolicy.FIRST
         ),
     )
-    schedule = CompiledSchedule(parts, schedule_id)
+    schedule = CompiledSchedule(parts)
     problem = never_fires(schedule, prefix)
     if problem is not None:
         raise InvalidArgumentError([problem])
@@ -120,6 +130,12 @@ def compile_schedule(
     if too_close:
         raise InvalidArgumentError(too_close)
     return schedule
+
+
+# Only valid rules are kept: a violation raises, and lru_cache keeps no exceptions. Rules
+# that compare equal compile alike (their times are aware UTC datetimes: equal means the
+# same instant).
+_compile_shared = functools.lru_cache(maxsize=1024)(_compile)
 
 
 def _zone(name: str, path: str, violations: list[FieldViolation]) -> ZoneDays | None:

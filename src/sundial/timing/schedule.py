@@ -1,6 +1,7 @@
 """Compiled schedules: the union of all rules, minus exclusions, clipped to the window,
 with deterministic jitter; the object the rest of Sundial asks for fire times."""
 
+import copy
 import heapq
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -79,6 +80,15 @@ class CompiledSchedule:
             and not parts.jitter_ms
         ):
             self._progression = self._engine.lone_progression()
+
+    def with_id(self, schedule_id: str) -> "CompiledSchedule":
+        """The same compiled rules for another schedule: only the jitter's seed differs, and
+        the twins share their month plans."""
+        if schedule_id == self.schedule_id:
+            return self
+        twin = copy.copy(self)
+        twin.schedule_id = schedule_id
+        return twin
 
     @property
     def at_instants(self) -> tuple[int, ...]:

@@ -254,3 +254,31 @@ def test_start_and_end_with_other_offsets_are_compared_as_instants() -> None:
         end_time=datetime(2024, 1, 1, 13, tzinfo=plus_two),  # 11:00 UTC
     )
     assert "spec.schedule.end_time" in violations_of(rules)
+
+
+def test_equal_rules_are_compiled_once_and_each_schedule_keeps_its_jitter_seed() -> None:
+    rules = ScheduleRules(calendars=DAILY, timezone="Europe/Paris", jitter=timedelta(minutes=5))
+    first = compile_schedule(rules, schedule_id="sched_a")
+    second = compile_schedule(ScheduleRules(**_fields(rules)), schedule_id="sched_b")
+    assert second.parts is first.parts  # compiled and checked once
+    assert (first.schedule_id, second.schedule_id) == ("sched_a", "sched_b")
+    after = datetime(2026, 3, 1, tzinfo=UTC)
+    alone = compile_schedule(
+        ScheduleRules(calendars=DAILY, timezone="Europe/Paris", jitter=timedelta(minutes=5)),
+        schedule_id="sched_b",
+        min_interval=timedelta(seconds=2),  # another cache entry: compiled afresh
+    )
+    assert alone.parts is not first.parts
+    assert second.fire_times(after, 5) == alone.fire_times(after, 5)
+    assert first.fire_times(after, 5) != second.fire_times(after, 5)  # jitter per schedule
+
+
+def test_invalid_rules_are_refused_every_time() -> None:
+    rules = ScheduleRules(calendars=DAILY, jitter=timedelta(seconds=-1))
+    for _ in range(2):
+        with pytest.raises(InvalidArgumentError, match="jitter"):
+            compile_schedule(rules)
+
+
+def _fields(rules: ScheduleRules) -> dict[str, object]:
+    return {name: getattr(rules, name) for name in rules.__dataclass_fields__}
