@@ -8,7 +8,7 @@ import threading
 from sundial.api.grpc_server import SERVICE_NAMES, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
-from sundial.gateway import Gateway, loopback_target
+from sundial.gateway import Gateway
 from sundial.service.access import ApiKeyService, ProfileService
 from sundial.service.agents import AgentService
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
@@ -138,8 +138,7 @@ class SundialServer:
         logger.info("serving gRPC on port %d", self.port)
         if self.settings.http_address is not None:
             self.http_port = self._gateway.start(
-                self.settings.http_address,
-                grpc_target=loopback_target(self.settings.grpc_address, self.port),
+                self.settings.http_address, local_calls=self._grpc.local_calls()
             )
             logger.info("serving REST on port %d", self.http_port)
 
@@ -157,7 +156,7 @@ class SundialServer:
         # Only the drain delay waits on a real clock: it gives load balancers polling health
         # time to notice NOT_SERVING before connections are refused.
         threading.Event().wait(self.settings.drain_delay.total_seconds())
-        # REST requests are gRPC calls to this server: finish them before gRPC stops.
+        # REST requests run this server's handlers: finish them before gRPC stops.
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
         # The engine finishes its batch (one transaction) and stops.

@@ -1,5 +1,6 @@
 """The gRPC server: servicers, health, reflection and interceptors in one place."""
 
+import typing
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from sundial.api.admin import (
 from sundial.api.agents import AgentServicer
 from sundial.api.auth import CallGuard, method_access
 from sundial.api.interceptors import CallInterceptor
+from sundial.api.local_calls import LocalCalls, MethodRecorder
 from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
 from sundial.api.schedules import AgentScheduleServicer
@@ -99,13 +101,17 @@ class GrpcServer:
             limiter=security.limiter,
             gateway_token=security.gateway_token,
         )
+        self._interceptor = CallInterceptor(guard)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-            interceptors=[CallInterceptor(guard)],
+            interceptors=[self._interceptor],
             options=[("grpc.so_reuseport", 0)],
         )
         principal = call_principal
-        server = self._server
+        # Registers on the server, and keeps the handlers for calls made in this process (the
+        # generated add_*_to_server functions only register).
+        self._methods = MethodRecorder(self._server)
+        server = typing.cast(grpc.Server, self._methods)
         agent_service_pb2_grpc.add_AgentServiceServicer_to_server(
             AgentServicer(services.agents, principal), server
         )
@@ -132,6 +138,11 @@ class GrpcServer:
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
         )
+
+    def local_calls(self) -> LocalCalls:
+        """Sundial's RPCs called in this process, through the interceptor and handlers this
+        server runs (what the REST gateway beside it uses)."""
+        return LocalCalls(self._interceptor, self._methods.handlers)
 
     def start(self, address: str) -> int:
         """Listens on `address` (port 0 picks a free port) and returns the bound port."""

@@ -1,17 +1,18 @@
 """REST/JSON gateway: every RPC of the given services served over HTTP by its
-google.api.http annotation, forwarded as a gRPC call to the server beside it."""
+google.api.http annotation, made as a call of the gRPC server beside it (in process, through
+the server's own interceptor and handlers, or over a gRPC channel)."""
 
 from collections.abc import Callable, Sequence
 
 import grpc
 
 from sundial.gateway.app import GatewayApp
-from sundial.gateway.calls import GrpcForwarder
-from sundial.gateway.http_server import HttpServer, split_address
+from sundial.gateway.calls import Forwarder, GrpcForwarder, LocalCaller, LocalForwarder
+from sundial.gateway.http_server import HttpServer
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.routes import Route, find_services, routes_of
 
-__all__ = ["Gateway", "loopback_target"]
+__all__ = ["Gateway"]
 
 
 class Gateway:
@@ -28,13 +29,25 @@ class Gateway:
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
 
-    def start(self, address: str, *, grpc_target: str) -> int:
-        """Listens on `address` (port 0 picks one), forwarding to `grpc_target`; returns
-        the bound port."""
-        self._channel = grpc.insecure_channel(grpc_target)
+    def start(
+        self,
+        address: str,
+        *,
+        grpc_target: str = "",
+        local_calls: LocalCaller | None = None,
+    ) -> int:
+        """Listens on `address` (port 0 picks one) and returns the bound port. Calls go to
+        the gRPC server at `grpc_target`, or, given `local_calls`, to the one in this
+        process without a network hop."""
+        forwarder: Forwarder
+        if local_calls is not None:
+            forwarder = LocalForwarder(local_calls)
+        else:
+            self._channel = grpc.insecure_channel(grpc_target)
+            forwarder = GrpcForwarder(self._channel, self.routes)
         self._app = GatewayApp(
             self.routes,
-            GrpcForwarder(self._channel, self.routes),
+            forwarder,
             openapi_document=self.openapi,
             readiness=self._readiness,
             client_token=self._client_token,
@@ -53,14 +66,3 @@ class Gateway:
             self._http.stop(grace_seconds)
         if self._channel is not None:
             self._channel.close()
-
-
-def loopback_target(grpc_address: str, port: int) -> str:
-    """Where the gateway reaches the gRPC server bound to `grpc_address` on `port`: the
-    same host, or loopback when it listens on every interface."""
-    host, _ = split_address(grpc_address)
-    if host in ("", "0.0.0.0"):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
