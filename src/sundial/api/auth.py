@@ -89,8 +89,10 @@ class CallGuard:
         """The caller, allowed to make this call; raises UNAUTHENTICATED, PERMISSION_DENIED
         or RESOURCE_EXHAUSTED (too many failed attempts) otherwise."""
         rule = self._rules.get(method, _UNDECLARED)
-        client = self._client_of(metadata, context)
-        self._limiter.check(client)
+        # Who calls matters only to a limiter with failures on record (or after a failure).
+        client = self._client_of(metadata, context) if self._limiter.active else None
+        if client is not None:
+            self._limiter.check(client)
         authorization = metadata.get(AUTHORIZATION_KEY, "")
         try:
             if not isinstance(authorization, str) or not authorization:
@@ -99,7 +101,7 @@ class CallGuard:
                 )
             principal = self._authenticator.authenticate(authorization)
         except UnauthenticatedError:
-            self._limiter.failed(client)
+            self._limiter.failed(client or self._client_of(metadata, context))
             raise
         self._authorizer.authorize(
             principal,

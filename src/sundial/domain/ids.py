@@ -1,7 +1,7 @@
 """Prefixed ULIDs: `sched_01HXK...`. Lexicographic order is creation order: by millisecond
 across processes, strictly within one process (ids of one millisecond count up)."""
 
-import os
+import random
 import re
 import threading
 import time
@@ -67,7 +67,10 @@ class _UlidSource:
 
     def _start(self, millis: int) -> None:
         self._millis = millis
-        self._random = int.from_bytes(os.urandom(10))
+        # Not os.urandom: ids need to be unique, not secret, and its system call would let go
+        # of the GIL on every call (a thread switch under load). The module's generator is
+        # seeded from the system and reseeded in a forked child.
+        self._random = random.getrandbits(_RANDOM_BITS)
         # 48 bits of time in 10 digits (the first holds 3 bits).
         self._time_digits = "".join(_PAIRS[millis >> shift & 1023] for shift in (40, 30, 20, 10, 0))
 

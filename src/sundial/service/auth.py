@@ -12,7 +12,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -307,11 +307,28 @@ class FailureLimiter:
         self._burst = float(burst)
         self._per_second = per_minute / 60.0
         self._buckets: dict[str, tuple[float, datetime]] = {}
+        # When every bucket is full again (the last failure plus a whole refill).
+        self._all_refilled_at = datetime.min.replace(tzinfo=UTC)
         self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        """Whether any client has failures on record that its bucket has not refilled yet;
+        while none has, every check would pass, so callers need not say who calls."""
+        if not self._buckets:
+            return False
+        if self._clock.now() < self._all_refilled_at:
+            return True
+        with self._lock:
+            if self._clock.now() >= self._all_refilled_at:
+                self._buckets.clear()
+            return bool(self._buckets)
 
     def check(self, client: str) -> None:
         with self._lock:
             tokens = self._tokens(client, self._clock.now())
+            if tokens >= self._burst:
+                self._buckets.pop(client, None)  # refilled: forget the client again
         if tokens < 1.0:
             wait = (1.0 - tokens) / self._per_second if self._per_second > 0 else 60.0
             raise ResourceExhaustedError(
@@ -326,6 +343,12 @@ class FailureLimiter:
             if len(self._buckets) >= _CACHE_LIMIT:
                 self._buckets.clear()
             self._buckets[client] = (max(tokens - 1.0, 0.0), now)
+            refill = (
+                timedelta(seconds=self._burst / self._per_second)
+                if self._per_second > 0
+                else timedelta(days=365)
+            )
+            self._all_refilled_at = max(self._all_refilled_at, now + refill)
 
     def _tokens(self, client: str, now: datetime) -> float:
         bucket = self._buckets.get(client)

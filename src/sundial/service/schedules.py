@@ -36,9 +36,7 @@ from sundial.service.validation import (
     check_schedule_spec,
 )
 from sundial.store.database import Database
-from sundial.store.repositories.objectives import read_time_facts_of
 from sundial.store.repositories.schedules import NextFire, read_schedule
-from sundial.store.snapshot import ReadSnapshot
 from sundial.store.unit_of_work import UnitOfWork
 from sundial.timing import CompiledSchedule, Fire, compile_schedule
 
@@ -377,14 +375,13 @@ class ScheduleService:
     def _read(
         self, workspace_id: str, schedule_id: str, compiled: CompiledSchedule | None = None
     ) -> AgentSchedule | None:
-        """The stored schedule, presented, read as the hottest read should be: one snapshot
+        """The stored schedule, presented, read as the hottest read should be: one statement
         on the DB-API connection, not a unit of work. `compiled` is its rules if the caller
         has them compiled already (with the minimum interval: that only adds a check)."""
-        with ReadSnapshot(self._database) as snapshot:
-            schedule = read_schedule(snapshot, workspace_id, schedule_id)
-            if schedule is None:
-                return None
-            fires = read_time_facts_of(snapshot, schedule_id)
+        found = read_schedule(self._database, workspace_id, schedule_id)
+        if found is None:
+            return None
+        schedule, fires = found
         if compiled is not None and schedule.metadata.etag:
             self._remember_compiled((schedule_id, schedule.metadata.etag), compiled)
         return self._with_read_time_facts(

@@ -1,13 +1,14 @@
-"""Read-only transactions on the DB-API connection, for the hottest reads (GetAgentSchedule).
+"""Selects on the DB-API connection, for the hottest reads (GetAgentSchedule).
 
-A Get runs two small indexed selects. Through the ORM session each costs several times the
-query itself (session and transaction bookkeeping, statement cache lookups, per-row result
-processing), so here a select is compiled once per dialect and run on the pooled DB-API
-cursor, with only the column types' own result processing."""
+A Get is one small indexed select. Through the ORM session it costs several times the query
+itself (session and transaction bookkeeping, statement cache lookups, per-row result
+processing), so here a select is compiled once per dialect and run on a DB-API cursor,
+with only the column types' own result processing. It is one statement, not a transaction
+of several: every call into SQLite lets go of the GIL, and under load each hand-off costs
+far more than the query."""
 
 import collections
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, Select
 
@@ -75,56 +76,30 @@ def run_prepared(connection: Connection, statement: Select[Any], values: dict[st
     return connection.exec_driver_sql(select.sql, select.parameters(values)).fetchall()
 
 
-class ReadSnapshot:
-    """One read-only transaction on a DB-API connection (Database.take_reader), rolled back
-    at the end. On SQLite it begins explicitly (deferred), so all its selects see one snapshot
-    of the database; on PostgreSQL the driver begins it, at READ COMMITTED as the unit of
-    work's reads are."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self._dialect = database.reader.dialect
-        self._connection: Any = None
-        self._cursor: Any = None
-
-    def __enter__(self) -> Self:
-        self._connection = self._database.take_reader()
+def fetch(database: Database, statement: Select[Any], values: dict[str, Any]) -> list[Any]:
+    """The rows of one select as the driver returns them (unprocessed: callers that cache
+    what they decode from a row key the cache by these), on a connection of
+    Database.take_reader. One statement reads one snapshot of the database: on SQLite it is
+    its own read transaction (the connection is in autocommit); on PostgreSQL the transaction
+    the driver begins is rolled back."""
+    select = prepared(statement, database.reader.dialect)
+    connection = database.take_reader()
+    try:
+        cursor = connection.cursor()
         try:
-            self._cursor = self._connection.cursor()
-            if self._database.is_sqlite:
-                self._cursor.execute("BEGIN")
-        except BaseException:
-            self._connection.close()
-            raise
-        return self
-
-    def execute(self, statement: Select[Any], values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows of `statement` as the driver returns them (unprocessed): callers that
-        cache what they decode from a row key the cache by these."""
-        select = prepared(statement, self._dialect)
-        self._cursor.execute(select.sql, select.parameters(values))
-        return list(self._cursor.fetchall())
-
-    def rows(self, statement: Select[Any], values: dict[str, Any]) -> list[Any]:
-        """The rows of `statement`, processed as Core would, readable by column key."""
-        select = prepared(statement, self._dialect)
-        return [select.row(raw) for raw in self.execute(statement, values)]
-
-    def row_of(self, statement: Select[Any], raw: tuple[Any, ...]) -> Any:
-        return prepared(statement, self._dialect).row(raw)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        connection, self._connection = self._connection, None
-        cursor, self._cursor = self._cursor, None
-        try:
+            cursor.execute(select.sql, select.parameters(values))
+            rows: list[Any] = cursor.fetchall()
+        finally:
             cursor.close()
+        if not database.is_sqlite:
             connection.rollback()
-        except BaseException:
-            connection.close()  # in an unknown state: not to be used again
-            raise
-        self._database.give_back_reader(connection)
+    except BaseException:
+        connection.close()  # in an unknown state: not to be used again
+        raise
+    database.give_back_reader(connection)
+    return rows
+
+
+def processed(database: Database, statement: Select[Any], raw: tuple[Any, ...]) -> Any:
+    """A row of `fetch`, processed as Core would, readable by column key."""
+    return prepared(statement, database.reader.dialect).row(raw)

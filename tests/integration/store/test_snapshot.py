@@ -1,5 +1,5 @@
-"""The Get path's reads on the DB-API connection (store.snapshot) against real SQLite and
-PostgreSQL databases: the same rows Core gives, exact caches, one snapshot per read."""
+"""The Get path's read on the DB-API connection (store.snapshot) against real SQLite and
+PostgreSQL databases: what the unit of work reads, exact caches, reader connections."""
 
 import shutil
 import sqlite3
@@ -11,11 +11,11 @@ from sqlalchemy import update
 
 from sundial.domain.clock import FakeClock
 from sundial.service.firing import FiringService
+from sundial.store import snapshot
 from sundial.store.database import Database
 from sundial.store.firing import schedules
 from sundial.store.repositories import objectives as objective_reads
 from sundial.store.repositories import schedules as schedule_reads
-from sundial.store.snapshot import ReadSnapshot
 from sundial.store.unit_of_work import UnitOfWork
 from tests.support.tenants import MINUTE, Tenant
 
@@ -49,37 +49,55 @@ def test_a_schedule_reads_as_the_unit_of_work_reads_it(database, tenant, clock):
     schedule_id = tenant.schedule()
     _fire_twice(database, clock)
 
-    with ReadSnapshot(database) as snapshot:
-        fast = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
-        fast_facts = objective_reads.read_time_facts_of(snapshot, schedule_id)
+    found = schedule_reads.read_schedule(database, tenant.workspace_id, schedule_id)
     with UnitOfWork(database, write=False) as uow:
         slow = uow.schedules.get(tenant.workspace_id, schedule_id)
         slow_facts = uow.objectives.read_time_facts([schedule_id])
 
+    assert found is not None
+    fast, fast_facts = found
     assert fast == slow
-    assert fast is not None
     assert fast.info.total_fires == 2
     assert fast.info.last_fire_at is not None
     assert fast.info.last_fire_at.tzinfo is UTC
     assert fast.info.created_by is not None
     assert fast_facts == slow_facts
     assert len(fast_facts.recent[schedule_id]) == 2
+    assert all(fire.scheduled_time.tzinfo is UTC for fire in fast_facts.recent[schedule_id])
+
+
+def test_fires_beyond_the_recent_ones_still_count_while_running(database, tenant, clock):
+    schedule_id = tenant.schedule()
+    for _ in range(objective_reads.RECENT_FIRES + 2):
+        clock.advance(MINUTE + timedelta(seconds=1))
+        FiringService(database, clock).fire_due()
+
+    found = schedule_reads.read_schedule(database, tenant.workspace_id, schedule_id)
+    with UnitOfWork(database, write=False) as uow:
+        slow_facts = uow.objectives.read_time_facts([schedule_id])
+
+    assert found is not None
+    assert found[1] == slow_facts
+    assert len(slow_facts.recent[schedule_id]) == objective_reads.RECENT_FIRES
+    assert len(slow_facts.running[schedule_id]) == objective_reads.RECENT_FIRES + 2
 
 
 def test_rows_of_other_workspaces_and_missing_ids_are_not_read(database, tenant):
     schedule_id = tenant.schedule()
-    with ReadSnapshot(database) as snapshot:
-        assert schedule_reads.read_schedule(snapshot, "ws_other", schedule_id) is None
-        assert schedule_reads.read_schedule(snapshot, tenant.workspace_id, "sch_none") is None
-        assert objective_reads.read_time_facts_of(snapshot, "sch_none").recent == {}
+    assert schedule_reads.read_schedule(database, "ws_other", schedule_id) is None
+    assert schedule_reads.read_schedule(database, tenant.workspace_id, "sch_none") is None
+    found = schedule_reads.read_schedule(database, tenant.workspace_id, schedule_id)
+    assert found is not None
+    assert found[1].recent == {}
 
 
 def test_a_row_is_decoded_once_and_again_whenever_it_changes(database, tenant, clock):
     schedule_id = tenant.schedule()
 
     def read() -> Any:
-        with ReadSnapshot(database) as snapshot:
-            return schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
+        found = schedule_reads.read_schedule(database, tenant.workspace_id, schedule_id)
+        assert found is not None
+        return found[0]
 
     first = read()
     assert read() is first  # nothing changed: the decoded schedule is reused
@@ -98,28 +116,6 @@ def test_a_row_is_decoded_once_and_again_whenever_it_changes(database, tenant, c
             update(schedules).where(schedules.c.id == schedule_id).values(name="renamed")
         )
     assert read().metadata.name == "renamed"
-
-
-def test_a_snapshot_reads_as_the_unit_of_work_isolates(database, tenant, clock):
-    schedule_id = tenant.schedule()
-    with ReadSnapshot(database) as snapshot:
-        before = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
-        _fire_twice(database, clock)  # commits on another connection meanwhile
-        during = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
-        facts = objective_reads.read_time_facts_of(snapshot, schedule_id)
-    if database.is_sqlite:
-        # One snapshot: the schedule and its fires never disagree.
-        assert during == before
-        assert facts.recent == {}
-    else:
-        # READ COMMITTED, as the unit of work's reads on PostgreSQL.
-        assert during is not None
-        assert during.info.total_fires == 2
-        assert len(facts.recent[schedule_id]) == 2
-    with ReadSnapshot(database) as snapshot:
-        after = schedule_reads.read_schedule(snapshot, tenant.workspace_id, schedule_id)
-    assert after is not None
-    assert after.info.total_fires == 2
 
 
 @pytest.fixture
@@ -145,14 +141,17 @@ def test_sqlite_reader_connections_are_reused_and_closed_on_dispose(sqlite_datab
             connection.cursor()
 
 
-def test_a_failed_read_leaves_no_transaction_open(sqlite_database):
-    with pytest.raises(RuntimeError), ReadSnapshot(sqlite_database):
-        raise RuntimeError("the use case failed")
-    connection = sqlite_database.take_reader()
-    try:
-        assert not connection.in_transaction
-    finally:
-        sqlite_database.give_back_reader(connection)
+def test_a_failed_read_closes_its_connection(sqlite_database):
+    taken = sqlite_database.take_reader()
+    sqlite_database.give_back_reader(taken)
+
+    with pytest.raises(KeyError):  # no values for the statement's parameters
+        snapshot.fetch(sqlite_database, schedule_reads._GET, {})
+
+    # The connection the failed read held was closed, not handed out again.
+    assert sqlite_database.take_reader() is not taken
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        taken.cursor()
 
 
 def test_an_agent_spec_is_read_alone(database, tenant):

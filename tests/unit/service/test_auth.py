@@ -451,6 +451,23 @@ def test_limiter_refills_over_time_up_to_the_burst(clock):
         limiter.check("c")
 
 
+def test_limiter_is_active_only_until_every_bucket_has_refilled(clock):
+    limiter = FailureLimiter(clock, burst=2, per_minute=6)  # full again 20 s after a failure
+    assert not limiter.active
+    limiter.failed("a")
+    clock.advance(timedelta(seconds=15))
+    limiter.failed("b")
+    clock.advance(timedelta(seconds=10))
+    assert limiter.active  # b's bucket still refills
+    limiter.failed("b")
+    limiter.failed("b")
+    with pytest.raises(ResourceExhaustedError):
+        limiter.check("b")
+    clock.advance(timedelta(seconds=40))
+    assert not limiter.active
+    limiter.check("b")  # forgotten: a full bucket again
+
+
 def test_limiter_keeps_clients_apart(clock):
     limiter = FailureLimiter(clock, burst=1, per_minute=1)
     limiter.failed("a")

@@ -1,10 +1,11 @@
 """Objectives: reads, claims and status changes (Core statements on the unit of work's
 session, because claims and reaping sit on hot paths)."""
 
+import json
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
@@ -23,7 +24,6 @@ from sundial.domain.schedules import RecentFire
 from sundial.store.firing import FiringRepository
 from sundial.store.models import ObjectiveRow
 from sundial.store.repositories.common import apply_listing, etag_of
-from sundial.store.snapshot import ReadSnapshot
 
 objectives = typing.cast(Table, ObjectiveRow.__table__)
 _FILTERABLE: dict[str, Any] = {
@@ -177,9 +177,36 @@ class ObjectiveRepository:
         return _facts_of(rows)
 
 
-def read_time_facts_of(snapshot: ReadSnapshot, schedule_id: str) -> ScheduleFires:
-    """`ObjectiveRepository.read_time_facts` of one schedule, on the Get path's snapshot."""
-    return _facts_of(snapshot.rows(_FIRES_OF_ONE, {"schedule_id": schedule_id}))
+def fires_of_one_as_json(dialect_name: str) -> Any:
+    """The rows read_time_facts reads for the schedule bound as `schedule_id`, as one JSON
+    array of [id, scheduled_time, created_at, status, rank] arrays in no particular order:
+    a column of the schedule's own select, so that a Get is one statement."""
+    fires = _FIRES_OF_ONE.subquery()
+    columns = (fires.c.id, fires.c.scheduled_time, fires.c.created_at, fires.c.status, fires.c.rank)
+    if dialect_name == "postgresql":
+        aggregate = func.json_agg(func.json_build_array(*columns))
+    else:
+        aggregate = func.json_group_array(func.json_array(*columns))
+    return select(aggregate).scalar_subquery()
+
+
+def facts_of_json(schedule_id: str, fires: Any) -> ScheduleFires:
+    """What read_time_facts gives for one schedule, from its fires_of_one_as_json column
+    (JSON text on SQLite, decoded already on PostgreSQL; None when it has no fires)."""
+    if isinstance(fires, str | bytes):
+        fires = json.loads(fires)
+    newest_first = sorted(fires or (), key=lambda fire: str(fire[0]), reverse=True)
+    return _facts_of(
+        (schedule_id, fire[0], _utc(fire[1]), _utc(fire[2]), fire[3], fire[4])
+        for fire in newest_first
+    )
+
+
+def _utc(text: str) -> datetime:
+    """A time as JSON renders it: SQLite's stored naive UTC text, or PostgreSQL's ISO 8601
+    with its offset."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _facts_of(rows: Iterable[Any]) -> ScheduleFires:

@@ -18,10 +18,12 @@ from sundial.domain.schedules import (
     ScheduleStatus,
 )
 from sundial.store.codec import from_json, to_json
+from sundial.store.database import Database
 from sundial.store.models import ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
+from sundial.store.repositories.objectives import ScheduleFires, facts_of_json, fires_of_one_as_json
 from sundial.store.repositories.tenancy import profile_of
-from sundial.store.snapshot import ReadSnapshot
+from sundial.store.snapshot import fetch, processed
 
 _FILTERABLE: dict[str, Any] = {
     "name": ScheduleRow.name,
@@ -135,6 +137,11 @@ _BY_ID = (
     _schedules.c.id == bindparam("schedule_id"),
 )
 _GET = _SELECT.where(*_BY_ID)
+# With its fires as the last column (the fires subquery binds `schedule_id` too).
+_GET_WITH_FIRES: dict[str, Any] = {
+    dialect: _SELECT.add_columns(fires_of_one_as_json(dialect).label("fires")).where(*_BY_ID)
+    for dialect in ("sqlite", "postgresql")
+}
 _INSERT = insert(_schedules)
 _GET_FOR_UPDATE: Any = (
     select(ScheduleRow, ProfileRow)
@@ -145,24 +152,27 @@ _GET_FOR_UPDATE: Any = (
 
 
 def read_schedule(
-    snapshot: ReadSnapshot, workspace_id: str, schedule_id: str
-) -> AgentSchedule | None:
-    """The schedule, as `ScheduleRepository.get` reads it, on the Get path's snapshot.
+    database: Database, workspace_id: str, schedule_id: str
+) -> tuple[AgentSchedule, ScheduleFires] | None:
+    """The schedule as `ScheduleRepository.get` reads it, with the facts
+    `ObjectiveRepository.read_time_facts` reads for it, in one statement.
 
     What a row decodes to is a pure function of the row as the driver returns it, so the
-    decoded schedule is kept by that raw row: a Get of a schedule that has not changed since
-    (no edit, no fire, no change of its creator) decodes nothing."""
-    found = snapshot.execute(_GET, {"workspace_id": workspace_id, "schedule_id": schedule_id})
+    decoded schedule is kept by that raw row (without its fires): a Get of a schedule that
+    has not changed since (no edit, no fire, no change of its creator) decodes it no more."""
+    statement = _GET_WITH_FIRES[database.dialect]
+    found = fetch(database, statement, {"workspace_id": workspace_id, "schedule_id": schedule_id})
     if not found:
         return None
-    key = _hashable(found[0])
+    raw = found[0]
+    key = _hashable(raw[:-1])
     schedule = _decoded.get(key)
     if schedule is None:
-        schedule = _schedule_of_row(snapshot.row_of(_GET, found[0]))
+        schedule = _schedule_of_row(processed(database, statement, raw))
         if len(_decoded) >= _DECODED_LIMIT:
             _decoded.clear()
         _decoded[key] = schedule
-    return schedule
+    return schedule, facts_of_json(schedule_id, raw[-1])
 
 
 def _hashable(raw: tuple[Any, ...]) -> tuple[Any, ...]:
