@@ -31,6 +31,8 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
+from sundial.settings import DEFAULT_MAX_WORKERS
+
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_METHOD = "/bench.Echo/Echo"
 # The bootstrap admin key of the server under test.
@@ -303,7 +305,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=4, help="client threads per process")
-    parser.add_argument("--max-workers", type=int, default=16, help="server thread pools")
+    parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=DEFAULT_MAX_WORKERS,
+        help="both servers' thread pools (default: sundial serve's)",
+    )
     parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_server:

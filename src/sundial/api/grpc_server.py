@@ -102,6 +102,7 @@ class GrpcServer:
             gateway_token=security.gateway_token,
         )
         self._interceptor = CallInterceptor(guard)
+        self._max_workers = max_workers
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
             interceptors=[self._interceptor],
@@ -142,7 +143,7 @@ class GrpcServer:
     def local_calls(self) -> LocalCalls:
         """Sundial's RPCs called in this process, through the interceptor and handlers this
         server runs (what the REST gateway beside it uses)."""
-        return LocalCalls(self._interceptor, self._methods.handlers)
+        return LocalCalls(self._interceptor, self._methods.handlers, max_calls=self._max_workers)
 
     def start(self, address: str) -> int:
         """Listens on `address` (port 0 picks a free port) and returns the bound port."""

@@ -18,6 +18,7 @@ from sundial.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_GRPC_ADDRESS,
     DEFAULT_HTTP_ADDRESS,
+    DEFAULT_MAX_WORKERS,
     Settings,
 )
 from sundial.store import migrate
@@ -61,7 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         default=float(_env("DRAIN_DELAY", "1")),
         help="seconds health answers NOT_SERVING before the server stops accepting calls",
     )
-    serve.add_argument("--max-workers", type=int, default=int(_env("MAX_WORKERS", "16")))
+    serve.add_argument(
+        "--max-workers",
+        type=int,
+        default=int(_env("MAX_WORKERS", str(DEFAULT_MAX_WORKERS))),
+        help="calls that run at once, gRPC and REST each; raise it when calls mostly wait "
+        "on a distant database",
+    )
     serve.add_argument(
         "--min-fire-interval",
         type=float,

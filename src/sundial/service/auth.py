@@ -11,7 +11,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -93,6 +93,16 @@ class _TtlCache(Generic[T]):
 class _StoredKey:
     key: ApiKey
     secret_hash: str
+    # What the key authenticates as, made once per load rather than on every call.
+    principal: Principal = field(init=False)
+
+    def __post_init__(self) -> None:
+        key = self.key
+        workspaces = frozenset(key.spec.workspace_ids) or None
+        principal = Principal(
+            key.metadata.account_id, key.info.key_profile_id, key.spec.role, workspaces
+        )
+        object.__setattr__(self, "principal", principal)
 
 
 class Authenticator:
@@ -151,10 +161,7 @@ class Authenticator:
             raise UnauthenticatedError("the API key was revoked")
         if key.spec.expire_time is not None and key.spec.expire_time <= self._clock.now():
             raise UnauthenticatedError("the API key has expired")
-        workspaces = frozenset(key.spec.workspace_ids) or None
-        return Principal(
-            key.metadata.account_id, key.info.key_profile_id, key.spec.role, workspaces
-        )
+        return stored.principal
 
     def _load_key(self, digest: str) -> _StoredKey | None:
         with UnitOfWork(self._database, write=False) as uow:

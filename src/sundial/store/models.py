@@ -199,6 +199,8 @@ class ObjectiveRow(Base):
         ),
         Index("ix_objectives_workspace_id_agent_id_id", "workspace_id", "agent_id", "id"),
         Index("ix_objectives_schedule_id_status", "schedule_id", "status"),
+        # A schedule's newest objectives (its recent fires, on every Get).
+        Index("ix_objectives_schedule_id_id", "schedule_id", "id"),
         Index("ix_objectives_agent_id_status_available_at", "agent_id", "status", "available_at"),
         Index("ix_objectives_status_lease_expires_at", "status", "lease_expires_at"),
     )

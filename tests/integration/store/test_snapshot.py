@@ -162,3 +162,21 @@ def test_an_agent_spec_is_read_alone(database, tenant):
         assert uow.agents.spec_of(tenant.workspace_id, "agent_none") is None
     assert agent is not None
     assert spec == agent.spec
+
+
+def test_a_schedules_fires_are_read_by_index_however_long_its_history(sqlite_database):
+    # The Get's objectives come from the newest few by (schedule_id, id) and the running
+    # ones by (schedule_id, status): no scan of the schedule's whole history.
+    statement = schedule_reads._GET_WITH_FIRES["sqlite"]
+    select = snapshot.prepared(statement, sqlite_database.reader.dialect)
+    values = select.parameters({"workspace_id": "ws_1", "schedule_id": "sched_1"})
+    connection = sqlite_database.take_reader()
+    try:
+        plan = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + select.sql, values)]
+    finally:
+        sqlite_database.give_back_reader(connection)
+    objective_steps = [step for step in plan if "objectives" in step]
+    assert len(objective_steps) == 2
+    assert all(step.startswith("SEARCH objectives USING") for step in objective_steps)
+    assert any("ix_objectives_schedule_id_id" in step for step in objective_steps)
+    assert not any("TEMP B-TREE" in step for step in plan)

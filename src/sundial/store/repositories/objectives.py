@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from sundial.domain.listing import ListQuery
@@ -178,28 +178,50 @@ class ObjectiveRepository:
 
 
 def fires_of_one_as_json(dialect_name: str) -> Any:
-    """The rows read_time_facts reads for the schedule bound as `schedule_id`, as one JSON
-    array of [id, scheduled_time, created_at, status, rank] arrays in no particular order:
-    a column of the schedule's own select, so that a Get is one statement."""
-    fires = _FIRES_OF_ONE.subquery()
-    columns = (fires.c.id, fires.c.scheduled_time, fires.c.created_at, fires.c.status, fires.c.rank)
+    """What read_time_facts reads for the schedule bound as `schedule_id`, as one JSON array
+    of [id, scheduled_time, created_at, status, recent] arrays in no particular order (recent
+    is 1 for the newest RECENT_FIRES, 0 for older pending or running ones): a column of the
+    schedule's own select, so that a Get is one statement. Both parts walk an index of the
+    schedule's objectives, so a schedule with a long history reads as fast as a new one."""
+    columns = (objectives.c.id, objectives.c.scheduled_time, objectives.c.created_at)
+    of_schedule = objectives.c.schedule_id == bindparam("schedule_id")
+    recent = (
+        select(*columns, objectives.c.status, literal(1).label("recent"))
+        .where(of_schedule)
+        .order_by(objectives.c.id.desc())
+        .limit(RECENT_FIRES)
+        .subquery()
+    )
+    running = select(*columns, objectives.c.status, literal(0).label("recent")).where(
+        of_schedule, or_(*(objectives.c.status == status for status in _RUNNING_STATUSES))
+    )
+    fires = union_all(select(recent), running).subquery()
+    row = (fires.c.id, fires.c.scheduled_time, fires.c.created_at, fires.c.status, fires.c.recent)
     if dialect_name == "postgresql":
-        aggregate = func.json_agg(func.json_build_array(*columns))
+        aggregate = func.json_agg(func.json_build_array(*row))
     else:
-        aggregate = func.json_group_array(func.json_array(*columns))
+        aggregate = func.json_group_array(func.json_array(*row))
     return select(aggregate).scalar_subquery()
 
 
 def facts_of_json(schedule_id: str, fires: Any) -> ScheduleFires:
     """What read_time_facts gives for one schedule, from its fires_of_one_as_json column
     (JSON text on SQLite, decoded already on PostgreSQL; None when it has no fires)."""
+    if not fires or fires == "[]":
+        return ScheduleFires({}, {})
     if isinstance(fires, str | bytes):
         fires = json.loads(fires)
-    newest_first = sorted(fires or (), key=lambda fire: str(fire[0]), reverse=True)
-    return _facts_of(
-        (schedule_id, fire[0], _utc(fire[1]), _utc(fire[2]), fire[3], fire[4])
-        for fire in newest_first
-    )
+    facts = ScheduleFires({}, {})
+    recent = sorted((fire for fire in fires if fire[4]), key=lambda fire: fire[0], reverse=True)
+    if recent:
+        facts.recent[schedule_id] = [
+            RecentFire(fire[0], _utc(fire[1]), _utc(fire[2]), ObjectiveStatus[fire[3]])
+            for fire in recent
+        ]
+    running = sorted({fire[0] for fire in fires if fire[3] in _RUNNING_STATUSES})
+    if running:
+        facts.running[schedule_id] = running
+    return facts
 
 
 def _utc(text: str) -> datetime:
