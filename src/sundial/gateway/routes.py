@@ -157,7 +157,10 @@ class Router:
             if verb not in split_by_verb:
                 split_by_verb[verb] = split_path(path, verb)
             parts = split_by_verb[verb]
-            values = None if parts is None else route.template.match_parts(parts)
+            template = route.template
+            if parts is None or (template.deep_index < 0 and len(parts) != len(template.segments)):
+                continue  # the length alone rules it out (match_parts would find the same)
+            values = template.match_parts(parts)
             if values is None:
                 continue
             if route.http_method == http_method:
