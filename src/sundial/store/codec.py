@@ -21,8 +21,9 @@ def to_json(value: Any) -> Any:
     """A JSON-ready form of a domain value (dataclass, enum, datetime, timedelta, ...)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, datetime):
@@ -35,6 +36,24 @@ def to_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(key): to_json(item) for key, item in value.items()}
     raise TypeError(f"cannot encode {type(value).__name__} {value!r} as JSON")
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names, None for other types (dataclasses.fields costs more than
+    encoding a small value)."""
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = (
+            tuple(field.name for field in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
+        _FIELD_NAMES[cls] = names
+        return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
 
 
 def from_json(cls: type[T], data: Any) -> T:
