@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sundial.domain.clock import FakeClock
+from sundial.domain.objectives import ObjectiveStatus
+from sundial.domain.schedules import RecentFire
 from sundial.service.firing import FiringService
 from sundial.store import snapshot
 from sundial.store.database import Database
-from sundial.store.firing import schedules
+from sundial.store.firing import objectives, schedules
 from sundial.store.repositories import objectives as objective_reads
 from sundial.store.repositories import schedules as schedule_reads
 from sundial.store.unit_of_work import UnitOfWork
@@ -66,20 +68,51 @@ def test_a_schedule_reads_as_the_unit_of_work_reads_it(database, tenant, clock):
     assert all(fire.scheduled_time.tzinfo is UTC for fire in fast_facts.recent[schedule_id])
 
 
+def _facts_from_all_objectives(database: Database, schedule_id: str) -> Any:
+    """What a schedule's read-time facts must be, worked out from all its objectives."""
+    with database.reader.connect() as connection:
+        rows = connection.execute(
+            select(objectives).where(objectives.c.schedule_id == schedule_id)
+        ).all()
+    newest = sorted(rows, key=lambda row: row.id, reverse=True)
+    recent = [
+        RecentFire(row.id, row.scheduled_time, row.created_at, ObjectiveStatus[row.status])
+        for row in newest[: objective_reads.RECENT_FIRES]
+    ]
+    running = sorted(row.id for row in rows if row.status in ("PENDING", "RUNNING"))
+    return recent, running
+
+
 def test_fires_beyond_the_recent_ones_still_count_while_running(database, tenant, clock):
     schedule_id = tenant.schedule()
+    other_id = tenant.schedule()
     for _ in range(objective_reads.RECENT_FIRES + 2):
         clock.advance(MINUTE + timedelta(seconds=1))
         FiringService(database, clock).fire_due()
+    with database.writer.begin() as connection:  # one finished, in the middle
+        [middle] = connection.execute(
+            select(objectives.c.id)
+            .where(objectives.c.schedule_id == schedule_id)
+            .order_by(objectives.c.id)
+            .offset(5)
+            .limit(1)
+        ).scalars()
+        connection.execute(
+            update(objectives).where(objectives.c.id == middle).values(status="SUCCEEDED")
+        )
 
     found = schedule_reads.read_schedule(database, tenant.workspace_id, schedule_id)
     with UnitOfWork(database, write=False) as uow:
-        slow_facts = uow.objectives.read_time_facts([schedule_id])
+        listed = uow.objectives.read_time_facts([schedule_id, other_id])
 
+    recent, running = _facts_from_all_objectives(database, schedule_id)
+    assert len(recent) == objective_reads.RECENT_FIRES
+    assert len(running) == objective_reads.RECENT_FIRES + 1
     assert found is not None
-    assert found[1] == slow_facts
-    assert len(slow_facts.recent[schedule_id]) == objective_reads.RECENT_FIRES
-    assert len(slow_facts.running[schedule_id]) == objective_reads.RECENT_FIRES + 2
+    for facts in (found[1], listed):
+        assert facts.recent[schedule_id] == recent
+        assert facts.running[schedule_id] == running
+    assert listed.recent[other_id] == _facts_from_all_objectives(database, other_id)[0]
 
 
 def test_rows_of_other_workspaces_and_missing_ids_are_not_read(database, tenant):

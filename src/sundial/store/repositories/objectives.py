@@ -3,7 +3,6 @@ session, because claims and reaping sit on hot paths)."""
 
 import json
 import typing
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from sundial.domain.schedules import RecentFire
 from sundial.store.firing import FiringRepository
 from sundial.store.models import ObjectiveRow
 from sundial.store.repositories.common import apply_listing, etag_of
+from sundial.store.snapshot import run_prepared
 
 objectives = typing.cast(Table, ObjectiveRow.__table__)
 _FILTERABLE: dict[str, Any] = {
@@ -167,14 +167,18 @@ class ObjectiveRepository:
 
     def read_time_facts(self, schedule_ids: list[str]) -> ScheduleFires:
         """Each schedule's last RECENT_FIRES objectives (newest first) and the ids of its
-        pending or running ones (oldest first), in one query."""
-        if not schedule_ids:
-            return ScheduleFires({}, {})
-        if len(schedule_ids) == 1:
-            rows = self._session.execute(_FIRES_OF_ONE, {"schedule_id": schedule_ids[0]})
-        else:
-            rows = self._session.execute(_FIRES_OF_MANY, {"ids": schedule_ids})
-        return _facts_of(rows)
+        pending or running ones (oldest first). One small indexed query per schedule (a
+        page's worth): a query over all their objectives would read every schedule's whole
+        history."""
+        facts = ScheduleFires({}, {})
+        connection = self._session.connection()
+        statement = _FIRES_ONLY[connection.dialect.name]
+        for schedule_id in dict.fromkeys(schedule_ids):
+            [(fires,)] = run_prepared(connection, statement, {"schedule_id": schedule_id})
+            found = facts_of_json(schedule_id, fires)
+            facts.recent.update(found.recent)
+            facts.running.update(found.running)
+        return facts
 
 
 def fires_of_one_as_json(dialect_name: str) -> Any:
@@ -231,65 +235,11 @@ def _utc(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _facts_of(rows: Iterable[Any]) -> ScheduleFires:
-    facts = ScheduleFires({}, {})
-    for schedule_id, objective_id, scheduled_time, created_at, status, rank in rows:
-        if rank <= RECENT_FIRES:
-            facts.recent.setdefault(schedule_id, []).append(
-                RecentFire(objective_id, scheduled_time, created_at, ObjectiveStatus[status])
-            )
-        if status in _RUNNING_STATUSES:
-            facts.running.setdefault(schedule_id, []).append(objective_id)
-    for running in facts.running.values():
-        running.reverse()
-    return facts
-
-
 _RUNNING_STATUSES = ("PENDING", "RUNNING")
-
-
-def _fires_statement(of_schedules: Any) -> Any:
-    # Built once: constructing a windowed select costs more than running it (every Get).
-    rank = (
-        func.row_number()
-        .over(partition_by=objectives.c.schedule_id, order_by=objectives.c.id.desc())
-        .label("rank")
-    )
-    inner = (
-        select(
-            objectives.c.schedule_id,
-            objectives.c.id,
-            objectives.c.scheduled_time,
-            objectives.c.created_at,
-            objectives.c.status,
-            rank,
-        )
-        .where(of_schedules)
-        .subquery()
-    )
-    return (
-        select(
-            inner.c.schedule_id,
-            inner.c.id,
-            inner.c.scheduled_time,
-            inner.c.created_at,
-            inner.c.status,
-            inner.c.rank,
-        )
-        .where(
-            or_(
-                inner.c.rank <= RECENT_FIRES,
-                # Not in_(): a literal list is re-rendered on every execution too.
-                *(inner.c.status == status for status in _RUNNING_STATUSES),
-            )
-        )
-        .order_by(inner.c.schedule_id, inner.c.id.desc())
-    )
-
-
-# One schedule (Get) compares with `=`: an expanding IN is re-rendered on every execution.
-_FIRES_OF_ONE = _fires_statement(objectives.c.schedule_id == bindparam("schedule_id"))
-_FIRES_OF_MANY = _fires_statement(objectives.c.schedule_id.in_(bindparam("ids", expanding=True)))
+# The fires of the schedule bound as `schedule_id`, alone (read_time_facts).
+_FIRES_ONLY: dict[str, Any] = {
+    dialect: select(fires_of_one_as_json(dialect)) for dialect in ("sqlite", "postgresql")
+}
 
 
 def objective_of(row: Any) -> Objective:
