@@ -1,6 +1,6 @@
 """A workspace with one agent, and a way to add schedules to it, for store and service tests."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sundial.domain.agents import AgentSpec
@@ -18,6 +18,7 @@ from sundial.service.tenancy import TenancyService
 from sundial.store.database import Database
 
 MINUTE = timedelta(minutes=1)
+START = datetime(2026, 6, 1, 8, 30, 0, 250_000, tzinfo=UTC)
 
 
 class Tenant:

@@ -1,37 +1,15 @@
 """ScheduleService.get's reuse of what it presented: exact while nothing changed, fresh as
 soon as the schedule or its objectives change."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
-from sundial.domain.clock import FakeClock
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.service.firing import FiringService
-from sundial.store.database import Database
 from sundial.store.firing import objectives
-from tests.support.tenants import MINUTE, Tenant
-
-START = datetime(2026, 6, 1, 8, 30, 0, 250_000, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(database_url: str) -> Any:
-    db = Database(database_url)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def tenant(database: Database, clock: FakeClock) -> Tenant:
-    return Tenant(database, clock)
+from tests.support.tenants import MINUTE
 
 
 def test_get_presents_each_change_of_a_schedule_and_its_objectives(database, tenant, clock):

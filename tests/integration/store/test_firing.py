@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
-from sundial.domain.clock import FakeClock
 from sundial.domain.schedules import OverlapPolicy
 from sundial.service import firing as firing_service
 from sundial.service.firing import FiringService
@@ -25,27 +24,9 @@ from sundial.store.firing import (
     sqlite_timestamp,
 )
 from sundial.store.types import UTCDateTime
-from tests.support.tenants import Tenant
+from tests.support.tenants import START
 
-START = datetime(2026, 6, 1, 8, 30, 0, 250_000, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def database(database_url: str) -> Any:
-    db = Database(database_url)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def tenant(database: Database, clock: FakeClock) -> Tenant:
-    return Tenant(database, clock)
 
 
 def _schedule_row(database: Database, schedule_id: str) -> dict[str, Any]:

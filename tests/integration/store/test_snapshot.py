@@ -3,7 +3,7 @@ PostgreSQL databases: what the unit of work reads, exact caches, reader connecti
 
 import shutil
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -19,26 +19,7 @@ from sundial.store.firing import objectives, schedules
 from sundial.store.repositories import objectives as objective_reads
 from sundial.store.repositories import schedules as schedule_reads
 from sundial.store.unit_of_work import UnitOfWork
-from tests.support.tenants import MINUTE, Tenant
-
-START = datetime(2026, 6, 1, 8, 30, 0, 250_000, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(database_url: str) -> Any:
-    db = Database(database_url)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def tenant(database: Database, clock: FakeClock) -> Tenant:
-    return Tenant(database, clock)
+from tests.support.tenants import MINUTE
 
 
 def _fire_twice(database: Database, clock: FakeClock) -> None:
