@@ -143,7 +143,7 @@ class ScheduleService:
             # Only a request id's record keeps the fingerprint.
             request_fingerprint=fingerprint(agent_id, metadata, spec) if request_id else "",
             create=create,
-            # Read back on a snapshot of its own, as Get reads (the unit of work goes unused).
+            # Read back in one statement of its own, as Get reads (the unit of work goes unused).
             load=lambda _uow, schedule_id: self._read(
                 workspace_id, schedule_id, compiled_by_id.get(schedule_id)
             ),
