@@ -5,6 +5,7 @@ Absolute numbers on shared machines are noise, so the run prints ratios against 
 REST should reach 60% of gRPC; gRPC Get 60% and Create 40% of the echo server.
 
 Run: .venv/bin/python bench/gateway.py [--seconds 3] [--rounds 3] [--processes 2] [--threads 4]
+     [--postgres]
 
 `sundial serve` (SQLite in a temporary directory) and the echo server each run in their own
 process; clients run in `--processes` processes of `--threads` threads each, with one
@@ -12,6 +13,7 @@ keep-alive HTTP connection or one gRPC channel per process. Targets take turns f
 `--rounds` rounds of `--seconds` seconds, and each figure is the median of its rounds."""
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing
@@ -23,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -75,18 +77,18 @@ def serve_echo(max_workers: int) -> None:
 class Services:
     """The two servers under test, started as subprocesses."""
 
-    def __init__(self, directory: Path, max_workers: int) -> None:
+    def __init__(self, database_url: str, max_workers: int) -> None:
         self.processes: list[subprocess.Popen[str]] = []
         try:
-            self._start(directory, max_workers)
+            self._start(database_url, max_workers)
         except BaseException:
             self.close()
             raise
 
-    def _start(self, directory: Path, max_workers: int) -> None:
+    def _start(self, database_url: str, max_workers: int) -> None:
         sundial = self._spawn(
             [sys.executable, "-m", "sundial.cli.main", "--log-level", "WARNING", "serve",
-             "--database-url", f"sqlite:///{directory / 'bench.db'}",
+             "--database-url", database_url,
              "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0",
              "--drain-delay", "0", "--max-workers", str(max_workers)]
         )  # fmt: skip
@@ -311,14 +313,19 @@ def main() -> int:
         default=DEFAULT_MAX_WORKERS,
         help="both servers' thread pools (default: sundial serve's)",
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="serve from a throwaway PostgreSQL cluster (as the tests start one) instead of SQLite",
+    )
     parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_server:
         serve_echo(args.echo_server)
         return 0
 
-    with tempfile.TemporaryDirectory() as directory:
-        services = Services(Path(directory), args.max_workers)
+    with tempfile.TemporaryDirectory() as directory, _database(args, Path(directory)) as url:
+        services = Services(url, args.max_workers)
         try:
             config = _setup(services)
             rates: dict[str, list[float]] = {target: [] for target in TARGETS}
@@ -340,6 +347,24 @@ def main() -> int:
         f"GET {overhead['GET']:.0f} us, POST (create) {overhead['POST']:.0f} us"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _database(args: argparse.Namespace, directory: Path) -> Iterator[str]:
+    """The URL of the database to serve from: SQLite in `directory`, or a PostgreSQL cluster
+    started for the run and stopped after it."""
+    if not args.postgres:
+        yield f"sqlite:///{directory / 'bench.db'}"
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.support.postgres import PostgresCluster
+
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        yield cluster.create_database("bench")
+    finally:
+        cluster.stop()
 
 
 def _report(rates: dict[str, list[float]], args: argparse.Namespace) -> None:

@@ -29,16 +29,17 @@ class Database:
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", echo=echo)
             self.reader = _sqlite_engine(url, "BEGIN", echo=echo)
             self._checkpointer: _Checkpointer | None = _Checkpointer(self.reader)
-            self._idle_readers: list[Any] | None = []
         elif self.dialect == "postgresql":
             self.writer = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
             self.reader = self.writer
             self._checkpointer = None
-            self._idle_readers = None
         else:
             raise ValueError(
                 f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
             )
+
+        # Idle connections of take_reader.
+        self._idle_readers: list[Any] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,27 +56,26 @@ class Database:
         return self._checkpointer.request()
 
     def take_reader(self) -> Any:
-        """A DB-API connection for a read-only snapshot (store.snapshot), to hand back with
-        `give_back_reader`. On SQLite it comes from a stack of idle connections of its own:
-        taking one is a list pop, where the engine's pool takes locks and runs its events.
-        On PostgreSQL it is a connection of the pool."""
-        if self._idle_readers is None:
-            return self.reader.raw_connection()
+        """A DB-API connection in autocommit for single-statement reads (store.snapshot),
+        to hand back with `give_back_reader`. They come from a stack of idle connections
+        of their own: taking one is a list pop, where the engine's pool takes locks and runs
+        its events; and a statement in autocommit is its own snapshot, where a transaction
+        would cost PostgreSQL two more round trips (BEGIN, ROLLBACK)."""
         try:
             return self._idle_readers.pop()  # atomic under the GIL
         except IndexError:
             dialect = self.reader.dialect
             arguments, options = dialect.create_connect_args(self.reader.url)
             connection = dialect.connect(*arguments, **options)
-            _configure_sqlite(connection)
+            if self.is_sqlite:
+                _configure_sqlite(connection)  # isolation_level None: autocommit
+            else:
+                connection.autocommit = True
             return connection
 
     def give_back_reader(self, connection: Any) -> None:
-        """Takes back a connection of `take_reader`, its transaction ended."""
-        if self._idle_readers is None:
-            connection.close()  # back to the pool
-        else:
-            self._idle_readers.append(connection)
+        """Takes back a connection of `take_reader`, its statement done."""
+        self._idle_readers.append(connection)
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

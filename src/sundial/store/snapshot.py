@@ -79,9 +79,8 @@ def run_prepared(connection: Connection, statement: Select[Any], values: dict[st
 def fetch(database: Database, statement: Select[Any], values: dict[str, Any]) -> list[Any]:
     """The rows of one select as the driver returns them (unprocessed: callers that cache
     what they decode from a row key the cache by these), on a connection of
-    Database.take_reader. One statement reads one snapshot of the database: on SQLite it is
-    its own read transaction (the connection is in autocommit); on PostgreSQL the transaction
-    the driver begins is rolled back."""
+    Database.take_reader. The connection is in autocommit, so the statement is its own
+    transaction: one snapshot of the database."""
     select = prepared(statement, database.reader.dialect)
     connection = database.take_reader()
     try:
@@ -91,8 +90,6 @@ def fetch(database: Database, statement: Select[Any], values: dict[str, Any]) ->
             rows: list[Any] = cursor.fetchall()
         finally:
             cursor.close()
-        if not database.is_sqlite:
-            connection.rollback()
     except BaseException:
         connection.close()  # in an unknown state: not to be used again
         raise

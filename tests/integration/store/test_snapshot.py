@@ -2,7 +2,6 @@
 PostgreSQL databases: what the unit of work reads, exact caches, reader connections."""
 
 import shutil
-import sqlite3
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -132,40 +131,62 @@ def test_a_row_is_decoded_once_and_again_whenever_it_changes(database, tenant, c
     assert read().metadata.name == "renamed"
 
 
-@pytest.fixture
-def sqlite_database(tmp_path, sqlite_template) -> Any:
-    path = tmp_path / "readers.db"
-    shutil.copyfile(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
-    yield db
-    db.dispose()
+def _autocommit(connection: Any) -> bool:
+    # sqlite3: no implicit transactions; psycopg: autocommit.
+    return getattr(connection, "autocommit", None) is True or connection.isolation_level is None
 
 
-def test_sqlite_reader_connections_are_reused_and_closed_on_dispose(sqlite_database):
-    first = sqlite_database.take_reader()
-    second = sqlite_database.take_reader()
+def test_reader_connections_are_autocommit_reused_and_closed_on_dispose(database_url):
+    database = Database(database_url)
+    first = database.take_reader()
+    second = database.take_reader()
     assert second is not first
-    sqlite_database.give_back_reader(first)
-    assert sqlite_database.take_reader() is first
-    sqlite_database.give_back_reader(first)
-    sqlite_database.give_back_reader(second)
-    sqlite_database.dispose()
+    assert _autocommit(first)
+    database.give_back_reader(first)
+    assert database.take_reader() is first
+    database.give_back_reader(first)
+    database.give_back_reader(second)
+    database.dispose()
     for connection in (first, second):
-        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        with pytest.raises(Exception, match="closed"):
             connection.cursor()
 
 
-def test_a_failed_read_closes_its_connection(sqlite_database):
-    taken = sqlite_database.take_reader()
-    sqlite_database.give_back_reader(taken)
+def test_a_failed_read_closes_its_connection(database):
+    taken = database.take_reader()
+    database.give_back_reader(taken)
 
-    with pytest.raises(KeyError):  # no values for the statement's parameters
-        snapshot.fetch(sqlite_database, schedule_reads._GET, {})
+    # No values for the statement's parameters: KeyError on SQLite, the driver's error on
+    # PostgreSQL.
+    with pytest.raises(Exception, match=r"workspace_id|schedule_id"):
+        snapshot.fetch(database, schedule_reads._GET, {})
 
     # The connection the failed read held was closed, not handed out again.
-    assert sqlite_database.take_reader() is not taken
-    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+    assert database.take_reader() is not taken
+    with pytest.raises(Exception, match="closed"):
         taken.cursor()
+
+
+def test_a_schedules_fires_are_read_by_index_however_long_its_history(tmp_path, sqlite_template):
+    # The Get's objectives come from the newest few by (schedule_id, id) and the running
+    # ones by (schedule_id, status): no scan of the schedule's whole history.
+    path = tmp_path / "plan.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    statement = schedule_reads._GET_WITH_FIRES["sqlite"]
+    select = snapshot.prepared(statement, database.reader.dialect)
+    values = select.parameters({"workspace_id": "ws_1", "schedule_id": "sched_1"})
+    connection = database.take_reader()
+    try:
+        plan = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + select.sql, values)]
+    finally:
+        database.give_back_reader(connection)
+        database.dispose()
+    objective_steps = [step for step in plan if "objectives" in step]
+    assert len(objective_steps) == 2
+    assert all(step.startswith("SEARCH objectives USING") for step in objective_steps)
+    assert any("ix_objectives_schedule_id_id" in step for step in objective_steps)
+    assert not any("TEMP B-TREE" in step for step in plan)
 
 
 def test_an_agent_spec_is_read_alone(database, tenant):
@@ -176,21 +197,3 @@ def test_an_agent_spec_is_read_alone(database, tenant):
         assert uow.agents.spec_of(tenant.workspace_id, "agent_none") is None
     assert agent is not None
     assert spec == agent.spec
-
-
-def test_a_schedules_fires_are_read_by_index_however_long_its_history(sqlite_database):
-    # The Get's objectives come from the newest few by (schedule_id, id) and the running
-    # ones by (schedule_id, status): no scan of the schedule's whole history.
-    statement = schedule_reads._GET_WITH_FIRES["sqlite"]
-    select = snapshot.prepared(statement, sqlite_database.reader.dialect)
-    values = select.parameters({"workspace_id": "ws_1", "schedule_id": "sched_1"})
-    connection = sqlite_database.take_reader()
-    try:
-        plan = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + select.sql, values)]
-    finally:
-        sqlite_database.give_back_reader(connection)
-    objective_steps = [step for step in plan if "objectives" in step]
-    assert len(objective_steps) == 2
-    assert all(step.startswith("SEARCH objectives USING") for step in objective_steps)
-    assert any("ix_objectives_schedule_id_id" in step for step in objective_steps)
-    assert not any("TEMP B-TREE" in step for step in plan)
