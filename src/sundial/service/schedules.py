@@ -1,8 +1,6 @@
 """AgentSchedule use cases: CRUD, pause, resume, archive. Writing a schedule also sets
 where the firing engine picks it up (its next fire), in the same transaction."""
 
-import threading
-from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -42,7 +40,7 @@ from sundial.timing import CompiledSchedule, Fire, compile_schedule
 
 FUTURE_FIRE_TIMES = 10
 MAX_PREVIEW_COUNT = 1000
-_COMPILED_CACHE_SIZE = 4096
+_CACHE_SIZE = 4096
 
 
 _FILTERABLE = {
@@ -67,8 +65,6 @@ class ScheduleService:
         self._clock = clock
         self._notifier = notifier or Notifier()
         self._min_fire_interval = min_fire_interval
-        self._compiled: OrderedDict[tuple[str, str], CompiledSchedule] = OrderedDict()
-        self._compiled_lock = threading.Lock()
         # Only single dict operations (atomic under the GIL); cleared when full.
         self._future_times: dict[tuple[str, str, datetime], tuple[datetime, ...]] = {}
         # By schedule id: the last schedule presented, its facts and the result (same rules).
@@ -93,9 +89,7 @@ class ScheduleService:
         if spec.status is ScheduleStatus.UNSPECIFIED:
             spec = replace(spec, status=ScheduleStatus.ACTIVE)
 
-        def build(
-            uow: UnitOfWork, schedule_id: str
-        ) -> tuple[AgentSchedule, NextFire, CompiledSchedule]:
+        def build(uow: UnitOfWork, schedule_id: str) -> tuple[AgentSchedule, NextFire]:
             agent_spec = require_agent_spec(uow, principal, workspace_id, agent_id)
             compiled = self._validate(violations, schedule_id, spec, agent_spec)
             now = self._clock.now()
@@ -118,20 +112,16 @@ class ScheduleService:
                     remaining_fires=spec.max_fires if spec.max_fires > 0 else None,
                 ),
             )
-            return schedule, next_fire, compiled
+            return schedule, next_fire
 
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
-                schedule, _, _ = build(uow, "")
+                schedule, _ = build(uow, "")
                 return self._with_read_time_facts(schedule, [], [])
 
-        # The rules compiled to validate them, kept for reading the new schedule back.
-        compiled_by_id: dict[str, CompiledSchedule] = {}
-
         def create(uow: UnitOfWork) -> str:
-            schedule, next_fire, compiled = build(uow, new_id(IdPrefix.SCHEDULE))
+            schedule, next_fire = build(uow, new_id(IdPrefix.SCHEDULE))
             uow.schedules.add(schedule, next_fire)
-            compiled_by_id[schedule.metadata.id] = compiled
             return schedule.metadata.id
 
         created = create_once(
@@ -144,9 +134,7 @@ class ScheduleService:
             request_fingerprint=fingerprint(agent_id, metadata, spec) if request_id else "",
             create=create,
             # Read back in one statement of its own, as Get reads (the unit of work goes unused).
-            load=lambda _uow, schedule_id: self._read(
-                workspace_id, schedule_id, compiled_by_id.get(schedule_id)
-            ),
+            load=lambda _uow, schedule_id: self._read(workspace_id, schedule_id),
         )
         self._notifier.schedules_changed()
         return created
@@ -372,18 +360,13 @@ class ScheduleService:
             violations.raise_if_any()
             raise
 
-    def _read(
-        self, workspace_id: str, schedule_id: str, compiled: CompiledSchedule | None = None
-    ) -> AgentSchedule | None:
+    def _read(self, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
         """The stored schedule, presented, read as the hottest read should be: one statement
-        on the DB-API connection, not a unit of work. `compiled` is its rules if the caller
-        has them compiled already (with the minimum interval: that only adds a check)."""
+        on the DB-API connection, not a unit of work."""
         found = read_schedule(self._database, workspace_id, schedule_id)
         if found is None:
             return None
         schedule, fires = found
-        if compiled is not None and schedule.metadata.etag:
-            self._remember_compiled((schedule_id, schedule.metadata.etag), compiled)
         return self._with_read_time_facts(
             schedule, fires.recent.get(schedule_id, []), fires.running.get(schedule_id, [])
         )
@@ -420,7 +403,7 @@ class ScheduleService:
         )
         presented = replace(schedule, info=info)
         if schedule.metadata.id:
-            if len(self._presented) >= _COMPILED_CACHE_SIZE:
+            if len(self._presented) >= _CACHE_SIZE:
                 self._presented.clear()
             self._presented[schedule.metadata.id] = (schedule, facts, presented)
         return presented
@@ -439,39 +422,18 @@ class ScheduleService:
             fires = compiled.fire_times(nominal - timedelta(microseconds=1), FUTURE_FIRE_TIMES)
             times = tuple(fire.at for fire in fires)
             if schedule.metadata.etag:
-                if len(self._future_times) >= _COMPILED_CACHE_SIZE:
+                if len(self._future_times) >= _CACHE_SIZE:
                     self._future_times.clear()
                 self._future_times[key] = times
         return times
 
     def compiled_for(self, schedule: AgentSchedule) -> CompiledSchedule:
-        """The schedule's compiled rules, cached by id and etag."""
-        key = (schedule.metadata.id, schedule.metadata.etag)
-        if not schedule.metadata.etag:
-            # Not stored yet (validate_only): nothing identifies these rules.
-            return _compile_stored(schedule)
-        with self._compiled_lock:
-            compiled = self._compiled.get(key)
-            if compiled is not None:
-                self._compiled.move_to_end(key)
-                return compiled
-        compiled = _compile_stored(schedule)
-        self._remember_compiled(key, compiled)
-        return compiled
-
-    def _remember_compiled(self, key: tuple[str, str], compiled: CompiledSchedule) -> None:
-        with self._compiled_lock:
-            self._compiled[key] = compiled
-            while len(self._compiled) > _COMPILED_CACHE_SIZE:
-                self._compiled.popitem(last=False)
-
-
-def _compile_stored(schedule: AgentSchedule) -> CompiledSchedule:
-    # Stored specs were valid when written; a tighter minimum interval since then must not
-    # make them unreadable, so compile without it.
-    return compile_schedule(
-        schedule.spec.schedule, schedule_id=schedule.metadata.id, min_interval=timedelta(0)
-    )
+        """The schedule's compiled rules (compile_schedule shares the work of equal rules).
+        Stored specs were valid when written; a tighter minimum interval since then must not
+        make them unreadable, so they are compiled without it."""
+        return compile_schedule(
+            schedule.spec.schedule, schedule_id=schedule.metadata.id, min_interval=timedelta(0)
+        )
 
 
 def _next_fire(
