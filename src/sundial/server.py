@@ -14,7 +14,7 @@ from sundial.service.agents import AgentService
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
 from sundial.service.firing import FiringService
 from sundial.service.housekeeping import Housekeeping
-from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier
+from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
@@ -180,7 +180,7 @@ class SundialServer:
 
     def _on_notification(self, channel: str, payload: str) -> None:
         if channel == SCHEDULES_CHANNEL:
-            self.notifier.local_schedules_changed()
+            self.notifier.local_schedules_changed(due_at_of(payload))
         elif channel == CREDENTIALS_CHANNEL:
             self.notifier.local_credentials_changed(payload)
         elif payload:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from sundial.v1 import agent_schedule_pb2 as sp
 from sundial.v1 import agent_schedule_service_pb2 as pb
@@ -194,6 +194,39 @@ def test_pause_and_resume_do_not_replay(harness, schedules):
     harness.tick()
     assert len(harness.objectives()) == 2
     assert harness.get().info.missed_fires == 0
+
+
+def test_writes_wake_the_loop_for_when_the_schedule_falls_due_and_pauses_wake_nobody(
+    harness, schedules
+):
+    # On PostgreSQL this process also hears its own notifications, later: times are compared
+    # as a set.
+    woken: list[datetime] = []
+    harness.server.notifier.on_schedules_changed(woken.append)
+
+    def next_fire_at():
+        return harness.get().info.next_fire_at.ToDatetime(tzinfo=UTC)
+
+    harness.create(overlap_policy=sp.OVERLAP_POLICY_ALLOW)
+    created = next_fire_at()
+    assert set(woken) == {created}
+    schedules.PauseAgentSchedule(pb.PauseAgentScheduleRequest(**harness.ids))
+    schedules.PauseAgentSchedule(pb.PauseAgentScheduleRequest(**harness.ids))  # no change
+    harness.clock.advance(timedelta(hours=1, seconds=30))
+    schedules.ResumeAgentSchedule(pb.ResumeAgentScheduleRequest(**harness.ids))
+    resumed = next_fire_at()
+    assert set(woken) == {created, resumed}
+    assert resumed > created
+    schedules.UpdateAgentSchedule(
+        pb.UpdateAgentScheduleRequest(
+            **harness.ids,
+            spec=sp.AgentScheduleSpec(schedule=_every(3600)),
+            update_mask=field_mask_pb2.FieldMask(paths=["spec.schedule"]),
+        )
+    )
+    updated = next_fire_at()
+    assert set(woken) == {created, resumed, updated}
+    assert updated > resumed + MINUTE
 
 
 def test_max_fires_stops_the_schedule_without_archiving_it(harness):

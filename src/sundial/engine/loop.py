@@ -1,5 +1,6 @@
 """The firing loop: fire what is due in batches, then sleep until the next schedule falls
-due or something wakes it (a schedule was created, edited, resumed or triggered)."""
+due or something wakes it: a schedule was created, edited or resumed with a fire earlier than
+the loop's wake-up time."""
 
 import gc
 import logging
@@ -36,7 +37,7 @@ class FiringLoop:
         self._after_pass = after_pass
         self._clock = clock
         self._batch_size = batch_size
-        self._wake = threading.Event()
+        self._alarm = Alarm()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -56,8 +57,10 @@ class FiringLoop:
         self._after_pass()
         return handled
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, due_at: datetime | None = None) -> None:
+        """Runs a pass now, or, told when a changed schedule falls due, by then: a loop
+        asleep until no later than that sleeps on (it reads what is due when it wakes)."""
+        self._alarm.ring(due_at)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="firing-loop", daemon=True)
@@ -66,7 +69,7 @@ class FiringLoop:
     def stop(self) -> None:
         """Lets the current batch finish (it is one transaction), then returns."""
         self._stop.set()
-        self._wake.set()
+        self._alarm.ring(None)
         if self._thread is not None:
             self._thread.join()
 
@@ -78,14 +81,43 @@ class FiringLoop:
             except Exception:
                 logger.exception("firing pass failed; retrying")
                 delay = ERROR_BACKOFF
-            self._wake.wait(delay.total_seconds())
-            self._wake.clear()
+            self._alarm.sleep(self._clock.now() + delay, delay.total_seconds())
 
     def _sleep_time(self) -> timedelta:
         earliest = self._earliest_due()
         if earliest is None:
             return MAX_SLEEP
         return max(timedelta(0), min(MAX_SLEEP, earliest - self._clock.now()))
+
+
+class Alarm:
+    """What the loop sleeps on. While it sleeps until a moment, a ring for that moment or
+    later lets it sleep on; any other ring (or one while it is awake) makes it run another
+    pass as soon as it would sleep. A ring is never lost: it either wakes the loop, or the
+    loop reads the database at or before the time rung for."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._until: datetime | None = None
+
+    def ring(self, due_at: datetime | None) -> None:
+        """`due_at`: when what changed falls due; None: now."""
+        with self._lock:
+            if due_at is None or self._until is None or due_at < self._until:
+                self._event.set()
+
+    def sleep(self, until: datetime, seconds: float) -> bool:
+        """Sleeps `seconds` (which take the loop to `until`) unless rung for earlier;
+        returns whether it was rung."""
+        with self._lock:
+            self._until = until
+        rung = self._event.wait(seconds)
+        with self._lock:
+            # Awake: every ring from here on counts, until the next sleep.
+            self._until = None
+            self._event.clear()
+        return rung
 
 
 def _without_gc_pauses(fire_batch: Callable[[], int]) -> int:

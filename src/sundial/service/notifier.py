@@ -5,6 +5,7 @@ other replicas (PostgreSQL NOTIFY), whose listeners call the `local_*` methods."
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 Publisher = Callable[[str, str], None]
 
@@ -17,7 +18,7 @@ class Notifier:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._versions: dict[str, int] = {}
-        self._schedule_listeners: list[Callable[[], None]] = []
+        self._schedule_listeners: list[Callable[[datetime], None]] = []
         self._credential_listeners: list[Callable[[str], None]] = []
         self._publishers: list[Publisher] = []
 
@@ -26,12 +27,18 @@ class Notifier:
         CREDENTIALS)."""
         self._publishers.append(publisher)
 
-    def on_schedules_changed(self, listener: Callable[[], None]) -> None:
+    def on_schedules_changed(self, listener: Callable[[datetime], None]) -> None:
+        """`listener(due_at)` hears when a changed schedule falls due."""
         self._schedule_listeners.append(listener)
 
-    def schedules_changed(self) -> None:
-        self.local_schedules_changed()
-        self._publish(SCHEDULES, "")
+    def schedules_changed(self, due_at: datetime | None) -> None:
+        """A schedule was written that falls due at `due_at`. None: it will not fire (it is
+        paused, archived or ended), and nobody need wake: a loop that planned its old fire
+        finds it gone when it locks the row."""
+        if due_at is None:
+            return
+        self.local_schedules_changed(due_at)
+        self._publish(SCHEDULES, due_at.isoformat())
 
     def objectives_available(self, agent_ids: Iterable[str]) -> None:
         agents = list(agent_ids)
@@ -51,9 +58,9 @@ class Notifier:
         for listener in self._credential_listeners:
             listener(resource_id)
 
-    def local_schedules_changed(self) -> None:
+    def local_schedules_changed(self, due_at: datetime) -> None:
         for listener in self._schedule_listeners:
-            listener()
+            listener(due_at)
 
     def local_objectives_available(self, agent_ids: Iterable[str]) -> None:
         with self._condition:
@@ -70,3 +77,13 @@ class Notifier:
     def _publish(self, topic: str, payload: str) -> None:
         for publisher in self._publishers:
             publisher(topic, payload)
+
+
+def due_at_of(payload: str) -> datetime:
+    """The time a SCHEDULES notification says the changed schedule falls due; the earliest
+    time there is when it does not say (a replica of an older version), so it wakes."""
+    try:
+        due_at = datetime.fromisoformat(payload)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=UTC)

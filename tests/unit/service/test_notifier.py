@@ -1,0 +1,45 @@
+"""Schedule wake-ups carry when the changed schedule falls due, to this process's loops and,
+as the notification's payload, to other replicas'; a schedule that will not fire wakes
+nobody."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sundial.service.notifier import SCHEDULES, Notifier, due_at_of
+
+DUE = datetime(2026, 3, 2, 12, 0, 30, 125_000, tzinfo=UTC)
+
+
+def _notifier() -> tuple[Notifier, list[datetime], list[tuple[str, str]]]:
+    notifier = Notifier()
+    heard: list[datetime] = []
+    published: list[tuple[str, str]] = []
+    notifier.on_schedules_changed(heard.append)
+    notifier.add_publisher(lambda topic, payload: published.append((topic, payload)))
+    return notifier, heard, published
+
+
+def test_a_change_with_a_fire_tells_when_here_and_to_other_replicas():
+    notifier, heard, published = _notifier()
+    notifier.schedules_changed(DUE)
+    assert heard == [DUE]
+    [(topic, payload)] = published
+    assert topic == SCHEDULES
+    assert due_at_of(payload) == DUE
+
+
+def test_a_change_without_a_fire_wakes_nobody():
+    notifier, heard, published = _notifier()
+    notifier.schedules_changed(None)
+    assert heard == []
+    assert published == []
+
+
+def test_the_payload_of_any_offset_is_the_same_instant():
+    east = DUE.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert due_at_of(east.isoformat()) == DUE
+
+
+def test_a_payload_without_a_time_means_at_once():
+    for payload in ("", "soon"):
+        assert due_at_of(payload) < DUE - timedelta(days=365 * 1000)
+    assert due_at_of("2026-03-02T12:00:30.125") == DUE  # naive is UTC
