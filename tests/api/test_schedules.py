@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import field_mask_pb2, json_format
 
 from sundial.v1 import (
     agent_schedule_pb2,
@@ -41,6 +41,49 @@ def test_create_fills_identity_and_next_fires(schedules, workspace_id, agent, cl
     assert len(created.info.future_fire_times) == 10
     assert created.info.future_fire_times[0] == created.info.next_fire_at
     assert not created.info.HasField("remaining_fires")
+
+
+@pytest.mark.parametrize("status", ["AGENT_SCHEDULE_STATUS_ACTIVE", "AGENT_SCHEDULE_STATUS_PAUSED"])
+def test_create_answers_exactly_what_a_get_then_reads(schedules, workspace_id, agent, status):
+    """Create answers with what it wrote, not a read: every field must come out as a read of
+    the row gives it (the whole message is compared)."""
+    body = {
+        "metadata": {
+            "name": "every field",
+            "bundleKey": "b-1",
+            "externalId": "x-1",
+            "labels": {"team": "ops", "tier": "1"},
+        },
+        "spec": {
+            "initialMessage": "run the report",
+            "schedule": {
+                "calendars": [{"comment": "c", "month": [{"start": 1, "end": 12, "step": 2}]}],
+                "intervals": [{"every": "5400s", "offset": "60s"}],
+                "timezone": "Asia/Kolkata",
+                "startTime": "2026-01-01T00:00:00.5Z",
+                "endTime": "2036-01-01T00:00:00Z",
+                "jitter": "1.5s",
+                "dstGapPolicy": "DST_GAP_POLICY_SHIFT",
+                "dstOverlapPolicy": "DST_OVERLAP_POLICY_FIRST",
+            },
+            "data": {"n": 42, "f": 0.1, "big": 1e300, "no": None, "yes": True, "deep": [{"a": []}]},
+            "overlapPolicy": "OVERLAP_POLICY_BUFFER_ONE",
+            "status": status,
+            "catchupWindow": "600s",
+            "executionTimeout": "30s",
+            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "2s", "backoffMultiplier": 1.5},
+            "pauseOnFailure": True,
+            "notes": "ünïcødé ✓",
+            "maxFires": 7,
+        },
+    }
+    request = json_format.ParseDict(body, pb.CreateAgentScheduleRequest())
+    request.workspace_id, request.agent_id = workspace_id, agent.metadata.id
+    created = schedules.CreateAgentSchedule(request)
+    got = schedules.GetAgentSchedule(pb.GetAgentScheduleRequest(**_ids(workspace_id, created)))
+    assert created == got
+    assert created.info.created_by.metadata.id == created.metadata.profile_id
+    assert bool(created.info.future_fire_times) == (status == "AGENT_SCHEDULE_STATUS_ACTIVE")
 
 
 def test_pause_clears_next_fire_and_resume_does_not_replay(schedules, workspace_id, agent, clock):

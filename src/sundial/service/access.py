@@ -127,7 +127,7 @@ class ProfileService:
             )
         violations.raise_if_any()
 
-        def create(uow: UnitOfWork) -> str:
+        def create(uow: UnitOfWork) -> tuple[str, None]:
             if uow.tenancy.user_with_email(principal.account_id, email):
                 raise AlreadyExistsError(f"a user profile with email {email!r} already exists")
             profile_id = new_id(IdPrefix.PROFILE)
@@ -140,7 +140,7 @@ class ProfileService:
                     self._clock.now(),
                 )
             )
-            return profile_id
+            return profile_id, None
 
         return create_once(
             self._database,
@@ -273,10 +273,10 @@ class ApiKeyService:
         spec = replace(spec, workspace_ids=tuple(dict.fromkeys(spec.workspace_ids)))
         made: list[ApiKey] = []
 
-        def create(uow: UnitOfWork) -> str:
+        def create(uow: UnitOfWork) -> tuple[str, None]:
             key = add_api_key(uow, principal, metadata, spec, secret, self._clock.now())
             made.append(key)
-            return key.metadata.id
+            return key.metadata.id, None
 
         key = create_once(
             self._database,

@@ -55,10 +55,10 @@ class AgentService:
             with UnitOfWork(self._database, write=False) as uow:
                 return build(uow, "")
 
-        def create(uow: UnitOfWork) -> str:
+        def create(uow: UnitOfWork) -> tuple[str, None]:
             agent = build(uow, new_id(IdPrefix.AGENT))
             uow.agents.add(agent)
-            return agent.metadata.id
+            return agent.metadata.id, None
 
         return create_once(
             self._database,

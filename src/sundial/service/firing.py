@@ -83,7 +83,7 @@ class FiringService:
 
     def fire_due(self) -> BatchResult:
         """Fires one batch of due schedules; returns what it did."""
-        with self._database.writer.begin() as connection:
+        with self._database.write_turn, self._database.writer.begin() as connection:
             repository = FiringRepository(connection)
             now = repository.database_now() if self._use_database_clock else self._clock.now()
             rows = repository.lock_due(now, self.batch_size)

@@ -36,11 +36,12 @@ def create_once(
     operation: str,
     request_id: str,
     request_fingerprint: str,
-    create: Callable[[UnitOfWork], str],
+    create: Callable[[UnitOfWork], tuple[str, T | None]],
     load: Callable[[UnitOfWork, str], T | None],
 ) -> T:
-    """Runs `create` (which returns the new resource's id) in one write transaction, unless
-    `request_id` was already used for this operation in the workspace. Returns the resource."""
+    """Runs `create` in one write transaction, unless `request_id` was already used for this
+    operation in the workspace. Returns the resource: the one `create` returns with the new
+    resource's id, when it can tell what a read would give (else read back with `load`)."""
     # Two attempts: when a concurrent duplicate commits its key first, our insert of the same
     # key fails, and the second attempt finds and returns what the winner created.
     for attempt in range(2):
@@ -51,7 +52,7 @@ def create_once(
                     return _replay(uow, existing, request_id, request_fingerprint, load)
                 if existing is not None:
                     uow.idempotency.forget(workspace_id, operation, request_id)
-            resource_id = create(uow)
+            resource_id, resource = create(uow)
             if request_id:
                 record = IdempotencyRecord(request_fingerprint, resource_id, clock.now())
                 uow.idempotency.add(workspace_id, operation, request_id, record)
@@ -61,6 +62,8 @@ def create_once(
                 if not request_id or attempt > 0:
                     raise
                 continue
+        if resource is not None:
+            return resource
         with UnitOfWork(database, write=False) as uow:
             created = load(uow, resource_id)
             if created is None:

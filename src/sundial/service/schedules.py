@@ -119,10 +119,12 @@ class ScheduleService:
                 schedule, _ = build(uow, "")
                 return self._with_read_time_facts(schedule, [], [])
 
-        def create(uow: UnitOfWork) -> str:
+        def create(uow: UnitOfWork) -> tuple[str, AgentSchedule]:
             schedule, next_fire = build(uow, new_id(IdPrefix.SCHEDULE))
-            uow.schedules.add(schedule, next_fire)
-            return schedule.metadata.id
+            creator = uow.tenancy.read_profile(principal.account_id, principal.profile_id)
+            stored = uow.schedules.add(schedule, next_fire, creator)
+            # Nothing has fired yet: no recent or running objectives to read.
+            return stored.metadata.id, self._with_read_time_facts(stored, [], [])
 
         created = create_once(
             self._database,
@@ -133,10 +135,11 @@ class ScheduleService:
             # Only a request id's record keeps the fingerprint.
             request_fingerprint=fingerprint(agent_id, metadata, spec) if request_id else "",
             create=create,
-            # Read back in one statement of its own, as Get reads (the unit of work goes unused).
+            # A retry's: read back in one statement of its own, as Get reads (the unit of work
+            # goes unused).
             load=lambda _uow, schedule_id: self._read(workspace_id, schedule_id),
         )
-        self._notifier.schedules_changed()
+        self._notifier.schedules_changed(created.info.next_fire_at)
         return created
 
     def get(
@@ -218,7 +221,7 @@ class ScheduleService:
             )
             uow.schedules.update(updated, next_fire)
             uow.commit()
-        self._notifier.schedules_changed()
+        self._notifier.schedules_changed(next_fire.at)
         return self.get(principal, workspace_id, agent_id, schedule_id)
 
     def delete(
@@ -327,6 +330,8 @@ class ScheduleService:
                     "UpdateAgentSchedule to unarchive it",
                     reason="SCHEDULE_ARCHIVED",
                 )
+            # None when nothing changes: then no loop need hear of it.
+            due_at = None
             if status is not target or (notes and notes != current.spec.notes):
                 spec = replace(current.spec, status=target, notes=notes or current.spec.notes)
                 now = self._clock.now()
@@ -340,7 +345,8 @@ class ScheduleService:
                 metadata = replace(current.metadata, updated_at=now)
                 uow.schedules.update(replace(current, metadata=metadata, spec=spec), next_fire)
                 uow.commit()
-        self._notifier.schedules_changed()
+                due_at = next_fire.at
+        self._notifier.schedules_changed(due_at)
         return self.get(principal, workspace_id, agent_id, schedule_id)
 
     def _validate(

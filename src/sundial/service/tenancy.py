@@ -154,10 +154,10 @@ class TenancyService:
         check_name(name, "workspace.name")
         account_id = principal.account_id
 
-        def create(uow: UnitOfWork) -> str:
+        def create(uow: UnitOfWork) -> tuple[str, None]:
             workspace = Workspace(new_id(IdPrefix.WORKSPACE), account_id, name, self._clock.now())
             uow.tenancy.add_workspace(workspace)
-            return workspace.id
+            return workspace.id, None
 
         return create_once(
             self._database,

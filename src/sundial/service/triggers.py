@@ -64,7 +64,7 @@ class TriggerService:
             else OverlapPolicy.ALLOW
         )
 
-        def create(uow: UnitOfWork) -> str:
+        def create(uow: UnitOfWork) -> tuple[str, None]:
             schedule = require_schedule(
                 uow, principal, workspace_id, agent_id, schedule_id, for_update=True
             )
@@ -97,7 +97,7 @@ class TriggerService:
                     )
                 ]
             )
-            return objective_id
+            return objective_id, None
 
         objective = create_once(
             self._database,

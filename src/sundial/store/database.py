@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -20,7 +21,14 @@ SQLITE_AUTOCHECKPOINT_PAGES = 10_000
 class Database:
     """The engines of one database: `writer` begins transactions that write, `reader` those
     that only read. On SQLite they differ (BEGIN IMMEDIATE takes the write lock up front, so
-    two writers queue instead of failing mid-transaction); on PostgreSQL they are one engine."""
+    two writers queue instead of failing mid-transaction); on PostgreSQL they are one engine.
+
+    `write_turn` is held by each write transaction of this process. On SQLite, which takes
+    one writer at a time, it is a lock: the process's writers queue on it rather than on
+    SQLite's busy handler, which retries on a timer and, with several threads writing,
+    cost more than the writes did (4 threads creating schedules in process: 342 creates/s
+    without it, 526 with it). Writers of other processes still meet the busy handler. On
+    PostgreSQL, which takes concurrent writers, it does nothing."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -29,10 +37,13 @@ class Database:
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", echo=echo)
             self.reader = _sqlite_engine(url, "BEGIN", echo=echo)
             self._checkpointer: _Checkpointer | None = _Checkpointer(self.reader)
+            # Reentrant: a thread may open a write transaction inside another, as before.
+            self.write_turn: AbstractContextManager[object] = threading.RLock()
         elif self.dialect == "postgresql":
             self.writer = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
             self.reader = self.writer
             self._checkpointer = None
+            self.write_turn = nullcontext()
         else:
             raise ValueError(
                 f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"

@@ -24,9 +24,12 @@ class UnitOfWork:
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
+        self._turn = database.write_turn if write else None
         self._session: Session | None = None
 
     def __enter__(self) -> Self:
+        if self._turn is not None:
+            self._turn.__enter__()
         session = Session(self._engine, expire_on_commit=False, autoflush=True)
         self._session = session
         self.agents = AgentRepository(session)
@@ -57,3 +60,5 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = None
+            if self._turn is not None:
+                self._turn.__exit__(None, None, None)

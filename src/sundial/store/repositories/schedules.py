@@ -1,6 +1,5 @@
 """Agent schedules: the spec as one JSON document, runtime facts as columns."""
 
-import json
 import typing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,13 +16,14 @@ from sundial.domain.schedules import (
     AgentScheduleSpec,
     ScheduleStatus,
 )
+from sundial.domain.tenancy import Profile
 from sundial.store.codec import from_json, to_json
 from sundial.store.database import Database
 from sundial.store.models import ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
 from sundial.store.repositories.objectives import ScheduleFires, facts_of_json, fires_of_one_as_json
 from sundial.store.repositories.tenancy import profile_of
-from sundial.store.snapshot import fetch, processed
+from sundial.store.snapshot import fetch, insert_prepared, processed, row_key
 
 _FILTERABLE: dict[str, Any] = {
     "name": ScheduleRow.name,
@@ -47,31 +47,35 @@ class ScheduleRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, schedule: AgentSchedule, next_fire: NextFire) -> None:
+    def add(
+        self, schedule: AgentSchedule, next_fire: NextFire, created_by: Profile | None
+    ) -> AgentSchedule:
+        """Inserts a new schedule (by its creator, `created_by`); returns it as a read of
+        its row would (read_schedule, without the read-time facts)."""
         meta = schedule.metadata
         assert meta.created_at is not None
-        # A Core insert: the ORM's flush machinery costs more than the statement.
-        self._session.execute(
-            _INSERT,
-            {
-                "id": meta.id,
-                "account_id": meta.account_id,
-                "workspace_id": meta.workspace_id,
-                "agent_id": schedule.info.agent_id,
-                "profile_id": meta.profile_id,
-                "name": meta.name,
-                "bundle_key": meta.bundle_key,
-                "external_id": meta.external_id,
-                "labels": dict(meta.labels),
-                "spec": to_json(schedule.spec),
-                "status": schedule.spec.status.name,
-                "revision": 1,
-                "created_at": meta.created_at,
-                "updated_at": meta.created_at,
-                "next_fire_at": next_fire.at,
-                "next_nominal_at": next_fire.nominal,
-            },
-        )
+        row = {
+            "id": meta.id,
+            "account_id": meta.account_id,
+            "workspace_id": meta.workspace_id,
+            "agent_id": schedule.info.agent_id,
+            "profile_id": meta.profile_id,
+            "name": meta.name,
+            "bundle_key": meta.bundle_key,
+            "external_id": meta.external_id,
+            "labels": dict(meta.labels),
+            "spec": to_json(schedule.spec),
+            "status": schedule.spec.status.name,
+            "revision": 1,
+            "created_at": meta.created_at,
+            "updated_at": meta.created_at,
+            "next_fire_at": next_fire.at,
+            "next_nominal_at": next_fire.nominal,
+            **_NEVER_FIRED,
+        }
+        insert_prepared(self._session.connection(), _INSERT, row)
+        stored = _schedule_of(SimpleNamespace(**row), None)
+        return replace(stored, info=replace(stored.info, created_by=created_by))
 
     def get(
         self, workspace_id: str, schedule_id: str, *, for_update: bool = False
@@ -142,7 +146,22 @@ _GET_WITH_FIRES: dict[str, Any] = {
     dialect: _SELECT.add_columns(fires_of_one_as_json(dialect).label("fires")).where(*_BY_ID)
     for dialect in ("sqlite", "postgresql")
 }
-_INSERT = insert(_schedules)
+# The runtime facts of a schedule that has not fired yet.
+_NEVER_FIRED: dict[str, Any] = {
+    "last_fire_at": None,
+    "last_objective_id": "",
+    "last_skipped_at": None,
+    "last_skip_reason": "",
+    "total_fires": 0,
+    "scheduled_fires": 0,
+    "missed_fires": 0,
+    "skipped_fires": 0,
+    "consecutive_failure_count": 0,
+}
+# Every column given (none left to defaults), so it runs prepared.
+_INSERT = insert(_schedules).values(
+    {column.key: bindparam(column.key, type_=column.type) for column in _schedules.c}
+)
 _GET_FOR_UPDATE: Any = (
     select(ScheduleRow, ProfileRow)
     .outerjoin(ProfileRow, ProfileRow.id == ScheduleRow.profile_id)
@@ -165,7 +184,7 @@ def read_schedule(
     if not found:
         return None
     raw = found[0]
-    key = _hashable(raw[:-1])
+    key = row_key(raw[:-1])
     schedule = _decoded.get(key)
     if schedule is None:
         schedule = _schedule_of_row(processed(database, statement, raw))
@@ -173,19 +192,6 @@ def read_schedule(
             _decoded.clear()
         _decoded[key] = schedule
     return schedule, facts_of_json(schedule_id, raw[-1])
-
-
-def _hashable(raw: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The raw row as a dict key: PostgreSQL's driver returns JSON columns decoded, and
-    those are keyed by their canonical text."""
-    try:
-        hash(raw)
-    except TypeError:
-        return tuple(
-            json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
-            for value in raw
-        )
-    return raw
 
 
 # Raw rows of `_GET` and their schedules. Only single dict operations (atomic under the
