@@ -1,14 +1,17 @@
 """Requests per second of GetAgentSchedule and CreateAgentSchedule over REST (the gateway)
-and over gRPC, and of a bare grpcio echo server, measured in the same run on loopback.
+and over gRPC, of a bare grpcio echo server, and of a "floor" Create server, measured in the
+same run on loopback.
 
 Absolute numbers on shared machines are noise, so the run prints ratios against each other:
-REST should reach 60% of gRPC; gRPC Get 60% and Create 40% of the echo server.
+REST should reach 60% of gRPC; gRPC Get 60% and Create 40% of the echo server. The floor is
+the least a Create can cost in this stack (grpcio, protobuf and one sqlite3 write transaction,
+nothing else), so gRPC Create against it shows how much of that 40% is reachable at all.
 
 Run: .venv/bin/python bench/gateway.py [--seconds 3] [--rounds 3] [--processes 2] [--threads 4]
      [--postgres]
 
-`sundial serve` (SQLite in a temporary directory) and the echo server each run in their own
-process; clients run in `--processes` processes of `--threads` threads each, with one
+`sundial serve` (SQLite in a temporary directory), the echo and the floor server each run in
+their own process; clients run in `--processes` processes of `--threads` threads each, with one
 keep-alive HTTP connection or one gRPC channel per process. Targets take turns for
 `--rounds` rounds of `--seconds` seconds, and each figure is the median of its rounds."""
 
@@ -19,14 +22,17 @@ import json
 import multiprocessing
 import os
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +43,10 @@ from sundial.settings import DEFAULT_MAX_WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_METHOD = "/bench.Echo/Echo"
+FLOOR_SERVICE, FLOOR_METHOD = "sundial.v1.AgentScheduleService", "CreateAgentSchedule"
 # The bootstrap admin key of the server under test.
 API_KEY = "sdl_bench-admin-key-0123456789abcdef"
-TARGETS = ("echo", "grpc-get", "rest-get", "grpc-create", "rest-create")
+TARGETS = ("echo", "grpc-get", "rest-get", "grpc-create", "rest-create", "floor-create")
 GOALS = (
     ("rest-get", "grpc-get", 0.60),
     ("rest-create", "grpc-create", 0.60),
@@ -60,12 +67,40 @@ SCHEDULE_BODY: dict[str, Any] = {
 }
 
 
+FLOOR_SCHEMA = (
+    "CREATE TABLE agents (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, name TEXT NOT NULL)",
+    "CREATE TABLE schedules (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL,"
+    " agent_id TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,"
+    " created_at TEXT NOT NULL, next_fire_at TEXT)",
+)
+FLOOR_INSERT = "INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
 def serve_echo(max_workers: int) -> None:
     """A bare grpcio server answering every call with its request bytes."""
+    _serve_bare(max_workers, "bench.Echo", "Echo", lambda request, context: request)
+
+
+def serve_floor(max_workers: int, database: str, agent_id: str, schedule: bytes) -> None:
+    """The least a Create can cost in this stack: a bare grpcio server whose Create parses the
+    request, runs one SQLite write transaction (read the agent, insert the schedule) and answers
+    a copy of the prebuilt `schedule` with a new id. No validation, auth or ORM."""
+    from sundial.v1 import agent_schedule_pb2
+
+    template = agent_schedule_pb2.AgentSchedule.FromString(schedule)
+    _floor_seed(database, agent_id, template)
+    _serve_bare(max_workers, FLOOR_SERVICE, FLOOR_METHOD, _floor_create(database, template))
+
+
+def _serve_bare(
+    max_workers: int, service: str, method: str, behavior: Callable[[bytes, Any], bytes]
+) -> None:
+    """Serves `behavior` on bytes in and out (no (de)serializers: the behavior does its own)
+    until the parent closes our stdin; prints the port first."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
-    handler = grpc.unary_unary_rpc_method_handler(lambda request, context: request)
+    handler = grpc.unary_unary_rpc_method_handler(behavior)
     server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("bench.Echo", {"Echo": handler}),)
+        (grpc.method_handlers_generic_handler(service, {method: handler}),)
     )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
@@ -74,11 +109,87 @@ def serve_echo(max_workers: int) -> None:
     server.stop(0)
 
 
+def _floor_connect(database: str) -> sqlite3.Connection:
+    """A raw sqlite3 connection in autocommit, so transactions are the statements we send."""
+    connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA busy_timeout=5000")
+    return connection
+
+
+def _floor_seed(database: str, agent_id: str, template: Any) -> None:
+    """Creates the floor's two tables in a fresh file, with the one agent Creates are for."""
+    connection = _floor_connect(database)
+    try:
+        for statement in FLOOR_SCHEMA:
+            connection.execute(statement)
+        connection.execute(
+            "INSERT INTO agents VALUES (?, ?, ?)",
+            (agent_id, template.metadata.workspace_id, "bench"),
+        )
+    finally:
+        connection.close()
+
+
+def _floor_create(database: str, template: Any) -> Callable[[bytes, Any], bytes]:
+    """The floor's Create: request bytes in, AgentSchedule bytes out, with a connection per
+    server thread."""
+    from sundial.v1 import agent_schedule_pb2
+    from sundial.v1 import agent_schedule_service_pb2 as pb
+
+    local = threading.local()
+    info = template.info
+    next_fire_at = info.next_fire_at.ToJsonString() if info.HasField("next_fire_at") else None
+
+    def create(request_bytes: bytes, context: Any) -> bytes:
+        request = pb.CreateAgentScheduleRequest.FromString(request_bytes)
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = _floor_connect(database)
+        schedule_id = uuid.uuid4().hex
+        row = (
+            schedule_id,
+            request.workspace_id,
+            request.agent_id,
+            request.metadata.name,
+            request.spec.SerializeToString(),
+            datetime.now(UTC).isoformat(),
+            next_fire_at,
+        )
+        if not _floor_write(connection, request.agent_id, row):
+            context.abort(grpc.StatusCode.NOT_FOUND, "no such agent")
+        response = agent_schedule_pb2.AgentSchedule()
+        response.CopyFrom(template)
+        response.metadata.id = schedule_id
+        return response.SerializeToString()
+
+    return create
+
+
+def _floor_write(connection: sqlite3.Connection, agent_id: str, row: tuple[Any, ...]) -> bool:
+    """One write transaction: read the agent by primary key, insert the schedule `row`.
+    False, and nothing written, when there is no such agent."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        agent = connection.execute(
+            "SELECT id, workspace_id FROM agents WHERE id = ?", (agent_id,)
+        ).fetchone()
+        if agent is not None:
+            connection.execute(FLOOR_INSERT, row)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return agent is not None
+
+
 class Services:
-    """The two servers under test, started as subprocesses."""
+    """The servers under test, started as subprocesses."""
 
     def __init__(self, database_url: str, max_workers: int) -> None:
         self.processes: list[subprocess.Popen[str]] = []
+        self.max_workers = max_workers
         try:
             self._start(database_url, max_workers)
         except BaseException:
@@ -105,6 +216,15 @@ class Services:
         echo = self._spawn([sys.executable, __file__, "--echo-server", str(max_workers)])
         self.echo_port = int(_read_until(echo, {"port": r"^(\d+)$"})["port"])
 
+    def start_floor(self, database: Path, agent_id: str, schedule: bytes) -> int:
+        """Starts the floor server, writing to a fresh SQLite file `database` with `agent_id`
+        seeded and answering copies of `schedule`; returns its port."""
+        floor = self._spawn(
+            [sys.executable, __file__, "--floor-server", str(self.max_workers), str(database),
+             agent_id, schedule.hex()]
+        )  # fmt: skip
+        return int(_read_until(floor, {"port": r"^(\d+)$"})["port"])
+
     def _spawn(self, command: list[str]) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             command,
@@ -119,7 +239,7 @@ class Services:
     def close(self) -> None:
         for process in self.processes:
             if process.stdin is not None:
-                process.stdin.close()  # the echo server stops when its stdin closes
+                process.stdin.close()  # the echo and floor servers stop when their stdin closes
             process.terminate()
         for process in self.processes:
             process.wait(timeout=30)
@@ -142,8 +262,8 @@ def _read_until(process: subprocess.Popen[str], patterns: dict[str, str]) -> dic
 def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
     from sundial.v1 import agent_schedule_service_pb2 as pb
 
-    port = config["echo_port"] if target == "echo" else config["grpc_port"]
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    ports = {"echo": config["echo_port"], "floor-create": config["floor_port"]}
+    channel = grpc.insecure_channel(f"127.0.0.1:{ports.get(target, config['grpc_port'])}")
     # Every call carries the key, the echo server's too, so both move the same bytes.
     metadata = (("authorization", f"Bearer {API_KEY}"),)
     if target == "echo":
@@ -155,6 +275,7 @@ def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
         get = channel.unary_unary(service + "GetAgentSchedule")
         payload = config["get_request"]
         return lambda: get(payload, metadata=metadata)
+    # grpc-create and floor-create send the same bytes, the key included.
     create = channel.unary_unary(service + "CreateAgentSchedule")
     request = json_format.ParseDict(SCHEDULE_BODY, pb.CreateAgentScheduleRequest())
     request.workspace_id, request.agent_id = config["workspace"], config["agent"]
@@ -311,7 +432,7 @@ def main() -> int:
         "--max-workers",
         type=int,
         default=DEFAULT_MAX_WORKERS,
-        help="both servers' thread pools (default: sundial serve's)",
+        help="all servers' thread pools (default: sundial serve's)",
     )
     parser.add_argument(
         "--postgres",
@@ -319,15 +440,26 @@ def main() -> int:
         help="serve from a throwaway PostgreSQL cluster (as the tests start one) instead of SQLite",
     )
     parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
+    # MAX_WORKERS DATABASE AGENT_ID SCHEDULE_HEX
+    parser.add_argument("--floor-server", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_server:
         serve_echo(args.echo_server)
+        return 0
+    if args.floor_server:
+        workers, database, agent_id, schedule = args.floor_server
+        serve_floor(int(workers), database, agent_id, bytes.fromhex(schedule))
         return 0
 
     with tempfile.TemporaryDirectory() as directory, _database(args, Path(directory)) as url:
         services = Services(url, args.max_workers)
         try:
             config = _setup(services)
+            # The floor always writes to its own SQLite file, with --postgres too: it is the
+            # least a Create costs in this stack, whatever database sundial serves from.
+            config["floor_port"] = services.start_floor(
+                Path(directory) / "floor.db", config["agent"], config["schedule_bytes"]
+            )
             rates: dict[str, list[float]] = {target: [] for target in TARGETS}
             with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
                 measure(pool, config, "echo", args.processes, args.threads, 0.5)  # warm-up
@@ -383,6 +515,25 @@ def _report(rates: dict[str, list[float]], args: argparse.Namespace) -> None:
         ratio = median[numerator] / median[denominator]
         verdict = "ok" if ratio >= goal else "BELOW TARGET"
         print(f"{numerator} / {denominator}: {ratio:.0%} (target >= {goal:.0%}) {verdict}")
+    _report_floor(median)
+
+
+def _report_floor(median: dict[str, float]) -> None:
+    """gRPC Create against the floor, and the floor against echo: how much of the Create
+    target the stack allows at all."""
+    floor = median["floor-create"] / median["echo"]
+    print(f"grpc-create / floor-create: {median['grpc-create'] / median['floor-create']:.0%}")
+    print(f"floor-create / echo: {floor:.0%}")
+    goal = next(g for n, d, g in GOALS if (n, d) == ("grpc-create", "echo"))
+    reach = (
+        f"gRPC Create meets the {goal:.0%}-of-echo target at {goal / floor:.0%} of the floor's rate"
+        if floor >= goal
+        else f"the {goal:.0%}-of-echo target is above the floor, out of reach for any Create"
+    )
+    print(
+        "floor-create is the least a Create can cost in this stack (grpcio + protobuf + one "
+        f"sqlite3 write transaction; no validation, auth or ORM): {reach}"
+    )
 
 
 if __name__ == "__main__":
