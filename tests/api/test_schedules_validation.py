@@ -198,3 +198,21 @@ def test_sub_microsecond_durations_are_rejected_not_rounded(schedules, workspace
     with pytest.raises(grpc.RpcError) as caught:
         schedules.CreateAgentSchedule(create_request(workspace_id, agent.metadata.id, spec=spec))
     assert "spec.execution_timeout" in failure_of(caught.value).violations
+
+
+def test_violations_come_in_spec_order_and_a_missing_agent_comes_first(
+    schedules, workspace_id, agent
+):
+    """Create checks the rules before its transaction and the rest of the spec in it; the
+    answer is as if in one pass: NOT_FOUND for a missing agent over any violation, and the
+    spec's violations before its rules'."""
+    spec = schedule_spec(initial_message="", schedule=_calendar(hour=[R(start=25)]))
+    with pytest.raises(grpc.RpcError) as caught:
+        schedules.CreateAgentSchedule(create_request(workspace_id, "agent_missing", spec=spec))
+    assert failure_of(caught.value).code == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as caught:
+        schedules.CreateAgentSchedule(create_request(workspace_id, agent.metadata.id, spec=spec))
+    assert list(failure_of(caught.value).violations) == [
+        "spec.initial_message",
+        "spec.schedule.calendars[0].hour[0].start",
+    ]

@@ -82,14 +82,27 @@ def run_prepared(connection: Connection, statement: Select[Any], values: dict[st
     """The rows of `statement` on a unit of work's connection, as the driver returns them
     (unprocessed), without Core's per-execution work."""
     select = prepared(statement, connection.dialect)
-    return connection.exec_driver_sql(select.sql, select.parameters(values)).fetchall()
+    return _on_cursor(connection, select.sql, select.parameters(values), fetch=True)
 
 
 def insert_prepared(connection: Connection, statement: Insert, values: dict[str, Any]) -> None:
     """Runs an insert that names every column on a unit of work's connection, without
     Core's per-execution work."""
     insert = prepared(statement, connection.dialect)
-    connection.exec_driver_sql(insert.sql, insert.parameters(values))
+    _on_cursor(connection, insert.sql, insert.parameters(values), fetch=False)
+
+
+def _on_cursor(connection: Connection, sql: str, parameters: Any, *, fetch: bool) -> Any:
+    """Runs one statement on a cursor of the connection's DB-API connection, in the
+    transaction the unit of work began. Core's execution (its context, result and cursor
+    metadata) cost more than the statement; its events and logging are skipped too, and
+    driver errors come unwrapped (any error fails the call: INTERNAL)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, parameters)
+        return cursor.fetchall() if fetch else None
+    finally:
+        cursor.close()
 
 
 def fetch(database: Database, statement: Select[Any], values: dict[str, Any]) -> list[Any]:
