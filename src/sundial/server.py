@@ -17,6 +17,7 @@ from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
+from sundial.service.slots import RunSlots
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
@@ -75,7 +76,9 @@ class SundialServer:
             min_fire_interval=settings.min_fire_interval,
             notifier=self.notifier,
         )
-        self.objectives = ObjectiveService(self.database, self.clock, self.notifier)
+        # How many calls run at once, and how many long-polls may wait besides.
+        slots = RunSlots(running=settings.max_workers, waiting=settings.max_waiting_calls)
+        self.objectives = ObjectiveService(self.database, self.clock, self.notifier, slots)
         self.triggers = TriggerService(self.database, self.clock, self.schedules, self.notifier)
         self.firing = FiringService(
             self.database,
@@ -118,7 +121,7 @@ class SundialServer:
                 ),
                 gateway_token=gateway_token,
             ),
-            max_workers=settings.max_workers,
+            slots=slots,
         )
         self._gateway = Gateway(
             services=SERVICE_NAMES, readiness=self._is_ready, client_token=gateway_token

@@ -124,9 +124,7 @@ class _Ticking:
 def test_a_call_that_outlives_its_deadline_is_deadline_exceeded(server, monkeypatch):
     grpc_server: Any = server._grpc
     ticking = _Ticking()
-    local = LocalCalls(
-        grpc_server._interceptor, grpc_server._methods.handlers, max_calls=2, monotonic=ticking
-    )
+    local = LocalCalls(grpc_server._interceptor, grpc_server._methods.handlers, monotonic=ticking)
     list_agents = server.agents.list_agents
 
     def slow(*args: Any, **kwargs: Any) -> Any:

@@ -26,6 +26,7 @@ from sundial.service.agents import AgentService
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
+from sundial.service.slots import CallExecutor, RunSlots
 from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService
 from sundial.v1 import (
@@ -91,7 +92,7 @@ class GrpcServer:
         *,
         services: Services,
         security: Security,
-        max_workers: int,
+        slots: RunSlots,
     ) -> None:
         guard = CallGuard(
             method_access(SERVICES),
@@ -101,10 +102,11 @@ class GrpcServer:
             limiter=security.limiter,
             gateway_token=security.gateway_token,
         )
-        self._interceptor = CallInterceptor(guard)
-        self._max_workers = max_workers
+        self._interceptor = CallInterceptor(guard, slots)
+        self._executor = CallExecutor(slots, name="rpc")
         self._server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
+            # grpcio only submits to it; its stubs ask for a ThreadPoolExecutor.
+            typing.cast(futures.ThreadPoolExecutor, self._executor),
             interceptors=[self._interceptor],
             options=[("grpc.so_reuseport", 0)],
         )
@@ -143,7 +145,7 @@ class GrpcServer:
     def local_calls(self) -> LocalCalls:
         """Sundial's RPCs called in this process, through the interceptor and handlers this
         server runs (what the REST gateway beside it uses)."""
-        return LocalCalls(self._interceptor, self._methods.handlers, max_calls=self._max_workers)
+        return LocalCalls(self._interceptor, self._methods.handlers)
 
     def start(self, address: str) -> int:
         """Listens on `address` (port 0 picks a free port) and returns the bound port."""
@@ -164,3 +166,5 @@ class GrpcServer:
     def stop(self, grace_seconds: float) -> None:
         """Stops accepting calls and waits up to `grace_seconds` for those in flight."""
         self._server.stop(grace_seconds).wait()
+        # Its threads end once the work queued before this is done; none is waited for.
+        self._executor.shutdown(wait=False)

@@ -18,6 +18,7 @@ from sundial.api.errors import internal_status, status_of
 from sundial.api.principal import principal_var
 from sundial.domain.errors import SundialError
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.service.slots import RunSlots
 
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID_LENGTH = 128
@@ -34,11 +35,15 @@ class CallInterceptor(grpc.ServerInterceptor):
     statuses, and, except for health checking and reflection, authenticates and authorizes
     the caller. Streaming methods (health Watch, reflection) pass through untouched.
 
+    Each call runs in one of `slots` (so at most so many run at once, over gRPC and REST
+    together); a call that long-polls gives it up while it waits.
+
     One interceptor rather than a chain, and each method's wrapped handler built once, not
     per call: every link and every fresh handler adds CPU to every call."""
 
-    def __init__(self, guard: CallGuard) -> None:
+    def __init__(self, guard: CallGuard, slots: RunSlots) -> None:
         self._guard = guard
+        self._slots = slots
         # Keyed by method path. The handler the server finds for a path never changes once it
         # has started. Unknown methods are not kept, so callers cannot grow this.
         self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
@@ -90,7 +95,10 @@ class CallInterceptor(grpc.ServerInterceptor):
         try:
             started = time.perf_counter()
             try:
-                return self._call(method, behavior, guarded, request, context, metadata, request_id)
+                with self._slots.running():
+                    return self._call(
+                        method, behavior, guarded, request, context, metadata, request_id
+                    )
             finally:
                 _log_call(method, context, started, request_id)
         finally:

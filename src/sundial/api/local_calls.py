@@ -10,7 +10,6 @@ What the servicers may ask of their context is the part of grpc.ServicerContext 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,13 +62,11 @@ class LocalCalls:
         interceptor: CallInterceptor,
         handlers: dict[str, grpc.RpcMethodHandler[Any, Any]],
         *,
-        max_calls: int,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        # The interceptor also keeps how many calls run at once (gRPC's and these together).
         self._interceptor = interceptor
         self._handlers = handlers
-        # As many calls at once as the gRPC server's threads: more only trade the GIL.
-        self._slots = threading.BoundedSemaphore(max_calls)
         self._monotonic = monotonic  # for deadlines
 
     def handler_of(self, method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
@@ -98,8 +95,7 @@ class LocalCalls:
         except Exception:
             return context.result(None, code_pb2.INTERNAL, "Exception deserializing request!")
         try:
-            with self._slots:
-                response = handler.unary_unary(message, context)
+            response = handler.unary_unary(message, context)
         except _AbortedError:
             return context.result(None, context.code_number, context.details)
         except Exception as error:  # what grpcio answers when a behavior raises

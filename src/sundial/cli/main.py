@@ -6,7 +6,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -18,6 +18,7 @@ from sundial.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_GRPC_ADDRESS,
     DEFAULT_HTTP_ADDRESS,
+    DEFAULT_MAX_WAITING_CALLS,
     DEFAULT_MAX_WORKERS,
     Settings,
 )
@@ -64,10 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-workers",
-        type=int,
+        type=_at_least(1),
         default=int(_env("MAX_WORKERS", str(DEFAULT_MAX_WORKERS))),
-        help="calls that run at once, gRPC and REST each; raise it when calls mostly wait "
-        "on a distant database",
+        help="calls that run at once, gRPC and REST together; raise it when calls mostly "
+        "wait on a distant database",
+    )
+    serve.add_argument(
+        "--max-waiting-calls",
+        type=_at_least(0),
+        default=int(_env("MAX_WAITING_CALLS", str(DEFAULT_MAX_WAITING_CALLS))),
+        help="long-polling claims that may wait at once besides (they hold no running "
+        "place); past this a claim answers at once with what is pending",
     )
     serve.add_argument(
         "--min-fire-interval",
@@ -140,6 +148,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def _roles(text: str) -> frozenset[str]:
     roles = frozenset(part.strip() for part in text.split(",") if part.strip())
     if not roles or not roles <= {"api", "engine"}:
@@ -162,6 +183,7 @@ def _serve(args: argparse.Namespace) -> int:
         shutdown_grace=timedelta(seconds=args.shutdown_grace),
         drain_delay=timedelta(seconds=args.drain_delay),
         max_workers=args.max_workers,
+        max_waiting_calls=args.max_waiting_calls,
         min_fire_interval=timedelta(seconds=args.min_fire_interval),
         roles=args.roles,
         engine_batch_size=args.engine_batch_size,
