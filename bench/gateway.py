@@ -10,7 +10,8 @@ nothing else), so gRPC Create against it shows how much of that 40% is reachable
 Run: .venv/bin/python bench/gateway.py [--seconds 3] [--rounds 3] [--processes 2] [--threads 4]
      [--postgres]
 
-`sundial serve` (SQLite in a temporary directory), the echo and the floor server each run in
+`sundial serve` (SQLite in a temporary directory), the echo and the floor server (both in
+bench/gateway_servers.py) each run in
 their own process; clients run in `--processes` processes of `--threads` threads each, with one
 keep-alive HTTP connection or one gRPC channel per process. Targets take turns for
 `--rounds` rounds of `--seconds` seconds, and each figure is the median of its rounds."""
@@ -22,28 +23,24 @@ import json
 import multiprocessing
 import os
 import re
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from concurrent import futures
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
+from gateway_servers import serve_echo, serve_floor
 from google.protobuf import json_format
 
 from sundial.settings import DEFAULT_MAX_WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_METHOD = "/bench.Echo/Echo"
-FLOOR_SERVICE, FLOOR_METHOD = "sundial.v1.AgentScheduleService", "CreateAgentSchedule"
 # The bootstrap admin key of the server under test.
 API_KEY = "sdl_bench-admin-key-0123456789abcdef"
 TARGETS = ("echo", "grpc-get", "rest-get", "grpc-create", "rest-create", "floor-create")
@@ -65,123 +62,6 @@ SCHEDULE_BODY: dict[str, Any] = {
         "overlapPolicy": "OVERLAP_POLICY_SKIP",
     },
 }
-
-
-FLOOR_SCHEMA = (
-    "CREATE TABLE agents (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, name TEXT NOT NULL)",
-    "CREATE TABLE schedules (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL,"
-    " agent_id TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,"
-    " created_at TEXT NOT NULL, next_fire_at TEXT)",
-)
-FLOOR_INSERT = "INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?, ?)"
-
-
-def serve_echo(max_workers: int) -> None:
-    """A bare grpcio server answering every call with its request bytes."""
-    _serve_bare(max_workers, "bench.Echo", "Echo", lambda request, context: request)
-
-
-def serve_floor(max_workers: int, database: str, agent_id: str, schedule: bytes) -> None:
-    """The least a Create can cost in this stack: a bare grpcio server whose Create parses the
-    request, runs one SQLite write transaction (read the agent, insert the schedule) and answers
-    a copy of the prebuilt `schedule` with a new id. No validation, auth or ORM."""
-    from sundial.v1 import agent_schedule_pb2
-
-    template = agent_schedule_pb2.AgentSchedule.FromString(schedule)
-    _floor_seed(database, agent_id, template)
-    _serve_bare(max_workers, FLOOR_SERVICE, FLOOR_METHOD, _floor_create(database, template))
-
-
-def _serve_bare(
-    max_workers: int, service: str, method: str, behavior: Callable[[bytes, Any], bytes]
-) -> None:
-    """Serves `behavior` on bytes in and out (no (de)serializers: the behavior does its own)
-    until the parent closes our stdin; prints the port first."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
-    handler = grpc.unary_unary_rpc_method_handler(behavior)
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(service, {method: handler}),)
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    print(port, flush=True)
-    sys.stdin.read()  # until the parent closes our stdin
-    server.stop(0)
-
-
-def _floor_connect(database: str) -> sqlite3.Connection:
-    """A raw sqlite3 connection in autocommit, so transactions are the statements we send."""
-    connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("PRAGMA busy_timeout=5000")
-    return connection
-
-
-def _floor_seed(database: str, agent_id: str, template: Any) -> None:
-    """Creates the floor's two tables in a fresh file, with the one agent Creates are for."""
-    connection = _floor_connect(database)
-    try:
-        for statement in FLOOR_SCHEMA:
-            connection.execute(statement)
-        connection.execute(
-            "INSERT INTO agents VALUES (?, ?, ?)",
-            (agent_id, template.metadata.workspace_id, "bench"),
-        )
-    finally:
-        connection.close()
-
-
-def _floor_create(database: str, template: Any) -> Callable[[bytes, Any], bytes]:
-    """The floor's Create: request bytes in, AgentSchedule bytes out, with a connection per
-    server thread."""
-    from sundial.v1 import agent_schedule_pb2
-    from sundial.v1 import agent_schedule_service_pb2 as pb
-
-    local = threading.local()
-    info = template.info
-    next_fire_at = info.next_fire_at.ToJsonString() if info.HasField("next_fire_at") else None
-
-    def create(request_bytes: bytes, context: Any) -> bytes:
-        request = pb.CreateAgentScheduleRequest.FromString(request_bytes)
-        connection = getattr(local, "connection", None)
-        if connection is None:
-            connection = local.connection = _floor_connect(database)
-        schedule_id = uuid.uuid4().hex
-        row = (
-            schedule_id,
-            request.workspace_id,
-            request.agent_id,
-            request.metadata.name,
-            request.spec.SerializeToString(),
-            datetime.now(UTC).isoformat(),
-            next_fire_at,
-        )
-        if not _floor_write(connection, request.agent_id, row):
-            context.abort(grpc.StatusCode.NOT_FOUND, "no such agent")
-        response = agent_schedule_pb2.AgentSchedule()
-        response.CopyFrom(template)
-        response.metadata.id = schedule_id
-        return response.SerializeToString()
-
-    return create
-
-
-def _floor_write(connection: sqlite3.Connection, agent_id: str, row: tuple[Any, ...]) -> bool:
-    """One write transaction: read the agent by primary key, insert the schedule `row`.
-    False, and nothing written, when there is no such agent."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        agent = connection.execute(
-            "SELECT id, workspace_id FROM agents WHERE id = ?", (agent_id,)
-        ).fetchone()
-        if agent is not None:
-            connection.execute(FLOOR_INSERT, row)
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-    return agent is not None
 
 
 class Services:
