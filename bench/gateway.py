@@ -11,9 +11,9 @@ Run: .venv/bin/python bench/gateway.py [--seconds 3] [--rounds 3] [--processes 2
      [--postgres]
 
 `sundial serve` (SQLite in a temporary directory), the echo and the floor server (both in
-bench/gateway_servers.py) each run in
-their own process; clients run in `--processes` processes of `--threads` threads each, with one
-keep-alive HTTP connection or one gRPC channel per process. Targets take turns for
+bench/gateway_servers.py) each run in their own process; clients run in `--processes`
+processes of `--threads` threads each, with one keep-alive HTTP connection or one gRPC channel
+per process. Targets take turns for
 `--rounds` rounds of `--seconds` seconds, and each figure is the median of its rounds."""
 
 import argparse
