@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the gRPC API, the REST gateway and the firing engine")
+    serve = commands.add_parser(
+        "serve", help="run the gRPC API, the REST gateway and the firing engine"
+    )
     _database_flag(serve)
     serve.add_argument("--grpc-address", default=_env("GRPC_ADDRESS", DEFAULT_GRPC_ADDRESS))
     serve.add_argument(
