@@ -41,7 +41,7 @@ class FiringLoop:
         self._alarm = Alarm()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # Set while passes fail because the database is unavailable: one warning per outage.
+        # Set while passes fail because the database is unavailable: one line per outage.
         self._waiting_for_database = False
 
     def run_pass(self) -> int:
@@ -84,7 +84,8 @@ class FiringLoop:
             except UnavailableError as error:
                 if not self._waiting_for_database:
                     self._waiting_for_database = True
-                    logger.warning("firing paused: %s", error.message)
+                    # INFO: the outage itself is warned of once, where it is watched.
+                    logger.info("firing paused: %s", error.message)
                 # Woken (wake()) when the database is back; the backoff is the fallback.
                 delay = ERROR_BACKOFF
             except Exception:

@@ -4,7 +4,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -89,6 +89,11 @@ class Database:
             if isinstance(error, DatabaseUnavailableError)
             else DatabaseUnavailableError(describe(error))
         )
+        # Idle connections of take_reader may be as broken as the one that failed (no
+        # pre-ping checks them): new ones are made once the database is back.
+        while self._idle_readers:
+            with suppress(Exception):
+                self._idle_readers.pop().close()
         for listener in self._unavailable_listeners:
             listener(translated)
         return translated

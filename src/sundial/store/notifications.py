@@ -70,5 +70,7 @@ class PostgresNotifications:
             except psycopg.Error as error:
                 if not lost:
                     lost = True
-                    logger.warning("LISTEN connection lost (%s); reconnecting", describe(error))
+                    # INFO: an outage of the database is warned of once, where it is watched
+                    # (service.database_health); a lost wake-up only delays.
+                    logger.info("LISTEN connection lost (%s); reconnecting", describe(error))
                 self._stop.wait(_RECONNECT_SECONDS)
