@@ -8,6 +8,7 @@ SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"
 PROTOS := $(wildcard proto/sundial/v1/*.proto)
 DATABASE_URL ?= sqlite:///./sundial.db
 GRPC_ADDRESS ?= 127.0.0.1:50051
+HTTP_ADDRESS ?= 127.0.0.1:8080
 
 OPENAPI := openapi/sundial.openapi.json
 
@@ -26,7 +27,8 @@ $(BUF): package.json package-lock.json
 	touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/sundial serve --database-url '$(DATABASE_URL)' --grpc-address '$(GRPC_ADDRESS)'
+	$(VENV)/bin/sundial serve --database-url '$(DATABASE_URL)' --grpc-address '$(GRPC_ADDRESS)' \
+	  --http-address '$(HTTP_ADDRESS)'
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)

@@ -152,7 +152,11 @@ class SundialServer:
     def _listen(self) -> None:
         if not migrate.is_up_to_date(self.database):
             raise RuntimeError("the database schema is not up to date: run `sundial migrate`")
-        self.port = self._grpc.start(self.settings.grpc_address)
+        try:
+            self.port = self._grpc.start(self.settings.grpc_address)
+        except OSError:
+            self.database.dispose()
+            raise
         logger.info("serving gRPC on port %d", self.port)
         if self.settings.http_address is None:
             return

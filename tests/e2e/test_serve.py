@@ -318,16 +318,20 @@ def test_serve_signs_in_a_jwt_from_the_configured_issuer(tmp_path: Path):
             process.popen.kill()
 
 
-def test_a_start_that_cannot_listen_creates_nothing_and_the_next_prints_the_key(tmp_path: Path):
+@pytest.mark.parametrize("taken_listener", ["grpc", "rest"])
+def test_a_start_that_cannot_listen_creates_nothing_and_the_next_prints_the_key(
+    tmp_path: Path, taken_listener: str
+):
     path = tmp_path / "first.db"
     url = f"sqlite:///{path}"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        rest_address = f"127.0.0.1:{taken.getsockname()[1]}"
+        addresses = {"grpc": "127.0.0.1:0", "rest": "127.0.0.1:0"}
+        addresses[taken_listener] = f"127.0.0.1:{taken.getsockname()[1]}"
         failed = subprocess.run(
-            [SUNDIAL, "serve", "--database-url", url, "--grpc-address", "127.0.0.1:0",
-             "--http-address", rest_address, "--drain-delay", "0"],
+            [SUNDIAL, "serve", "--database-url", url, "--grpc-address", addresses["grpc"],
+             "--http-address", addresses["rest"], "--drain-delay", "0"],
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
     assert failed.returncode == 1

@@ -149,7 +149,10 @@ class GrpcServer:
 
     def start(self, address: str) -> int:
         """Listens on `address` (port 0 picks a free port) and returns the bound port."""
-        port = self._server.add_insecure_port(address)
+        try:
+            port = self._server.add_insecure_port(address)
+        except RuntimeError as error:  # what grpcio raises when the address is taken
+            raise OSError(f"cannot listen on {address}: {error}") from error
         if port == 0:
             raise OSError(f"cannot listen on {address}")
         self._server.start()

@@ -124,7 +124,8 @@ class Database:
             path = make_url(self.url).database or ""
             if path and path != ":memory:" and not path.startswith("file:"):
                 self._sqlite_file = SqliteFile(path)
-                event.listen(self.writer, "connect", self._on_sqlite_connect)
+                for engine in (self.writer, self.reader):
+                    event.listen(engine, "connect", self._on_sqlite_connect)
                 event.listen(self.writer, "commit", self._on_sqlite_commit)
 
     def _on_engine_error(self, context: ExceptionContext) -> None:
