@@ -209,6 +209,9 @@ class SundialServer:
         channel = _CHANNELS[topic]
         try:
             self._notifications.publish(channel, payload)
+        except DatabaseUnavailableError:
+            # The outage is warned of once (DatabaseWatcher), not at every notification.
+            logger.debug("could not publish %s notification: the database is unavailable", topic)
         except Exception:
             # A lost wake-up only delays: loops and claimers also poll on their own.
             logger.warning("could not publish %s notification", topic, exc_info=True)
