@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
+# npm ci installs exactly the lock, and never rewrites it (npm install did, on a fresh clone).
 $(BUF): package.json package-lock.json
-	npm install --silent --no-audit --no-fund
+	npm ci --silent --no-audit --no-fund
 	touch $@
 
 run: $(STAMP)

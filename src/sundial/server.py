@@ -12,6 +12,7 @@ from sundial.gateway import Gateway
 from sundial.service.access import ApiKeyService, ProfileService
 from sundial.service.agents import AgentService
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
+from sundial.service.database_health import DatabaseWatcher
 from sundial.service.firing import FiringService
 from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
@@ -24,6 +25,7 @@ from sundial.service.triggers import TriggerService
 from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
+from sundial.store.errors import DatabaseUnavailableError
 from sundial.store.notifications import (
     CREDENTIALS_CHANNEL,
     OBJECTIVES_CHANNEL,
@@ -51,10 +53,12 @@ class SundialServer:
         if settings.migrate:
             migrate.upgrade(settings.database_url)
         self.database = Database(settings.database_url)
+        self.database_watcher = DatabaseWatcher(self.database)
         self.tenancy = TenancyService(self.database, self.clock)
-        # On an empty database: the first account, workspace and admin key (whose secret
-        # the caller prints once: `sundial serve` does).
-        self.bootstrap: Bootstrap = self.tenancy.bootstrap(settings.bootstrap_api_key)
+        # Made by start(), once every listener is bound: a start that fails to listen must
+        # not create the admin key whose secret only that start would have printed.
+        self.bootstrap: Bootstrap | None = None
+        self._serving = False
         self.authenticator = Authenticator(
             self.database,
             self.clock,
@@ -128,22 +132,49 @@ class SundialServer:
         )
 
     def start(self) -> None:
+        """Listens, bootstraps an empty database, starts the engine, then serves. Raises
+        OSError, with nothing created, when an address cannot be listened on."""
+        if "api" in self.settings.roles:
+            self._listen()
+        # On an empty database: the first account, workspace and admin key (whose secret
+        # the caller prints once: `sundial serve` does).
+        self.bootstrap = self.tenancy.bootstrap(self.settings.bootstrap_api_key)
         if self._notifications is not None:
             self._notifications.listen(self._on_notification)
+        self.database_watcher.on_change(self._on_database_availability)
+        self.database_watcher.start()
         if "engine" in self.settings.roles:
             self.engine.start()
-        if "api" not in self.settings.roles:
-            return
-        self.port = self._grpc.start(self.settings.grpc_address)
+        if "api" in self.settings.roles:
+            self._serving = True
+            self._grpc.set_serving(self.database_watcher.available)
+
+    def _listen(self) -> None:
         if not migrate.is_up_to_date(self.database):
             raise RuntimeError("the database schema is not up to date: run `sundial migrate`")
-        self._grpc.set_serving()
+        try:
+            self.port = self._grpc.start(self.settings.grpc_address)
+        except OSError:
+            self.database.dispose()
+            raise
         logger.info("serving gRPC on port %d", self.port)
-        if self.settings.http_address is not None:
+        if self.settings.http_address is None:
+            return
+        try:
             self.http_port = self._gateway.start(
                 self.settings.http_address, local_calls=self._grpc.local_calls()
             )
-            logger.info("serving REST on port %d", self.http_port)
+        except OSError:
+            self._grpc.stop(0)
+            self.database.dispose()
+            raise
+        logger.info("serving REST on port %d", self.http_port)
+
+    def _on_database_availability(self, available: bool) -> None:
+        if self._serving and not self._stopped.is_set():
+            self._grpc.set_serving(available)
+        if available:
+            self.engine.wake()
 
     def stop(self) -> None:
         """Graceful shutdown: NOT_SERVING, drain delay, stop accepting, let calls finish."""
@@ -168,6 +199,7 @@ class SundialServer:
         logger.info("stopped")
 
     def _close(self) -> None:
+        self.database_watcher.stop()
         if self._notifications is not None:
             self._notifications.close()
         self.database.dispose()
@@ -177,6 +209,9 @@ class SundialServer:
         channel = _CHANNELS[topic]
         try:
             self._notifications.publish(channel, payload)
+        except DatabaseUnavailableError:
+            # The outage is warned of once (DatabaseWatcher), not at every notification.
+            logger.debug("could not publish %s notification: the database is unavailable", topic)
         except Exception:
             # A lost wake-up only delays: loops and claimers also poll on their own.
             logger.warning("could not publish %s notification", topic, exc_info=True)
@@ -190,5 +225,10 @@ class SundialServer:
             self.notifier.local_objectives_available(payload.split(","))
 
     def _is_ready(self) -> bool:
-        """For /readyz: the database answers and every migration has been applied."""
-        return migrate.is_up_to_date(self.database)
+        """For /readyz: serving, the database answers and every migration has been applied."""
+        if not (self._serving and self.database_watcher.available):
+            return False
+        try:
+            return migrate.is_up_to_date(self.database)
+        except DatabaseUnavailableError:
+            return False

@@ -1,12 +1,16 @@
 """The real `sundial` command in a subprocess: serve, health, SIGTERM, admin."""
 
+import contextlib
 import os
 import queue
 import re
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +82,8 @@ def served(tmp_path: Path) -> Iterator[tuple[Process, str]]:
         "--database-url",
         f"sqlite:///{tmp_path / 'sundial.db'}",
         "--grpc-address",
+        "127.0.0.1:0",
+        "--http-address",
         "127.0.0.1:0",
         "--drain-delay",
         "2",
@@ -310,3 +316,80 @@ def test_serve_signs_in_a_jwt_from_the_configured_issuer(tmp_path: Path):
     finally:
         if process.popen.poll() is None:
             process.popen.kill()
+
+
+@pytest.mark.parametrize("taken_listener", ["grpc", "rest"])
+def test_a_start_that_cannot_listen_creates_nothing_and_the_next_prints_the_key(
+    tmp_path: Path, taken_listener: str
+):
+    path = tmp_path / "first.db"
+    url = f"sqlite:///{path}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        addresses = {"grpc": "127.0.0.1:0", "rest": "127.0.0.1:0"}
+        addresses[taken_listener] = f"127.0.0.1:{taken.getsockname()[1]}"
+        failed = subprocess.run(
+            [SUNDIAL, "serve", "--database-url", url, "--grpc-address", addresses["grpc"],
+             "--http-address", addresses["rest"], "--drain-delay", "0"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert failed.returncode == 1
+    assert "cannot start" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert "secret" not in failed.stdout
+    with contextlib.closing(sqlite3.connect(path)) as database:
+        assert database.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
+
+    again = Process(
+        "serve", "--database-url", url, "--grpc-address", "127.0.0.1:0",
+        "--http-address", "127.0.0.1:0", "--drain-delay", "0",
+    )  # fmt: skip
+    try:
+        again.wait_for_line(r"admin api key secret \(shown only now\): sdl_\S+")
+        again.popen.send_signal(signal.SIGTERM)
+        again.finish()
+        assert again.popen.returncode == 0
+    finally:
+        if again.popen.poll() is None:
+            again.popen.kill()
+
+
+def test_the_command_module_imports_nothing_slow_before_it_catches_sigterm():
+    slow = ("sqlalchemy", "alembic", "grpc", "cryptography", "sundial.server")
+    probe = (
+        f"import sys, sundial.cli.main; print([name for name in {slow!r} if name in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def _catches_sigterm(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_sigterm_during_start_up_stops_serve_cleanly(tmp_path: Path):
+    """Sent as soon as the handler is in place (long before the server is up), SIGTERM
+    makes `sundial serve` start, then stop, and exit 0; it used to die of the signal."""
+    process = subprocess.Popen(
+        [SUNDIAL, "serve", "--database-url", f"sqlite:///{tmp_path / 'early.db'}",
+         "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0",
+         "--drain-delay", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _catches_sigterm(process.pid):
+            assert process.poll() is None
+            assert time.monotonic() < deadline, "sundial serve never caught SIGTERM"
+            time.sleep(0.001)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

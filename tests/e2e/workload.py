@@ -35,20 +35,29 @@ EVERY_SECOND = AgentScheduleSpec(
 )
 
 
-def create_workload(url: str, count: int) -> datetime:
-    """`count` schedules firing every second (ALLOW); returns when the first was created."""
+@dataclass(frozen=True)
+class Workload:
+    started: datetime  # when the first schedule was created
+    workspace_id: str
+    agent_id: str
+    schedule_ids: list[str]
+
+
+def create_workload(url: str, count: int, *, admin_secret: str = "") -> Workload:
+    """`count` schedules firing every second (ALLOW), in the bootstrap account (whose admin
+    key's secret is `admin_secret`, when given)."""
     migrate.upgrade(url)
     database = Database(url)
     try:
         clock = SystemClock()
-        bootstrap = TenancyService(database, clock).bootstrap()
+        bootstrap = TenancyService(database, clock).bootstrap(admin_secret)
         principal, workspace = bootstrap.principal, bootstrap.default_workspace.id
         agent = AgentService(database, clock).create(
             principal, workspace, MetadataInput(name="load"), AgentSpec()
         )
         schedules = ScheduleService(database, clock, min_fire_interval=timedelta(seconds=1))
         started = clock.now()
-        for index in range(count):
+        created = [
             schedules.create(
                 principal,
                 workspace,
@@ -56,7 +65,9 @@ def create_workload(url: str, count: int) -> datetime:
                 MetadataInput(name=f"s{index}"),
                 EVERY_SECOND,
             )
-        return started
+            for index in range(count)
+        ]
+        return Workload(started, workspace, agent.metadata.id, [s.metadata.id for s in created])
     finally:
         database.dispose()
 

@@ -53,6 +53,11 @@ class PostgresCluster:
             "--locale=C",
         )
         self.port = _free_port()
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Starts PostgreSQL on the cluster's data directory and port (again, after
+        `stop_server`)."""
         options = (
             f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
@@ -70,6 +75,11 @@ class PostgresCluster:
             "60",
             "start",
         )
+
+    def stop_server(self) -> None:
+        """Stops PostgreSQL as an operator would (`pg_ctl stop -m fast`: connections are
+        closed, the data stays), for outage tests."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self._data), "-m", "fast", "-w", "stop")
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"

@@ -20,6 +20,7 @@ from sundial.domain.errors import (
     ResourceExhaustedError,
     SundialError,
     UnauthenticatedError,
+    UnavailableError,
 )
 
 ERROR_DOMAIN = "sundial.dev"
@@ -34,6 +35,7 @@ _CODES: list[tuple[type[SundialError], grpc.StatusCode]] = [
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
     (ResourceExhaustedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (UnavailableError, grpc.StatusCode.UNAVAILABLE),
 ]
 
 
@@ -58,7 +60,7 @@ def status_of(error: SundialError) -> status_pb2.Status:
             ]
         )
         details.append(_pack(bad_request))
-    if isinstance(error, ResourceExhaustedError):
+    if isinstance(error, ResourceExhaustedError | UnavailableError):
         retry = error_details_pb2.RetryInfo()
         retry.retry_delay.FromTimedelta(timedelta(seconds=math.ceil(error.retry_after_seconds)))
         details.append(_pack(retry))

@@ -149,15 +149,25 @@ class GrpcServer:
 
     def start(self, address: str) -> int:
         """Listens on `address` (port 0 picks a free port) and returns the bound port."""
-        port = self._server.add_insecure_port(address)
+        try:
+            port = self._server.add_insecure_port(address)
+        except RuntimeError as error:  # what grpcio raises when the address is taken
+            raise OSError(f"cannot listen on {address}: {error}") from error
         if port == 0:
             raise OSError(f"cannot listen on {address}")
         self._server.start()
         return port
 
-    def set_serving(self) -> None:
+    def set_serving(self, serving: bool = True) -> None:
+        """Health answers SERVING, or NOT_SERVING (while the database is unavailable), for
+        the server and every service; after graceful shutdown began, NOT_SERVING stays."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in ("", *SERVICE_NAMES):
-            self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            self._health.set(name, status)
 
     def enter_graceful_shutdown(self) -> None:
         """Health answers NOT_SERVING from now on, so load balancers stop sending calls."""

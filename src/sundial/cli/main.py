@@ -1,4 +1,10 @@
-"""`sundial serve | migrate | worker | admin ...`. Every flag also reads a SUNDIAL_* variable."""
+"""`sundial serve | migrate | worker | admin ...`. Every flag also reads a SUNDIAL_* variable.
+
+Only the standard library is imported before `main` catches SIGTERM: Sundial's own modules
+(SQLAlchemy, Alembic, grpcio, cryptography) take seconds to import on a busy machine, and a
+SIGTERM that arrived meanwhile killed `sundial serve` instead of stopping it."""
+
+from __future__ import annotations
 
 import argparse
 import os
@@ -10,25 +16,44 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from sundial.cli.admin import add_admin_commands
-from sundial.logs import configure_logging
-from sundial.service.tokens import JwtSettings
-from sundial.settings import (
-    DEFAULT_DATABASE_URL,
-    DEFAULT_GRPC_ADDRESS,
-    DEFAULT_HTTP_ADDRESS,
-    DEFAULT_MAX_WAITING_CALLS,
-    DEFAULT_MAX_WORKERS,
-    Settings,
-)
-from sundial.store import migrate
+if TYPE_CHECKING:
+    from sundial.service.tokens import JwtSettings
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    stop = _catch_stop_signals()
+    from sundial.logs import configure_logging  # noqa: PLC0415
+
     args = _parser().parse_args(argv)
+    if args.run is not _serve:
+        _restore_stop_signals(stop)
     configure_logging(args.log_level, json_lines=args.log_json)
+    args.stop = stop
     return int(args.run(args))
+
+
+def _catch_stop_signals() -> threading.Event:
+    """SIGTERM and SIGINT set the returned event (which `sundial serve` waits on)."""
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    for number in _STOP_SIGNALS:
+        signal.signal(number, request_stop)
+    return stop
+
+
+def _restore_stop_signals(stop: threading.Event) -> None:
+    """Other commands stop the default way, also for a signal caught while they started."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_DFL)
+    if stop.is_set():
+        signal.raise_signal(signal.SIGTERM)
 
 
 def _env(name: str, default: str) -> str:
@@ -36,6 +61,16 @@ def _env(name: str, default: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # After main has caught the stop signals (see the module's docstring).
+    from sundial.cli.admin import add_admin_commands  # noqa: PLC0415
+    from sundial.settings import (  # noqa: PLC0415
+        DEFAULT_DATABASE_URL,
+        DEFAULT_GRPC_ADDRESS,
+        DEFAULT_HTTP_ADDRESS,
+        DEFAULT_MAX_WAITING_CALLS,
+        DEFAULT_MAX_WORKERS,
+    )
+
     parser = argparse.ArgumentParser(prog="sundial", description="Sundial: schedules for agents.")
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"))
     parser.add_argument(
@@ -46,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the gRPC API, the REST gateway and the firing engine"
     )
-    _database_flag(serve)
+    _database_flag(serve, DEFAULT_DATABASE_URL)
     serve.add_argument("--grpc-address", default=_env("GRPC_ADDRESS", DEFAULT_GRPC_ADDRESS))
     serve.add_argument(
         "--http-address",
@@ -126,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     migrate_command = commands.add_parser("migrate", help="apply database migrations")
-    _database_flag(migrate_command)
+    _database_flag(migrate_command, DEFAULT_DATABASE_URL)
     migrate_command.set_defaults(run=_migrate)
 
     worker = commands.add_parser(
@@ -170,13 +205,14 @@ def _roles(text: str) -> frozenset[str]:
     return roles
 
 
-def _database_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database-url", default=_env("DATABASE_URL", DEFAULT_DATABASE_URL))
+def _database_flag(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--database-url", default=_env("DATABASE_URL", default))
 
 
 def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
     from sundial.server import SundialServer  # noqa: PLC0415
+    from sundial.settings import Settings  # noqa: PLC0415
 
     settings = Settings(
         database_url=args.database_url,
@@ -194,15 +230,14 @@ def _serve(args: argparse.Namespace) -> int:
         auth_failure_burst=args.auth_failure_burst,
         auth_failure_per_minute=args.auth_failure_per_minute,
     )
+    stop: threading.Event = args.stop
     server = SundialServer(settings)
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    server.start()
+    try:
+        server.start()
+    except OSError as error:
+        # Nothing was created (start listens first): the next start bootstraps afresh.
+        print(f"sundial serve: cannot start: {error}", file=sys.stderr, flush=True)
+        return 1
     if "engine" in settings.roles:
         print("Sundial's firing engine is running", flush=True)
     host = settings.grpc_address.rsplit(":", 1)[0]
@@ -212,6 +247,7 @@ def _serve(args: argparse.Namespace) -> int:
         http_host = settings.http_address.rsplit(":", 1)[0]
         print(f"Sundial is serving REST on {http_host}:{server.http_port}", flush=True)
     bootstrap = server.bootstrap
+    assert bootstrap is not None
     print(f"account: {bootstrap.account.id}", flush=True)
     print(f"default workspace: {bootstrap.default_workspace.id}", flush=True)
     if bootstrap.admin_key is not None:
@@ -232,6 +268,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _jwt_settings(args: argparse.Namespace) -> JwtSettings | None:
     """JWT sign-in when an issuer is set. The HS256 secret (development only) comes from
     SUNDIAL_JWT_HS256_SECRET, never from a flag."""
+    from sundial.service.tokens import JwtSettings  # noqa: PLC0415
+
     if not args.jwt_issuer:
         return None
     return JwtSettings(
@@ -285,6 +323,8 @@ def _api_key(path: str | None) -> str:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from sundial.store import migrate  # noqa: PLC0415
+
     migrate.upgrade(args.database_url)
     print("database is up to date")
     return 0

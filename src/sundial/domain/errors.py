@@ -103,3 +103,14 @@ class ResourceExhaustedError(SundialError):
     def __init__(self, message: str, *, retry_after_seconds: float, reason: str | None = None):
         super().__init__(message, reason=reason)
         self.retry_after_seconds = retry_after_seconds
+
+
+class UnavailableError(SundialError):
+    """A dependency (the database) cannot be reached for now; the same call may succeed
+    after `retry_after_seconds`."""
+
+    reason = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_seconds: float, reason: str | None = None):
+        super().__init__(message, reason=reason)
+        self.retry_after_seconds = retry_after_seconds

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sundial.domain.clock import Clock
+from sundial.domain.errors import UnavailableError
 
 logger = logging.getLogger("sundial.engine")
 
@@ -40,6 +41,8 @@ class FiringLoop:
         self._alarm = Alarm()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set while passes fail because the database is unavailable: one line per outage.
+        self._waiting_for_database = False
 
     def run_pass(self) -> int:
         """Fires everything due now; returns how many schedules were handled."""
@@ -78,9 +81,20 @@ class FiringLoop:
             try:
                 self.run_pass()
                 delay = self._sleep_time()
+            except UnavailableError as error:
+                if not self._waiting_for_database:
+                    self._waiting_for_database = True
+                    # INFO: the outage itself is warned of once, where it is watched.
+                    logger.info("firing paused: %s", error.message)
+                # Woken (wake()) when the database is back; the backoff is the fallback.
+                delay = ERROR_BACKOFF
             except Exception:
                 logger.exception("firing pass failed; retrying")
                 delay = ERROR_BACKOFF
+            else:
+                if self._waiting_for_database:
+                    self._waiting_for_database = False
+                    logger.info("firing resumed")
             self._alarm.sleep(self._clock.now() + delay, delay.total_seconds())
 
     def _sleep_time(self) -> timedelta:

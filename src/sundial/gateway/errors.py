@@ -1,6 +1,8 @@
 """Errors the gateway itself reports (bad URL, query or body), and the one mapping from gRPC
 status codes to HTTP statuses (grpc-gateway's, after google/rpc/code.proto)."""
 
+import math
+
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
@@ -30,6 +32,26 @@ HTTP_STATUS_OF_CODE: dict[int, int] = {
 def http_status_of(code: int) -> int:
     """The HTTP status for a google.rpc.Code value; unknown codes are 500."""
     return HTTP_STATUS_OF_CODE.get(code, 500)
+
+
+# Seconds a client is told to wait on UNAVAILABLE when the status carries no RetryInfo.
+DEFAULT_RETRY_AFTER_SECONDS = 1
+_RETRY_CODES = (code_pb2.UNAVAILABLE, code_pb2.RESOURCE_EXHAUSTED)
+
+
+def retry_after_of(status: status_pb2.Status) -> str | None:
+    """The `Retry-After` header (whole seconds, RFC 9110) for a status a client should retry
+    later (503, 429): its RetryInfo's delay rounded up, or a default for UNAVAILABLE."""
+    if status.code not in _RETRY_CODES:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            return str(max(1, math.ceil(retry.retry_delay.ToTimedelta().total_seconds())))
+    if status.code == code_pb2.UNAVAILABLE:
+        return str(DEFAULT_RETRY_AFTER_SECONDS)
+    return None
 
 
 class GatewayError(Exception):

@@ -1,12 +1,16 @@
 """Engines for SQLite (embedded, single writer) and PostgreSQL (scale-out)."""
 
 import logging
+import os
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+
+from sundial.store.errors import DatabaseUnavailableError, describe, is_unavailable
 
 logger = logging.getLogger("sundial.store")
 
@@ -33,6 +37,8 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
+        self._unavailable_listeners: list[Callable[[DatabaseUnavailableError], None]] = []
+        self._sqlite_file: SqliteFile | None = None
         if self.dialect == "sqlite":
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", echo=echo)
             self.reader = _sqlite_engine(url, "BEGIN", echo=echo)
@@ -40,7 +46,9 @@ class Database:
             # Reentrant: a thread may open a write transaction inside another, as before.
             self.write_turn: AbstractContextManager[object] = threading.RLock()
         elif self.dialect == "postgresql":
-            self.writer = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+            self.writer = create_engine(
+                url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
             self.reader = self.writer
             self._checkpointer = None
             self.write_turn = nullcontext()
@@ -48,6 +56,7 @@ class Database:
             raise ValueError(
                 f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
             )
+        self._watch_availability()
 
         # Idle connections of take_reader.
         self._idle_readers: list[Any] = []
@@ -66,6 +75,80 @@ class Database:
             return done
         return self._checkpointer.request()
 
+    def add_unavailable_listener(
+        self, listener: Callable[[DatabaseUnavailableError], None]
+    ) -> None:
+        """`listener` is called with every DatabaseUnavailableError this database raises."""
+        self._unavailable_listeners.append(listener)
+
+    def unavailable(self, error: BaseException) -> DatabaseUnavailableError:
+        """The DatabaseUnavailableError for a driver or SQLAlchemy error that
+        `store.errors.is_unavailable` accepts, its listeners told; for the caller to raise."""
+        translated = (
+            error
+            if isinstance(error, DatabaseUnavailableError)
+            else DatabaseUnavailableError(describe(error))
+        )
+        # Idle connections of take_reader may be as broken as the one that failed (no
+        # pre-ping checks them): new ones are made once the database is back.
+        while self._idle_readers:
+            with suppress(Exception):
+                self._idle_readers.pop().close()
+        for listener in self._unavailable_listeners:
+            listener(translated)
+        return translated
+
+    def ping(self) -> None:
+        """Raises DatabaseUnavailableError unless the database answers a query (and, on
+        SQLite, its file is still the one opened, and writable)."""
+        if self._sqlite_file is not None:
+            self._check_sqlite_file()
+        try:
+            with self.writer.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except DatabaseUnavailableError:
+            raise
+        except Exception as error:
+            if is_unavailable(error):
+                raise self.unavailable(error) from error
+            raise
+
+    def _watch_availability(self) -> None:
+        """Connection-level failures, wherever SQLAlchemy meets them, become
+        DatabaseUnavailableError; on SQLite, no write commits to a file that is no longer the
+        one this process opened (deleted, replaced, made read-only), which would acknowledge
+        writes that a restart does not find."""
+        for engine in {id(self.writer): self.writer, id(self.reader): self.reader}.values():
+            event.listen(engine, "handle_error", self._on_engine_error)
+        if self.is_sqlite:
+            path = make_url(self.url).database or ""
+            if path and path != ":memory:" and not path.startswith("file:"):
+                self._sqlite_file = SqliteFile(path)
+                for engine in (self.writer, self.reader):
+                    event.listen(engine, "connect", self._on_sqlite_connect)
+                event.listen(self.writer, "commit", self._on_sqlite_commit)
+
+    def _on_engine_error(self, context: ExceptionContext) -> None:
+        # A failed pre-ping is SQLAlchemy's cue to reconnect, not a failure of the call.
+        if context.is_pre_ping:
+            return
+        error = context.original_exception
+        if is_unavailable(error) or context.is_disconnect:
+            raise self.unavailable(context.sqlalchemy_exception or error) from error
+
+    def _on_sqlite_connect(self, _dbapi_connection: Any, _record: Any) -> None:
+        assert self._sqlite_file is not None
+        self._sqlite_file.remember()
+
+    def _on_sqlite_commit(self, _connection: Any) -> None:
+        self._check_sqlite_file()
+
+    def _check_sqlite_file(self) -> None:
+        assert self._sqlite_file is not None
+        problem = self._sqlite_file.problem()
+        if problem is not None:
+            raise self.unavailable(DatabaseUnavailableError(problem))
+
     def take_reader(self) -> Any:
         """A DB-API connection in autocommit for single-statement reads (store.snapshot),
         to hand back with `give_back_reader`. They come from a stack of idle connections
@@ -77,7 +160,12 @@ class Database:
         except IndexError:
             dialect = self.reader.dialect
             arguments, options = dialect.create_connect_args(self.reader.url)
-            connection = dialect.connect(*arguments, **options)
+            try:
+                connection = dialect.connect(*arguments, **options)
+            except Exception as error:
+                if is_unavailable(error):
+                    raise self.unavailable(error) from error
+                raise
             if self.is_sqlite:
                 _configure_sqlite(connection)  # isolation_level None: autocommit
             else:
@@ -96,6 +184,41 @@ class Database:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+class SqliteFile:
+    """The database file this process opened, told apart from whatever its path names now:
+    SQLite keeps writing to an open file after its directory was removed or the file
+    replaced, and those writes are lost to the next process that opens the path."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
+
+    def remember(self) -> None:
+        """Called when a connection opens the file: the first one fixes its identity."""
+        with self._lock:
+            if self._identity is None:
+                status = os.stat(self.path)
+                self._identity = (status.st_dev, status.st_ino)
+
+    def problem(self) -> str | None:
+        """Why writes to the file would not be durable now, or None when they would be."""
+        with self._lock:
+            identity = self._identity
+        if identity is None:
+            return None  # not opened yet: the first connection creates or opens it
+        try:
+            status = os.stat(self.path)
+        except OSError as error:
+            return f"the SQLite file {self.path} is gone ({error.strerror})"
+        if (status.st_dev, status.st_ino) != identity:
+            return f"the SQLite file {self.path} was replaced since it was opened"
+        # access(2) also refuses a file made immutable (chattr +i), which root may not write.
+        if not os.access(self.path, os.W_OK):
+            return f"the SQLite file {self.path} is no longer writable"
+        return None
 
 
 def _sqlite_engine(url: str, begin_statement: str, *, echo: bool) -> Engine:

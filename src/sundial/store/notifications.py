@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from sundial.store.database import Database
+from sundial.store.errors import describe
 
 logger = logging.getLogger("sundial.notifications")
 
@@ -54,14 +55,22 @@ class PostgresNotifications:
             .set(drivername="postgresql")
             .render_as_string(hide_password=False)
         )
+        lost = False  # warned once per outage, not at every failed reconnection
         while not self._stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as connection:
                     for channel in CHANNELS:
                         connection.execute(f"LISTEN {channel}")
+                    if lost:
+                        lost = False
+                        logger.info("LISTEN connection back")
                     while not self._stop.is_set():
                         for notice in connection.notifies(timeout=1.0):
                             on_message(notice.channel, notice.payload)
-            except psycopg.Error:
-                logger.warning("LISTEN connection lost; reconnecting", exc_info=True)
+            except psycopg.Error as error:
+                if not lost:
+                    lost = True
+                    # INFO: an outage of the database is warned of once, where it is watched
+                    # (service.database_health); a lost wake-up only delays.
+                    logger.info("LISTEN connection lost (%s); reconnecting", describe(error))
                 self._stop.wait(_RECONNECT_SECONDS)

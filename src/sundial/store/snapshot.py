@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Insert, Select
 
 from sundial.store.database import Database
+from sundial.store.errors import is_unavailable
 
 
 class PreparedStatement:
@@ -119,8 +120,10 @@ def fetch(database: Database, statement: Select[Any], values: dict[str, Any]) ->
             rows: list[Any] = cursor.fetchall()
         finally:
             cursor.close()
-    except BaseException:
+    except BaseException as error:
         connection.close()  # in an unknown state: not to be used again
+        if is_unavailable(error):
+            raise database.unavailable(error) from error
         raise
     database.give_back_reader(connection)
     return rows

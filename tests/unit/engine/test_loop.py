@@ -113,3 +113,38 @@ def test_the_loop_runs_a_pass_when_woken_for_a_fire_before_its_wake_up(monkeypat
         assert passes.acquire(timeout=60)  # a day early
     finally:
         loop.stop()
+
+
+def test_the_loop_waits_out_an_unavailable_database_with_one_line_and_resumes(monkeypatch, caplog):
+    from sundial.domain.errors import UnavailableError
+
+    monkeypatch.setattr(loop_module, "ERROR_BACKOFF", timedelta(0))
+    outcomes: list[int | None] = [None, None, None, 0]
+    passes = threading.Semaphore(0)
+
+    def fire_batch() -> int:
+        outcome = outcomes.pop(0) if outcomes else 0
+        passes.release()
+        if outcome is None:
+            raise UnavailableError("the database is unavailable", retry_after_seconds=1)
+        return outcome
+
+    loop = FiringLoop(
+        fire_batch=fire_batch,
+        earliest_due=lambda: None,
+        after_pass=lambda: None,
+        clock=FakeClock(datetime(2026, 1, 1, tzinfo=UTC)),
+        batch_size=10,
+    )
+    with caplog.at_level("INFO", logger="sundial.engine"):
+        loop.start()
+        try:
+            for _ in range(4):
+                assert passes.acquire(timeout=30)
+        finally:
+            loop.stop()
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert messages[0] == ("INFO", "firing paused: the database is unavailable")
+    assert messages[1] == ("INFO", "firing resumed")
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert all(r.exc_info is None for r in caplog.records)
