@@ -16,6 +16,7 @@ from sundial.domain.schedules import (
 )
 from sundial.timing.calendars import compile_calendar
 from sundial.timing.checks import min_interval_violations, never_fires
+from sundial.timing.cost import COMPILE_BUDGET, WorkBudget
 from sundial.timing.cron import compile_cron
 from sundial.timing.days import WallRule
 from sundial.timing.intervals import IntervalRule, compile_interval, format_timedelta
@@ -123,10 +124,12 @@ def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> Comp
         ),
     )
     schedule = CompiledSchedule(parts)
-    problem = never_fires(schedule, prefix)
+    # One budget for every check, so that a spec is decided within a bounded cost.
+    budget = WorkBudget(COMPILE_BUDGET, prefix)
+    problem = never_fires(schedule, prefix, budget)
     if problem is not None:
         raise InvalidArgumentError([problem])
-    too_close = min_interval_violations(schedule, min_interval, prefix)
+    too_close = min_interval_violations(schedule, min_interval, prefix, budget)
     if too_close:
         raise InvalidArgumentError(too_close)
     return schedule
