@@ -157,7 +157,7 @@ def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> Comp
             else DstOverlapPolicy.FIRST
         ),
     )
-    schedule = CompiledSchedule(parts)
+    schedule = CompiledSchedule(parts, field_path=prefix)
     # One budget for every check, so that a spec is decided within a bounded cost.
     budget = WorkBudget(COMPILE_BUDGET, prefix)
     problem = never_fires(schedule, prefix, budget)
