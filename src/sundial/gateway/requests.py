@@ -2,6 +2,7 @@
 field, or none), then the path variables, then every other field from the query string."""
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -57,10 +58,41 @@ def parse_json(body: bytes) -> Any:
     except ValueError as error:
         raise BadRequestError("MALFORMED_JSON", f"the body is not valid JSON: {error}") from None
     except RecursionError:
+        pass
+    # Too deep for the parser: parse it with each container nested past MAX_JSON_DEPTH
+    # emptied, so that _check_nesting can name the field it is in.
+    try:
+        return json.loads(_emptied_past_limit(text), object_pairs_hook=_object_without_duplicates)
+    except (ValueError, RecursionError):
         raise BadRequestError(
             "NESTED_TOO_DEEP",
             f"the body nests objects and arrays deeper than {MAX_JSON_DEPTH} levels",
         ) from None
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _emptied_past_limit(text: str) -> str:
+    """`text` with every container nested deeper than MAX_JSON_DEPTH replaced by `[]`."""
+    kept: list[str] = []
+    depth = 0
+    copied = 0  # text[:copied] is dealt with
+    cut_from = -1  # where the container being dropped starts
+    for token in _JSON_TOKEN.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            if depth == MAX_JSON_DEPTH + 1:
+                cut_from = token.start()
+        elif mark in "]}":
+            if depth == MAX_JSON_DEPTH + 1 and cut_from >= 0:
+                kept.append(text[copied:cut_from] + "[]")
+                copied = token.end()
+                cut_from = -1
+            depth -= 1
+    kept.append(text[copied:])
+    return "".join(kept)
 
 
 def _check_nesting(
