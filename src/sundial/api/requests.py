@@ -57,10 +57,12 @@ def update_mask_of(mask: field_mask_pb2.FieldMask) -> list[str] | None:
     return list(mask.paths) or None
 
 
-def check_request(request: Message) -> None:
+def check_request(request: object) -> None:
     """INVALID_ARGUMENT naming the first string field of `request` that holds a NUL (no
     database stores one alike: PostgreSQL refuses it) or the first JSON value (Struct,
     Value) nested deeper than MAX_DATA_DEPTH."""
+    if not isinstance(request, Message):
+        return  # raw bytes of generic handlers: nothing to walk
     problem = _message_problem(request, "")
     if problem is not None:
         raise InvalidArgumentError.single(*problem)
