@@ -18,6 +18,7 @@ from sundial.domain.schedules import (
     MAX_EXCLUDE_CALENDARS,
     MAX_RANGES_PER_FIELD,
 )
+from sundial.service.validation import MAX_DESCRIPTION_LENGTH
 from sundial.v1 import agent_schedule_pb2 as sp
 from sundial.v1 import agent_schedule_service_pb2 as pb
 from tests.api.schedule_requests import create_request, hourly_rules, schedule_spec
@@ -291,3 +292,16 @@ def test_preview_from_year_one_returns_the_first_representable_fires(schedules):
     # 09:00 in New York's local mean time (UTC-4:56:02), from the first day the engine walks.
     first = datetime(2, 1, 1, 13, 56, 2, tzinfo=UTC)
     assert fires == [first, first + timedelta(days=1), first + timedelta(days=2)]
+
+
+def test_a_pause_reason_is_held_to_the_length_of_notes(schedules, workspace_id, agent):
+    created = schedules.CreateAgentSchedule(create_request(workspace_id, agent.metadata.id))
+    request = pb.PauseAgentScheduleRequest(
+        workspace_id=workspace_id,
+        agent_id=agent.metadata.id,
+        schedule_id=created.metadata.id,
+        reason="r" * (MAX_DESCRIPTION_LENGTH + 1),
+    )
+    assert "reason" in _invalid(schedules.PauseAgentSchedule, request)
+    request.reason = "r" * MAX_DESCRIPTION_LENGTH
+    assert schedules.PauseAgentSchedule(request).spec.notes == request.reason

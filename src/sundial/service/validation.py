@@ -89,6 +89,13 @@ def check_request_id(violations: Violations, request_id: str) -> None:
         )
 
 
+def check_pause_reason(reason: str) -> None:
+    """A pause reason becomes the schedule's notes, so it has their limits."""
+    violations = Violations()
+    _check_text(violations, "reason", reason, MAX_DESCRIPTION_LENGTH)
+    violations.raise_if_any()
+
+
 def check_agent_spec(violations: Violations, spec: AgentSpec, *, prefix: str = "spec") -> None:
     _check_text(violations, f"{prefix}.description", spec.description, MAX_DESCRIPTION_LENGTH)
     if spec.input_data_schema is not None:
