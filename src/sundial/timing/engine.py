@@ -356,14 +356,28 @@ class Engine:
             for first, every in self._elapsed:
                 found.extend(range(first + -((first - low) // every) * every, high, every))
         if planner.exclusions:
-            budget.spend(2 * len(found))
-            # The offset is `before` until the change and `after` from it on.
-            found = [
-                u
-                for u in found
-                if not planner.excluded_at(u + (info.before if u < info.utc else info.after))
-            ]
+            budget.spend(len(found))
+            found = self._not_excluded_on(info, start, exclusion_bits, found)
         return sorted(set(found))
+
+    def _not_excluded_on(
+        self, info: DayTransition, start: int, exclusion_bits: int, instants: list[int]
+    ) -> list[int]:
+        """The instants of a DST-change day whose wall time no exclusion covers. The offset is
+        `before` until the change and `after` from it on; wall times that fall on a
+        neighbouring day (a change near midnight) ask that day's exclusions."""
+        planner = self.planner
+        open_seconds = planner.open_seconds(exclusion_bits)
+        kept = []
+        for instant in instants:
+            local = instant + (info.before if instant < info.utc else info.after)
+            second = local - start
+            if 0 <= second < SECONDS_PER_DAY:
+                if open_seconds[second]:
+                    kept.append(instant)
+            elif not planner.excluded_at(local):
+                kept.append(instant)
+        return kept
 
 
 @lru_cache(maxsize=4096)

@@ -10,8 +10,8 @@ from datetime import date
 from functools import cached_property
 
 from sundial.timing.cost import MONTH_COST, QUERY_BUDGET, WorkBudget
-from sundial.timing.days import WallRule, month_length, month_shapes
-from sundial.timing.fields import bits_between, values_of
+from sundial.timing.days import TimeOfDay, WallRule, month_length, month_shapes
+from sundial.timing.fields import MINUTE, SECOND, bits_between, values_of
 from sundial.timing.zones import EPOCH_ORDINAL, SECONDS_PER_DAY
 
 _EMPTY: tuple[int, ...] = ()
@@ -156,19 +156,8 @@ class MonthPlanner:
             return found
         kept = bytearray(b"\x01") * SECONDS_PER_DAY
         for index, exclusion in enumerate(self.exclusions):
-            if not (exclusion_bits >> index) & 1:
-                continue
-            times = exclusion.times
-            row = int.from_bytes(bytes(0 if (times.seconds >> s) & 1 else 1 for s in range(60)))
-            minutes = values_of(times.minutes)
-            hours = values_of(times.hours)
-            if budget is not None:
-                budget.spend(len(hours) * len(minutes) * 4)
-            for hour in hours:
-                for minute in minutes:
-                    start = hour * 3600 + minute * 60
-                    minute_row = int.from_bytes(kept[start : start + 60]) & row
-                    kept[start : start + 60] = minute_row.to_bytes(60)
+            if (exclusion_bits >> index) & 1:
+                _close(kept, exclusion.times, budget)
         found = bytes(kept)
         if len(self._open_seconds) >= _MAX_CACHED_SECOND_LISTS:
             self._open_seconds.clear()
@@ -229,6 +218,32 @@ class MonthPlanner:
             exclusion_bits=tuple(exclusion_bits),
             seconds=tuple(seconds),
         )
+
+
+def _close(kept: bytearray, times: TimeOfDay, budget: WorkBudget | None) -> None:
+    """Zeroes the seconds of the day that `times` covers: a whole minute, or a whole hour,
+    in one slice when every second (and minute) of it is covered."""
+    minutes = values_of(times.minutes)
+    hours = values_of(times.hours)
+    whole_minutes = times.seconds == SECOND.all_values
+    whole_hours = whole_minutes and times.minutes == MINUTE.all_values
+    if budget is not None:
+        budget.spend(len(hours) * (1 if whole_hours else len(minutes) * 8))
+    if whole_hours:
+        for hour in hours:
+            kept[hour * 3600 : hour * 3600 + 3600] = bytes(3600)
+        return
+    if whole_minutes:
+        for hour in hours:
+            for minute in minutes:
+                start = hour * 3600 + minute * 60
+                kept[start : start + 60] = bytes(60)
+        return
+    row = int.from_bytes(bytes(0 if (times.seconds >> s) & 1 else 1 for s in range(60)))
+    for hour in hours:
+        for minute in minutes:
+            start = hour * 3600 + minute * 60
+            kept[start : start + 60] = (int.from_bytes(kept[start : start + 60]) & row).to_bytes(60)
 
 
 class _DayScan:
