@@ -28,6 +28,13 @@ _DURATION = "google.protobuf.Duration"
 _VALUE = "google.protobuf.Value"
 _STRUCT = "google.protobuf.Struct"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The ranges google/protobuf/duration.proto and timestamp.proto define: about 10,000 years
+# either way, and 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. Fields may have
+# tighter bounds (service/validation.py, domain/schedules.py).
+MAX_DURATION_SECONDS = 315_576_000_000
+MIN_TIMESTAMP_SECONDS = -62_135_596_800
+MAX_TIMESTAMP_SECONDS = 253_402_300_799
+_MAX_NANOS = 999_999_999
 
 _Reader = Callable[[Message, str], Any]
 _Writer = Callable[[Message, Any], None]
@@ -115,6 +122,16 @@ def duration_from_proto(value: Any, path: str) -> timedelta:
 
 def timestamp_from_proto(value: Any, path: str) -> datetime:
     """An aware UTC datetime; an out-of-range Timestamp is INVALID_ARGUMENT at `path`."""
+    if not MIN_TIMESTAMP_SECONDS <= value.seconds <= MAX_TIMESTAMP_SECONDS:
+        raise InvalidArgumentError.single(
+            path,
+            f"timestamp seconds {value.seconds} are outside 0001-01-01T00:00:00Z to "
+            "9999-12-31T23:59:59Z",
+        )
+    if not 0 <= value.nanos <= _MAX_NANOS:
+        raise InvalidArgumentError.single(
+            path, f"timestamp nanos {value.nanos} must be 0 to {_MAX_NANOS}"
+        )
     try:
         return typing.cast(datetime, value.ToDatetime(tzinfo=UTC))
     except (ValueError, OverflowError):
@@ -122,6 +139,16 @@ def timestamp_from_proto(value: Any, path: str) -> datetime:
 
 
 def _read_duration(value: Any, path: str) -> timedelta:
+    if abs(value.seconds) > MAX_DURATION_SECONDS:
+        raise InvalidArgumentError.single(
+            path,
+            f"duration seconds {value.seconds} are outside -{MAX_DURATION_SECONDS} to "
+            f"{MAX_DURATION_SECONDS}",
+        )
+    if abs(value.nanos) > _MAX_NANOS:
+        raise InvalidArgumentError.single(
+            path, f"duration nanos {value.nanos} must be -{_MAX_NANOS} to {_MAX_NANOS}"
+        )
     if value.nanos % 1000:
         raise InvalidArgumentError.single(
             path, "durations finer than a microsecond are not supported"

@@ -16,6 +16,7 @@ from grpc_status import rpc_status
 from sundial.api.auth import CallGuard
 from sundial.api.errors import internal_status, status_of
 from sundial.api.principal import principal_var
+from sundial.api.requests import check_request
 from sundial.domain.errors import SundialError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.service.slots import RunSlots
@@ -118,6 +119,7 @@ class CallInterceptor(grpc.ServerInterceptor):
         becomes INTERNAL with the request id, and its stack trace goes to the log, never to
         the client."""
         try:
+            check_request(request)
             if not guarded:
                 return behavior(request, context)
             principal = self._guard.check(method, request, metadata, context)

@@ -11,6 +11,25 @@ from sundial.domain.metadata import ResourceMetadata
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.tenancy import Profile
 
+# Caps on what one schedule spec may hold (the README lists them): generous for real
+# schedules, small enough that validating and compiling one stays cheap.
+MAX_CALENDARS = 256
+MAX_EXCLUDE_CALENDARS = 100
+MAX_INTERVALS = 100
+MAX_CRON_EXPRESSIONS = 100
+MAX_CRON_LENGTH = 256
+MAX_AT_TIMES = 1000
+MAX_RANGES_PER_FIELD = 60  # enough for each second of a minute on its own
+# 400 years, one Gregorian cycle: the engine's horizon follows `every` up to there.
+MAX_INTERVAL_EVERY = timedelta(days=146_097)
+MAX_JITTER = timedelta(days=3653)
+MAX_CATCHUP_WINDOW = timedelta(days=366)
+MAX_EXECUTION_TIMEOUT = timedelta(days=366)
+MAX_RETRY_BACKOFF = timedelta(days=366)
+# JSON nesting in `data`: below the depth at which protobuf's Struct (three messages per
+# level) reaches its recursion limit of 100.
+MAX_DATA_DEPTH = 20
+
 
 class OverlapPolicy(enum.Enum):
     """Mirrors sundial.v1.OverlapPolicy; UNSPECIFIED behaves as SKIP."""

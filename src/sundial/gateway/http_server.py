@@ -22,6 +22,10 @@ logger = logging.getLogger("sundial.gateway")
 # gRPC's default largest message; a bigger JSON body could not be forwarded anyway.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 IDLE_TIMEOUT_SECONDS = 60.0
+# After a 413 the rest of the body is read and dropped (up to this much, this long): closing
+# a socket with unread input sends a reset, and the client would lose the answer.
+_DISCARD_BYTES = 64 * 1024 * 1024
+_DISCARD_SECONDS = 5.0
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -156,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         length = int(length_text)
         if length > MAX_BODY_BYTES:
-            self.send_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            self._refuse_large_body(length)
             return None
         return self.rfile.read(length)
 
@@ -172,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return None
             total += size
             if total > MAX_BODY_BYTES:
-                self.send_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+                self._refuse_large_body(_DISCARD_BYTES)
                 return None
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
@@ -180,6 +184,19 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(chunks)
             chunks.append(self.rfile.read(size))
             self.rfile.readline(1024)
+
+    def _refuse_large_body(self, unread: int) -> None:
+        self.send_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(_DISCARD_SECONDS)
+            left = min(unread, _DISCARD_BYTES)
+            while left > 0:
+                dropped = self.rfile.read1(min(left, 65536))
+                if not dropped:
+                    break
+                left -= len(dropped)
 
     def _write(self, response: HttpResponse) -> None:
         if self.server.closing:

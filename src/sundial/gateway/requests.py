@@ -2,17 +2,25 @@
 field, or none), then the path variables, then every other field from the query string."""
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from google.protobuf import json_format
+from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 
+from sundial.domain.schedules import MAX_DATA_DEPTH
 from sundial.gateway.errors import BadRequestError
-from sundial.gateway.fields import descriptor_of, is_repeated, resolve, set_from_text
+from sundial.gateway.fields import descriptor_of, is_map, is_repeated, resolve, set_from_text
 from sundial.gateway.routes import Route
 
 MAX_QUERY_PARAMETERS = 1000
+# Objects and arrays nested in one body. Sundial's messages nest a few levels; JSON values
+# (`spec.data`) have their own, lower limit, the one gRPC requests meet too.
+MAX_JSON_DEPTH = 32
+_JSON_TYPES = frozenset(
+    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+)
 
 
 def build_request(route: Route, path_values: dict[str, str], query: str, body: bytes) -> Message:
@@ -20,7 +28,13 @@ def build_request(route: Route, path_values: dict[str, str], query: str, body: b
     request = route.request_class()
     if route.body:
         if body.strip():
-            _merge_body(route, request, parse_json(body))
+            value = parse_json(body)
+            if route.body == "*":
+                _check_nesting(value, descriptor_of(request), "", 0)
+            else:
+                field = descriptor_of(request).fields_by_name[route.body]
+                _check_nesting({field.json_name: value}, descriptor_of(request), "", 0)
+            _merge_body(route, request, value)
     elif body.strip():
         raise BadRequestError(
             "UNEXPECTED_BODY", f"{route.http_method} {route.template.text} takes no request body"
@@ -43,6 +57,105 @@ def parse_json(body: bytes) -> Any:
         return json.loads(text, object_pairs_hook=_object_without_duplicates)
     except ValueError as error:
         raise BadRequestError("MALFORMED_JSON", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        pass
+    # Too deep for the parser: parse it with each container nested past MAX_JSON_DEPTH
+    # emptied, so that _check_nesting can name the field it is in.
+    try:
+        return json.loads(_emptied_past_limit(text), object_pairs_hook=_object_without_duplicates)
+    except (ValueError, RecursionError):
+        raise BadRequestError(
+            "NESTED_TOO_DEEP",
+            f"the body nests objects and arrays deeper than {MAX_JSON_DEPTH} levels",
+        ) from None
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _emptied_past_limit(text: str) -> str:
+    """`text` with every container nested deeper than MAX_JSON_DEPTH replaced by `[]`."""
+    kept: list[str] = []
+    depth = 0
+    copied = 0  # text[:copied] is dealt with
+    cut_from = -1  # where the container being dropped starts
+    for token in _JSON_TOKEN.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            if depth == MAX_JSON_DEPTH + 1:
+                cut_from = token.start()
+        elif mark in "]}":
+            if depth == MAX_JSON_DEPTH + 1 and cut_from >= 0:
+                kept.append(text[copied:cut_from] + "[]")
+                copied = token.end()
+                cut_from = -1
+            depth -= 1
+    kept.append(text[copied:])
+    return "".join(kept)
+
+
+def _check_nesting(
+    value: Any, message_type: descriptor.Descriptor | None, path: str, depth: int
+) -> None:
+    """Refuses a body nested deeper than MAX_JSON_DEPTH (or a JSON value field deeper than
+    MAX_DATA_DEPTH), naming the field: the proto path while the body follows the request's
+    fields, then the first key that does not."""
+    if depth >= MAX_JSON_DEPTH:
+        raise BadRequestError(
+            "NESTED_TOO_DEEP",
+            f"{path or 'the body'} nests objects and arrays deeper than {MAX_JSON_DEPTH} levels",
+            field=path,
+        )
+    if isinstance(value, list):
+        for item in value:
+            _check_nesting(item, message_type, path, depth + 1)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        field = None
+        if message_type is not None:
+            field = message_type.fields_by_name.get(key) or next(
+                (f for f in message_type.fields if f.json_name == key), None
+            )
+        if field is None:
+            child_path = path if message_type is None else _joined(path, key)
+            _check_nesting(item, None, child_path, depth + 1)
+            continue
+        child_path = _joined(path, field.name)
+        child_type = field.message_type
+        if child_type is not None and is_map(field):
+            child_type = child_type.fields_by_name["value"].message_type
+            if isinstance(item, dict):
+                for entry in item.values():
+                    _check_field(entry, child_type, child_path, depth + 2)
+                continue
+        _check_field(item, child_type, child_path, depth + 1)
+
+
+def _check_field(
+    value: Any, message_type: descriptor.Descriptor | None, path: str, depth: int
+) -> None:
+    if message_type is not None and message_type.full_name in _JSON_TYPES:
+        if _nesting(value, MAX_DATA_DEPTH + 1) > MAX_DATA_DEPTH:
+            raise BadRequestError(
+                "NESTED_TOO_DEEP", f"JSON nested deeper than {MAX_DATA_DEPTH} levels", field=path
+            )
+        return
+    _check_nesting(value, message_type, path, depth)
+
+
+def _nesting(value: Any, stop: int) -> int:
+    """How many objects and arrays nest in `value` (counting stops at `stop`)."""
+    if stop <= 0 or not isinstance(value, (dict, list)):
+        return 0
+    items = value.values() if isinstance(value, dict) else value
+    return 1 + max((_nesting(item, stop - 1) for item in items), default=0)
+
+
+def _joined(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -50,7 +50,13 @@ def decode_page_token(token: str, fingerprint: str) -> str:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         after, query, version = payload["after"], payload["q"], payload["v"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        # An id is printable UTF-8: a lone surrogate or a NUL could only come from a forgery.
+        if isinstance(after, str) and "\x00" in after:
+            raise ValueError("NUL in the id")
+        if isinstance(after, str):
+            after.encode()
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+        # RecursionError: valid base64 of JSON nested too deep for the parser.
         raise InvalidArgumentError.single(
             "page_token", "page_token is not a token this API returned"
         ) from None

@@ -30,6 +30,7 @@ from sundial.service.updates import Writable, check_etag, merge_update, new_meta
 from sundial.service.validation import (
     Violations,
     check_metadata,
+    check_pause_reason,
     check_request_id,
     check_schedule_spec,
 )
@@ -270,6 +271,7 @@ class ScheduleService:
         reason: str = "",
         etag: str = "",
     ) -> AgentSchedule:
+        check_pause_reason(reason)
         return self._transition(
             principal, workspace_id, agent_id, schedule_id, ScheduleStatus.PAUSED, etag, reason
         )

@@ -14,7 +14,12 @@ import jsonschema
 from sundial.domain.agents import AgentSpec
 from sundial.domain.errors import FieldViolation, InvalidArgumentError
 from sundial.domain.metadata import MetadataInput
-from sundial.domain.schedules import AgentScheduleSpec
+from sundial.domain.schedules import (
+    MAX_CATCHUP_WINDOW,
+    MAX_EXECUTION_TIMEOUT,
+    MAX_RETRY_BACKOFF,
+    AgentScheduleSpec,
+)
 
 MAX_NAME_LENGTH = 256
 MAX_KEY_LENGTH = 256
@@ -84,6 +89,13 @@ def check_request_id(violations: Violations, request_id: str) -> None:
         )
 
 
+def check_pause_reason(reason: str) -> None:
+    """A pause reason becomes the schedule's notes, so it has their limits."""
+    violations = Violations()
+    _check_text(violations, "reason", reason, MAX_DESCRIPTION_LENGTH)
+    violations.raise_if_any()
+
+
 def check_agent_spec(violations: Violations, spec: AgentSpec, *, prefix: str = "spec") -> None:
     _check_text(violations, f"{prefix}.description", spec.description, MAX_DESCRIPTION_LENGTH)
     if spec.input_data_schema is not None:
@@ -131,8 +143,16 @@ def check_schedule_spec(
             f"{prefix}.variation_id",
             f"the agent has no variation {spec.variation_id!r} (its variations: {known})",
         )
-    _check_duration(violations, f"{prefix}.catchup_window", spec.catchup_window, allow_zero=True)
-    _check_duration(violations, f"{prefix}.execution_timeout", spec.execution_timeout)
+    _check_duration(
+        violations,
+        f"{prefix}.catchup_window",
+        spec.catchup_window,
+        MAX_CATCHUP_WINDOW,
+        allow_zero=True,
+    )
+    _check_duration(
+        violations, f"{prefix}.execution_timeout", spec.execution_timeout, MAX_EXECUTION_TIMEOUT
+    )
     if spec.max_fires < 0:
         violations.add(f"{prefix}.max_fires", f"max_fires must be >= 0, got {spec.max_fires}")
     _check_text(violations, f"{prefix}.notes", spec.notes, MAX_DESCRIPTION_LENGTH)
@@ -145,8 +165,8 @@ def check_schedule_spec(
             f"{path}.max_attempts",
             f"max_attempts must be 0-{MAX_RETRY_ATTEMPTS}, got {retry.max_attempts}",
         )
-    _check_duration(violations, f"{path}.initial_backoff", retry.initial_backoff)
-    _check_duration(violations, f"{path}.max_backoff", retry.max_backoff)
+    _check_duration(violations, f"{path}.initial_backoff", retry.initial_backoff, MAX_RETRY_BACKOFF)
+    _check_duration(violations, f"{path}.max_backoff", retry.max_backoff, MAX_RETRY_BACKOFF)
     if retry.initial_backoff and retry.max_backoff and retry.max_backoff < retry.initial_backoff:
         violations.add(f"{path}.max_backoff", "max_backoff must be >= initial_backoff")
     if retry.backoff_multiplier != 0 and not 1.0 <= retry.backoff_multiplier <= 100.0:
@@ -175,13 +195,24 @@ def _check_data(
 
 
 def _check_duration(
-    violations: Violations, path: str, value: timedelta | None, *, allow_zero: bool = False
+    violations: Violations,
+    path: str,
+    value: timedelta | None,
+    maximum: timedelta,
+    *,
+    allow_zero: bool = False,
 ) -> None:
     if value is None:
         return
     if value < timedelta(0) or (value == timedelta(0) and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         violations.add(path, f"must be {bound}, got {value.total_seconds()}s")
+    elif value > maximum:
+        violations.add(
+            path,
+            f"must be at most {maximum.days} days ({int(maximum.total_seconds())}s), "
+            f"got {value.total_seconds():.0f}s",
+        )
 
 
 def _check_text(violations: Violations, path: str, value: str, limit: int) -> None:

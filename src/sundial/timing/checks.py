@@ -6,7 +6,8 @@ the gaps between a calendar's or cron string's times, across midnight when it ma
 consecutive days, and between `at` times), then by scanning for rules that come close to
 each other or to DST changes: the first 1,000 fires from start_time (or from 2025), the
 fires within a day of every UTC-offset change in that first year and in 2025, and the
-fires next to each `at` time."""
+fires next to each `at` time. The first scan stops after five years (a leap day's cycle
+and then some), so that a rule firing once in four years is not followed for millennia."""
 
 import dataclasses
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 from sundial.domain.errors import FieldViolation
+from sundial.timing.cost import WorkBudget
 from sundial.timing.intervals import format_duration, format_timedelta
 from sundial.timing.schedule import EPOCH, ONE_SECOND, CompiledSchedule, ScheduleParts
 from sundial.timing.zones import DayTransition, ZoneDays
@@ -26,6 +28,7 @@ REFERENCE_YEAR = 2025
 REFERENCE_SCAN_START = (datetime(REFERENCE_YEAR, 1, 1, tzinfo=UTC) - EPOCH) // ONE_SECOND
 _FOUR_HUNDRED_ONE_YEARS = 401 * 366 * 86400
 _SCAN_FIRST = 1000
+_SCAN_FIRST_SECONDS = 5 * 366 * 86400
 _SCAN_AROUND_CHANGE = 5000
 _SCAN_AROUND_AT = 100
 _MAX_AT_PROBES = 100
@@ -40,18 +43,20 @@ def search_start(parts: ScheduleParts) -> int:
     return REFERENCE_START
 
 
-def never_fires(schedule: CompiledSchedule, prefix: str) -> FieldViolation | None:
+def never_fires(
+    schedule: CompiledSchedule, prefix: str, budget: WorkBudget
+) -> FieldViolation | None:
     """A violation naming why the schedule can never fire, or None if it fires at least once."""
     parts = schedule.parts
-    if next(schedule.instants(search_start(parts)), None) is not None:
+    if next(schedule.instants(search_start(parts), budget), None) is not None:
         return None
-    if parts.exclusions and _fires(dataclasses.replace(parts, exclusions=())):
+    if parts.exclusions and _fires(dataclasses.replace(parts, exclusions=()), budget):
         return FieldViolation(
             f"{prefix}.exclude_calendars",
             "the exclude calendars remove every fire, so the schedule would never fire",
         )
     if (parts.start is not None or parts.end is not None) and _fires(
-        dataclasses.replace(parts, start=None, end=None)
+        dataclasses.replace(parts, start=None, end=None), budget
     ):
         where = "end_time" if parts.end is not None else "start_time"
         return FieldViolation(f"{prefix}.{where}", f"no fire falls {_describe_window(parts)}")
@@ -59,7 +64,7 @@ def never_fires(schedule: CompiledSchedule, prefix: str) -> FieldViolation | Non
 
 
 def min_interval_violations(
-    schedule: CompiledSchedule, min_interval: timedelta, prefix: str
+    schedule: CompiledSchedule, min_interval: timedelta, prefix: str, budget: WorkBudget
 ) -> list[FieldViolation]:
     """Violations for fires closer together than `min_interval`."""
     if min_interval <= ONE_SECOND:
@@ -102,7 +107,7 @@ def min_interval_violations(
             )
     if found:
         return found
-    pair = _scan(schedule, min_interval)
+    pair = _scan(schedule, min_interval, budget)
     if pair is None:
         return []
     earlier, later = pair
@@ -115,17 +120,19 @@ def min_interval_violations(
     ]
 
 
-def _fires(parts: ScheduleParts) -> bool:
-    return next(CompiledSchedule(parts).instants(search_start(parts)), None) is not None
+def _fires(parts: ScheduleParts, budget: WorkBudget) -> bool:
+    return next(CompiledSchedule(parts).instants(search_start(parts), budget), None) is not None
 
 
-def _scan(schedule: CompiledSchedule, min_interval: timedelta) -> tuple[int, int] | None:
+def _scan(
+    schedule: CompiledSchedule, min_interval: timedelta, budget: WorkBudget
+) -> tuple[int, int] | None:
     parts = schedule.parts
     reach = -(-min_interval // ONE_SECOND)
     start = search_start(parts)
     if parts.start is None and (parts.end is None or parts.end > REFERENCE_SCAN_START):
         start = REFERENCE_SCAN_START
-    probes: list[tuple[int, int | None, int]] = [(start, None, _SCAN_FIRST)]
+    probes: list[tuple[int, int | None, int]] = [(start, start + _SCAN_FIRST_SECONDS, _SCAN_FIRST)]
     first_year = datetime.fromtimestamp(start + 2 * 86400, UTC).year
     for day in _offset_changes(parts.zone, sorted({first_year, REFERENCE_YEAR})):
         probes.append(
@@ -138,7 +145,7 @@ def _scan(schedule: CompiledSchedule, min_interval: timedelta) -> tuple[int, int
     for instant in schedule.at_instants[:_MAX_AT_PROBES]:
         probes.append((instant - reach - 1, instant + reach, _SCAN_AROUND_AT))
     for after, until, count in probes:
-        pair = _closest_pair(schedule.instants(after), until, count, min_interval)
+        pair = _closest_pair(schedule.instants(after, budget), until, count, min_interval)
         if pair is not None:
             return pair
     return None

@@ -9,6 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 from sundial.domain.errors import FieldViolation, InvalidArgumentError
 from sundial.domain.schedules import (
+    MAX_AT_TIMES,
+    MAX_CALENDARS,
+    MAX_CRON_EXPRESSIONS,
+    MAX_CRON_LENGTH,
+    MAX_EXCLUDE_CALENDARS,
+    MAX_INTERVAL_EVERY,
+    MAX_INTERVALS,
+    MAX_JITTER,
+    MAX_RANGES_PER_FIELD,
     DstGapPolicy,
     DstOverlapPolicy,
     ScheduleCalendar,
@@ -16,9 +25,15 @@ from sundial.domain.schedules import (
 )
 from sundial.timing.calendars import compile_calendar
 from sundial.timing.checks import min_interval_violations, never_fires
+from sundial.timing.cost import COMPILE_BUDGET, WorkBudget
 from sundial.timing.cron import compile_cron
 from sundial.timing.days import WallRule
-from sundial.timing.intervals import IntervalRule, compile_interval, format_timedelta
+from sundial.timing.intervals import (
+    IntervalRule,
+    compile_interval,
+    format_duration,
+    format_timedelta,
+)
 from sundial.timing.schedule import EPOCH, ONE_SECOND, CompiledSchedule, ScheduleParts
 from sundial.timing.zones import ZoneDays, load_zone
 
@@ -50,7 +65,10 @@ def compile_schedule(
 def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> CompiledSchedule:
     if min_interval < timedelta(0):
         raise ValueError(f"min_interval must not be negative, got {min_interval}")
-    violations: list[FieldViolation] = []
+    # Oversized specs are refused before any of their parts is compiled.
+    violations = _size_violations(rules, prefix)
+    if violations:
+        raise InvalidArgumentError(violations)
     if not rules.has_rule():
         violations.append(
             FieldViolation(
@@ -72,6 +90,15 @@ def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> Comp
         compiled = compile_interval(interval, f"{prefix}.intervals[{index}]", violations)
         if compiled is not None:
             intervals.append(compiled)
+    for rule in intervals:
+        if rule.every * ONE_SECOND > MAX_INTERVAL_EVERY:
+            violations.append(
+                FieldViolation(
+                    rule.path,
+                    f"every {format_duration(rule.every)} is longer than the maximum "
+                    f"{format_timedelta(MAX_INTERVAL_EVERY)}",
+                )
+            )
     exclusions = _calendars(
         rules.exclude_calendars, f"{prefix}.exclude_calendars", violations, window=True
     )
@@ -103,6 +130,14 @@ def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> Comp
                 f"{prefix}.jitter", f"jitter {format_timedelta(jitter)} must not be negative"
             )
         )
+    elif jitter > MAX_JITTER:
+        violations.append(
+            FieldViolation(
+                f"{prefix}.jitter",
+                f"jitter {format_timedelta(jitter)} is longer than the maximum "
+                f"{format_timedelta(MAX_JITTER)}",
+            )
+        )
     if violations or zone is None:
         raise InvalidArgumentError(violations)
     parts = ScheduleParts(
@@ -122,11 +157,13 @@ def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> Comp
             else DstOverlapPolicy.FIRST
         ),
     )
-    schedule = CompiledSchedule(parts)
-    problem = never_fires(schedule, prefix)
+    schedule = CompiledSchedule(parts, field_path=prefix)
+    # One budget for every check, so that a spec is decided within a bounded cost.
+    budget = WorkBudget(COMPILE_BUDGET, prefix)
+    problem = never_fires(schedule, prefix, budget)
     if problem is not None:
         raise InvalidArgumentError([problem])
-    too_close = min_interval_violations(schedule, min_interval, prefix)
+    too_close = min_interval_violations(schedule, min_interval, prefix, budget)
     if too_close:
         raise InvalidArgumentError(too_close)
     return schedule
@@ -136,6 +173,46 @@ def _compile(rules: ScheduleRules, min_interval: timedelta, prefix: str) -> Comp
 # that compare equal compile alike (their times are aware UTC datetimes: equal means the
 # same instant).
 _compile_shared = functools.lru_cache(maxsize=1024)(_compile)
+
+
+_CALENDAR_FIELDS = ("second", "minute", "hour", "day_of_month", "month", "day_of_week")
+
+
+def _size_violations(rules: ScheduleRules, prefix: str) -> list[FieldViolation]:
+    violations = [
+        FieldViolation(f"{prefix}.{name}", f"at most {limit} {name}, got {len(items)}")
+        for name, items, limit in (
+            ("calendars", rules.calendars, MAX_CALENDARS),
+            ("exclude_calendars", rules.exclude_calendars, MAX_EXCLUDE_CALENDARS),
+            ("intervals", rules.intervals, MAX_INTERVALS),
+            ("cron_expressions", rules.cron_expressions, MAX_CRON_EXPRESSIONS),
+            ("at", rules.at, MAX_AT_TIMES),
+        )
+        if len(items) > limit
+    ]
+    for name, calendars in (
+        ("calendars", rules.calendars),
+        ("exclude_calendars", rules.exclude_calendars),
+    ):
+        for index, calendar in enumerate(calendars[:MAX_CALENDARS]):
+            for field in _CALENDAR_FIELDS:
+                ranges = getattr(calendar, field)
+                if len(ranges) > MAX_RANGES_PER_FIELD:
+                    violations.append(
+                        FieldViolation(
+                            f"{prefix}.{name}[{index}].{field}",
+                            f"at most {MAX_RANGES_PER_FIELD} ranges, got {len(ranges)}",
+                        )
+                    )
+    for index, expression in enumerate(rules.cron_expressions[:MAX_CRON_EXPRESSIONS]):
+        if len(expression) > MAX_CRON_LENGTH:
+            violations.append(
+                FieldViolation(
+                    f"{prefix}.cron_expressions[{index}]",
+                    f"at most {MAX_CRON_LENGTH} characters, got {len(expression)}",
+                )
+            )
+    return violations
 
 
 def _zone(name: str, path: str, violations: list[FieldViolation]) -> ZoneDays | None:

@@ -10,9 +10,11 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from functools import lru_cache
 from heapq import heappop, heappush
+from itertools import compress
 from math import gcd
 
 from sundial.domain.schedules import DstGapPolicy, DstOverlapPolicy
+from sundial.timing.cost import DAY_COST, QUERY_BUDGET, WorkBudget
 from sundial.timing.intervals import IntervalRule
 from sundial.timing.months import MonthPlan, MonthPlanner
 from sundial.timing.zones import (
@@ -30,6 +32,9 @@ DEFAULT_HORIZON_DAYS = CALENDAR_CYCLE_DAYS + 366
 # instant (and its jitter) is still a valid datetime.
 FIRST_ORDINAL = date(2, 1, 1).toordinal()
 LAST_ORDINAL = date(9998, 12, 31).toordinal()
+# The UTC instants the walk may start from: a day inside those days in every zone.
+FIRST_INSTANT = (FIRST_ORDINAL - 2 - EPOCH_ORDINAL) * SECONDS_PER_DAY
+LAST_INSTANT = (LAST_ORDINAL - 1 - EPOCH_ORDINAL) * SECONDS_PER_DAY
 _MAX_CACHED_DAYS = 4096
 _MAX_TIMES_OF_DAY_CHECKED = 1440
 
@@ -108,22 +113,34 @@ class Engine:
             return None
         return self._elapsed[0]
 
-    def instants(self, after: int, until: int | None = None) -> Iterator[int]:
-        """Fire instants strictly after `after` (and not after `until`), ascending."""
-        try:
-            day = max(self.zone.local_ordinal(after), FIRST_ORDINAL)
-            last_day = LAST_ORDINAL
-            if until is not None:
-                last_day = min(last_day, self.zone.local_ordinal(until) + 1)
-        except (OverflowError, ValueError, OSError):
+    def instants(
+        self, after: int, until: int | None = None, budget: WorkBudget | None = None
+    ) -> Iterator[int]:
+        """Fire instants strictly after `after` (and not after `until`), ascending.
+
+        The walk spends from `budget` (a fresh QUERY_BUDGET if None) and raises
+        ScheduleTooCostlyError when it runs out."""
+        if budget is None:
+            budget = WorkBudget(QUERY_BUDGET)
+        # The walk covers local days of the years 2 to 9998: a question from before them
+        # starts at their first fire, one from past them has no answer.
+        if after > LAST_INSTANT:
             return
+        after = max(after, FIRST_INSTANT)
+        day = max(self.zone.local_ordinal(after), FIRST_ORDINAL)
+        last_day = LAST_ORDINAL
+        if until is not None:
+            if until <= after:
+                return
+            last_day = min(last_day, self.zone.local_ordinal(min(until, LAST_INSTANT)) + 1)
         limit = min(day + self.horizon_days, last_day)
         last = after
         # A DST day can produce instants after the next day's first instant (a repeated
         # hour across midnight); those wait here until no later day can come before them.
         pending: list[int] = []
         while True:
-            found = self._next_day(day, limit)
+            budget.spend(DAY_COST)
+            found = self._next_day(day, limit, budget)
             if pending:
                 boundary = None if found is None else self.zone.first_instant(found)
                 while pending and (boundary is None or pending[0] < boundary):
@@ -139,12 +156,12 @@ class Engine:
             day = found
             info = self.zone.day(day)
             if pending or isinstance(info, DayTransition):
-                for instant in self._day_instants(day, info):
+                for instant in self._day_instants(day, info, budget):
                     heappush(pending, instant)
             else:
                 # One UTC offset all day: start at the first second after `last` (bisect)
                 # instead of building the day's instants; a 1 s interval has 86,400 a day.
-                base, seconds = self._day_seconds(day, info)
+                base, seconds = self._day_seconds(day, info, budget)
                 for index in range(bisect_right(seconds, last - base), len(seconds)):
                     instant = base + seconds[index]
                     if until is not None and instant > until:
@@ -154,23 +171,23 @@ class Engine:
                     limit = min(day + self.horizon_days, last_day)
             day += 1
 
-    def _next_day(self, day: int, limit: int) -> int | None:
+    def _next_day(self, day: int, limit: int, budget: WorkBudget) -> int | None:
         """The first local date >= day (and <= limit) that may have a fire."""
         if day > limit:
             return None
         planner = self.planner
         if planner.exclusions:
-            open_day = planner.next_open_day(day, limit)
+            open_day = planner.next_open_day(day, limit, budget)
             if open_day is None:
                 return None
             day = open_day
         if self._day_periodic:
-            return self._next_periodic_day(day, limit)
+            return self._next_periodic_day(day, limit, budget)
         if self._every_day:
             return day
         best = limit + 1
         if planner.rules and planner.has_fires:
-            found = planner.next_fire_day(day, limit)
+            found = planner.next_fire_day(day, limit, budget)
             if found is not None:
                 best = found
         for every_days, first_day, _ in self._daily:
@@ -182,7 +199,7 @@ class Engine:
                 best = min(best, self.zone.local_ordinal(instant))
         return best if best <= limit else None
 
-    def _next_periodic_day(self, day: int, limit: int) -> int | None:
+    def _next_periodic_day(self, day: int, limit: int, budget: WorkBudget) -> int | None:
         """The next day with a fire, scanning month masks until the next DST change."""
         info = self.zone.day(day)
         if isinstance(info, DayTransition):
@@ -197,12 +214,14 @@ class Engine:
             if mask is None:
                 mask = 0
                 for index in range(1, plan.length + 1):
-                    if self._combined(plan, index, (), phases):
+                    if self._combined(plan, index, (), phases, budget):
                         mask |= 1 << index
                 self._fire_masks[key] = mask
             return mask
 
-        found = self.planner.next_day_in(day, limit if change is None else change - 1, fire_mask)
+        found = self.planner.next_day_in(
+            day, limit if change is None else change - 1, fire_mask, budget
+        )
         return found if found is not None else change
 
     def _phases(self, base: int) -> tuple[int, ...]:
@@ -214,16 +233,20 @@ class Engine:
             ]
         )
 
-    def _day_instants(self, day: int, info: int | DayTransition) -> list[int]:
+    def _day_instants(self, day: int, info: int | DayTransition, budget: WorkBudget) -> list[int]:
         """The day's fire instants, ascending (the gap's end may repeat)."""
         if isinstance(info, DayTransition):
             cursor = self.planner.locate(day)
             start = (day - EPOCH_ORDINAL) * SECONDS_PER_DAY
-            return self._transition_day(day, info, cursor.plan, day - cursor.first + 1, start)
-        base, seconds = self._day_seconds(day, info)
+            return self._transition_day(
+                day, info, cursor.plan, day - cursor.first + 1, start, budget
+            )
+        base, seconds = self._day_seconds(day, info, budget)
         return [base + second for second in seconds]
 
-    def _day_seconds(self, day: int, offset: int) -> tuple[int, tuple[int, ...]]:
+    def _day_seconds(
+        self, day: int, offset: int, budget: WorkBudget
+    ) -> tuple[int, tuple[int, ...]]:
         """On a day with one UTC offset: the UTC instant of its local midnight and its fire
         seconds of day, ascending."""
         cursor = self.planner.locate(day)
@@ -231,11 +254,17 @@ class Engine:
         base = (day - EPOCH_ORDINAL) * SECONDS_PER_DAY - offset
         seconds = cursor.plan.seconds[index]
         if self._has_intervals:
-            seconds = self._with_intervals(day, cursor.plan, index, base, seconds)
+            seconds = self._with_intervals(day, cursor.plan, index, base, seconds, budget)
         return base, seconds
 
     def _with_intervals(
-        self, day: int, plan: MonthPlan, index: int, base: int, seconds: tuple[int, ...]
+        self,
+        day: int,
+        plan: MonthPlan,
+        index: int,
+        base: int,
+        seconds: tuple[int, ...],
+        budget: WorkBudget,
     ) -> tuple[int, ...]:
         """Adds the intervals' seconds of day on a day with one UTC offset."""
         daily = (
@@ -249,10 +278,15 @@ class Engine:
             if self._daily
             else ()
         )
-        return self._combined(plan, index, daily, self._phases(base))
+        return self._combined(plan, index, daily, self._phases(base), budget)
 
     def _combined(
-        self, plan: MonthPlan, index: int, daily: tuple[int, ...], phases: tuple[int, ...]
+        self,
+        plan: MonthPlan,
+        index: int,
+        daily: tuple[int, ...],
+        phases: tuple[int, ...],
+        budget: WorkBudget,
     ) -> tuple[int, ...]:
         """A plan day's wall seconds with the intervals' seconds, minus exclusions (cached)."""
         exclusion_bits = plan.exclusion_bits[index]
@@ -264,19 +298,43 @@ class Engine:
                 # The common case, a lone interval: one shared progression, no sorting.
                 combined = _progression(phases[0], self._elapsed[0][1])
             else:
-                extra = list(daily)
-                for (_, every), phase in zip(self._elapsed, phases, strict=True):
-                    if phase >= 0:
-                        extra.extend(range(phase, SECONDS_PER_DAY, every))
-                kept = self.planner.without_excluded(extra, exclusion_bits)
+                kept = self._open_interval_seconds(daily, phases, exclusion_bits, budget)
                 combined = tuple(sorted(set(seconds).union(kept))) if kept else seconds
             if len(self._days) >= _MAX_CACHED_DAYS:
                 self._days.clear()
             self._days[key] = combined
         return combined
 
+    def _open_interval_seconds(
+        self,
+        daily: tuple[int, ...],
+        phases: tuple[int, ...],
+        exclusion_bits: int,
+        budget: WorkBudget,
+    ) -> list[int]:
+        """The intervals' seconds of a day (with one UTC offset) that no exclusion covers."""
+        open_seconds = self.planner.open_seconds(exclusion_bits, budget) if exclusion_bits else None
+        kept = [s for s in daily if open_seconds is None or open_seconds[s]]
+        for (_, every), phase in zip(self._elapsed, phases, strict=True):
+            if phase < 0:
+                continue
+            candidates = range(phase, SECONDS_PER_DAY, every)
+            # Filtered in C (compress), so a candidate costs a fraction of a unit.
+            budget.spend(len(candidates) // 16 + 1)
+            if open_seconds is None:
+                kept.extend(candidates)
+            else:
+                kept.extend(compress(candidates, open_seconds[phase::every]))
+        return kept
+
     def _transition_day(
-        self, day: int, info: DayTransition, plan: MonthPlan, index: int, start: int
+        self,
+        day: int,
+        info: DayTransition,
+        plan: MonthPlan,
+        index: int,
+        start: int,
+        budget: WorkBudget,
     ) -> list[int]:
         """A day with a DST change: each rule through the policies, each instant checked."""
         planner = self.planner
@@ -298,9 +356,28 @@ class Engine:
             for first, every in self._elapsed:
                 found.extend(range(first + -((first - low) // every) * every, high, every))
         if planner.exclusions:
-            zone = self.zone
-            found = [u for u in found if not planner.excluded_at(u + zone.offset_at(u))]
+            budget.spend(len(found))
+            found = self._not_excluded_on(info, start, exclusion_bits, found)
         return sorted(set(found))
+
+    def _not_excluded_on(
+        self, info: DayTransition, start: int, exclusion_bits: int, instants: list[int]
+    ) -> list[int]:
+        """The instants of a DST-change day whose wall time no exclusion covers. The offset is
+        `before` until the change and `after` from it on; wall times that fall on a
+        neighbouring day (a change near midnight) ask that day's exclusions."""
+        planner = self.planner
+        open_seconds = planner.open_seconds(exclusion_bits)
+        kept = []
+        for instant in instants:
+            local = instant + (info.before if instant < info.utc else info.after)
+            second = local - start
+            if 0 <= second < SECONDS_PER_DAY:
+                if open_seconds[second]:
+                    kept.append(instant)
+            elif not planner.excluded_at(local):
+                kept.append(instant)
+        return kept
 
 
 @lru_cache(maxsize=4096)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from sundial.timing.days import WallRule, month_length, month_shapes
-from sundial.timing.fields import bits_between
+from sundial.timing.cost import MONTH_COST, QUERY_BUDGET, WorkBudget
+from sundial.timing.days import TimeOfDay, WallRule, month_length, month_shapes
+from sundial.timing.fields import MINUTE, SECOND, bits_between, values_of
 from sundial.timing.zones import EPOCH_ORDINAL, SECONDS_PER_DAY
 
 _EMPTY: tuple[int, ...] = ()
@@ -48,6 +49,7 @@ class MonthPlanner:
         self.exclusions = tuple(exclusions)
         self._plans: dict[tuple[int, int, int], MonthPlan] = {}
         self._kept: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._open_seconds: dict[int, bytes] = {}
         self._cursor: MonthCursor | None = None
 
     def locate(self, ordinal: int) -> MonthCursor:
@@ -89,19 +91,27 @@ class MonthPlanner:
             for day in range(1, length + 1)
         )
 
-    def next_fire_day(self, ordinal: int, limit: int) -> int | None:
+    def next_fire_day(
+        self, ordinal: int, limit: int, budget: WorkBudget | None = None
+    ) -> int | None:
         """The first date >= ordinal (and <= limit) with a wall-clock fire left."""
-        return self._fire_days.next(ordinal, limit)
+        return self._fire_days.next(ordinal, limit, budget)
 
     def next_day_in(
-        self, ordinal: int, limit: int, mask_of: Callable[[MonthPlan], int]
+        self,
+        ordinal: int,
+        limit: int,
+        mask_of: Callable[[MonthPlan], int],
+        budget: WorkBudget | None = None,
     ) -> int | None:
         """The first date >= ordinal (and <= limit) whose bit is set in `mask_of(plan)`."""
-        return _DayScan(self, mask_of).next(ordinal, limit)
+        return _DayScan(self, mask_of).next(ordinal, limit, budget)
 
-    def next_open_day(self, ordinal: int, limit: int) -> int | None:
+    def next_open_day(
+        self, ordinal: int, limit: int, budget: WorkBudget | None = None
+    ) -> int | None:
         """The first date >= ordinal (and <= limit) not excluded entirely."""
-        return self._open_days.next(ordinal, limit)
+        return self._open_days.next(ordinal, limit, budget)
 
     @cached_property
     def _fire_days(self) -> "_DayScan":
@@ -128,12 +138,31 @@ class MonthPlanner:
         day, second = divmod(local, SECONDS_PER_DAY)
         ordinal = day + EPOCH_ORDINAL
         cursor = self.locate(ordinal)
-        return self.excluded(cursor.plan.exclusion_bits[ordinal - cursor.first + 1], second)
+        exclusion_bits = cursor.plan.exclusion_bits[ordinal - cursor.first + 1]
+        return bool(exclusion_bits) and not self.open_seconds(exclusion_bits)[second]
 
     def without_excluded(self, seconds: Sequence[int], exclusion_bits: int) -> tuple[int, ...]:
         if not exclusion_bits:
             return tuple(seconds)
-        return tuple(s for s in seconds if not self.excluded(exclusion_bits, s))
+        open_seconds = self.open_seconds(exclusion_bits)
+        return tuple([s for s in seconds if open_seconds[s]])
+
+    def open_seconds(self, exclusion_bits: int, budget: WorkBudget | None = None) -> bytes:
+        """Byte s is 1 when no exclude calendar among `exclusion_bits` covers second s of the
+        day: a day's candidates are filtered by indexing (or itertools.compress), not by
+        asking every exclusion about every second."""
+        found = self._open_seconds.get(exclusion_bits)
+        if found is not None:
+            return found
+        kept = bytearray(b"\x01") * SECONDS_PER_DAY
+        for index, exclusion in enumerate(self.exclusions):
+            if (exclusion_bits >> index) & 1:
+                _close(kept, exclusion.times, budget)
+        found = bytes(kept)
+        if len(self._open_seconds) >= _MAX_CACHED_SECOND_LISTS:
+            self._open_seconds.clear()
+        self._open_seconds[exclusion_bits] = found
+        return found
 
     def _kept_seconds(self, rule_bits: int, exclusion_bits: int) -> tuple[int, ...]:
         key = (rule_bits, exclusion_bits)
@@ -191,6 +220,32 @@ class MonthPlanner:
         )
 
 
+def _close(kept: bytearray, times: TimeOfDay, budget: WorkBudget | None) -> None:
+    """Zeroes the seconds of the day that `times` covers: a whole minute, or a whole hour,
+    in one slice when every second (and minute) of it is covered."""
+    minutes = values_of(times.minutes)
+    hours = values_of(times.hours)
+    whole_minutes = times.seconds == SECOND.all_values
+    whole_hours = whole_minutes and times.minutes == MINUTE.all_values
+    if budget is not None:
+        budget.spend(len(hours) * (1 if whole_hours else len(minutes) * 8))
+    if whole_hours:
+        for hour in hours:
+            kept[hour * 3600 : hour * 3600 + 3600] = bytes(3600)
+        return
+    if whole_minutes:
+        for hour in hours:
+            for minute in minutes:
+                start = hour * 3600 + minute * 60
+                kept[start : start + 60] = bytes(60)
+        return
+    row = int.from_bytes(bytes(0 if (times.seconds >> s) & 1 else 1 for s in range(60)))
+    for hour in hours:
+        for minute in minutes:
+            start = hour * 3600 + minute * 60
+            kept[start : start + 60] = (int.from_bytes(kept[start : start + 60]) & row).to_bytes(60)
+
+
 class _DayScan:
     """Finds the next day whose bit is set in a per-month mask, remembering its last answer
     so that walking forward day by day does not rescan the same empty months."""
@@ -201,7 +256,9 @@ class _DayScan:
         # (first day searched, last day searched, day found or None)
         self._memo: tuple[int, int, int | None] = (0, -1, None)
 
-    def next(self, ordinal: int, limit: int) -> int | None:
+    def next(self, ordinal: int, limit: int, budget: WorkBudget | None) -> int | None:
+        if budget is None:
+            budget = WorkBudget(QUERY_BUDGET)
         cursor = self._planner.locate(ordinal)
         if (self._mask_of(cursor.plan) >> (ordinal - cursor.first + 1)) & 1:
             return ordinal if ordinal <= limit else None  # the common case: this very day
@@ -212,15 +269,16 @@ class _DayScan:
             if found is None and ordinal <= searched + 1:
                 if limit <= searched:
                     return None
-                result = self._scan(max(ordinal, searched + 1), limit)
+                result = self._scan(max(ordinal, searched + 1), limit, budget)
                 self._memo = (start, limit if result is None else result, result)
                 return result
-        result = self._scan(ordinal, limit)
+        result = self._scan(ordinal, limit, budget)
         self._memo = (ordinal, limit if result is None else result, result)
         return result
 
-    def _scan(self, ordinal: int, limit: int) -> int | None:
+    def _scan(self, ordinal: int, limit: int, budget: WorkBudget) -> int | None:
         while ordinal <= limit:
+            budget.spend(MONTH_COST)
             cursor = self._planner.locate(ordinal)
             mask = self._mask_of(cursor.plan) >> (ordinal - cursor.first + 1)
             if mask:

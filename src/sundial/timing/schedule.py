@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from sundial.domain.schedules import DstGapPolicy, DstOverlapPolicy, ScheduleRules
+from sundial.timing.cost import QUERY_BUDGET, WorkBudget
 from sundial.timing.days import WallRule
 from sundial.timing.engine import Engine
 from sundial.timing.intervals import IntervalRule
@@ -56,8 +57,12 @@ class ScheduleParts:
 class CompiledSchedule:
     """A validated schedule, compiled once and asked for fire times many times."""
 
-    def __init__(self, parts: ScheduleParts, schedule_id: str = "") -> None:
+    def __init__(
+        self, parts: ScheduleParts, schedule_id: str = "", field_path: str = "spec.schedule"
+    ) -> None:
         self.parts = parts
+        # Where a query too costly to answer (ScheduleTooCostlyError) points.
+        self.field_path = field_path
         self.rules = parts.rules
         self.schedule_id = schedule_id
         self._engine: Engine | None = None
@@ -141,13 +146,18 @@ class CompiledSchedule:
             raise ValueError(f"count must not be negative, got {count}")
         return list(islice(self.fires(after), count))
 
-    def instants(self, after: int) -> Iterator[int]:
-        """Nominal fire times as epoch seconds strictly after `after`, ascending."""
+    def instants(self, after: int, budget: WorkBudget | None = None) -> Iterator[int]:
+        """Nominal fire times as epoch seconds strictly after `after`, ascending; the walk
+        spends from `budget` (see Engine.instants), by default a fresh QUERY_BUDGET."""
+        if budget is None:
+            budget = WorkBudget(QUERY_BUDGET, self.field_path)
         parts = self.parts
         if parts.start is not None:
             after = max(after, parts.start - 1)
         stream: Iterator[int] = (
-            self._engine.instants(after, parts.end) if self._engine is not None else iter(())
+            self._engine.instants(after, parts.end, budget)
+            if self._engine is not None
+            else iter(())
         )
         if not self._at:
             return stream

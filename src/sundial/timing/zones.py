@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from sundial.domain.schedules import DstGapPolicy, DstOverlapPolicy
@@ -185,10 +186,22 @@ def wall_instants(
     )
 
 
+@lru_cache(maxsize=1)
+def zone_names() -> frozenset[str]:
+    """The IANA zone names Sundial accepts: the tzdata package's list of canonical zones
+    and their documented aliases (`backward` links), without `Factory` (a placeholder
+    zone). Files in a system's zoneinfo directory such as `posixrules`, `localtime` or
+    `right/UTC` are not zones of the database, so they are refused."""
+    listing = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in listing.splitlines() if line.strip()) - {"Factory"}
+
+
 @lru_cache(maxsize=512)
 def load_zone(name: str) -> ZoneDays:
     """The zone for an IANA name ('' is UTC); ValueError if there is no such zone."""
     key = name or "UTC"
+    if key not in zone_names():
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'")
     try:
         zone: tzinfo = ZoneInfo(key)
     except (KeyError, ValueError, OSError):
