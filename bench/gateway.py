@@ -67,21 +67,21 @@ SCHEDULE_BODY: dict[str, Any] = {
 class Services:
     """The servers under test, started as subprocesses."""
 
-    def __init__(self, database_url: str, max_workers: int) -> None:
+    def __init__(self, database_url: str, max_workers: int, serve_flags: list[str]) -> None:
         self.processes: list[subprocess.Popen[str]] = []
         self.max_workers = max_workers
         try:
-            self._start(database_url, max_workers)
+            self._start(database_url, max_workers, serve_flags)
         except BaseException:
             self.close()
             raise
 
-    def _start(self, database_url: str, max_workers: int) -> None:
+    def _start(self, database_url: str, max_workers: int, serve_flags: list[str]) -> None:
         sundial = self._spawn(
             [sys.executable, "-m", "sundial.cli.main", "--log-level", "WARNING", "serve",
              "--database-url", database_url,
              "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0",
-             "--drain-delay", "0", "--max-workers", str(max_workers)]
+             "--drain-delay", "0", "--max-workers", str(max_workers), *serve_flags]
         )  # fmt: skip
         found = _read_until(
             sundial,
@@ -315,6 +315,11 @@ def main() -> int:
         help="all servers' thread pools (default: sundial serve's)",
     )
     parser.add_argument(
+        "--max-waiting-calls",
+        type=int,
+        help="sundial serve's threads for long-polling claims (default: its own)",
+    )
+    parser.add_argument(
         "--postgres",
         action="store_true",
         help="serve from a throwaway PostgreSQL cluster (as the tests start one) instead of SQLite",
@@ -332,7 +337,10 @@ def main() -> int:
         return 0
 
     with tempfile.TemporaryDirectory() as directory, _database(args, Path(directory)) as url:
-        services = Services(url, args.max_workers)
+        serve_flags = [] if args.max_waiting_calls is None else [
+            "--max-waiting-calls", str(args.max_waiting_calls)
+        ]  # fmt: skip
+        services = Services(url, args.max_workers, serve_flags)
         try:
             config = _setup(services)
             # The floor always writes to its own SQLite file, with --postgres too: it is the

@@ -5,7 +5,7 @@ import logging
 import secrets
 import threading
 
-from sundial.api.grpc_server import SERVICE_NAMES, GrpcServer, Security, Services
+from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
 from sundial.gateway import Gateway
@@ -17,7 +17,6 @@ from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
-from sundial.service.slots import RunSlots
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
@@ -76,9 +75,7 @@ class SundialServer:
             min_fire_interval=settings.min_fire_interval,
             notifier=self.notifier,
         )
-        # How many calls run at once, and how many long-polls may wait besides.
-        slots = RunSlots(running=settings.max_workers, waiting=settings.max_waiting_calls)
-        self.objectives = ObjectiveService(self.database, self.clock, self.notifier, slots)
+        self.objectives = ObjectiveService(self.database, self.clock, self.notifier)
         self.triggers = TriggerService(self.database, self.clock, self.schedules, self.notifier)
         self.firing = FiringService(
             self.database,
@@ -121,7 +118,11 @@ class SundialServer:
                 ),
                 gateway_token=gateway_token,
             ),
-            slots=slots,
+            limits=CallLimits(
+                running=settings.max_workers,
+                waiting=settings.max_waiting_calls,
+                queued=settings.max_queued_calls,
+            ),
         )
         self._gateway = Gateway(
             services=SERVICE_NAMES, readiness=self._is_ready, client_token=gateway_token
@@ -141,7 +142,7 @@ class SundialServer:
         logger.info("serving gRPC on port %d", self.port)
         if self.settings.http_address is not None:
             self.http_port = self._gateway.start(
-                self.settings.http_address, local_calls=self._grpc.local_calls()
+                self.settings.http_address, grpc_target=self._grpc.local_target
             )
             logger.info("serving REST on port %d", self.http_port)
 
