@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.request
 
+import grpc
 import pytest
 from google.protobuf import duration_pb2
 
@@ -90,6 +91,13 @@ def test_waiting_claims_leave_room_for_other_calls_and_only_so_many_wait(crowded
         assert json.loads(response.read())["agents"][0]["metadata"]["id"] == agent.metadata.id
     # A third claim may not wait: it answers at once, with nothing pending.
     assert list(objectives.ClaimObjectives(claim).objectives) == []
+    # A wait out of bounds is still refused, not cut to no wait.
+    too_long = ob.ClaimObjectivesRequest()
+    too_long.CopyFrom(claim)
+    too_long.wait.seconds = 3600
+    with pytest.raises(grpc.RpcError) as refused:
+        objectives.ClaimObjectives(too_long)
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert not any(future.done() for future in waiting)
 
     for future in waiting:
