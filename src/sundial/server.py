@@ -160,7 +160,7 @@ class SundialServer:
         # Only the drain delay waits on a real clock: it gives load balancers polling health
         # time to notice NOT_SERVING before connections are refused.
         threading.Event().wait(self.settings.drain_delay.total_seconds())
-        # REST requests run this server's handlers: finish them before gRPC stops.
+        # REST requests are calls of the gRPC server: finish them before it stops.
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
         # The engine finishes its batch (one transaction) and stops.
