@@ -5,7 +5,7 @@ import logging
 import secrets
 import threading
 
-from sundial.api.grpc_server import SERVICE_NAMES, GrpcServer, Security, Services
+from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
 from sundial.gateway import Gateway
@@ -18,7 +18,6 @@ from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
-from sundial.service.slots import RunSlots
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
@@ -80,9 +79,7 @@ class SundialServer:
             min_fire_interval=settings.min_fire_interval,
             notifier=self.notifier,
         )
-        # How many calls run at once, and how many long-polls may wait besides.
-        slots = RunSlots(running=settings.max_workers, waiting=settings.max_waiting_calls)
-        self.objectives = ObjectiveService(self.database, self.clock, self.notifier, slots)
+        self.objectives = ObjectiveService(self.database, self.clock, self.notifier)
         self.triggers = TriggerService(self.database, self.clock, self.schedules, self.notifier)
         self.firing = FiringService(
             self.database,
@@ -125,7 +122,11 @@ class SundialServer:
                 ),
                 gateway_token=gateway_token,
             ),
-            slots=slots,
+            limits=CallLimits(
+                running=settings.max_workers,
+                waiting=settings.max_waiting_calls,
+                queued=settings.max_queued_calls,
+            ),
         )
         self._gateway = Gateway(
             services=SERVICE_NAMES, readiness=self._is_ready, client_token=gateway_token
@@ -162,7 +163,7 @@ class SundialServer:
             return
         try:
             self.http_port = self._gateway.start(
-                self.settings.http_address, local_calls=self._grpc.local_calls()
+                self.settings.http_address, grpc_target=self._grpc.local_target
             )
         except OSError:
             self._grpc.stop(0)
@@ -190,7 +191,7 @@ class SundialServer:
         # Only the drain delay waits on a real clock: it gives load balancers polling health
         # time to notice NOT_SERVING before connections are refused.
         threading.Event().wait(self.settings.drain_delay.total_seconds())
-        # REST requests run this server's handlers: finish them before gRPC stops.
+        # REST requests are calls of the gRPC server: finish them before it stops.
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
         # The engine finishes its batch (one transaction) and stops.

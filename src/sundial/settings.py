@@ -10,6 +10,7 @@ DEFAULT_GRPC_ADDRESS = "127.0.0.1:50051"
 DEFAULT_HTTP_ADDRESS = "127.0.0.1:8080"
 DEFAULT_MAX_WORKERS = 4
 DEFAULT_MAX_WAITING_CALLS = 64
+DEFAULT_MAX_QUEUED_CALLS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +25,17 @@ class Settings:
     # How long health answers NOT_SERVING before the server stops accepting calls, so that
     # load balancers that poll health see it and move traffic away first.
     drain_delay: timedelta = timedelta(seconds=1)
-    # Calls that run at once, gRPC and REST together (service.slots). Python runs one thread
-    # at a time, and every thread past a few only adds hand-offs of the interpreter lock: on
-    # 2 cores, Get served 1,600 calls/s with 4 threads and 850 with 16. Raise it when calls
-    # mostly wait (PostgreSQL far away).
+    # Calls that run at once, gRPC and REST together (api.grpc_server.CallLimits). Python
+    # runs one thread at a time, and every thread past a few only adds hand-offs of the
+    # interpreter lock (BENCHMARKS.md). Raise it when calls mostly wait (PostgreSQL far away).
     max_workers: int = DEFAULT_MAX_WORKERS
-    # Long-polling claims that may wait at once besides; they hold none of the max_workers
-    # places while they wait. Past this, a claim answers at once with what is pending.
+    # Long-polling claims that may wait at once, each on a thread besides the max_workers
+    # ones. Past this, a claim answers at once with what is pending.
     max_waiting_calls: int = DEFAULT_MAX_WAITING_CALLS
+    # Calls that may queue for a thread when every one is busy: bursts queue and are served
+    # in turn; past this many, a call is refused with RESOURCE_EXHAUSTED at once (grpcio's
+    # maximum_concurrent_rpcs is the sum of the three).
+    max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS
     min_fire_interval: timedelta = timedelta(seconds=1)
     migrate: bool = True
     # What this process does: "api" (gRPC and REST) and/or "engine" (firing loop, reaper).

@@ -67,3 +67,25 @@ def test_unknown_enum_value_is_invalid(schedules, workspace_id, agent):
     with pytest.raises(grpc.RpcError) as caught:
         schedules.CreateAgentSchedule(request)
     assert "spec.overlap_policy" in failure_of(caught.value).violations
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["/sundial.v1.AgentService/ListAgents", "/grpc.health.v1.Health/Check"],
+    ids=["guarded", "open"],
+)
+def test_request_bytes_that_do_not_decode_are_invalid_argument(channel, method):
+    garbage = channel.unary_unary(method)  # no serializer: these bytes go as they are
+    with pytest.raises(grpc.RpcError) as caught:
+        garbage(b"\xff\xff\xff\xff", timeout=30)
+    failure = failure_of(caught.value)
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.reason == "UNDECODABLE_REQUEST"
+    assert method in failure.violations["request"]
+
+
+def test_streaming_health_watch_still_answers(channel):
+    health = health_pb2_grpc.HealthStub(channel)
+    updates = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
+    assert next(updates).status == health_pb2.HealthCheckResponse.SERVING
+    updates.cancel()

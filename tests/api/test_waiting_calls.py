@@ -1,11 +1,15 @@
-"""Long-polling claims hold no running place while they wait: with one call running at a
-time and claims waiting, other calls (gRPC and REST) are still answered, and past the waiting
-limit a claim answers at once."""
+"""Long-polling claims never starve other calls: the server keeps a thread for each call
+that may run besides those of the claims that may wait, so with one running thread and two
+claims waiting, other calls (gRPC and REST) are still answered, and past the waiting limit a
+claim answers at once. (Were a waiting claim to hold the running thread, the second claim
+would never start waiting, nor the Get be answered, before the first ends.)"""
 
 import json
+import threading
 import time
 import urllib.request
 
+import grpc
 import pytest
 from google.protobuf import duration_pb2
 
@@ -19,9 +23,27 @@ from tests.support.servers import running, server_settings
 WAIT_SECONDS = 3
 
 
+class WaitCounter:
+    """How many claims are inside the notifier's wait now (a sync point, not a clock)."""
+
+    def __init__(self, wait_for_objectives):
+        self._wait = wait_for_objectives
+        self._lock = threading.Lock()
+        self.inside = 0
+
+    def __call__(self, agent_id, timeout):
+        with self._lock:
+            self.inside += 1
+        try:
+            return self._wait(agent_id, timeout)
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+
 @pytest.fixture
-def crowded(database_url, clock):
-    """A server that runs one call at a time, and lets two claims wait."""
+def crowded(database_url, clock, monkeypatch):
+    """A server with one thread for running calls, and two for claims that wait."""
     settings = server_settings(
         database_url, max_workers=1, max_waiting_calls=2, http_address="127.0.0.1:0"
     )
@@ -29,11 +51,13 @@ def crowded(database_url, clock):
         running(settings, clock) as server,
         authorized_channel(f"127.0.0.1:{server.port}", ADMIN_SECRET) as channel,
     ):
-        yield server, channel
+        counter = WaitCounter(server.notifier.wait_for_objectives)
+        monkeypatch.setattr(server.notifier, "wait_for_objectives", counter)
+        yield server, channel, counter
 
 
 def test_waiting_claims_leave_room_for_other_calls_and_only_so_many_wait(crowded):
-    server, channel = crowded
+    server, channel, counter = crowded
     workspace_id = server.bootstrap.default_workspace.id
     agents = agent_service_pb2_grpc.AgentServiceStub(channel)
     agent = agents.CreateAgent(
@@ -49,13 +73,12 @@ def test_waiting_claims_leave_room_for_other_calls_and_only_so_many_wait(crowded
         wait=duration_pb2.Duration(seconds=WAIT_SECONDS),
     )
     waiting = [objectives.ClaimObjectives.future(claim) for _ in range(2)]
-    slots = server.objectives._slots
     deadline = time.monotonic() + 30
-    while slots.waiting_calls < 2:  # both are in their wait (no clock involved: a sync point)
-        assert time.monotonic() < deadline, "the claims never started waiting"
+    while counter.inside < 2:  # both are in their wait
+        assert time.monotonic() < deadline, "the claims never both started waiting"
         time.sleep(0.01)
 
-    # The one running place is free: gRPC and REST calls are answered while both wait.
+    # The running thread is free: gRPC and REST calls are answered while both wait.
     got = agents.GetAgent(
         agent_service_pb2.GetAgentRequest(workspace_id=workspace_id, agent_id=agent.metadata.id)
     )
@@ -68,8 +91,15 @@ def test_waiting_claims_leave_room_for_other_calls_and_only_so_many_wait(crowded
         assert json.loads(response.read())["agents"][0]["metadata"]["id"] == agent.metadata.id
     # A third claim may not wait: it answers at once, with nothing pending.
     assert list(objectives.ClaimObjectives(claim).objectives) == []
+    # A wait out of bounds is still refused, not cut to no wait.
+    too_long = ob.ClaimObjectivesRequest()
+    too_long.CopyFrom(claim)
+    too_long.wait.seconds = 3600
+    with pytest.raises(grpc.RpcError) as refused:
+        objectives.ClaimObjectives(too_long)
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert not any(future.done() for future in waiting)
 
     for future in waiting:
         assert list(future.result(timeout=60).objectives) == []
-    assert slots.waiting_calls == 0
+    assert counter.inside == 0

@@ -1,8 +1,10 @@
 """The gRPC server: servicers, health, reflection and interceptors in one place."""
 
-import typing
+import shutil
+import tempfile
 from concurrent import futures
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,7 +19,6 @@ from sundial.api.admin import (
 from sundial.api.agents import AgentServicer
 from sundial.api.auth import CallGuard, method_access
 from sundial.api.interceptors import CallInterceptor
-from sundial.api.local_calls import LocalCalls, MethodRecorder
 from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
 from sundial.api.schedules import AgentScheduleServicer
@@ -26,7 +27,6 @@ from sundial.service.agents import AgentService
 from sundial.service.auth import Authenticator, Authorizer, FailureLimiter
 from sundial.service.objectives import ObjectiveService
 from sundial.service.schedules import ScheduleService
-from sundial.service.slots import CallExecutor, RunSlots
 from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService
 from sundial.v1 import (
@@ -84,6 +84,22 @@ class Security:
     gateway_token: str
 
 
+@dataclass(frozen=True, slots=True)
+class CallLimits:
+    """How many calls the server takes on at once. Each call has a thread of grpcio's pool
+    while it runs, and the pool has a thread for every call that may run and every claim
+    that may wait: so long-polling claims never keep other calls from running."""
+
+    # Calls that run at once: few, since Python runs one thread at a time.
+    running: int
+    # Long-polling claims that may wait at once besides (api.objectives); past them a
+    # claim answers at once.
+    waiting: int
+    # Calls that may wait in grpcio's queue for a thread when all are busy; past them
+    # grpcio answers RESOURCE_EXHAUSTED, so a flood cannot queue without bound.
+    queued: int
+
+
 class GrpcServer:
     """Sundial's services on one grpcio server, with health checking and reflection."""
 
@@ -92,7 +108,7 @@ class GrpcServer:
         *,
         services: Services,
         security: Security,
-        slots: RunSlots,
+        limits: CallLimits,
     ) -> None:
         guard = CallGuard(
             method_access(SERVICES),
@@ -102,19 +118,20 @@ class GrpcServer:
             limiter=security.limiter,
             gateway_token=security.gateway_token,
         )
-        self._interceptor = CallInterceptor(guard, slots)
-        self._executor = CallExecutor(slots, name="rpc")
+        self._interceptor = CallInterceptor(guard)
+        threads = limits.running + limits.waiting
+        self._executor = futures.ThreadPoolExecutor(threads, thread_name_prefix="rpc")
         self._server = grpc.server(
-            # grpcio only submits to it; its stubs ask for a ThreadPoolExecutor.
-            typing.cast(futures.ThreadPoolExecutor, self._executor),
+            self._executor,
             interceptors=[self._interceptor],
             options=[("grpc.so_reuseport", 0)],
+            maximum_concurrent_rpcs=threads + limits.queued,
         )
+        self._socket_directory: Path | None = None
+        # Where the REST gateway beside this server calls it, once it has started.
+        self.local_target = ""
         principal = call_principal
-        # Registers on the server, and keeps the handlers for calls made in this process (the
-        # generated add_*_to_server functions only register).
-        self._methods = MethodRecorder(self._server)
-        server = typing.cast(grpc.Server, self._methods)
+        server = self._server
         agent_service_pb2_grpc.add_AgentServiceServicer_to_server(
             AgentServicer(services.agents, principal), server
         )
@@ -122,7 +139,8 @@ class GrpcServer:
             AgentScheduleServicer(services.schedules, services.triggers, principal), server
         )
         objective_service_pb2_grpc.add_ObjectiveServiceServicer_to_server(
-            ObjectiveServicer(services.objectives, principal), server
+            ObjectiveServicer(services.objectives, principal, max_waiting_calls=limits.waiting),
+            server,
         )
         account_service_pb2_grpc.add_AccountServiceServicer_to_server(
             AccountServicer(services.tenancy, principal), server
@@ -142,19 +160,20 @@ class GrpcServer:
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
         )
 
-    def local_calls(self) -> LocalCalls:
-        """Sundial's RPCs called in this process, through the interceptor and handlers this
-        server runs (what the REST gateway beside it uses)."""
-        return LocalCalls(self._interceptor, self._methods.handlers)
-
     def start(self, address: str) -> int:
-        """Listens on `address` (port 0 picks a free port) and returns the bound port."""
+        """Listens on `address` (port 0 picks a free port) and on `local_target`, and returns
+        the bound port."""
         try:
             port = self._server.add_insecure_port(address)
         except RuntimeError as error:  # what grpcio raises when the address is taken
             raise OSError(f"cannot listen on {address}: {error}") from error
         if port == 0:
             raise OSError(f"cannot listen on {address}")
+        # A Unix socket in a directory only this user may open.
+        self._socket_directory = Path(tempfile.mkdtemp(prefix="sundial-grpc-"))
+        self.local_target = f"unix:{self._socket_directory / 'grpc.sock'}"
+        if self._server.add_insecure_port(self.local_target) == 0:
+            raise OSError(f"cannot listen on {self.local_target}")
         self._server.start()
         return port
 
@@ -178,3 +197,5 @@ class GrpcServer:
         self._server.stop(grace_seconds).wait()
         # Its threads end once the work queued before this is done; none is waited for.
         self._executor.shutdown(wait=False)
+        if self._socket_directory is not None:
+            shutil.rmtree(self._socket_directory, ignore_errors=True)

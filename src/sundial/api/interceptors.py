@@ -1,5 +1,6 @@
 """The server interceptor. Around every unary call, outermost first: request id, logging,
-error mapping, then authentication and authorization (api.auth's CallGuard)."""
+error mapping, decoding the request, then authentication and authorization (api.auth's
+CallGuard)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from sundial.api.auth import CallGuard
 from sundial.api.errors import internal_status, status_of
 from sundial.api.principal import principal_var
 from sundial.api.requests import check_request
-from sundial.domain.errors import SundialError
+from sundial.domain.errors import FieldViolation, InvalidArgumentError, SundialError
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.service.slots import RunSlots
 
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID_LENGTH = 128
@@ -28,6 +28,7 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 logger = logging.getLogger("sundial.rpc")
 
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Deserializer = Callable[[bytes], Any]
 
 
 class CallInterceptor(grpc.ServerInterceptor):
@@ -36,15 +37,14 @@ class CallInterceptor(grpc.ServerInterceptor):
     statuses, and, except for health checking and reflection, authenticates and authorizes
     the caller. Streaming methods (health Watch, reflection) pass through untouched.
 
-    Each call runs in one of `slots` (so at most so many run at once, over gRPC and REST
-    together); a call that long-polls gives it up while it waits.
+    The wrapped handler decodes the request itself, so that bytes that are not the method's
+    message answer INVALID_ARGUMENT (grpcio's own decoding would answer INTERNAL).
 
     One interceptor rather than a chain, and each method's wrapped handler built once, not
     per call: every link and every fresh handler adds CPU to every call."""
 
-    def __init__(self, guard: CallGuard, slots: RunSlots) -> None:
+    def __init__(self, guard: CallGuard) -> None:
         self._guard = guard
-        self._slots = slots
         # Keyed by method path. The handler the server finds for a path never changes once it
         # has started. Unknown methods are not kept, so callers cannot grow this.
         self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
@@ -71,14 +71,13 @@ class CallInterceptor(grpc.ServerInterceptor):
     ) -> grpc.RpcMethodHandler[Any, Any]:
         behavior = typing.cast(Behavior, handler.unary_unary)
         guarded = self._guard.guards(method)
+        deserializer = handler.request_deserializer
 
         def around(request: Any, context: grpc.ServicerContext) -> Any:
-            return self._around(method, behavior, guarded, request, context)
+            return self._around(method, behavior, guarded, deserializer, request, context)
 
         return grpc.unary_unary_rpc_method_handler(
-            around,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+            around, request_deserializer=None, response_serializer=handler.response_serializer
         )
 
     def _around(
@@ -86,6 +85,7 @@ class CallInterceptor(grpc.ServerInterceptor):
         method: str,
         behavior: Behavior,
         guarded: bool,
+        deserializer: Deserializer | None,
         request: Any,
         context: grpc.ServicerContext,
     ) -> Any:
@@ -96,10 +96,9 @@ class CallInterceptor(grpc.ServerInterceptor):
         try:
             started = time.perf_counter()
             try:
-                with self._slots.running():
-                    return self._call(
-                        method, behavior, guarded, request, context, metadata, request_id
-                    )
+                return self._call(
+                    method, behavior, guarded, deserializer, request, context, metadata, request_id
+                )
             finally:
                 _log_call(method, context, started, request_id)
         finally:
@@ -110,6 +109,7 @@ class CallInterceptor(grpc.ServerInterceptor):
         method: str,
         behavior: Behavior,
         guarded: bool,
+        deserializer: Deserializer | None,
         request: Any,
         context: grpc.ServicerContext,
         metadata: dict[str, Any],
@@ -119,6 +119,10 @@ class CallInterceptor(grpc.ServerInterceptor):
         becomes INTERNAL with the request id, and its stack trace goes to the log, never to
         the client."""
         try:
+            if deserializer is not None:
+                request = _decoded(method, deserializer, request)
+            # Before the guard: authorization reads ids from the request (and the database
+            # must never see a NUL).
             check_request(request)
             if not guarded:
                 return behavior(request, context)
@@ -133,6 +137,16 @@ class CallInterceptor(grpc.ServerInterceptor):
         except Exception:
             logger.exception("unexpected error in %s (request id %s)", method, request_id)
             context.abort_with_status(rpc_status.to_status(internal_status(request_id)))
+
+
+def _decoded(method: str, deserializer: Deserializer, request: bytes) -> Any:
+    try:
+        return deserializer(request)
+    except Exception as error:  # protobuf's DecodeError, or its nesting limit
+        description = f"the request bytes are not a valid request message of {method}: {error}"
+        raise InvalidArgumentError(
+            [FieldViolation("request", description)], reason="UNDECODABLE_REQUEST"
+        ) from None
 
 
 def _request_id_of(metadata: dict[str, Any]) -> str:

@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         DEFAULT_DATABASE_URL,
         DEFAULT_GRPC_ADDRESS,
         DEFAULT_HTTP_ADDRESS,
+        DEFAULT_MAX_QUEUED_CALLS,
         DEFAULT_MAX_WAITING_CALLS,
         DEFAULT_MAX_WORKERS,
     )
@@ -111,8 +112,15 @@ def _parser() -> argparse.ArgumentParser:
         "--max-waiting-calls",
         type=_at_least(0),
         default=int(_env("MAX_WAITING_CALLS", str(DEFAULT_MAX_WAITING_CALLS))),
-        help="long-polling claims that may wait at once besides (they hold no running "
-        "place); past this a claim answers at once with what is pending",
+        help="long-polling claims that may wait at once, each on a thread besides the "
+        "--max-workers ones; past this a claim answers at once with what is pending",
+    )
+    serve.add_argument(
+        "--max-queued-calls",
+        type=_at_least(0),
+        default=int(_env("MAX_QUEUED_CALLS", str(DEFAULT_MAX_QUEUED_CALLS))),
+        help="calls that may queue for a thread when all are busy; past this a call is "
+        "refused with RESOURCE_EXHAUSTED",
     )
     serve.add_argument(
         "--min-fire-interval",
@@ -222,6 +230,7 @@ def _serve(args: argparse.Namespace) -> int:
         drain_delay=timedelta(seconds=args.drain_delay),
         max_workers=args.max_workers,
         max_waiting_calls=args.max_waiting_calls,
+        max_queued_calls=args.max_queued_calls,
         min_fire_interval=timedelta(seconds=args.min_fire_interval),
         roles=args.roles,
         engine_batch_size=args.engine_batch_size,

@@ -1,13 +1,12 @@
 """REST/JSON gateway: every RPC of the given services served over HTTP by its
-google.api.http annotation, made as a call of the gRPC server beside it (in process, through
-the server's own interceptor and handlers, or over a gRPC channel)."""
+google.api.http annotation, made as a call over a gRPC channel to the server beside it."""
 
 from collections.abc import Callable, Sequence
 
 import grpc
 
 from sundial.gateway.app import GatewayApp
-from sundial.gateway.calls import Forwarder, GrpcForwarder, LocalCaller, LocalForwarder
+from sundial.gateway.calls import GrpcForwarder
 from sundial.gateway.http_server import HttpServer
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.routes import Route, find_services, routes_of
@@ -29,25 +28,13 @@ class Gateway:
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
 
-    def start(
-        self,
-        address: str,
-        *,
-        grpc_target: str = "",
-        local_calls: LocalCaller | None = None,
-    ) -> int:
+    def start(self, address: str, *, grpc_target: str) -> int:
         """Listens on `address` (port 0 picks one) and returns the bound port. Calls go to
-        the gRPC server at `grpc_target`, or, given `local_calls`, to the one in this
-        process without a network hop."""
-        forwarder: Forwarder
-        if local_calls is not None:
-            forwarder = LocalForwarder(local_calls)
-        else:
-            self._channel = grpc.insecure_channel(grpc_target)
-            forwarder = GrpcForwarder(self._channel, self.routes)
+        the gRPC server at `grpc_target` (in `sundial serve`, its Unix socket)."""
+        self._channel = grpc.insecure_channel(grpc_target)
         self._app = GatewayApp(
             self.routes,
-            forwarder,
+            GrpcForwarder(self._channel, self.routes),
             openapi_document=self.openapi,
             readiness=self._readiness,
             client_token=self._client_token,

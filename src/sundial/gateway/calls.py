@@ -74,42 +74,6 @@ class GrpcForwarder:
         return CallResult(response, None, _response_headers(call.initial_metadata(), ()))
 
 
-class LocalResult(Protocol):
-    @property
-    def response(self) -> bytes | None: ...
-    @property
-    def status(self) -> status_pb2.Status | None: ...
-    @property
-    def initial_metadata(self) -> Sequence[tuple[str, str | bytes]]: ...
-    @property
-    def trailing_metadata(self) -> Sequence[tuple[str, str | bytes]]: ...
-
-
-class LocalCaller(Protocol):
-    """Makes an RPC in this process (api.local_calls.LocalCalls)."""
-
-    def call(
-        self, method: str, request: bytes, metadata: Metadata, timeout: float | None
-    ) -> LocalResult: ...
-
-
-class LocalForwarder:
-    """Makes each route's RPC in this process, through the interceptor and handlers of the
-    gRPC server beside the gateway: the same call, without the loopback gRPC hop."""
-
-    def __init__(self, calls: LocalCaller) -> None:
-        self._calls = calls
-
-    def call(
-        self, route: Route, request: bytes, metadata: Metadata, timeout: float | None
-    ) -> CallResult:
-        result = self._calls.call(route.grpc_method, request, metadata, timeout)
-        if result.status is not None:
-            headers = _response_headers(result.initial_metadata, result.trailing_metadata)
-            return CallResult(None, result.status, headers)
-        return CallResult(result.response, None, _response_headers(result.initial_metadata, ()))
-
-
 def metadata_from_headers(headers: Iterable[tuple[str, str]]) -> tuple[Metadata, float | None]:
     """gRPC metadata and timeout (`Grpc-Timeout`, gRPC's own format like `10S`)."""
     metadata: Metadata = []

@@ -3,7 +3,6 @@ complete, fail), plus the reaper that times out expired leases. Finishing an att
 the schedule's retry policy, failure pause and buffered-fire promotion in one transaction."""
 
 import time
-from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +18,6 @@ from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, Page, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
-from sundial.service.slots import RunSlots
 from sundial.service.tenancy import require_workspace
 from sundial.service.validation import json_size
 from sundial.store.database import Database
@@ -58,19 +56,10 @@ def backoff(policy: RetryPolicy, attempt: int) -> timedelta:
 
 
 class ObjectiveService:
-    def __init__(
-        self,
-        database: Database,
-        clock: Clock,
-        notifier: Notifier,
-        slots: RunSlots | None = None,
-    ) -> None:
+    def __init__(self, database: Database, clock: Clock, notifier: Notifier) -> None:
         self._database = database
         self._clock = clock
         self._notifier = notifier
-        # A long-polling claim gives its call's slot up while it waits (service.slots);
-        # without slots (a service of its own, in tests) every claim may wait.
-        self._slots = slots
 
     # --- reads and cancel -----------------------------------------------------------------
 
@@ -143,11 +132,7 @@ class ObjectiveService:
             remaining = deadline - time.monotonic()
             if claimed or remaining <= 0:
                 return claimed
-            waiting = nullcontext(True) if self._slots is None else self._slots.waiting()
-            with waiting as may_wait:
-                if not may_wait:
-                    return claimed  # as many claims as may wait are waiting: answer now
-                self._notifier.wait_for_objectives(agent_id, min(remaining, _POLL_SLICE_SECONDS))
+            self._notifier.wait_for_objectives(agent_id, min(remaining, _POLL_SLICE_SECONDS))
 
     def _claim_once(
         self,

@@ -15,7 +15,6 @@ from sundial.domain.auth import Principal, Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.errors import UnauthenticatedError
 from sundial.service.auth import Authorizer, FailureLimiter
-from sundial.service.slots import RunSlots
 from sundial.v1 import agent_service_pb2
 
 LIST_AGENTS = "/sundial.v1.AgentService/ListAgents"
@@ -88,7 +87,7 @@ def interceptor(authenticator):
         limiter=FailureLimiter(FakeClock(datetime(2026, 1, 1, tzinfo=UTC)), burst=5, per_minute=5),
         gateway_token="",
     )
-    return CallInterceptor(guard, RunSlots(running=2, waiting=0))
+    return CallInterceptor(guard)
 
 
 def recording(seen):

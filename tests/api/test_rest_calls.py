@@ -1,17 +1,16 @@
-"""REST calls are made in process (api.local_calls) through the very interceptor and method
-handlers the gRPC server runs: the same request ids, log lines, authentication and error
-mapping as a gRPC call, without the loopback hop."""
+"""REST calls are real gRPC calls of the server beside the gateway, over its Unix socket:
+the same request ids, log lines, authentication, deadlines and error mapping as a gRPC call."""
 
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from google.rpc import code_pb2
 
-from sundial.api.grpc_server import SERVICES
-from sundial.api.local_calls import LocalCalls
 from sundial.domain.clock import FakeClock
 from sundial.server import SundialServer
 from sundial.v1 import agent_service_pb2, agent_service_pb2_grpc
@@ -42,24 +41,18 @@ def _grpc_list(server: SundialServer, **metadata: str) -> Any:
         return stub.ListAgents.with_call(request, metadata=tuple(metadata.items()))
 
 
-def test_every_rpc_runs_the_handler_the_grpc_server_runs(server):
-    _grpc_list(server, authorization=AUTHORIZATION)  # the gRPC server wraps its handler
-    grpc_server: Any = server._grpc
-    interceptor, recorded = grpc_server._interceptor, grpc_server._methods.handlers
-    local = grpc_server.local_calls()
-
-    def served(method: str) -> Any:
-        # What the server's interceptor hands grpcio for `method`; it wrapped ListAgents'
-        # handler for the call above, and wraps the others now.
-        details = type("Details", (), {"method": method, "invocation_metadata": ()})()
-        return interceptor.intercept_service(lambda d: recorded.get(d.method), details)
-
-    methods = [f"/{s.full_name}/{m.name}" for s in SERVICES for m in s.methods]
-    assert set(recorded) == set(methods)
-    for method in methods:
-        handler = local.handler_of(method)
-        assert handler is served(method)
-        assert handler.unary_unary is not recorded[method].unary_unary  # wrapped, not bare
+def test_the_gateway_calls_the_server_over_a_unix_socket_only_its_user_may_open(
+    database_url, clock
+):
+    settings = server_settings(database_url, http_address="127.0.0.1:0")
+    with running(settings, clock) as server:
+        target: str = server._grpc.local_target
+        assert target.startswith("unix:")
+        socket = Path(target.removeprefix("unix:"))
+        assert socket.is_socket()
+        assert os.stat(socket.parent).st_mode & 0o077 == 0
+        assert call(server.http_port, "GET", _agents_path(server), headers={}).status == 401
+    assert not socket.parent.exists()  # removed at stop
 
 
 def test_a_rest_call_gets_the_request_id_and_log_line_of_a_grpc_call(server, caplog):
@@ -111,40 +104,29 @@ def test_an_unexpected_error_is_the_same_internal_status_over_both(server, monke
     assert "secret" not in reply.body.decode()
 
 
-class _Ticking:
-    """A monotonic clock the handler moves forward."""
+def test_a_rest_call_past_its_grpc_timeout_is_deadline_exceeded(server):
+    reply = call(
+        server.http_port,
+        "GET",
+        _agents_path(server),
+        headers={"Authorization": AUTHORIZATION, "Grpc-Timeout": "1n"},
+    )
+    assert reply.status == 504
+    assert reply.json()["code"] == code_pb2.DEADLINE_EXCEEDED
 
-    def __init__(self) -> None:
-        self.now = 100.0
 
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_a_call_that_outlives_its_deadline_is_deadline_exceeded(server, monkeypatch):
-    grpc_server: Any = server._grpc
-    ticking = _Ticking()
-    local = LocalCalls(grpc_server._interceptor, grpc_server._methods.handlers, monotonic=ticking)
-    list_agents = server.agents.list_agents
-
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        ticking.now += 2.0
-        return list_agents(*args, **kwargs)
-
-    monkeypatch.setattr(server.agents, "list_agents", slow)
-    request = agent_service_pb2.ListAgentsRequest(
-        workspace_id=server.bootstrap.default_workspace.id
-    ).SerializeToString()
-    metadata = [("authorization", AUTHORIZATION)]
-
-    assert local.call(LIST_AGENTS, request, metadata, 3.0).status is None
-    late = local.call(LIST_AGENTS, request, metadata, 1.0)
-    assert late.response is None
-    assert late.status is not None
-    assert late.status.code == code_pb2.DEADLINE_EXCEEDED
-    expired = local.call(LIST_AGENTS, request, metadata, 0.0)
-    assert expired.status is not None
-    assert expired.status.code == code_pb2.DEADLINE_EXCEEDED
-    unknown = local.call("/sundial.v1.AgentService/Nope", request, metadata, None)
-    assert unknown.status is not None
-    assert unknown.status.code == code_pb2.UNIMPLEMENTED
+def test_a_body_too_deep_for_protobufs_decoder_is_bad_request(server):
+    # JSON's parser takes 35 levels of spec.data; the server's protobuf decoder does not.
+    data: Any = "x"
+    for _ in range(35):
+        data = {"a": data}
+    headers = {"Authorization": AUTHORIZATION}
+    agent = call(
+        server.http_port, "POST", _agents_path(server), {"metadata": {"name": "a"}}, headers
+    )
+    schedules = f"{_agents_path(server)}/{agent.json()['metadata']['id']}/schedules"
+    body = {"metadata": {"name": "s"}, "spec": {"initialMessage": "hi", "data": data}}
+    reply = call(server.http_port, "POST", schedules, body, headers)
+    assert reply.status == 400
+    assert reply.json()["code"] == code_pb2.INVALID_ARGUMENT
+    assert "not a valid request message" in reply.json()["message"]
