@@ -40,7 +40,9 @@ class Database:
             # Reentrant: a thread may open a write transaction inside another, as before.
             self.write_turn: AbstractContextManager[object] = threading.RLock()
         elif self.dialect == "postgresql":
-            self.writer = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+            self.writer = create_engine(
+                url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
             self.reader = self.writer
             self._checkpointer = None
             self.write_turn = nullcontext()
@@ -48,9 +50,6 @@ class Database:
             raise ValueError(
                 f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
             )
-
-        # Idle connections of take_reader.
-        self._idle_readers: list[Any] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,40 +65,16 @@ class Database:
             return done
         return self._checkpointer.request()
 
-    def take_reader(self) -> Any:
-        """A DB-API connection in autocommit for single-statement reads (store.snapshot),
-        to hand back with `give_back_reader`. They come from a stack of idle connections
-        of their own: taking one is a list pop, where the engine's pool takes locks and runs
-        its events; and a statement in autocommit is its own snapshot, where a transaction
-        would cost PostgreSQL two more round trips (BEGIN, ROLLBACK)."""
-        try:
-            return self._idle_readers.pop()  # atomic under the GIL
-        except IndexError:
-            dialect = self.reader.dialect
-            arguments, options = dialect.create_connect_args(self.reader.url)
-            connection = dialect.connect(*arguments, **options)
-            if self.is_sqlite:
-                _configure_sqlite(connection)  # isolation_level None: autocommit
-            else:
-                connection.autocommit = True
-            return connection
-
-    def give_back_reader(self, connection: Any) -> None:
-        """Takes back a connection of `take_reader`, its statement done."""
-        self._idle_readers.append(connection)
-
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        while self._idle_readers:
-            self._idle_readers.pop().close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
 
 
 def _sqlite_engine(url: str, begin_statement: str, *, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8)
+    engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8, pool_pre_ping=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

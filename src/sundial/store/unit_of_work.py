@@ -6,6 +6,7 @@ from typing import Self
 from sqlalchemy.orm import Session
 
 from sundial.store.database import Database
+from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
@@ -46,7 +47,9 @@ class UnitOfWork:
         return self._session
 
     def commit(self) -> None:
-        self.session.commit()
+        """Commits; DuplicateKeyError if a row it flushes meets a concurrent one's key."""
+        with duplicate_keys_raised():
+            self.session.commit()
 
     def __exit__(
         self,
