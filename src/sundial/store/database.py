@@ -26,9 +26,8 @@ class Database:
     `write_turn` is held by each write transaction of this process. On SQLite, which takes
     one writer at a time, it is a lock: the process's writers queue on it rather than on
     SQLite's busy handler, which retries on a timer and, with several threads writing,
-    cost more than the writes did (4 threads creating schedules in process: 342 creates/s
-    without it, 526 with it). Writers of other processes still meet the busy handler. On
-    PostgreSQL, which takes concurrent writers, it does nothing."""
+    cost more than the writes did (BENCHMARKS.md). Writers of other processes still meet
+    the busy handler. On PostgreSQL, which takes concurrent writers, it does nothing."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url

@@ -1,23 +1,18 @@
 """What a Get reads, through the unit of work and the repositories, against real SQLite and
-PostgreSQL databases: the schedule with its creator, its read-time facts, its agent's spec;
-and what a commit that meets a duplicate key raises."""
+PostgreSQL databases: the schedule with its creator, its read-time facts, its agent's spec."""
 
 import shutil
 from datetime import UTC, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from sundial.domain.clock import FakeClock
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import RecentFire
 from sundial.service.firing import FiringService
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.firing import objectives
-from sundial.store.models import IdempotencyKeyRow, ScheduleRow
 from sundial.store.repositories import objectives as objective_reads
 from sundial.store.unit_of_work import UnitOfWork
 from tests.support.tenants import MINUTE
@@ -128,34 +123,3 @@ def test_an_agent_spec_is_read_alone(database, tenant):
         assert uow.agents.spec_of(tenant.workspace_id, "agent_none") is None
     assert agent is not None
     assert spec == agent.spec
-
-
-def _request_key(tenant: Any, resource_id: str) -> IdempotencyKeyRow:
-    return IdempotencyKeyRow(
-        workspace_id=tenant.workspace_id,
-        operation="CreateAgentSchedule",
-        request_id="dup-1",
-        fingerprint="f",
-        resource_id=resource_id,
-        created_at=tenant.clock.now(),
-    )
-
-
-def test_a_commit_that_meets_a_duplicate_key_raises_duplicate_key_error(database, tenant):
-    with UnitOfWork(database, write=True) as uow:
-        uow.session.add(_request_key(tenant, "sched_a"))
-        uow.commit()
-    with UnitOfWork(database, write=True) as uow:
-        uow.session.add(_request_key(tenant, "sched_b"))
-        with pytest.raises(DuplicateKeyError):
-            uow.commit()
-
-
-def test_a_commit_that_breaks_another_constraint_is_no_duplicate_key(database, tenant):
-    schedule_id = tenant.schedule()
-    with UnitOfWork(database, write=True) as uow:
-        row = uow.session.get_one(ScheduleRow, schedule_id)
-        row.agent_id = "agent_none"  # no such agent: a foreign key violation
-        with pytest.raises(IntegrityError) as caught:
-            uow.commit()
-    assert not isinstance(caught.value, DuplicateKeyError)
