@@ -3,8 +3,9 @@
 Run: .venv/bin/python bench/history.py [--objectives 0,1000,20000] [--reads 200]
 
 For each history size, on SQLite in a temporary directory, it times in the same run:
-- `read_schedule`: the Get's one statement (the schedule, its creator, its ten newest
-  objectives and its running ones) and decoding it;
+- the Get's read: in one unit of work, the schedule with its creator
+  (`ScheduleRepository.get`) and its ten newest objectives and running ones
+  (`ObjectiveRepository.read_time_facts`), decoded;
 - the ranking query Get used before (row_number over all of the schedule's objectives);
 - the baseline: the raw database reading one schedule row by its primary key.
 The Get should cost about the same at every size."""
@@ -27,7 +28,7 @@ from sundial.domain.ids import IdPrefix, new_id  # noqa: E402
 from sundial.store import migrate  # noqa: E402
 from sundial.store.database import Database  # noqa: E402
 from sundial.store.firing import objectives  # noqa: E402
-from sundial.store.repositories.schedules import read_schedule  # noqa: E402
+from sundial.store.unit_of_work import UnitOfWork  # noqa: E402
 from tests.support.tenants import Tenant  # noqa: E402
 
 # The query the Get ran before: every objective of the schedule ranked, newest first.
@@ -91,9 +92,15 @@ def _measure(database: Database, tenant: Tenant, count: int, reads: int) -> str:
     """One line of the table: the three reads at a history of `count` objectives."""
     schedule_id = tenant.schedule()
     _add_history(database, tenant, schedule_id, count)
-    connection = database.take_reader()
+
+    def read_schedule() -> Any:
+        with UnitOfWork(database, write=False) as uow:
+            schedule = uow.schedules.get(tenant.workspace_id, schedule_id)
+            return schedule, uow.objectives.read_time_facts([schedule_id])
+
+    connection = database.reader.raw_connection()
     try:
-        get = _time(lambda: read_schedule(database, tenant.workspace_id, schedule_id), reads)
+        get = _time(read_schedule, reads)
         ranked = _time(lambda: connection.execute(RANKED, (schedule_id,)).fetchall(), reads)
         raw = _time(
             lambda: connection.execute(
@@ -102,7 +109,7 @@ def _measure(database: Database, tenant: Tenant, count: int, reads: int) -> str:
             reads,
         )
     finally:
-        database.give_back_reader(connection)
+        connection.close()
     return f"{count:>10} {get:>9.0f} {ranked:>12.0f} {raw:>13.0f} {get / raw:>7.1f}x"
 
 

@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from sundial.domain.errors import (
+    ERROR_DOMAIN,
     AlreadyExistsError,
     ConflictError,
     EtagMismatchError,
@@ -22,8 +23,6 @@ from sundial.domain.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-
-ERROR_DOMAIN = "sundial.dev"
 
 _CODES: list[tuple[type[SundialError], grpc.StatusCode]] = [
     (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),

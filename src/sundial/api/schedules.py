@@ -189,23 +189,4 @@ class _OverlapOverride:
 
 
 def schedule_to_proto(schedule: AgentSchedule) -> agent_schedule_pb2.AgentSchedule:
-    """The schedule's message. Schedules are frozen, and the Get path hands out the same
-    object while nothing about the schedule changed, so the last message of each schedule
-    is kept and copied while it is of that very object."""
-    schedule_id = schedule.metadata.id
-    cached = _last_messages.get(schedule_id)
-    if cached is None or cached[0] is not schedule:
-        cached = (schedule, to_proto(schedule, agent_schedule_pb2.AgentSchedule()))
-        if schedule_id:
-            if len(_last_messages) >= _LAST_MESSAGES_LIMIT:
-                _last_messages.clear()
-            _last_messages[schedule_id] = cached
-    message = agent_schedule_pb2.AgentSchedule()
-    message.CopyFrom(cached[1])
-    return message
-
-
-# By schedule id: the last schedule converted and its message. Only single dict operations
-# (atomic under the GIL); cleared when full.
-_last_messages: dict[str, tuple[AgentSchedule, agent_schedule_pb2.AgentSchedule]] = {}
-_LAST_MESSAGES_LIMIT = 4096
+    return to_proto(schedule, agent_schedule_pb2.AgentSchedule())

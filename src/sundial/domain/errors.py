@@ -3,6 +3,9 @@ to gRPC status codes in exactly one place."""
 
 from dataclasses import dataclass
 
+# The `domain` of every google.rpc.ErrorInfo that Sundial sends, over gRPC and REST (AIP-193).
+ERROR_DOMAIN = "sundial.dev"
+
 
 @dataclass(frozen=True, slots=True)
 class FieldViolation:

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class FilterOp(StrEnum):
@@ -28,3 +31,11 @@ class ListQuery:
     descending: bool = False
     limit: int = 50
     show_archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of any List: its items, and the token of the next page ("" after the last)."""
+
+    items: list[T]
+    next_page_token: str

@@ -19,7 +19,6 @@ from sundial.gateway.routes import Route, Router
 logger = logging.getLogger("sundial.gateway")
 
 JSON = "application/json"
-_RENDERED_LIMIT = 1024
 HEALTH_PATH, READY_PATH, OPENAPI_PATH = "/healthz", "/readyz", "/openapi.json"
 
 
@@ -52,9 +51,6 @@ class GatewayApp:
         self._readiness = readiness
         # Set when shutdown begins: /readyz fails first, so load balancers drain the process.
         self.draining = False
-        # (route, encoded GET response) -> its JSON. Only single dict operations (atomic
-        # under the GIL); cleared when full.
-        self._rendered: dict[tuple[int, bytes], bytes] = {}
 
     def handle(
         self,
@@ -107,22 +103,11 @@ class GatewayApp:
                 response.headers.append(("Retry-After", retry_after))
             return response
         assert result.response is not None
-        return HttpResponse(200, self._render(method, route, result.response), result.headers)
+        return HttpResponse(200, self._render(route, result.response), result.headers)
 
-    def _render(self, method: str, route: Route, response: bytes) -> bytes:
-        """The ProtoJSON body of an encoded response. It is a function of the route and the
-        bytes alone, so reads (which answer the same bytes while nothing changed) keep
-        theirs: rendering costs more than the rest of the gateway's work together."""
-        if method != "GET":
-            return encode_json(response_json(route, route.response_class.FromString(response)))
-        key = (id(route), response)
-        body = self._rendered.get(key)
-        if body is None:
-            body = encode_json(response_json(route, route.response_class.FromString(response)))
-            if len(self._rendered) >= _RENDERED_LIMIT:
-                self._rendered.clear()
-            self._rendered[key] = body
-        return body
+    def _render(self, route: Route, response: bytes) -> bytes:
+        """The ProtoJSON body of an encoded response."""
+        return encode_json(response_json(route, route.response_class.FromString(response)))
 
     def _builtin(self, method: str, path: str) -> HttpResponse:
         # HEAD too: load balancers often probe health with it (the transport drops the body).

@@ -6,7 +6,7 @@ import math
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-ERROR_DOMAIN = "sundial.dev"
+from sundial.domain.errors import ERROR_DOMAIN
 
 HTTP_STATUS_OF_CODE: dict[int, int] = {
     code_pb2.OK: 200,

@@ -2,17 +2,18 @@
 here comes from an account-wide admin of `principal.account_id` (the authorizer checked)."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
+from dataclasses import replace
+from typing import TypeVar
 
 from sundial.domain.auth import Principal, Role
 from sundial.domain.clock import Clock
 from sundial.domain.errors import AlreadyExistsError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.tenancy import ApiKey, ApiKeySpec, Profile, ProfileSpec, ProfileType
 from sundial.service.auth import new_secret
-from sundial.service.idempotency import create_once, fingerprint
+from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.pagination import (
     PageRequest,
     decode_page_token,
@@ -24,6 +25,7 @@ from sundial.service.tenancy import add_api_key, new_profile
 from sundial.service.updates import Writable, merge_update
 from sundial.service.validation import Violations, check_metadata, check_request_id
 from sundial.store.database import Database
+from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 T = TypeVar("T", Profile, ApiKey)
@@ -40,19 +42,13 @@ _PROFILE_PATHS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AdminPage(Generic[T]):
-    items: list[T]
-    next_page_token: str
-
-
 def _page(
     principal: Principal,
     kind: str,
     request: PageRequest,
     fetch: Callable[[UnitOfWork, str, int], list[T]],
     database: Database,
-) -> AdminPage[T]:
+) -> Page[T]:
     limit = effective_page_size(request.page_size)
     query = query_fingerprint(kind, principal.account_id)
     after_id = decode_page_token(request.page_token, query)
@@ -60,7 +56,7 @@ def _page(
         rows = fetch(uow, after_id, limit)
     items = rows[:limit]
     token = encode_page_token(items[-1].metadata.id, query) if len(rows) > limit else ""
-    return AdminPage(items, token)
+    return Page(items, token)
 
 
 def _check_grants(
@@ -127,37 +123,42 @@ class ProfileService:
             )
         violations.raise_if_any()
 
-        def create(uow: UnitOfWork) -> tuple[str, None]:
+        profile = new_profile(
+            principal,
+            new_id(IdPrefix.PROFILE),
+            replace(metadata, bundle_key="", external_id=""),
+            replace(spec, type=ProfileType.USER, email=email, name=metadata.name),
+            self._clock.now(),
+        )
+        key = request_key(principal.account_id, "CreateProfile", request_id, metadata, spec)
+        try:
+            return self._create_once(principal, key, profile)
+        except DuplicateKeyError:
+            if not request_id:
+                raise
+            # A concurrent call with this request id committed first: now its record is found.
+            return self._create_once(principal, key, profile)
+
+    def _create_once(self, principal: Principal, key: RequestKey, profile: Profile) -> Profile:
+        with UnitOfWork(self._database, write=True) as uow:
+            replayed_id = find_replay(uow, self._clock, key)
+            if replayed_id is not None:
+                return _require_profile(uow, principal, replayed_id)
+            email = profile.spec.email
             if uow.tenancy.user_with_email(principal.account_id, email):
                 raise AlreadyExistsError(f"a user profile with email {email!r} already exists")
-            profile_id = new_id(IdPrefix.PROFILE)
-            uow.tenancy.add_profile(
-                new_profile(
-                    principal,
-                    profile_id,
-                    replace(metadata, bundle_key="", external_id=""),
-                    replace(spec, type=ProfileType.USER, email=email, name=metadata.name),
-                    self._clock.now(),
-                )
-            )
-            return profile_id, None
-
-        return create_once(
-            self._database,
-            self._clock,
-            workspace_id=principal.account_id,
-            operation="CreateProfile",
-            request_id=request_id,
-            request_fingerprint=fingerprint(metadata, spec),
-            create=create,
-            load=lambda uow, profile_id: uow.tenancy.get_profile(principal.account_id, profile_id),
-        )
+            uow.tenancy.add_profile(profile)
+            record_request(uow, self._clock, key, profile.metadata.id)
+            # Answered as a Get will read it.
+            created = _require_profile(uow, principal, profile.metadata.id)
+            uow.commit()
+        return created
 
     def get(self, principal: Principal, profile_id: str) -> Profile:
         with UnitOfWork(self._database, write=False) as uow:
             return _require_profile(uow, principal, profile_id)
 
-    def list_profiles(self, principal: Principal, request: PageRequest) -> AdminPage[Profile]:
+    def list_profiles(self, principal: Principal, request: PageRequest) -> Page[Profile]:
         return _page(
             principal,
             "profiles",
@@ -271,32 +272,42 @@ class ApiKeyService:
         violations.raise_if_any()
         secret = secret or new_secret()
         spec = replace(spec, workspace_ids=tuple(dict.fromkeys(spec.workspace_ids)))
-        made: list[ApiKey] = []
+        key = request_key(principal.account_id, "CreateApiKey", request_id, metadata, spec)
+        try:
+            return self._create_once(principal, key, metadata, spec, secret)
+        except DuplicateKeyError:
+            if not request_id:
+                raise
+            # A concurrent call with this request id committed first: now its record is found.
+            return self._create_once(principal, key, metadata, spec, secret)
 
-        def create(uow: UnitOfWork) -> tuple[str, None]:
-            key = add_api_key(uow, principal, metadata, spec, secret, self._clock.now())
-            made.append(key)
-            return key.metadata.id, None
-
-        key = create_once(
-            self._database,
-            self._clock,
-            workspace_id=principal.account_id,
-            operation="CreateApiKey",
-            request_id=request_id,
-            request_fingerprint=fingerprint(metadata, spec),
-            create=create,
-            load=lambda uow, key_id: uow.tenancy.get_api_key(principal.account_id, key_id),
-        )
-        if made and made[-1].metadata.id == key.metadata.id:
-            return replace(key, info=replace(key.info, secret=secret))
-        return key
+    def _create_once(
+        self,
+        principal: Principal,
+        key: RequestKey,
+        metadata: MetadataInput,
+        spec: ApiKeySpec,
+        secret: str,
+    ) -> ApiKey:
+        """The new key with its secret; or, for a retry, the key without it."""
+        with UnitOfWork(self._database, write=True) as uow:
+            replayed_id = find_replay(uow, self._clock, key)
+            if replayed_id is not None:
+                return _require_key(uow, principal, replayed_id)
+            key_id = add_api_key(
+                uow, principal, metadata, spec, secret, self._clock.now()
+            ).metadata.id
+            record_request(uow, self._clock, key, key_id)
+            # Answered as a Get will read it, with the secret only this answer carries.
+            created = _require_key(uow, principal, key_id)
+            uow.commit()
+        return replace(created, info=replace(created.info, secret=secret))
 
     def get(self, principal: Principal, key_id: str) -> ApiKey:
         with UnitOfWork(self._database, write=False) as uow:
             return _require_key(uow, principal, key_id)
 
-    def list_keys(self, principal: Principal, request: PageRequest) -> AdminPage[ApiKey]:
+    def list_keys(self, principal: Principal, request: PageRequest) -> Page[ApiKey]:
         return _page(
             principal,
             "api_keys",

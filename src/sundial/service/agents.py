@@ -7,9 +7,10 @@ from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
-from sundial.service.idempotency import create_once, fingerprint
-from sundial.service.listing import Page, page_of, prepare_query
+from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.listing import page_of, prepare_query
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
@@ -20,6 +21,7 @@ from sundial.service.validation import (
     check_request_id,
 )
 from sundial.store.database import Database
+from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 _FILTERABLE = {"name": None, "external_id": None, "bundle_key": None}
@@ -46,30 +48,49 @@ class AgentService:
         check_request_id(violations, request_id)
         violations.raise_if_any()
 
-        def build(uow: UnitOfWork, agent_id: str) -> Agent:
-            require_workspace(uow, principal, workspace_id)
-            meta = new_metadata(principal, workspace_id, agent_id, metadata, self._clock.now())
-            return Agent(metadata=meta, spec=spec)
-
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
-                return build(uow, "")
+                require_workspace(uow, principal, workspace_id)
+            now = self._clock.now()
+            return Agent(
+                metadata=new_metadata(principal, workspace_id, "", metadata, now), spec=spec
+            )
 
-        def create(uow: UnitOfWork) -> tuple[str, None]:
-            agent = build(uow, new_id(IdPrefix.AGENT))
-            uow.agents.add(agent)
-            return agent.metadata.id, None
+        key = request_key(workspace_id, "CreateAgent", request_id, metadata, spec)
+        try:
+            return self._create_once(principal, key, workspace_id, metadata, spec)
+        except DuplicateKeyError:
+            if not request_id:
+                raise
+            # A concurrent call with this request id committed first: now its record is found.
+            return self._create_once(principal, key, workspace_id, metadata, spec)
 
-        return create_once(
-            self._database,
-            self._clock,
-            workspace_id=workspace_id,
-            operation="CreateAgent",
-            request_id=request_id,
-            request_fingerprint=fingerprint(metadata, spec),
-            create=create,
-            load=lambda uow, agent_id: uow.agents.get(workspace_id, agent_id),
-        )
+    def _create_once(
+        self,
+        principal: Principal,
+        key: RequestKey,
+        workspace_id: str,
+        metadata: MetadataInput,
+        spec: AgentSpec,
+    ) -> Agent:
+        with UnitOfWork(self._database, write=True) as uow:
+            replayed_id = find_replay(uow, self._clock, key)
+            if replayed_id is not None:
+                return require_agent(uow, principal, workspace_id, replayed_id)
+            require_workspace(uow, principal, workspace_id)
+            agent_id = new_id(IdPrefix.AGENT)
+            now = self._clock.now()
+            uow.agents.add(
+                Agent(
+                    metadata=new_metadata(principal, workspace_id, agent_id, metadata, now),
+                    spec=spec,
+                )
+            )
+            record_request(uow, self._clock, key, agent_id)
+            # Answered as a Get will read it.
+            created = require_agent(uow, principal, workspace_id, agent_id)
+            uow.commit()
+        return created
 
     def get(self, principal: Principal, workspace_id: str, agent_id: str) -> Agent:
         with UnitOfWork(self._database, write=False) as uow:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from cachetools import LRUCache
 
 from sundial.domain.auth import Permission, Principal, Role
 from sundial.domain.clock import Clock
@@ -30,6 +30,7 @@ from sundial.domain.metadata import AccountResourceMetadata
 from sundial.domain.tenancy import ApiKey, Profile, ProfileSpec, ProfileType
 from sundial.service.tokens import JwtIdentity, JwtVerifier, looks_like_jwt
 from sundial.store.database import Database
+from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -200,7 +201,7 @@ class Authenticator:
                     uow.tenancy.add_profile(profile)
                 try:
                     uow.commit()
-                except IntegrityError:
+                except DuplicateKeyError:
                     continue  # a concurrent first call made it: read it on the next attempt
                 return profile
         raise UnauthenticatedError("could not sign the token's user in; retry")
@@ -229,23 +230,25 @@ def _new_user(identity: JwtIdentity, now: datetime) -> Profile:
 
 
 class WorkspaceDirectory:
-    """Which account owns a workspace. Cached for good: a workspace never changes account
-    and is never deleted."""
+    """Which account owns a workspace: the process's one workspace-to-account cache. An
+    entry never goes stale, as a workspace never changes account and is never deleted."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._accounts: dict[str, str] = {}
+        self._accounts: LRUCache[str, str] = LRUCache(maxsize=_CACHE_LIMIT)
+        # cachetools' caches are not thread-safe alone.
+        self._lock = threading.Lock()
 
     def account_of(self, workspace_id: str) -> str | None:
-        account_id = self._accounts.get(workspace_id)
+        with self._lock:
+            account_id = self._accounts.get(workspace_id)
         if account_id is not None:
             return account_id
         with UnitOfWork(self._database, write=False) as uow:
             account_id = uow.tenancy.account_of_workspace(workspace_id)
         if account_id is not None:
-            if len(self._accounts) >= _CACHE_LIMIT:
-                self._accounts.clear()
-            self._accounts[workspace_id] = account_id
+            with self._lock:
+                self._accounts[workspace_id] = account_id
         return account_id
 
 

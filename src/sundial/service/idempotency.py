@@ -1,25 +1,37 @@
 """AIP-155 request ids (seed 000's idempotency key): a Create retried with the same
 `request_id` within 24 hours returns the resource the first call created, even when the
-retries race each other."""
+retries race each other.
+
+A Create use case, in one write transaction: `find_replay` first (a retry returns what the
+first call created), then validate and write, then `record_request`, then commit. When two
+calls with one request_id race, the second to commit fails on the record's key
+(DuplicateKeyError); it then runs once more and finds the winner's record."""
 
 import hashlib
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
-
-from sqlalchemy.exc import IntegrityError
+from typing import Any
 
 from sundial.domain.clock import Clock
-from sundial.domain.errors import AlreadyExistsError, NotFoundError
+from sundial.domain.errors import AlreadyExistsError
 from sundial.store.codec import to_json
 from sundial.store.database import Database
 from sundial.store.repositories.idempotency import IdempotencyRecord
 from sundial.store.unit_of_work import UnitOfWork
 
-T = TypeVar("T")
-
 REQUEST_ID_LIFETIME = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestKey:
+    """One Create's request id: unique per operation within `scope_id` (a workspace, or an
+    account for account resources), and the fingerprint of what the call asked for."""
+
+    scope_id: str
+    operation: str
+    request_id: str
+    fingerprint: str
 
 
 def fingerprint(*parts: Any) -> str:
@@ -28,48 +40,38 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def create_once(
-    database: Database,
-    clock: Clock,
-    *,
-    workspace_id: str,
-    operation: str,
-    request_id: str,
-    request_fingerprint: str,
-    create: Callable[[UnitOfWork], tuple[str, T | None]],
-    load: Callable[[UnitOfWork, str], T | None],
-) -> T:
-    """Runs `create` in one write transaction, unless `request_id` was already used for this
-    operation in the workspace. Returns the resource: the one `create` returns with the new
-    resource's id, when it can tell what a read would give (else read back with `load`)."""
-    # Two attempts: when a concurrent duplicate commits its key first, our insert of the same
-    # key fails, and the second attempt finds and returns what the winner created.
-    for attempt in range(2):
-        with UnitOfWork(database, write=True) as uow:
-            if request_id:
-                existing = uow.idempotency.find(workspace_id, operation, request_id)
-                if existing is not None and existing.created_at > clock.now() - REQUEST_ID_LIFETIME:
-                    return _replay(uow, existing, request_id, request_fingerprint, load)
-                if existing is not None:
-                    uow.idempotency.forget(workspace_id, operation, request_id)
-            resource_id, resource = create(uow)
-            if request_id:
-                record = IdempotencyRecord(request_fingerprint, resource_id, clock.now())
-                uow.idempotency.add(workspace_id, operation, request_id, record)
-            try:
-                uow.commit()
-            except IntegrityError:
-                if not request_id or attempt > 0:
-                    raise
-                continue
-        if resource is not None:
-            return resource
-        with UnitOfWork(database, write=False) as uow:
-            created = load(uow, resource_id)
-            if created is None:
-                raise NotFoundError("resource", resource_id)
-            return created
-    raise AssertionError("unreachable")
+def request_key(scope_id: str, operation: str, request_id: str, *asked: Any) -> RequestKey:
+    """The key of a Create; only a call with a request id needs the fingerprint."""
+    return RequestKey(scope_id, operation, request_id, fingerprint(*asked) if request_id else "")
+
+
+def find_replay(uow: UnitOfWork, clock: Clock, key: RequestKey) -> str | None:
+    """The id of the resource that a call with this request id created within the last
+    REQUEST_ID_LIFETIME, or None (always None without a request id). ALREADY_EXISTS when
+    that call asked for something else."""
+    if not key.request_id:
+        return None
+    existing = uow.idempotency.find(key.scope_id, key.operation, key.request_id)
+    if existing is None:
+        return None
+    if existing.created_at <= clock.now() - REQUEST_ID_LIFETIME:
+        # Expired: the id is free again, and this call records it anew.
+        uow.idempotency.forget(key.scope_id, key.operation, key.request_id)
+        return None
+    if existing.fingerprint != key.fingerprint:
+        raise AlreadyExistsError(
+            f"request_id {key.request_id!r} was already used for a different request within "
+            "the last 24 hours; use a new request_id for a new request",
+            reason="REQUEST_ID_REUSED",
+        )
+    return existing.resource_id
+
+
+def record_request(uow: UnitOfWork, clock: Clock, key: RequestKey, resource_id: str) -> None:
+    """Records that this call's request id created `resource_id` (nothing without one)."""
+    if key.request_id:
+        record = IdempotencyRecord(key.fingerprint, resource_id, clock.now())
+        uow.idempotency.add(key.scope_id, key.operation, key.request_id, record)
 
 
 def purge_expired(database: Database, clock: Clock, *, limit: int = 1000) -> int:
@@ -79,22 +81,3 @@ def purge_expired(database: Database, clock: Clock, *, limit: int = 1000) -> int
         purged = uow.idempotency.purge(clock.now() - REQUEST_ID_LIFETIME, limit)
         uow.commit()
     return purged
-
-
-def _replay(
-    uow: UnitOfWork,
-    existing: IdempotencyRecord,
-    request_id: str,
-    request_fingerprint: str,
-    load: Callable[[UnitOfWork, str], T | None],
-) -> T:
-    if existing.fingerprint != request_fingerprint:
-        raise AlreadyExistsError(
-            f"request_id {request_id!r} was already used for a different request within "
-            "the last 24 hours; use a new request_id for a new request",
-            reason="REQUEST_ID_REUSED",
-        )
-    resource = load(uow, existing.resource_id)
-    if resource is None:
-        raise NotFoundError("resource", existing.resource_id)
-    return resource

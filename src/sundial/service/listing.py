@@ -2,10 +2,10 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from sundial.domain.errors import InvalidArgumentError
-from sundial.domain.listing import ListQuery
+from sundial.domain.listing import ListQuery, Page
 from sundial.domain.metadata import ResourceMetadata
 from sundial.service.filtering import ValueNormalizer, parse_filter
 from sundial.service.pagination import (
@@ -26,12 +26,6 @@ class _Resource(Protocol):
 
 
 R = TypeVar("R", bound=_Resource)
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[R]):
-    items: list[R]
-    next_page_token: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,12 @@ from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.listing import Page
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
 from sundial.service.agents import require_agent
 from sundial.service.filtering import enum_value
-from sundial.service.listing import ALL_AGENTS, Page, page_of, prepare_query
+from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace

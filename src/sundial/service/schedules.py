@@ -1,14 +1,18 @@
 """AgentSchedule use cases: CRUD, pause, resume, archive. Writing a schedule also sets
 where the firing engine picks it up (its next fire), in the same transaction."""
 
-from dataclasses import replace
+import threading
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from cachetools import LRUCache
 
 from sundial.domain.agents import AgentSpec
 from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import (
@@ -21,11 +25,11 @@ from sundial.domain.schedules import (
 )
 from sundial.service.agents import require_agent, require_agent_spec
 from sundial.service.filtering import enum_value
-from sundial.service.idempotency import create_once, fingerprint
-from sundial.service.listing import ALL_AGENTS, Page, page_of, prepare_query
+from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
-from sundial.service.tenancy import require_known_workspace, require_workspace
+from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
 from sundial.service.validation import (
     Violations,
@@ -35,13 +39,15 @@ from sundial.service.validation import (
     check_schedule_spec,
 )
 from sundial.store.database import Database
-from sundial.store.repositories.schedules import NextFire, read_schedule
+from sundial.store.duplicate_keys import DuplicateKeyError
+from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
 from sundial.timing import CompiledSchedule, Fire, compile_schedule
 
 FUTURE_FIRE_TIMES = 10
 MAX_PREVIEW_COUNT = 1000
-_CACHE_SIZE = 4096
+# Schedules whose future fire times are kept (each a tuple of FUTURE_FIRE_TIMES times).
+FUTURE_TIMES_CACHE_SIZE = 4096
 
 
 _FILTERABLE = {
@@ -51,6 +57,19 @@ _FILTERABLE = {
     "agent_id": None,
     "status": enum_value(ScheduleStatus, "AGENT_SCHEDULE_STATUS_"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A new schedule as built before its transaction, and what is left to check of it
+    there: `violations` so far, the rules' error if they did not compile, and whether they
+    have a fire after now."""
+
+    schedule: AgentSchedule
+    next_fire: NextFire
+    violations: Violations
+    rules_error: InvalidArgumentError | None
+    has_fire: bool
 
 
 class ScheduleService:
@@ -66,12 +85,11 @@ class ScheduleService:
         self._clock = clock
         self._notifier = notifier or Notifier()
         self._min_fire_interval = min_fire_interval
-        # Only single dict operations (atomic under the GIL); cleared when full.
-        self._future_times: dict[tuple[str, str, datetime], tuple[datetime, ...]] = {}
-        # By schedule id: the last schedule presented, its facts and the result (same rules).
-        self._presented: dict[
-            str, tuple[AgentSchedule, tuple[tuple[RecentFire, ...], tuple[str, ...]], AgentSchedule]
-        ] = {}
+        # The one cache of schedule reads; cachetools' caches are not thread-safe alone.
+        self._future_times: LRUCache[tuple[str, str, datetime], tuple[datetime, ...]] = LRUCache(
+            maxsize=FUTURE_TIMES_CACHE_SIZE
+        )
+        self._future_times_lock = threading.Lock()
 
     def create(
         self,
@@ -92,8 +110,7 @@ class ScheduleService:
 
         # What needs no database is done before the write transaction, which then holds the
         # write lock only for its statements (on SQLite, the process's writers queue behind
-        # it). Errors still come in the same order: the agent's NOT_FOUND first, then every
-        # violation, the rules' after the rest of the spec's.
+        # it); _check_draft keeps the errors in their order.
         schedule_id = "" if validate_only else new_id(IdPrefix.SCHEDULE)
         now = self._clock.now()
         rules_error: InvalidArgumentError | None = None
@@ -121,52 +138,48 @@ class ScheduleService:
             ),
         )
 
-        def check(uow: UnitOfWork) -> None:
-            agent_spec = require_agent_spec(uow, principal, workspace_id, agent_id)
-            check_schedule_spec(violations, spec, agent_spec)
-            if rules_error is not None:
-                violations.extend(rules_error)
-            elif fire is None:
-                violations.add("spec.schedule", "the schedule has no fire time after now")
-            violations.raise_if_any()
-
+        draft = _Draft(schedule, next_fire, violations, rules_error, has_fire=fire is not None)
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
-                check(uow)
+                _check_draft(uow, principal, draft)
             return self._with_read_time_facts(schedule, [], [])
 
-        written: list[AgentSchedule] = []
-
-        def create(uow: UnitOfWork) -> tuple[str, AgentSchedule]:
-            check(uow)
-            creator = uow.tenancy.read_profile(principal.account_id, principal.profile_id)
-            written.append(uow.schedules.add(schedule, next_fire, creator))
-            return schedule_id, written[-1]
-
-        created = create_once(
-            self._database,
-            self._clock,
-            workspace_id=workspace_id,
-            operation="CreateAgentSchedule",
-            request_id=request_id,
-            # Only a request id's record keeps the fingerprint.
-            request_fingerprint=fingerprint(agent_id, metadata, spec) if request_id else "",
-            create=create,
-            # A retry's: read back in one statement of its own, as Get reads (the unit of work
-            # goes unused).
-            load=lambda _uow, schedule_id: self._read(workspace_id, schedule_id),
-        )
-        if written and created is written[-1]:
-            # Presented after the transaction. Nothing has fired yet: no objectives to read.
-            created = self._with_read_time_facts(created, [], [])
+        key = request_key(workspace_id, "CreateAgentSchedule", request_id, agent_id, metadata, spec)
+        try:
+            created = self._create_once(principal, key, draft)
+        except DuplicateKeyError:
+            if not request_id:
+                raise
+            # A concurrent call with this request id committed first: now its record is found.
+            created = self._create_once(principal, key, draft)
         self._notifier.schedules_changed(created.info.next_fire_at)
         return created
+
+    def _create_once(self, principal: Principal, key: RequestKey, draft: _Draft) -> AgentSchedule:
+        """The draft written in one transaction, with its request id; or, for a retry of a
+        call that did, what that call created."""
+        workspace_id = draft.schedule.metadata.workspace_id
+        with UnitOfWork(self._database, write=True) as uow:
+            replayed_id = find_replay(uow, self._clock, key)
+            if replayed_id is not None:
+                replayed = self._read(uow, workspace_id, replayed_id)
+                if replayed is None:
+                    raise NotFoundError("schedule", replayed_id)
+                return replayed
+            _check_draft(uow, principal, draft)
+            creator = uow.tenancy.get_profile(principal.account_id, principal.profile_id)
+            created = uow.schedules.add(draft.schedule, draft.next_fire, creator)
+            record_request(uow, self._clock, key, created.metadata.id)
+            uow.commit()
+        # Nothing has fired yet: no objectives to read.
+        return self._with_read_time_facts(created, [], [])
 
     def get(
         self, principal: Principal, workspace_id: str, agent_id: str, schedule_id: str
     ) -> AgentSchedule:
-        require_known_workspace(self._database, principal, workspace_id)
-        schedule = self._read(workspace_id, schedule_id)
+        with UnitOfWork(self._database, write=False) as uow:
+            require_workspace(uow, principal, workspace_id)
+            schedule = self._read(uow, workspace_id, schedule_id)
         if schedule is None or agent_id not in (schedule.info.agent_id, ALL_AGENTS):
             raise NotFoundError("schedule", schedule_id)
         return schedule
@@ -387,16 +400,10 @@ class ScheduleService:
             violations.raise_if_any()
             raise
 
-    def _read(self, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
-        """The stored schedule, presented, read as the hottest read should be: one statement
-        on the DB-API connection, not a unit of work."""
-        found = read_schedule(self._database, workspace_id, schedule_id)
-        if found is None:
-            return None
-        schedule, fires = found
-        return self._with_read_time_facts(
-            schedule, fires.recent.get(schedule_id, []), fires.running.get(schedule_id, [])
-        )
+    def _read(self, uow: UnitOfWork, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
+        """The stored schedule, presented."""
+        schedule = uow.schedules.get(workspace_id, schedule_id)
+        return None if schedule is None else self._present(uow, [schedule])[0]
 
     def _present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
         """Adds the facts computed at read time: future fire times and recent objectives."""
@@ -414,44 +421,33 @@ class ScheduleService:
     def _with_read_time_facts(
         self, schedule: AgentSchedule, recent: list[RecentFire], running: list[str]
     ) -> AgentSchedule:
-        """The schedule with its read-time facts. While the schedule object (decoded once per
-        stored row, see read_schedule) and its facts are the same as last time, the result is
-        the same object too, so the API layer can reuse its message."""
-        facts = (tuple(recent), tuple(running))
-        last = self._presented.get(schedule.metadata.id)
-        if last is not None and last[0] is schedule and last[1] == facts:
-            return last[2]
         info = replace(
             schedule.info,
-            recent_fires=facts[0],
-            running_objective_ids=facts[1],
+            recent_fires=tuple(recent),
+            running_objective_ids=tuple(running),
             last_objective_status=recent[0].status if recent else ObjectiveStatus.UNSPECIFIED,
             future_fire_times=self._future_fire_times(schedule),
         )
-        presented = replace(schedule, info=info)
-        if schedule.metadata.id:
-            if len(self._presented) >= _CACHE_SIZE:
-                self._presented.clear()
-            self._presented[schedule.metadata.id] = (schedule, facts, presented)
-        return presented
+        return replace(schedule, info=info)
 
     def _future_fire_times(self, schedule: AgentSchedule) -> tuple[datetime, ...]:
         """The pending fire and the ones after it. They depend only on the rules (fixed
-        for an etag) and the pending nominal time, not on the clock, so they are cached by
-        those: any change the engine makes moves the nominal time, any edit the etag."""
+        for an etag) and the pending nominal time, not on the clock, so they are kept by
+        those (future_times_key): any change the engine makes moves the nominal time, any
+        edit the etag."""
         nominal = schedule.info.next_nominal_at
         if nominal is None:
             return ()
-        key = (schedule.metadata.id, schedule.metadata.etag, nominal)
-        times = self._future_times.get(key) if schedule.metadata.etag else None
+        key = future_times_key(schedule)
+        with self._future_times_lock:
+            times = self._future_times.get(key) if key is not None else None
         if times is None:
             compiled = self.compiled_for(schedule)
             fires = compiled.fire_times(nominal - timedelta(microseconds=1), FUTURE_FIRE_TIMES)
             times = tuple(fire.at for fire in fires)
-            if schedule.metadata.etag:
-                if len(self._future_times) >= _CACHE_SIZE:
-                    self._future_times.clear()
-                self._future_times[key] = times
+            if key is not None:
+                with self._future_times_lock:
+                    self._future_times[key] = times
         return times
 
     def compiled_for(self, schedule: AgentSchedule) -> CompiledSchedule:
@@ -461,6 +457,33 @@ class ScheduleService:
         return compile_schedule(
             schedule.spec.schedule, schedule_id=schedule.metadata.id, min_interval=timedelta(0)
         )
+
+
+def future_times_key(schedule: AgentSchedule) -> tuple[str, str, datetime] | None:
+    """What a schedule's future fire times are kept by: its id, its etag (which changes with
+    every edit, and so with its rules) and its pending nominal time (which the engine moves
+    as it fires). None for a schedule not stored yet (validate_only), which has no etag."""
+    meta = schedule.metadata
+    nominal = schedule.info.next_nominal_at
+    if not meta.id or not meta.etag or nominal is None:
+        return None
+    return (meta.id, meta.etag, nominal)
+
+
+def _check_draft(uow: UnitOfWork, principal: Principal, draft: _Draft) -> None:
+    """The checks that need the database. Errors come in a fixed order: the agent's
+    NOT_FOUND first, then every violation, the rules' after the rest of the spec's."""
+    schedule = draft.schedule
+    agent_spec = require_agent_spec(
+        uow, principal, schedule.metadata.workspace_id, schedule.info.agent_id
+    )
+    violations = draft.violations
+    check_schedule_spec(violations, schedule.spec, agent_spec)
+    if draft.rules_error is not None:
+        violations.extend(draft.rules_error)
+    elif not draft.has_fire:
+        violations.add("spec.schedule", "the schedule has no fire time after now")
+    violations.raise_if_any()
 
 
 def _next_fire(

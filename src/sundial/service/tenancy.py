@@ -8,6 +8,7 @@ from sundial.domain.auth import Principal, Role
 from sundial.domain.clock import Clock
 from sundial.domain.errors import InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.listing import Page
 from sundial.domain.metadata import AccountResourceMetadata, MetadataInput
 from sundial.domain.tenancy import (
     Account,
@@ -26,7 +27,7 @@ from sundial.service.auth import (
     new_secret,
     secret_hint,
 )
-from sundial.service.idempotency import create_once, fingerprint
+from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.pagination import (
     PageRequest,
     decode_page_token,
@@ -36,6 +37,7 @@ from sundial.service.pagination import (
 )
 from sundial.service.validation import MAX_NAME_LENGTH, Violations, check_request_id
 from sundial.store.database import Database
+from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 BOOTSTRAP_ACCOUNT_NAME = "default"
@@ -61,12 +63,6 @@ class Bootstrap:
     principal: Principal
     default_workspace: Workspace
     admin_key: ApiKey | None
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspacePage:
-    items: list[Workspace]
-    next_page_token: str
 
 
 def system_principal(account_id: str, profile_id: str) -> Principal:
@@ -154,27 +150,35 @@ class TenancyService:
         check_name(name, "workspace.name")
         account_id = principal.account_id
 
-        def create(uow: UnitOfWork) -> tuple[str, None]:
-            workspace = Workspace(new_id(IdPrefix.WORKSPACE), account_id, name, self._clock.now())
-            uow.tenancy.add_workspace(workspace)
-            return workspace.id, None
+        workspace = Workspace(new_id(IdPrefix.WORKSPACE), account_id, name, self._clock.now())
+        key = request_key(account_id, "CreateWorkspace", request_id, name)
+        try:
+            return self._create_workspace_once(principal, key, workspace)
+        except DuplicateKeyError:
+            if not request_id:
+                raise
+            # A concurrent call with this request id committed first: now its record is found.
+            return self._create_workspace_once(principal, key, workspace)
 
-        return create_once(
-            self._database,
-            self._clock,
-            workspace_id=account_id,
-            operation="CreateWorkspace",
-            request_id=request_id,
-            request_fingerprint=fingerprint(name),
-            create=create,
-            load=lambda uow, workspace_id: uow.tenancy.get_workspace(account_id, workspace_id),
-        )
+    def _create_workspace_once(
+        self, principal: Principal, key: RequestKey, workspace: Workspace
+    ) -> Workspace:
+        with UnitOfWork(self._database, write=True) as uow:
+            replayed_id = find_replay(uow, self._clock, key)
+            if replayed_id is not None:
+                return require_workspace(uow, principal, replayed_id)
+            uow.tenancy.add_workspace(workspace)
+            record_request(uow, self._clock, key, workspace.id)
+            # Answered as a Get will read it.
+            created = require_workspace(uow, principal, workspace.id)
+            uow.commit()
+        return created
 
     def get_workspace(self, principal: Principal, workspace_id: str) -> Workspace:
         with UnitOfWork(self._database, write=False) as uow:
             return require_workspace(uow, principal, workspace_id)
 
-    def list_workspaces(self, principal: Principal, request: PageRequest) -> WorkspacePage:
+    def list_workspaces(self, principal: Principal, request: PageRequest) -> Page[Workspace]:
         limit = effective_page_size(request.page_size)
         query = query_fingerprint("workspaces", principal.account_id)
         after_id = decode_page_token(request.page_token, query)
@@ -182,7 +186,7 @@ class TenancyService:
             rows = uow.tenancy.list_workspaces(principal.account_id, after_id=after_id, limit=limit)
         items = rows[:limit]
         token = encode_page_token(items[-1].id, query) if len(rows) > limit else ""
-        return WorkspacePage(items, token)
+        return Page(items, token)
 
     def _create_account(self, uow: UnitOfWork, name: str, admin_secret: str) -> NewAccount:
         if admin_secret:
@@ -277,34 +281,9 @@ def add_api_key(
     return key
 
 
-# Workspaces seen so far. A workspace never changes account or name and is never deleted, so
-# what was read once stays true; every call of a workspace-scoped RPC needs it.
-_known_workspaces: dict[str, Workspace] = {}
-_KNOWN_WORKSPACES_LIMIT = 100_000
-
-
-def require_known_workspace(
-    database: Database, principal: Principal, workspace_id: str
-) -> Workspace:
-    """require_workspace, opening a unit of work only for a workspace not seen before."""
-    workspace = _known_workspaces.get(workspace_id)
-    if workspace is None:
-        with UnitOfWork(database, write=False) as uow:
-            return require_workspace(uow, principal, workspace_id)
-    if workspace.account_id != principal.account_id:
-        raise NotFoundError("workspace", workspace_id)
-    return workspace
-
-
 def require_workspace(uow: UnitOfWork, principal: Principal, workspace_id: str) -> Workspace:
     """The workspace, if it exists in the principal's account; NOT_FOUND otherwise."""
-    workspace = _known_workspaces.get(workspace_id)
-    if workspace is None and workspace_id:
-        workspace = uow.tenancy.get_workspace(principal.account_id, workspace_id)
-        if workspace is not None:
-            if len(_known_workspaces) >= _KNOWN_WORKSPACES_LIMIT:
-                _known_workspaces.clear()
-            _known_workspaces[workspace_id] = workspace
-    if workspace is None or workspace.account_id != principal.account_id:
+    workspace = uow.tenancy.get_workspace(principal.account_id, workspace_id)
+    if workspace is None:
         raise NotFoundError("workspace", workspace_id)
     return workspace

@@ -8,17 +8,18 @@ from typing import Any
 from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
-from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError
+from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.schedules import AgentSchedule, OverlapPolicy
 from sundial.engine.planner import decide
-from sundial.service.idempotency import create_once, fingerprint
+from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.notifier import Notifier
 from sundial.service.schedules import ScheduleService, require_schedule
 from sundial.service.validation import Violations, check_request_id
 from sundial.store.codec import to_json
 from sundial.store.database import Database
+from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.firing import new_objective_row, objective_spec_of
 from sundial.store.unit_of_work import UnitOfWork
 
@@ -64,7 +65,30 @@ class TriggerService:
             else OverlapPolicy.ALLOW
         )
 
-        def create(uow: UnitOfWork) -> tuple[str, None]:
+        key = request_key(workspace_id, "TriggerAgentSchedule", request_id, schedule_id, policy)
+        try:
+            objective = self._trigger_once(principal, key, agent_id, schedule_id, policy)
+        except DuplicateKeyError:
+            if not request_id:
+                raise
+            # A concurrent call with this request id committed first: now its record is found.
+            objective = self._trigger_once(principal, key, agent_id, schedule_id, policy)
+        self._notifier.objectives_available([objective.spec.agent_id])
+        return objective
+
+    def _trigger_once(
+        self,
+        principal: Principal,
+        key: RequestKey,
+        agent_id: str,
+        schedule_id: str,
+        policy: OverlapPolicy,
+    ) -> Objective:
+        workspace_id, request_id = key.scope_id, key.request_id
+        with UnitOfWork(self._database, write=True) as uow:
+            replayed_id = find_replay(uow, self._clock, key)
+            if replayed_id is not None:
+                return _require_objective(uow, workspace_id, replayed_id)
             schedule = require_schedule(
                 uow, principal, workspace_id, agent_id, schedule_id, for_update=True
             )
@@ -97,20 +121,11 @@ class TriggerService:
                     )
                 ]
             )
-            return objective_id, None
-
-        objective = create_once(
-            self._database,
-            self._clock,
-            workspace_id=workspace_id,
-            operation="TriggerAgentSchedule",
-            request_id=request_id,
-            request_fingerprint=fingerprint(schedule_id, policy),
-            create=create,
-            load=lambda uow, objective_id: uow.objectives.get(workspace_id, objective_id),
-        )
-        self._notifier.objectives_available([objective.spec.agent_id])
-        return objective
+            record_request(uow, self._clock, key, objective_id)
+            # Answered as a Get will read it.
+            created = _require_objective(uow, workspace_id, objective_id)
+            uow.commit()
+        return created
 
     def backfill(
         self,
@@ -263,3 +278,10 @@ def _row(
         spec={**objective_spec_of(to_json(schedule.spec)), "variation_id": variation_id},
         now=now,
     )
+
+
+def _require_objective(uow: UnitOfWork, workspace_id: str, objective_id: str) -> Objective:
+    objective = uow.objectives.get(workspace_id, objective_id)
+    if objective is None:
+        raise NotFoundError("objective", objective_id)
+    return objective

@@ -21,7 +21,7 @@ def to_json(value: Any) -> Any:
     """A JSON-ready form of a domain value (dataclass, enum, datetime, timedelta, ...)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    names = _field_names(type(value))
+    names = _field_names(value.__class__)
     if names is not None:
         return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
@@ -38,22 +38,13 @@ def to_json(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} {value!r} as JSON")
 
 
+@functools.cache
 def _field_names(cls: type) -> tuple[str, ...] | None:
-    """A dataclass's field names, None for other types (dataclasses.fields costs more than
-    encoding a small value)."""
-    try:
-        return _FIELD_NAMES[cls]
-    except KeyError:
-        names = (
-            tuple(field.name for field in dataclasses.fields(cls))
-            if dataclasses.is_dataclass(cls)
-            else None
-        )
-        _FIELD_NAMES[cls] = names
-        return names
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+    """A dataclass's field names, None for other types (once per class: dataclasses.fields
+    costs more than encoding a small value)."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(field.name for field in dataclasses.fields(cls))
 
 
 def from_json(cls: type[T], data: Any) -> T:

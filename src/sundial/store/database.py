@@ -4,7 +4,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -30,9 +30,8 @@ class Database:
     `write_turn` is held by each write transaction of this process. On SQLite, which takes
     one writer at a time, it is a lock: the process's writers queue on it rather than on
     SQLite's busy handler, which retries on a timer and, with several threads writing,
-    cost more than the writes did (4 threads creating schedules in process: 342 creates/s
-    without it, 526 with it). Writers of other processes still meet the busy handler. On
-    PostgreSQL, which takes concurrent writers, it does nothing."""
+    cost more than the writes did (BENCHMARKS.md). Writers of other processes still meet
+    the busy handler. On PostgreSQL, which takes concurrent writers, it does nothing."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -57,9 +56,6 @@ class Database:
                 f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
             )
         self._watch_availability()
-
-        # Idle connections of take_reader.
-        self._idle_readers: list[Any] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -89,11 +85,6 @@ class Database:
             if isinstance(error, DatabaseUnavailableError)
             else DatabaseUnavailableError(describe(error))
         )
-        # Idle connections of take_reader may be as broken as the one that failed (no
-        # pre-ping checks them): new ones are made once the database is back.
-        while self._idle_readers:
-            with suppress(Exception):
-                self._idle_readers.pop().close()
         for listener in self._unavailable_listeners:
             listener(translated)
         return translated
@@ -149,38 +140,9 @@ class Database:
         if problem is not None:
             raise self.unavailable(DatabaseUnavailableError(problem))
 
-    def take_reader(self) -> Any:
-        """A DB-API connection in autocommit for single-statement reads (store.snapshot),
-        to hand back with `give_back_reader`. They come from a stack of idle connections
-        of their own: taking one is a list pop, where the engine's pool takes locks and runs
-        its events; and a statement in autocommit is its own snapshot, where a transaction
-        would cost PostgreSQL two more round trips (BEGIN, ROLLBACK)."""
-        try:
-            return self._idle_readers.pop()  # atomic under the GIL
-        except IndexError:
-            dialect = self.reader.dialect
-            arguments, options = dialect.create_connect_args(self.reader.url)
-            try:
-                connection = dialect.connect(*arguments, **options)
-            except Exception as error:
-                if is_unavailable(error):
-                    raise self.unavailable(error) from error
-                raise
-            if self.is_sqlite:
-                _configure_sqlite(connection)  # isolation_level None: autocommit
-            else:
-                connection.autocommit = True
-            return connection
-
-    def give_back_reader(self, connection: Any) -> None:
-        """Takes back a connection of `take_reader`, its statement done."""
-        self._idle_readers.append(connection)
-
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        while self._idle_readers:
-            self._idle_readers.pop().close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
@@ -222,7 +184,7 @@ class SqliteFile:
 
 
 def _sqlite_engine(url: str, begin_statement: str, *, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8)
+    engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8, pool_pre_ping=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

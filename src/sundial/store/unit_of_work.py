@@ -6,7 +6,7 @@ from typing import Self
 from sqlalchemy.orm import Session
 
 from sundial.store.database import Database
-from sundial.store.errors import DatabaseUnavailableError, is_unavailable
+from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
@@ -24,7 +24,6 @@ class UnitOfWork:
     objectives: ObjectiveRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
-        self._database = database
         self._engine = database.writer if write else database.reader
         self._turn = database.write_turn if write else None
         self._session: Session | None = None
@@ -48,7 +47,9 @@ class UnitOfWork:
         return self._session
 
     def commit(self) -> None:
-        self.session.commit()
+        """Commits; DuplicateKeyError if a row it flushes meets a concurrent one's key."""
+        with duplicate_keys_raised():
+            self.session.commit()
 
     def __exit__(
         self,
@@ -64,10 +65,3 @@ class UnitOfWork:
             self._session = None
             if self._turn is not None:
                 self._turn.__exit__(None, None, None)
-        # Statements run on the driver's own cursors (store.snapshot) raise its errors raw.
-        if (
-            exc is not None
-            and not isinstance(exc, DatabaseUnavailableError)
-            and is_unavailable(exc)
-        ):
-            raise self._database.unavailable(exc) from exc

@@ -1,10 +1,9 @@
 """Agents."""
 
-import json
 import typing
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, delete, func, select, type_coerce
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from sundial.domain.agents import Agent, AgentInfo, AgentSpec
@@ -13,7 +12,6 @@ from sundial.store.codec import from_json, to_json
 from sundial.store.models import AgentRow, ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
 from sundial.store.repositories.tenancy import profile_of
-from sundial.store.snapshot import run_prepared
 
 _FILTERABLE: dict[str, Any] = {
     "name": AgentRow.name,
@@ -51,24 +49,11 @@ class AgentRepository:
         return None if found is None else _agent_of(*found)
 
     def spec_of(self, workspace_id: str, agent_id: str) -> AgentSpec | None:
-        """Only the agent's spec (its variations): what a schedule is checked against. Reads
-        one column by a prebuilt statement, and decodes a document seen before only once."""
-        found = run_prepared(
-            self._session.connection(),
-            _SPEC_OF,
-            {"workspace_id": workspace_id, "agent_id": agent_id},
-        )
-        if not found:
-            return None
-        text = found[0][0]
-        spec = _decoded_specs.get(text) if isinstance(text, str) else None
-        if spec is None:
-            spec = from_json(AgentSpec, json.loads(text) if isinstance(text, str) else text)
-            if isinstance(text, str):
-                if len(_decoded_specs) >= _DECODED_SPECS_LIMIT:
-                    _decoded_specs.clear()
-                _decoded_specs[text] = spec
-        return spec
+        """Only the agent's spec (its variations): what a schedule is checked against."""
+        document = self._session.execute(
+            _SPEC_OF, {"workspace_id": workspace_id, "agent_id": agent_id}
+        ).scalar()
+        return None if document is None else from_json(AgentSpec, document)
 
     def list(self, workspace_id: str, query: ListQuery) -> list[Agent]:
         statement = apply_listing(
@@ -113,20 +98,14 @@ def _select() -> Any:
     )
 
 
-# Built once: every schedule call reads its agent this way.
 _GET = _select().where(
     AgentRow.workspace_id == bindparam("workspace_id"), AgentRow.id == bindparam("agent_id")
 )
 _GET_FOR_UPDATE = _GET.with_for_update(of=AgentRow)
 _agents = typing.cast(Table, AgentRow.__table__)
-# The spec as stored (JSON text on SQLite), not through the JSON type's decoding.
-_SPEC_OF: Any = select(type_coerce(_agents.c.spec, Text).label("spec")).where(
+_SPEC_OF: Any = select(_agents.c.spec).where(
     _agents.c.workspace_id == bindparam("workspace_id"), _agents.c.id == bindparam("agent_id")
 )
-# Spec documents (JSON text) and what they decode to. Only single dict operations (atomic
-# under the GIL); cleared when full. Specs are frozen and shared.
-_decoded_specs: dict[str, AgentSpec] = {}
-_DECODED_SPECS_LIMIT = 4096
 
 
 def _agent_of(row: AgentRow, profile: ProfileRow | None, schedule_count: int) -> Agent:

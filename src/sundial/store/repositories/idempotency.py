@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
+from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.models import IdempotencyKeyRow
 
 
@@ -33,6 +34,8 @@ class IdempotencyRepository:
         request_id: str,
         record: IdempotencyRecord,
     ) -> None:
+        """Records the key at once: DuplicateKeyError if a concurrent call recorded it first
+        (on PostgreSQL, once that call's transaction committed)."""
         self._session.add(
             IdempotencyKeyRow(
                 workspace_id=workspace_id,
@@ -43,6 +46,8 @@ class IdempotencyRepository:
                 created_at=record.created_at,
             )
         )
+        with duplicate_keys_raised():
+            self._session.flush()
 
     def forget(self, workspace_id: str, operation: str, request_id: str) -> None:
         self._session.execute(

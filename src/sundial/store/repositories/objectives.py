@@ -23,7 +23,6 @@ from sundial.domain.schedules import RecentFire
 from sundial.store.firing import FiringRepository
 from sundial.store.models import ObjectiveRow
 from sundial.store.repositories.common import apply_listing, etag_of
-from sundial.store.snapshot import run_prepared
 
 objectives = typing.cast(Table, ObjectiveRow.__table__)
 _FILTERABLE: dict[str, Any] = {
@@ -171,22 +170,21 @@ class ObjectiveRepository:
         page's worth): a query over all their objectives would read every schedule's whole
         history."""
         facts = ScheduleFires({}, {})
-        connection = self._session.connection()
-        statement = _FIRES_ONLY[connection.dialect.name]
+        statement = _FIRES_OF_ONE[self._session.get_bind().dialect.name]
         for schedule_id in dict.fromkeys(schedule_ids):
-            [(fires,)] = run_prepared(connection, statement, {"schedule_id": schedule_id})
-            found = facts_of_json(schedule_id, fires)
+            fires = self._session.execute(statement, {"schedule_id": schedule_id}).scalar()
+            found = _facts_of_json(schedule_id, fires)
             facts.recent.update(found.recent)
             facts.running.update(found.running)
         return facts
 
 
-def fires_of_one_as_json(dialect_name: str) -> Any:
-    """What read_time_facts reads for the schedule bound as `schedule_id`, as one JSON array
+def _fires_of_one(dialect_name: str) -> Any:
+    """What read_time_facts reads for the schedule bound as `schedule_id`: one JSON array
     of [id, scheduled_time, created_at, status, recent] arrays in no particular order (recent
-    is 1 for the newest RECENT_FIRES, 0 for older pending or running ones): a column of the
-    schedule's own select, so that a Get is one statement. Both parts walk an index of the
-    schedule's objectives, so a schedule with a long history reads as fast as a new one."""
+    is 1 for the newest RECENT_FIRES, 0 for older pending or running ones). Both parts walk
+    an index of the schedule's objectives, so a schedule with a long history reads as fast
+    as a new one."""
     columns = (objectives.c.id, objectives.c.scheduled_time, objectives.c.created_at)
     of_schedule = objectives.c.schedule_id == bindparam("schedule_id")
     recent = (
@@ -205,11 +203,11 @@ def fires_of_one_as_json(dialect_name: str) -> Any:
         aggregate = func.json_agg(func.json_build_array(*row))
     else:
         aggregate = func.json_group_array(func.json_array(*row))
-    return select(aggregate).scalar_subquery()
+    return select(aggregate)
 
 
-def facts_of_json(schedule_id: str, fires: Any) -> ScheduleFires:
-    """What read_time_facts gives for one schedule, from its fires_of_one_as_json column
+def _facts_of_json(schedule_id: str, fires: Any) -> ScheduleFires:
+    """What read_time_facts gives for one schedule, from the value of _FIRES_OF_ONE
     (JSON text on SQLite, decoded already on PostgreSQL; None when it has no fires)."""
     if not fires or fires == "[]":
         return ScheduleFires({}, {})
@@ -236,10 +234,7 @@ def _utc(text: str) -> datetime:
 
 
 _RUNNING_STATUSES = ("PENDING", "RUNNING")
-# The fires of the schedule bound as `schedule_id`, alone (read_time_facts).
-_FIRES_ONLY: dict[str, Any] = {
-    dialect: select(fires_of_one_as_json(dialect)) for dialect in ("sqlite", "postgresql")
-}
+_FIRES_OF_ONE = {dialect: _fires_of_one(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 def objective_of(row: Any) -> Objective:

@@ -18,12 +18,9 @@ from sundial.domain.schedules import (
 )
 from sundial.domain.tenancy import Profile
 from sundial.store.codec import from_json, to_json
-from sundial.store.database import Database
 from sundial.store.models import ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
-from sundial.store.repositories.objectives import ScheduleFires, facts_of_json, fires_of_one_as_json
 from sundial.store.repositories.tenancy import profile_of
-from sundial.store.snapshot import fetch, insert_prepared, processed, row_key
 
 _FILTERABLE: dict[str, Any] = {
     "name": ScheduleRow.name,
@@ -51,7 +48,7 @@ class ScheduleRepository:
         self, schedule: AgentSchedule, next_fire: NextFire, created_by: Profile | None
     ) -> AgentSchedule:
         """Inserts a new schedule (by its creator, `created_by`); returns it as a read of
-        its row would (read_schedule, without the read-time facts)."""
+        its row would (`get`, without the read-time facts)."""
         meta = schedule.metadata
         assert meta.created_at is not None
         row = {
@@ -73,7 +70,7 @@ class ScheduleRepository:
             "next_nominal_at": next_fire.nominal,
             **_NEVER_FIRED,
         }
-        insert_prepared(self._session.connection(), _INSERT, row)
+        self._session.execute(insert(_schedules), row)
         stored = _schedule_of(SimpleNamespace(**row), None)
         return replace(stored, info=replace(stored.info, created_by=created_by))
 
@@ -125,9 +122,8 @@ class ScheduleRepository:
         )
 
 
-# Built once: statement construction costs more than the query on the Get path. Reads
-# select plain columns (the creator's prefixed): loading ORM objects into the session costs
-# more than the query itself.
+# Reads select table columns (the creator's prefixed), not ORM entities: a row becomes a
+# frozen domain value at once, and nothing is kept in the session.
 _schedules = typing.cast(Table, ScheduleRow.__table__)
 _profiles = typing.cast(Table, ProfileRow.__table__)
 _CREATOR = "creator_"
@@ -135,17 +131,11 @@ _CREATOR_COLUMNS = tuple(column.key for column in _profiles.c)
 _SELECT: Any = select(
     _schedules, *(column.label(_CREATOR + column.key) for column in _profiles.c)
 ).select_from(_schedules.outerjoin(_profiles, _profiles.c.id == _schedules.c.profile_id))
-# Table columns, not ORM attributes: those would send the reads through the ORM's loading.
 _BY_ID = (
     _schedules.c.workspace_id == bindparam("workspace_id"),
     _schedules.c.id == bindparam("schedule_id"),
 )
 _GET = _SELECT.where(*_BY_ID)
-# With its fires as the last column (the fires subquery binds `schedule_id` too).
-_GET_WITH_FIRES: dict[str, Any] = {
-    dialect: _SELECT.add_columns(fires_of_one_as_json(dialect).label("fires")).where(*_BY_ID)
-    for dialect in ("sqlite", "postgresql")
-}
 # The runtime facts of a schedule that has not fired yet.
 _NEVER_FIRED: dict[str, Any] = {
     "last_fire_at": None,
@@ -158,46 +148,12 @@ _NEVER_FIRED: dict[str, Any] = {
     "skipped_fires": 0,
     "consecutive_failure_count": 0,
 }
-# Every column given (none left to defaults), so it runs prepared.
-_INSERT = insert(_schedules).values(
-    {column.key: bindparam(column.key, type_=column.type) for column in _schedules.c}
-)
 _GET_FOR_UPDATE: Any = (
     select(ScheduleRow, ProfileRow)
     .outerjoin(ProfileRow, ProfileRow.id == ScheduleRow.profile_id)
     .where(*_BY_ID)
     .with_for_update(of=ScheduleRow)
 )
-
-
-def read_schedule(
-    database: Database, workspace_id: str, schedule_id: str
-) -> tuple[AgentSchedule, ScheduleFires] | None:
-    """The schedule as `ScheduleRepository.get` reads it, with the facts
-    `ObjectiveRepository.read_time_facts` reads for it, in one statement.
-
-    What a row decodes to is a pure function of the row as the driver returns it, so the
-    decoded schedule is kept by that raw row (without its fires): a Get of a schedule that
-    has not changed since (no edit, no fire, no change of its creator) decodes it no more."""
-    statement = _GET_WITH_FIRES[database.dialect]
-    found = fetch(database, statement, {"workspace_id": workspace_id, "schedule_id": schedule_id})
-    if not found:
-        return None
-    raw = found[0]
-    key = row_key(raw[:-1])
-    schedule = _decoded.get(key)
-    if schedule is None:
-        schedule = _schedule_of_row(processed(database, statement, raw))
-        if len(_decoded) >= _DECODED_LIMIT:
-            _decoded.clear()
-        _decoded[key] = schedule
-    return schedule, facts_of_json(schedule_id, raw[-1])
-
-
-# Raw rows of `_GET` and their schedules. Only single dict operations (atomic under the
-# GIL); cleared when full. Schedules are frozen and shared: nobody may change one in place.
-_decoded: dict[tuple[Any, ...], AgentSchedule] = {}
-_DECODED_LIMIT = 4096
 
 
 def _schedule_of_row(row: Any) -> AgentSchedule:

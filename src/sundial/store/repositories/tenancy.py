@@ -1,10 +1,9 @@
 """Accounts, workspaces, profiles and API keys."""
 
-import typing
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from sundial.domain.auth import Role
@@ -20,16 +19,8 @@ from sundial.domain.tenancy import (
     Workspace,
 )
 from sundial.store.models import AccountRow, ApiKeyRow, ProfileRow, WorkspaceRow
-from sundial.store.snapshot import prepared, row_key, run_prepared
 
 S = TypeVar("S", bound=Select[Any])
-
-_profiles = typing.cast(Table, ProfileRow.__table__)
-_PROFILE_BY_ID: Select[Any] = select(_profiles).where(_profiles.c.id == bindparam("profile_id"))
-# Raw profile rows and what they decode to. Only single dict operations (atomic under the
-# GIL); cleared when full. Profiles are frozen and shared.
-_decoded_profiles: dict[tuple[Any, ...], Profile] = {}
-_DECODED_PROFILES_LIMIT = 1024
 
 
 class TenancyRepository:
@@ -107,22 +98,6 @@ class TenancyRepository:
     def get_profile(self, account_id: str, profile_id: str) -> Profile | None:
         row = self._session.get(ProfileRow, profile_id)
         return None if row is None or row.account_id != account_id else profile_of(row)
-
-    def read_profile(self, account_id: str, profile_id: str) -> Profile | None:
-        """As `get_profile`, by a prepared select on the transaction's connection (so not
-        seeing this session's unflushed changes), decoding a row seen before only once."""
-        connection = self._session.connection()
-        found = run_prepared(connection, _PROFILE_BY_ID, {"profile_id": profile_id})
-        if not found:
-            return None
-        key = row_key(found[0])
-        profile = _decoded_profiles.get(key)
-        if profile is None:
-            profile = profile_of(prepared(_PROFILE_BY_ID, connection.dialect).row(found[0]))
-            if len(_decoded_profiles) >= _DECODED_PROFILES_LIMIT:
-                _decoded_profiles.clear()
-            _decoded_profiles[key] = profile
-        return profile if profile.metadata.account_id == account_id else None
 
     def find_profile(self, account_id: str, profile_type: ProfileType) -> Profile | None:
         row = self._session.scalars(
