@@ -164,14 +164,18 @@ def _log_call(method: str, context: grpc.ServicerContext, started: float, reques
     # ServicerContext.code() exists at run time but not in the type stubs.
     code = typing.cast(Any, context).code() or grpc.StatusCode.OK
     code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    # The text line carries what the JSON line does, for people reading plain logs.
     logger.info(
-        "rpc %s %s",
+        "rpc %s %s %.1fms request_id=%s",
         method,
         code_name,
+        duration_ms,
+        request_id,
         extra={
             "method": method,
             "code": code_name,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "duration_ms": duration_ms,
             "request_id": request_id,
         },
     )

@@ -190,7 +190,10 @@ def test_errors_become_statuses_that_carry_the_request_id(interceptor, metadata,
         handler.unary_unary(agent_service_pb2.ListAgentsRequest(workspace_id="ws_1"), context)
     assert context.status.code == code
     assert context.sent == {REQUEST_ID_HEADER: "trace-2"}
-    [line] = [r for r in caplog.records if r.msg == "rpc %s %s"]
+    [line] = [r for r in caplog.records if r.name == "sundial.rpc" and r.msg.startswith("rpc ")]
     assert (line.code, line.request_id) == (code.name, "trace-2")
+    # The text line too: method, code, duration and request id.
+    assert line.getMessage().startswith(f"rpc {LIST_AGENTS} {code.name} ")
+    assert line.getMessage().endswith("ms request_id=trace-2")
     if code is grpc.StatusCode.INTERNAL:
         assert "trace-2" in context.status.details
