@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 
 from sundial.domain.auth import Permission, Principal, Role
 from sundial.domain.clock import Clock
@@ -57,36 +57,30 @@ def secret_hint(secret: str) -> str:
     return secret[-4:]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry(Generic[T]):
-    value: T
-    fetched_at: datetime
-
-
 class _TtlCache(Generic[T]):
-    """A small thread-safe cache whose entries live `ttl` on the service's clock."""
+    """A thread-safe cachetools.TTLCache whose entries live `ttl` on the service's clock
+    (least recently used ones go first past the size limit)."""
 
     def __init__(self, clock: Clock, ttl: timedelta) -> None:
-        self._clock = clock
-        self._ttl = ttl
-        self._entries: dict[str, _Entry[T]] = {}
+        self._entries: TTLCache[str, T] = TTLCache(
+            maxsize=_CACHE_LIMIT, ttl=ttl.total_seconds(), timer=lambda: clock.now().timestamp()
+        )
         self._lock = threading.Lock()
 
     def get(self, key: str, load: Callable[[], T]) -> T:
-        now = self._clock.now()
-        entry = self._entries.get(key)
-        if entry is not None and now - entry.fetched_at < self._ttl:
-            return entry.value
-        value = load()
         with self._lock:
-            if len(self._entries) >= _CACHE_LIMIT:
-                self._entries.clear()
-            self._entries[key] = _Entry(value, now)
+            try:
+                return self._entries[key]
+            except KeyError:
+                pass
+        value = load()  # outside the lock: a load reads the database
+        with self._lock:
+            self._entries[key] = value
         return value
 
     def discard_if(self, predicate: Callable[[T], bool]) -> None:
         with self._lock:
-            for key in [k for k, e in self._entries.items() if predicate(e.value)]:
+            for key in [k for k, v in self._entries.items() if predicate(v)]:
                 del self._entries[key]
 
 
