@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.clock import Clock
@@ -52,7 +52,8 @@ class _Entry:
 
     spec: AgentScheduleSpec
     compiled: CompiledSchedule
-    objective_spec_json: str
+    objective_spec: dict[str, Any]
+    objective_spec_json: str  # the same, as the key of its variations (with_variation)
 
 
 class FiringService:
@@ -117,7 +118,7 @@ class FiringService:
                         row,
                         objective.scheduled_time,
                         objective.status.name,
-                        entry.objective_spec_json
+                        entry.objective_spec
                         if agent is None or not agent.variations
                         else with_variation(
                             entry.objective_spec_json,
@@ -227,7 +228,9 @@ class FiringService:
             # Stored specs were valid when written; a stricter minimum must not stop them.
             lambda: compile_schedule(spec.schedule, schedule_id=row.id, min_interval=timedelta(0)),
         )
-        entry = _Entry(spec, compiled, document.objective_spec_json)
+        entry = _Entry(
+            spec, compiled, json.loads(document.objective_spec_json), document.objective_spec_json
+        )
         return _cached(self._entries, (row.id, row.revision), self._lock, lambda: entry)
 
 
@@ -301,9 +304,10 @@ def _decode_agent(text: str) -> AgentSpec:
 
 
 @functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
-def with_variation(objective_spec_json: str, variation_id: str) -> str:
-    """An objective spec document with its variation chosen (one encoding per pair)."""
-    return json.dumps({**json.loads(objective_spec_json), "variation_id": variation_id})
+def with_variation(objective_spec_json: str, variation_id: str) -> dict[str, Any]:
+    """An objective spec document with its variation chosen (one decoding per pair; the
+    document is shared, so it is never changed)."""
+    return {**json.loads(objective_spec_json), "variation_id": variation_id}
 
 
 def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePlan:
