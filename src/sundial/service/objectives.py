@@ -194,7 +194,10 @@ class ObjectiveService:
         with UnitOfWork(self._database, write=True) as uow:
             self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
             now = self._clock.now()
-            uow.objectives.update(objective_id, now, lease_expires_at=now + lease)
+            if not uow.objectives.update_leased(
+                objective_id, worker_id, now, lease_expires_at=now + lease
+            ):
+                raise _lease_expired(objective_id, worker_id)
             uow.commit()
         return self.get(principal, workspace_id, agent_id, objective_id)
 
@@ -214,7 +217,9 @@ class ObjectiveService:
             )
         with UnitOfWork(self._database, write=True) as uow:
             objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
-            self._finish(uow, objective, ObjectiveStatus.SUCCEEDED, output=output)
+            self._finish(
+                uow, objective, ObjectiveStatus.SUCCEEDED, output=output, held_by=worker_id
+            )
             uow.commit()
         return self.get(principal, workspace_id, agent_id, objective_id)
 
@@ -237,6 +242,7 @@ class ObjectiveService:
                 ObjectiveStatus.FAILED,
                 error=error[:MAX_ERROR_LENGTH],
                 retryable=retryable,
+                held_by=worker_id,
             )
             uow.commit()
         return self.get(principal, workspace_id, agent_id, objective_id)
@@ -271,11 +277,20 @@ class ObjectiveService:
         error: str = "",
         output: Any = None,
         retryable: bool = False,
+        held_by: str = "",
     ) -> None:
+        """Ends the attempt; `held_by`, a worker's finish, requires its lease to hold still."""
         now = self._clock.now()
-        uow.objectives.update(
-            objective.metadata.id, now, status=status, completed_at=now, error=error, output=output
-        )
+        values: dict[str, Any] = {
+            "status": status,
+            "completed_at": now,
+            "error": error,
+            "output": output,
+        }
+        if not held_by:
+            uow.objectives.update(objective.metadata.id, now, **values)
+        elif not uow.objectives.update_leased(objective.metadata.id, held_by, now, **values):
+            raise _lease_expired(objective.metadata.id, held_by)
         schedule = uow.schedules.get(
             objective.metadata.workspace_id, objective.spec.schedule_id, for_update=True
         )
@@ -396,6 +411,14 @@ def _require_objective(
     if objective is None or agent_id not in (objective.spec.agent_id, ALL_AGENTS):
         raise NotFoundError("objective", objective_id)
     return objective
+
+
+def _lease_expired(objective_id: str, worker_id: str) -> FailedPreconditionError:
+    return FailedPreconditionError(
+        f"the lease of worker {worker_id!r} on objective {objective_id!r} has expired; "
+        "the objective will be timed out and, if its retry policy allows, retried",
+        reason="LEASE_EXPIRED",
+    )
 
 
 def _check_worker(worker_id: str) -> None:
