@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sundial.domain.auth import Principal
-from sundial.domain.clock import Clock
+from sundial.domain.clock import Clock, later
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
@@ -49,12 +49,18 @@ _FILTERABLE = {
 
 
 def backoff(policy: RetryPolicy, attempt: int) -> timedelta:
-    """Delay before attempt `attempt + 1`: initial * multiplier^(attempt-1), capped."""
+    """Delay before attempt `attempt + 1`: initial * multiplier^(attempt-1), capped at
+    max_backoff (however large the stored values, the product never overflows)."""
     initial = policy.initial_backoff or DEFAULT_INITIAL_BACKOFF
     ceiling = policy.max_backoff or DEFAULT_MAX_BACKOFF
     multiplier = policy.backoff_multiplier or DEFAULT_BACKOFF_MULTIPLIER
-    seconds = initial.total_seconds() * multiplier ** max(attempt - 1, 0)
-    return min(timedelta(seconds=min(seconds, ceiling.total_seconds())), ceiling)
+    try:
+        seconds = initial.total_seconds() * multiplier ** max(attempt - 1, 0)
+    except OverflowError:
+        return ceiling
+    if not seconds < ceiling.total_seconds():  # also NaN
+        return ceiling
+    return timedelta(seconds=max(seconds, 0.0))
 
 
 class ObjectiveService:
@@ -171,7 +177,7 @@ class ObjectiveService:
                     "worker_id": worker_id,
                     "lease_expires_at": now + lease,
                     "started_at": now,
-                    "deadline": now + timeout if timeout else None,
+                    "deadline": later(now, timeout) if timeout else None,
                 }
                 uow.objectives.update(objective.metadata.id, now, **values)
                 claimed.append(objective.metadata.id)
@@ -299,7 +305,8 @@ class ObjectiveService:
         if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
             policy = schedule.spec.retry_policy or RetryPolicy()
             if retryable and objective.info.attempt < max(policy.max_attempts, 1):
-                self._retry(uow, objective, now + backoff(policy, objective.info.attempt), now)
+                available_at = later(now, backoff(policy, objective.info.attempt))
+                self._retry(uow, objective, available_at, now)
                 return
         self._record_outcome(uow, schedule, objective, status, error, now)
         self._promote_buffered(uow, schedule.metadata.id, now)
