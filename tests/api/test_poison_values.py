@@ -187,3 +187,14 @@ def test_an_absurd_retry_backoff_does_not_fail_the_failure(workspace):
     retries = [o for o in workspace.objectives_of(poisoned) if o.info.retry_of]
     [retry] = retries
     assert retry.info.available_at.ToDatetime(tzinfo=UTC) == LATEST
+
+
+def test_a_schedule_that_cannot_be_read_does_not_fail_the_agents_claims(workspace):
+    poisoned, healthy = workspace.create(), workspace.create()
+    workspace.clock.advance(HOUR)
+    workspace.server.engine.run_pass()
+    workspace.store_spec(poisoned, execution_timeout=UNDECODABLE)
+
+    claimed = workspace.claim(2)
+
+    assert {o.spec.schedule_id for o in claimed} == {poisoned, healthy}

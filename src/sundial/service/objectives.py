@@ -2,6 +2,7 @@
 complete, fail), plus the reaper that times out expired leases. Finishing an attempt applies
 the schedule's retry policy, failure pause and buffered-fire promotion in one transaction."""
 
+import logging
 import time
 from contextlib import nullcontext
 from dataclasses import replace
@@ -26,6 +27,8 @@ from sundial.store.database import Database
 from sundial.store.firing import new_objective_row
 from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
+
+logger = logging.getLogger("sundial.objectives")
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_LEASE = timedelta(hours=1)
@@ -170,8 +173,7 @@ class ObjectiveService:
             found = uow.objectives.claimable(agent_id, now, limit)
             claimed = []
             for objective in found:
-                schedule = uow.schedules.get(workspace_id, objective.spec.schedule_id)
-                timeout = schedule.spec.execution_timeout if schedule is not None else None
+                timeout = _execution_timeout(uow, workspace_id, objective)
                 values: dict[str, Any] = {
                     "status": ObjectiveStatus.RUNNING,
                     "worker_id": worker_id,
@@ -418,6 +420,26 @@ def _require_objective(
     if objective is None or agent_id not in (objective.spec.agent_id, ALL_AGENTS):
         raise NotFoundError("objective", objective_id)
     return objective
+
+
+def _execution_timeout(
+    uow: UnitOfWork, workspace_id: str, objective: Objective
+) -> timedelta | None:
+    """The objective's schedule's execution_timeout. A stored schedule that cannot be read
+    (values no longer accepted) gives none: it must not fail the claim of other objectives."""
+    try:
+        schedule = uow.schedules.get(workspace_id, objective.spec.schedule_id)
+    except (ArithmeticError, ValueError, TypeError, KeyError) as error:
+        logger.warning(
+            "schedule %s of objective %s cannot be read, claimed without its "
+            "execution_timeout: %s: %s",
+            objective.spec.schedule_id,
+            objective.metadata.id,
+            type(error).__name__,
+            error,
+        )
+        return None
+    return schedule.spec.execution_timeout if schedule is not None else None
 
 
 def _lease_expired(objective_id: str, worker_id: str) -> FailedPreconditionError:
