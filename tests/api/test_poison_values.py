@@ -14,8 +14,12 @@ from sqlalchemy import select, update
 from sundial.domain.clock import LATEST
 from sundial.server import SundialServer
 from sundial.service.firing import SET_ASIDE_FOR
+from sundial.store.firing import agents as agent_rows
+from sundial.store.firing import objectives as objective_rows
 from sundial.store.firing import schedules
 from sundial.v1 import agent_schedule_pb2 as sp
+from sundial.v1 import agent_service_pb2 as ap
+from sundial.v1 import metadata_pb2
 from sundial.v1 import objective_pb2 as op
 from sundial.v1 import objective_service_pb2 as ob
 from tests.api.schedule_requests import create_request, schedule_spec
@@ -198,3 +202,36 @@ def test_a_schedule_that_cannot_be_read_does_not_fail_the_agents_claims(workspac
     claimed = workspace.claim(2)
 
     assert {o.spec.schedule_id for o in claimed} == {poisoned, healthy}
+
+
+def test_an_agent_that_cannot_be_read_sets_aside_only_its_own_schedules(
+    workspace, agents: Any, caplog
+):
+    server: SundialServer = workspace.server
+    healthy = workspace.create()
+    other = agents.CreateAgent(
+        ap.CreateAgentRequest(
+            workspace_id=workspace.workspace_id,
+            metadata=metadata_pb2.CreateResourceMetadata(name="unreadable"),
+        )
+    )
+    workspace.agent_id = other.metadata.id
+    poisoned = workspace.create()
+    with server.database.writer.begin() as connection:
+        connection.execute(
+            update(agent_rows)
+            .where(agent_rows.c.id == other.metadata.id)
+            .values(spec={"variations": 5})
+        )
+    workspace.clock.advance(HOUR)
+    caplog.set_level(logging.WARNING, logger="sundial.engine")
+
+    result = server.firing.fire_due()
+
+    assert (result.created, result.set_aside) == (1, 1)
+    with server.database.reader.connect() as connection:
+        fired = connection.execute(select(objective_rows.c.schedule_id)).scalars().all()
+    assert fired == [healthy]
+    [warning] = _warnings(caplog, poisoned)
+    assert "TypeError" in warning.getMessage()
+    assert healthy not in warning.getMessage()

@@ -119,13 +119,17 @@ class FiringService:
             cancel_ids: list[str] = []
             agents: set[str] = set()
             for row in fit:
+                agent = choosers.get(row.agent_id)
+                if isinstance(agent, Exception):
+                    unfit[row.id] = agent
+                    continue
                 try:
                     plan, created = self._fires_of(
                         row,
                         entries[row.id],
                         ahead.get(row.id),
                         in_flight.get(row.id, _NOTHING_IN_FLIGHT),
-                        choosers.get(row.agent_id),
+                        agent,
                         now,
                     )
                 except Exception as error:  # one schedule's bad values must not stop the rest
@@ -142,7 +146,7 @@ class FiringService:
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
         for row in set_aside:
-            self._report_set_aside(row, unfit[row.id], now)
+            self._report_set_aside(row, unfit[row.id])
         result = BatchResult(len(rows), len(fires), frozenset(agents), len(set_aside))
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
@@ -184,7 +188,7 @@ class FiringService:
         ]
         return plan, created
 
-    def _report_set_aside(self, row: DueRow, error: Exception, now: datetime) -> None:
+    def _report_set_aside(self, row: DueRow, error: Exception) -> None:
         """Counts a schedule set aside; logs it once per revision, not at every retry."""
         with self._lock:
             self.schedules_set_aside += 1
@@ -248,20 +252,23 @@ class FiringService:
 
     def _agent_specs(
         self, agent_ids: set[str], repository: FiringRepository
-    ) -> dict[str, AgentSpec]:
+    ) -> dict[str, AgentSpec | Exception]:
         """The specs (variations and selection mode) of the agents of schedules that name no
-        variation; each distinct document is decoded once."""
+        variation, or why one could not be decoded; each distinct document is decoded once."""
         texts = repository.agent_spec_texts(sorted(agent_ids))
-        return {
-            agent_id: _cached(
-                self._agent_documents,
-                text,
-                self._lock,
-                functools.partial(_decode_agent, text),
-                _DOCUMENT_CACHE_SIZE,
-            )
-            for agent_id, text in texts.items()
-        }
+        specs: dict[str, AgentSpec | Exception] = {}
+        for agent_id, text in texts.items():
+            try:
+                specs[agent_id] = _cached(
+                    self._agent_documents,
+                    text,
+                    self._lock,
+                    functools.partial(_decode_agent, text),
+                    _DOCUMENT_CACHE_SIZE,
+                )
+            except Exception as error:  # its schedules are set aside, not the whole batch
+                specs[agent_id] = error
+        return specs
 
     def _entries_for(
         self, rows: list[DueRow], repository: FiringRepository
