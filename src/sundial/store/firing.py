@@ -25,6 +25,8 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    literal_column,
+    null,
     select,
     type_coerce,
     update,
@@ -167,18 +169,22 @@ _INSERT_OBJECTIVES: dict[str, Any] = {
     "sqlite": sqlite.insert(objectives).on_conflict_do_nothing(index_elements=_FIRE_KEY),
 }
 
-# What every scheduled fire's objective row holds besides its own values (insert_fires).
+# A scheduled fire's objective row: the values every fire shares are part of the SQL, so
+# that a batch binds only what differs per fire.
 _FIRE_CONSTANTS: dict[str, Any] = {
-    "trigger_kind": "SCHEDULED",
-    "trigger_key": "",
-    "attempt": 1,
-    "retry_of": "",
-    "worker_id": "",
-    "lease_expires_at": None,
-    "deadline": None,
-    "started_at": None,
-    "output": None,
-    "error": "",
+    "trigger_kind": literal_column("'SCHEDULED'"),
+    "trigger_key": literal_column("''"),
+    "attempt": literal_column("1"),
+    "retry_of": literal_column("''"),
+    "worker_id": literal_column("''"),
+    "lease_expires_at": null(),
+    "deadline": null(),
+    "started_at": null(),
+    "output": null(),
+    "error": literal_column("''"),
+}
+_INSERT_FIRES: dict[str, Any] = {
+    dialect: statement.values(_FIRE_CONSTANTS) for dialect, statement in _INSERT_OBJECTIVES.items()
 }
 
 
@@ -283,10 +289,12 @@ class FiringRepository:
 
     def insert_fires(self, fires: Sequence[NewFire], now: datetime) -> None:
         """Inserts the objectives of scheduled fires, as insert_objectives does."""
-        self.insert_objectives(
+        if not fires:
+            return
+        self._connection.execute(
+            _INSERT_FIRES[self._dialect],
             [
                 {
-                    **_FIRE_CONSTANTS,
                     "id": fire.objective_id,
                     "account_id": fire.schedule.account_id,
                     "workspace_id": fire.schedule.workspace_id,
@@ -302,7 +310,7 @@ class FiringRepository:
                     "updated_at": now,
                 }
                 for fire in fires
-            ]
+            ],
         )
 
     def cancel(self, objective_ids: Iterable[str], now: datetime, reason: str) -> None:
