@@ -3,11 +3,12 @@ insert objectives and advance schedules, all on the caller's connection and tran
 
 Each statement is defined once for both databases and the column types bind its values.
 The two writes of every fire (insert its objective, advance its schedule) run as one
-executemany per batch: SQLAlchemy sends the inserts as multi-row INSERTs
-(insertmanyvalues) and the updates through the driver's executemany (psycopg pipelines
-them). The one difference between the dialects is semantic: PostgreSQL locks the due rows
-(FOR UPDATE SKIP LOCKED, so replicas share the work), which SQLite's compiler leaves out
-because its writer's BEGIN IMMEDIATE already excludes every other writer."""
+executemany per batch with a list of parameter dicts (no RETURNING, so SQLAlchemy hands
+them to the driver's executemany: psycopg pipelines the statements, sqlite3 reuses one
+prepared statement). What differs between the dialects is meaning, not speed: PostgreSQL
+locks the due rows (FOR UPDATE SKIP LOCKED, so replicas share the work), which SQLite's
+compiler leaves out because its writer's BEGIN IMMEDIATE already excludes every other
+writer; ON CONFLICT comes from each dialect's insert(); jsonb is read as text by a cast."""
 
 import typing
 from collections import defaultdict
