@@ -291,6 +291,32 @@ def test_expired_lease_and_execution_timeout_time_out(harness):
     assert "execution_timeout" in harness.objectives()[-1].info.error
 
 
+@pytest.mark.parametrize("call", ["heartbeat", "complete", "fail"])
+def test_work_reported_after_the_lease_expired_is_refused_before_the_reaper_runs(harness, call):
+    harness.create(schedule=_every(3600))
+    harness.tick(timedelta(hours=1))
+    [objective] = harness.claim(lease_seconds=30)
+    harness.clock.advance(timedelta(seconds=30.6))  # no pass: the reaper has not run
+    with pytest.raises(grpc.RpcError) as caught:
+        getattr(harness, call)(objective)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert failure_of(caught.value).reason == "LEASE_EXPIRED"
+    assert harness.statuses() == ["RUNNING"]  # nothing of the late call was written
+    harness.server.engine.run_pass()
+    assert harness.statuses() == ["TIMED_OUT"]
+
+
+def test_work_reported_within_the_lease_is_accepted(harness):
+    harness.create(schedule=_every(3600))
+    harness.tick(timedelta(hours=1))
+    [objective] = harness.claim(lease_seconds=30)
+    harness.clock.advance(timedelta(seconds=29.9))
+    harness.heartbeat(objective)  # the lease now runs to 59.9 s
+    harness.clock.advance(timedelta(seconds=29.9))
+    harness.complete(objective)
+    assert harness.statuses() == ["SUCCEEDED"]
+
+
 def test_pause_on_failure_pauses_with_a_note(harness):
     harness.create(schedule=_every(3600), pause_on_failure=True)
     harness.tick(timedelta(hours=1))

@@ -5,6 +5,19 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+# The latest moment the service computes: a deadline, backoff or catch-up end past it (from a
+# stored duration absurdly long) is clamped to it rather than overflowing. A day short of
+# datetime.max, so that it can still be shown in any time zone.
+LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
+def later(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, or LATEST when that would be later (or past what datetime holds)."""
+    try:
+        return min(moment + delta, LATEST)
+    except OverflowError:
+        return LATEST
+
 
 class Clock(Protocol):
     """A source of the current time (timezone-aware, UTC)."""

@@ -4,15 +4,16 @@ written and its schedule has not advanced, or the reverse."""
 
 import functools
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sundial.domain.agents import AgentSpec, choose_variation
-from sundial.domain.clock import Clock
+from sundial.domain.clock import Clock, later
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
 from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
@@ -28,6 +29,8 @@ from sundial.store.firing import (
 )
 from sundial.timing import CompiledSchedule, compile_schedule
 
+logger = logging.getLogger("sundial.engine")
+
 DEFAULT_BATCH_SIZE = 500
 _CACHE_SIZE = 200_000
 # Distinct spec texts kept decoded: the cache pays only for texts many schedules share.
@@ -38,11 +41,19 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+# A schedule whose fires cannot be computed (a stored value the code cannot handle) is set
+# aside this long, then tried again; the other schedules of its batch fire as usual.
+SET_ASIDE_FOR = timedelta(minutes=5)
+# Schedule revisions already reported as set aside (each is logged once).
+_REPORTED_SIZE = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     schedules: int
     created: int
     agent_ids: frozenset[str]
+    set_aside: int = 0  # schedules skipped because their fires could not be computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +63,8 @@ class _Entry:
 
     spec: AgentScheduleSpec
     compiled: CompiledSchedule
-    objective_spec_json: str
+    objective_spec: dict[str, Any]
+    objective_spec_json: str  # the same, as the key of its variations (with_variation)
 
 
 class FiringService:
@@ -79,7 +91,9 @@ class FiringService:
         self._compiled: OrderedDict[str, CompiledSchedule] = OrderedDict()
         self._ahead: dict[str, _PlannedAhead] = {}
         self._ahead_for: datetime | None = None
+        self._reported: OrderedDict[tuple[str, int], bool] = OrderedDict()
         self._lock = threading.Lock()
+        self.schedules_set_aside = 0  # since start, for the metrics
 
     def fire_due(self) -> BatchResult:
         """Fires one batch of due schedules; returns what it did."""
@@ -91,58 +105,107 @@ class FiringService:
                 return BatchResult(0, 0, frozenset())
             with self._lock:
                 ahead, self._ahead, self._ahead_for = self._ahead, {}, None
-            entries = self._entries_for(rows, repository)
+            entries, unfit = self._entries_for(rows, repository)
+            fit = [r for r in rows if r.id in entries]
             watched = [
-                r.id for r in rows if entries[r.id].spec.overlap_policy is not OverlapPolicy.ALLOW
+                r.id for r in fit if entries[r.id].spec.overlap_policy is not OverlapPolicy.ALLOW
             ]
             in_flight = repository.in_flight(watched)
             choosers = self._agent_specs(
-                {r.agent_id for r in rows if not entries[r.id].spec.variation_id}, repository
+                {r.agent_id for r in fit if not entries[r.id].spec.variation_id}, repository
             )
             fires: list[NewFire] = []
             advances: list[ScheduleAdvance] = []
             cancel_ids: list[str] = []
             agents: set[str] = set()
-            for row in rows:
-                entry = entries[row.id]
-                planned = ahead.get(row.id)
-                if planned is not None and planned.holds_for(row, now):
-                    plan = planned.plan
-                else:
-                    plan = _plan(row, entry, in_flight.get(row.id, _NOTHING_IN_FLIGHT), now)
+            for row in fit:
                 agent = choosers.get(row.agent_id)
-                created = [
-                    NewFire(
-                        new_id(IdPrefix.OBJECTIVE),
+                if isinstance(agent, Exception):
+                    unfit[row.id] = agent
+                    continue
+                try:
+                    plan, created = self._fires_of(
                         row,
-                        objective.scheduled_time,
-                        objective.status.name,
-                        entry.objective_spec_json
-                        if agent is None or not agent.variations
-                        else with_variation(
-                            entry.objective_spec_json,
-                            choose_variation(
-                                agent,
-                                schedule_id=row.id,
-                                nominal=objective.scheduled_time,
-                                sequence=row.scheduled_fires + index,
-                            ),
-                        ),
+                        entries[row.id],
+                        ahead.get(row.id),
+                        in_flight.get(row.id, _NOTHING_IN_FLIGHT),
+                        agent,
+                        now,
                     )
-                    for index, objective in enumerate(plan.objectives)
-                ]
+                except Exception as error:  # one schedule's bad values must not stop the rest
+                    unfit[row.id] = error
+                    continue
                 fires.extend(created)
                 cancel_ids.extend(plan.cancel_ids)
                 advances.append(_advance(plan, created, now))
                 if created:
                     agents.add(row.agent_id)
+            set_aside = [r for r in rows if r.id in unfit]
+            advances.extend(_set_aside(row, now) for row in set_aside)
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
-        result = BatchResult(len(rows), len(fires), frozenset(agents))
+        for row in set_aside:
+            self._report_set_aside(row, unfit[row.id])
+        result = BatchResult(len(rows), len(fires), frozenset(agents), len(set_aside))
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
+
+    def _fires_of(
+        self,
+        row: DueRow,
+        entry: _Entry,
+        planned: "_PlannedAhead | None",
+        flight: InFlight,
+        agent: AgentSpec | None,
+        now: datetime,
+    ) -> tuple[FirePlan, list[NewFire]]:
+        """The plan of one due schedule and the objectives it creates."""
+        if planned is not None and planned.holds_for(row, now):
+            plan = planned.plan
+        else:
+            plan = _plan(row, entry, flight, now)
+        created = [
+            NewFire(
+                new_id(IdPrefix.OBJECTIVE),
+                row,
+                objective.scheduled_time,
+                objective.status.name,
+                entry.objective_spec
+                if agent is None or not agent.variations
+                else with_variation(
+                    entry.objective_spec_json,
+                    choose_variation(
+                        agent,
+                        schedule_id=row.id,
+                        nominal=objective.scheduled_time,
+                        sequence=row.scheduled_fires + index,
+                    ),
+                ),
+            )
+            for index, objective in enumerate(plan.objectives)
+        ]
+        return plan, created
+
+    def _report_set_aside(self, row: DueRow, error: Exception) -> None:
+        """Counts a schedule set aside; logs it once per revision, not at every retry."""
+        with self._lock:
+            self.schedules_set_aside += 1
+            key = (row.id, row.revision)
+            if key in self._reported:
+                return
+            self._reported[key] = True
+            while len(self._reported) > _REPORTED_SIZE:
+                self._reported.popitem(last=False)
+        logger.warning(
+            "schedule %s (revision %d) cannot be fired and is set aside, retried every %s: %s: %s",
+            row.id,
+            row.revision,
+            SET_ASIDE_FOR,
+            type(error).__name__,
+            error,
+        )
 
     def earliest_due(self) -> datetime | None:
         """When the next schedule falls due (the loop sleeps until then). The schedules due
@@ -161,46 +224,58 @@ class FiringService:
             # rows changed since are planned by the batch.
             return
         rows = repository.peek_due(moment, self.batch_size)
-        entries = self._entries_for(rows, repository)
+        # A row that cannot be planned is left to the batch, which sets it aside.
+        entries, _ = self._entries_for(rows, repository)
         ahead: dict[str, _PlannedAhead] = {}
         for row in rows:
-            entry = entries[row.id]
+            entry = entries.get(row.id)
             # Other policies depend on the objectives in flight when the batch runs.
-            if entry.spec.overlap_policy is not OverlapPolicy.ALLOW:
+            if entry is None or entry.spec.overlap_policy is not OverlapPolicy.ALLOW:
                 continue
-            plan = _plan(row, entry, _NOTHING_IN_FLIGHT, moment)
+            try:
+                plan = _plan(row, entry, _NOTHING_IN_FLIGHT, moment)
+            except Exception:  # the batch plans it again, sets it aside and reports it
+                continue
             if plan.objectives and not (plan.missed or plan.skipped or plan.cancel_ids):
                 catchup = entry.spec.catchup_window
                 ahead[row.id] = _PlannedAhead(
                     row,
                     moment,
                     plan,
-                    plan.objectives[0].scheduled_time
-                    + (catchup if catchup is not None else DEFAULT_CATCHUP_WINDOW),
+                    later(
+                        plan.objectives[0].scheduled_time,
+                        catchup if catchup is not None else DEFAULT_CATCHUP_WINDOW,
+                    ),
                 )
         with self._lock:
             self._ahead, self._ahead_for = ahead, moment
 
     def _agent_specs(
         self, agent_ids: set[str], repository: FiringRepository
-    ) -> dict[str, AgentSpec]:
+    ) -> dict[str, AgentSpec | Exception]:
         """The specs (variations and selection mode) of the agents of schedules that name no
-        variation; each distinct document is decoded once."""
+        variation, or why one could not be decoded; each distinct document is decoded once."""
         texts = repository.agent_spec_texts(sorted(agent_ids))
-        return {
-            agent_id: _cached(
-                self._agent_documents,
-                text,
-                self._lock,
-                functools.partial(_decode_agent, text),
-                _DOCUMENT_CACHE_SIZE,
-            )
-            for agent_id, text in texts.items()
-        }
+        specs: dict[str, AgentSpec | Exception] = {}
+        for agent_id, text in texts.items():
+            try:
+                specs[agent_id] = _cached(
+                    self._agent_documents,
+                    text,
+                    self._lock,
+                    functools.partial(_decode_agent, text),
+                    _DOCUMENT_CACHE_SIZE,
+                )
+            except Exception as error:  # its schedules are set aside, not the whole batch
+                specs[agent_id] = error
+        return specs
 
-    def _entries_for(self, rows: list[DueRow], repository: FiringRepository) -> dict[str, _Entry]:
-        """Each row's entry; spec documents are read (in one query) only for revisions not
-        seen before."""
+    def _entries_for(
+        self, rows: list[DueRow], repository: FiringRepository
+    ) -> tuple[dict[str, _Entry], dict[str, Exception]]:
+        """Each row's entry, and why the rows without one have none (their stored spec could
+        not be decoded or compiled); spec documents are read (in one query) only for
+        revisions not seen before."""
         entries: dict[str, _Entry] = {}
         with self._lock:
             for row in rows:
@@ -209,10 +284,14 @@ class FiringService:
                     self._entries.move_to_end((row.id, row.revision))
                     entries[row.id] = entry
         texts = repository.spec_texts([r.id for r in rows if r.id not in entries])
+        unfit: dict[str, Exception] = {}
         for row in rows:
             if row.id not in entries:
-                entries[row.id] = self._entry(row, texts[row.id])
-        return entries
+                try:
+                    entries[row.id] = self._entry(row, texts[row.id])
+                except Exception as error:  # one schedule's bad values must not stop the rest
+                    unfit[row.id] = error
+        return entries, unfit
 
     def _entry(self, row: DueRow, text: str) -> _Entry:
         document = _cached(
@@ -227,7 +306,9 @@ class FiringService:
             # Stored specs were valid when written; a stricter minimum must not stop them.
             lambda: compile_schedule(spec.schedule, schedule_id=row.id, min_interval=timedelta(0)),
         )
-        entry = _Entry(spec, compiled, document.objective_spec_json)
+        entry = _Entry(
+            spec, compiled, json.loads(document.objective_spec_json), document.objective_spec_json
+        )
         return _cached(self._entries, (row.id, row.revision), self._lock, lambda: entry)
 
 
@@ -301,9 +382,10 @@ def _decode_agent(text: str) -> AgentSpec:
 
 
 @functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
-def with_variation(objective_spec_json: str, variation_id: str) -> str:
-    """An objective spec document with its variation chosen (one encoding per pair)."""
-    return json.dumps({**json.loads(objective_spec_json), "variation_id": variation_id})
+def with_variation(objective_spec_json: str, variation_id: str) -> dict[str, Any]:
+    """An objective spec document with its variation chosen (one decoding per pair; the
+    document is shared, so it is never changed)."""
+    return {**json.loads(objective_spec_json), "variation_id": variation_id}
 
 
 def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePlan:
@@ -320,6 +402,22 @@ def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePl
             buffered=flight.buffered,
         ),
         now,
+    )
+
+
+def _set_aside(row: DueRow, now: datetime) -> ScheduleAdvance:
+    """A schedule left where it is, due again SET_ASIDE_FOR from now."""
+    return ScheduleAdvance(
+        id=row.id,
+        next_nominal_at=row.next_nominal_at,
+        next_fire_at=later(now, SET_ASIDE_FOR),
+        scheduled_fires=row.scheduled_fires,
+        fired=0,
+        missed=0,
+        skipped=0,
+        skip_reason="",
+        last_fire_at=None,
+        last_objective_id="",
     )
 
 

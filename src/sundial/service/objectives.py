@@ -2,13 +2,14 @@
 complete, fail), plus the reaper that times out expired leases. Finishing an attempt applies
 the schedule's retry policy, failure pause and buffered-fire promotion in one transaction."""
 
+import logging
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sundial.domain.auth import Principal
-from sundial.domain.clock import Clock
+from sundial.domain.clock import Clock, later
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
@@ -25,6 +26,8 @@ from sundial.store.database import Database
 from sundial.store.firing import new_objective_row
 from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
+
+logger = logging.getLogger("sundial.objectives")
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_LEASE = timedelta(hours=1)
@@ -48,12 +51,18 @@ _FILTERABLE = {
 
 
 def backoff(policy: RetryPolicy, attempt: int) -> timedelta:
-    """Delay before attempt `attempt + 1`: initial * multiplier^(attempt-1), capped."""
+    """Delay before attempt `attempt + 1`: initial * multiplier^(attempt-1), capped at
+    max_backoff (however large the stored values, the product never overflows)."""
     initial = policy.initial_backoff or DEFAULT_INITIAL_BACKOFF
     ceiling = policy.max_backoff or DEFAULT_MAX_BACKOFF
     multiplier = policy.backoff_multiplier or DEFAULT_BACKOFF_MULTIPLIER
-    seconds = initial.total_seconds() * multiplier ** max(attempt - 1, 0)
-    return min(timedelta(seconds=min(seconds, ceiling.total_seconds())), ceiling)
+    try:
+        seconds = initial.total_seconds() * multiplier ** max(attempt - 1, 0)
+    except OverflowError:
+        return ceiling
+    if not seconds < ceiling.total_seconds():  # also NaN
+        return ceiling
+    return timedelta(seconds=max(seconds, 0.0))
 
 
 class ObjectiveService:
@@ -150,14 +159,13 @@ class ObjectiveService:
             found = uow.objectives.claimable(agent_id, now, limit)
             claimed = []
             for objective in found:
-                schedule = uow.schedules.get(workspace_id, objective.spec.schedule_id)
-                timeout = schedule.spec.execution_timeout if schedule is not None else None
+                timeout = _execution_timeout(uow, workspace_id, objective)
                 values: dict[str, Any] = {
                     "status": ObjectiveStatus.RUNNING,
                     "worker_id": worker_id,
                     "lease_expires_at": now + lease,
                     "started_at": now,
-                    "deadline": now + timeout if timeout else None,
+                    "deadline": later(now, timeout) if timeout else None,
                 }
                 uow.objectives.update(objective.metadata.id, now, **values)
                 claimed.append(objective.metadata.id)
@@ -180,7 +188,10 @@ class ObjectiveService:
         with UnitOfWork(self._database, write=True) as uow:
             self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
             now = self._clock.now()
-            uow.objectives.update(objective_id, now, lease_expires_at=now + lease)
+            if not uow.objectives.update_leased(
+                objective_id, worker_id, now, lease_expires_at=now + lease
+            ):
+                raise _lease_expired(objective_id, worker_id)
             uow.commit()
         return self.get(principal, workspace_id, agent_id, objective_id)
 
@@ -200,7 +211,9 @@ class ObjectiveService:
             )
         with UnitOfWork(self._database, write=True) as uow:
             objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
-            self._finish(uow, objective, ObjectiveStatus.SUCCEEDED, output=output)
+            self._finish(
+                uow, objective, ObjectiveStatus.SUCCEEDED, output=output, held_by=worker_id
+            )
             uow.commit()
         return self.get(principal, workspace_id, agent_id, objective_id)
 
@@ -223,6 +236,7 @@ class ObjectiveService:
                 ObjectiveStatus.FAILED,
                 error=error[:MAX_ERROR_LENGTH],
                 retryable=retryable,
+                held_by=worker_id,
             )
             uow.commit()
         return self.get(principal, workspace_id, agent_id, objective_id)
@@ -257,11 +271,20 @@ class ObjectiveService:
         error: str = "",
         output: Any = None,
         retryable: bool = False,
+        held_by: str = "",
     ) -> None:
+        """Ends the attempt; `held_by`, a worker's finish, requires its lease to hold still."""
         now = self._clock.now()
-        uow.objectives.update(
-            objective.metadata.id, now, status=status, completed_at=now, error=error, output=output
-        )
+        values: dict[str, Any] = {
+            "status": status,
+            "completed_at": now,
+            "error": error,
+            "output": output,
+        }
+        if not held_by:
+            uow.objectives.update(objective.metadata.id, now, **values)
+        elif not uow.objectives.update_leased(objective.metadata.id, held_by, now, **values):
+            raise _lease_expired(objective.metadata.id, held_by)
         schedule = uow.schedules.get(
             objective.metadata.workspace_id, objective.spec.schedule_id, for_update=True
         )
@@ -270,7 +293,8 @@ class ObjectiveService:
         if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
             policy = schedule.spec.retry_policy or RetryPolicy()
             if retryable and objective.info.attempt < max(policy.max_attempts, 1):
-                self._retry(uow, objective, now + backoff(policy, objective.info.attempt), now)
+                available_at = later(now, backoff(policy, objective.info.attempt))
+                self._retry(uow, objective, available_at, now)
                 return
         self._record_outcome(uow, schedule, objective, status, error, now)
         self._promote_buffered(uow, schedule.metadata.id, now)
@@ -382,6 +406,34 @@ def _require_objective(
     if objective is None or agent_id not in (objective.spec.agent_id, ALL_AGENTS):
         raise NotFoundError("objective", objective_id)
     return objective
+
+
+def _execution_timeout(
+    uow: UnitOfWork, workspace_id: str, objective: Objective
+) -> timedelta | None:
+    """The objective's schedule's execution_timeout. A stored schedule that cannot be read
+    (values no longer accepted) gives none: it must not fail the claim of other objectives."""
+    try:
+        schedule = uow.schedules.get(workspace_id, objective.spec.schedule_id)
+    except (ArithmeticError, ValueError, TypeError, KeyError) as error:
+        logger.warning(
+            "schedule %s of objective %s cannot be read, claimed without its "
+            "execution_timeout: %s: %s",
+            objective.spec.schedule_id,
+            objective.metadata.id,
+            type(error).__name__,
+            error,
+        )
+        return None
+    return schedule.spec.execution_timeout if schedule is not None else None
+
+
+def _lease_expired(objective_id: str, worker_id: str) -> FailedPreconditionError:
+    return FailedPreconditionError(
+        f"the lease of worker {worker_id!r} on objective {objective_id!r} has expired; "
+        "the objective will be timed out and, if its retry policy allows, retried",
+        reason="LEASE_EXPIRED",
+    )
 
 
 def _check_worker(worker_id: str) -> None:

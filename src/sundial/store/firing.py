@@ -1,25 +1,41 @@
 """The firing engine's SQL, in SQLAlchemy Core: lock due schedules, read what is in flight,
 insert objectives and advance schedules, all on the caller's connection and transaction.
 
-The two writes of every fire (insert its objective, advance its schedule) run hundreds of
-times per batch, so they skip Core's per-row parameter processing: their SQL is built once
-per dialect, timestamps are rendered once per distinct value, and the driver gets plain
-values. SQLite takes them as an executemany of one prepared statement; PostgreSQL as one
-statement per batch reading a JSON array of rows (`json_to_recordset`), where psycopg's
-executemany would send a statement per row and its array adaptation costs more in Python."""
+Each statement is defined once for both databases and the column types bind its values.
+The two writes of every fire (insert its objective, advance its schedule) run as one
+executemany per batch with a list of parameter dicts (no RETURNING, so SQLAlchemy hands
+them to the driver's executemany: psycopg pipelines the statements, sqlite3 reuses one
+prepared statement). What differs between the dialects is meaning, not speed: PostgreSQL
+locks the due rows (FOR UPDATE SKIP LOCKED, so replicas share the work), which SQLite's
+compiler leaves out because its writer's BEGIN IMMEDIATE already excludes every other
+writer; ON CONFLICT comes from each dialect's insert(); jsonb is read as text by a cast."""
 
-import json
 import typing
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, Text, cast, func, insert, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sundial.store.models import AgentRow, ObjectiveRow, ScheduleRow
+from sundial.store.types import UTCDateTime
 
 agents = typing.cast(Table, AgentRow.__table__)
 schedules = typing.cast(Table, ScheduleRow.__table__)
@@ -48,7 +64,7 @@ class NewFire(NamedTuple):
     schedule: DueRow
     scheduled_time: datetime
     status: str
-    spec_json: str  # the objective spec (objective_spec_of), JSON-encoded
+    spec: dict[str, Any]  # the objective spec (objective_spec_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,144 +144,77 @@ def objective_spec_of(schedule_spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# DueRow's columns, in its field order.
-_DUE_COLUMNS = (
-    "id, account_id, workspace_id, agent_id, profile_id, revision, next_nominal_at, "
-    "next_fire_at, scheduled_fires"
-)
-_DUE = {
-    "sqlite": (
-        f"SELECT {_DUE_COLUMNS} FROM agent_schedules WHERE next_fire_at <= ? "
-        "ORDER BY next_fire_at LIMIT ?"
-    ),
-    "postgresql": (
-        f"SELECT {_DUE_COLUMNS} FROM agent_schedules WHERE next_fire_at <= %(now)s "
-        "ORDER BY next_fire_at LIMIT %(limit)s"
-    ),
-}
-
-# The columns a fire's objective row sets per fire, and those the same in every fire (as SQL).
-_FIRE_COLUMNS = (
-    "id",
-    "account_id",
-    "workspace_id",
-    "agent_id",
-    "schedule_id",
-    "profile_id",
-    "scheduled_time",
-    "status",
-    "spec",
-    "available_at",
-    "completed_at",
-    "created_at",
-    "updated_at",
-)
-_FIRE_CONSTANTS = {
-    "trigger_kind": "'SCHEDULED'",
-    "trigger_key": "''",
-    "attempt": "1",
-    "retry_of": "''",
-    "worker_id": "''",
-    "lease_expires_at": "NULL",
-    "deadline": "NULL",
-    "started_at": "NULL",
-    "output": "NULL",
-    "error": "''",
-}
-_ALL_FIRE_COLUMNS = (*_FIRE_COLUMNS, *_FIRE_CONSTANTS)
-if set(_ALL_FIRE_COLUMNS) != set(objectives.c.keys()):  # pragma: no cover - a schema change
-    raise RuntimeError("store/firing.py: a fire's objective row does not match the table")
-
-_INSERT_FIRES = {
-    "sqlite": (
-        f"INSERT INTO objectives ({', '.join(_ALL_FIRE_COLUMNS)}) "
-        f"VALUES ({', '.join(['?'] * len(_FIRE_COLUMNS) + list(_FIRE_CONSTANTS.values()))}) "
-        "ON CONFLICT DO NOTHING"
-    ),
-    # One statement per batch: the fires arrive as one JSON array of objects.
-    "postgresql": (
-        f"INSERT INTO objectives ({', '.join(_ALL_FIRE_COLUMNS)}) "
-        "SELECT f.id, f.account_id, f.workspace_id, f.agent_id, f.schedule_id, f.profile_id, "
-        "f.scheduled_time, f.status, f.spec::jsonb, %(now)s, "
-        "CASE WHEN f.status = 'CANCELLED' THEN %(now)s END, %(now)s, %(now)s, "
-        f"{', '.join(_FIRE_CONSTANTS.values())} "
-        "FROM json_to_recordset(%(fires)s::json) AS f(id varchar, account_id varchar, "
-        "workspace_id varchar, agent_id varchar, schedule_id varchar, profile_id varchar, "
-        "scheduled_time timestamptz, status varchar, spec text) "
-        "ON CONFLICT ON CONSTRAINT uq_objectives_fire DO NOTHING"
-    ),
-}
-
-# A schedule's new position and counters; NULL (None) keeps a last_* column as it was.
-_ADVANCE_RECORD = (
-    "id varchar, next_nominal_at timestamptz, next_fire_at timestamptz, scheduled_fires integer, "
-    "fired integer, missed integer, skipped integer, last_fire_at timestamptz, "
-    "last_objective_id varchar, last_skipped_at timestamptz, skip_reason varchar"
-)
-
-
-def _advance_sql(value: Callable[[str], str], target: str) -> str:
-    """The SET list of the advance, `value(name)` being how the statement reads a new value
-    and `target` how it names the schedule's current row."""
-    return (
-        f"next_nominal_at = {value('next_nominal_at')}, "
-        f"next_fire_at = {value('next_fire_at')}, "
-        f"scheduled_fires = {value('scheduled_fires')}, "
-        f"total_fires = {target}total_fires + {value('fired')}, "
-        f"missed_fires = {target}missed_fires + {value('missed')}, "
-        f"skipped_fires = {target}skipped_fires + {value('skipped')}, "
-        f"last_fire_at = coalesce({value('last_fire_at')}, {target}last_fire_at), "
-        f"last_objective_id = coalesce({value('last_objective_id')}, {target}last_objective_id), "
-        f"last_skipped_at = coalesce({value('last_skipped_at')}, {target}last_skipped_at), "
-        f"last_skip_reason = coalesce({value('skip_reason')}, {target}last_skip_reason)"
+# The due rows, earliest first; the lock applies on PostgreSQL only (see the module's doc).
+_DUE = (
+    select(
+        schedules.c.id,
+        schedules.c.account_id,
+        schedules.c.workspace_id,
+        schedules.c.agent_id,
+        schedules.c.profile_id,
+        schedules.c.revision,
+        schedules.c.next_nominal_at,
+        schedules.c.next_fire_at,
+        schedules.c.scheduled_fires,
     )
+    .where(schedules.c.next_fire_at <= bindparam("now", type_=UTCDateTime()))
+    .order_by(schedules.c.next_fire_at)
+    .limit(bindparam("limit", type_=Integer()))
+)
+_LOCK_DUE = _DUE.with_for_update(skip_locked=True)
 
+# A second insert of one fire (same fire key) is a no-op: the fire happens once.
+_FIRE_KEY = ("schedule_id", "scheduled_time", "trigger_kind", "trigger_key")
+_INSERT_OBJECTIVES: dict[str, Any] = {
+    "postgresql": postgresql.insert(objectives).on_conflict_do_nothing(index_elements=_FIRE_KEY),
+    "sqlite": sqlite.insert(objectives).on_conflict_do_nothing(index_elements=_FIRE_KEY),
+}
 
-_ADVANCE = {
-    # Parameters in the order of _ADVANCE_RECORD, the id last.
-    "sqlite": f"UPDATE agent_schedules SET {_advance_sql(lambda _: '?', '')} WHERE id = ?",
-    "postgresql": (
-        f"UPDATE agent_schedules AS s SET {_advance_sql(lambda name: f'a.{name}', 's.')} "
-        f"FROM json_to_recordset(%(advances)s::json) AS a({_ADVANCE_RECORD}) WHERE s.id = a.id"
-    ),
+# A scheduled fire's objective row: the values every fire shares are part of the SQL, so
+# that a batch binds only what differs per fire.
+_FIRE_CONSTANTS: dict[str, Any] = {
+    "trigger_kind": literal_column("'SCHEDULED'"),
+    "trigger_key": literal_column("''"),
+    "attempt": literal_column("1"),
+    "retry_of": literal_column("''"),
+    "worker_id": literal_column("''"),
+    "lease_expires_at": null(),
+    "deadline": null(),
+    "started_at": null(),
+    "output": null(),
+    "error": literal_column("''"),
+}
+_INSERT_FIRES: dict[str, Any] = {
+    dialect: statement.values(_FIRE_CONSTANTS) for dialect, statement in _INSERT_OBJECTIVES.items()
 }
 
 
-def sqlite_timestamp(value: datetime) -> str:
-    """`value` as UTCDateTime stores it on SQLite: naive UTC text with microseconds, so that
-    stored times compare as text in time order."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+def _kept_unless(name: str, column: Any, type_: Any) -> Any:
+    """The new value bound as `name`, or the column's current value when it is NULL."""
+    return func.coalesce(bindparam(name, type_=type_), column)
 
 
-# UTCDateTime's reading of a stored time (None stays None, as Core would leave it).
-def _from_sqlite_timestamp(text: Any) -> Any:
-    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def _as_utc(value: Any) -> Any:
-    return None if value is None else value.astimezone(UTC)
-
-
-class _IsoTimes:
-    """ISO 8601 text of aware times (as PostgreSQL reads timestamptz), each distinct time
-    rendered once: a batch's fires share a handful of times."""
-
-    def __init__(self) -> None:
-        self._texts: dict[datetime, str] = {}
-
-    @typing.overload
-    def __call__(self, value: datetime) -> str: ...
-    @typing.overload
-    def __call__(self, value: None) -> None: ...
-    @typing.overload
-    def __call__(self, value: datetime | None) -> str | None: ...
-    def __call__(self, value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        text = self._texts.get(value)
-        if text is None:
-            text = self._texts[value] = value.isoformat()
-        return text
+# A schedule's new position and counters; a None last_* value keeps the column as it was.
+_ADVANCE = (
+    update(schedules)
+    .where(schedules.c.id == bindparam("b_id", type_=String()))
+    .values(
+        next_nominal_at=bindparam("b_next_nominal_at", type_=UTCDateTime()),
+        next_fire_at=bindparam("b_next_fire_at", type_=UTCDateTime()),
+        scheduled_fires=bindparam("b_scheduled_fires", type_=Integer()),
+        total_fires=schedules.c.total_fires + bindparam("b_fired", type_=Integer()),
+        missed_fires=schedules.c.missed_fires + bindparam("b_missed", type_=Integer()),
+        skipped_fires=schedules.c.skipped_fires + bindparam("b_skipped", type_=Integer()),
+        last_fire_at=_kept_unless("b_last_fire_at", schedules.c.last_fire_at, UTCDateTime()),
+        last_objective_id=_kept_unless(
+            "b_last_objective_id", schedules.c.last_objective_id, String()
+        ),
+        last_skipped_at=_kept_unless(
+            "b_last_skipped_at", schedules.c.last_skipped_at, UTCDateTime()
+        ),
+        last_skip_reason=_kept_unless("b_skip_reason", schedules.c.last_skip_reason, String()),
+    )
+)
 
 
 class FiringRepository:
@@ -281,36 +230,15 @@ class FiringRepository:
     def lock_due(self, now: datetime, limit: int) -> list[DueRow]:
         """Due ACTIVE schedules, earliest first, locked for this transaction. On PostgreSQL
         rows another replica holds are skipped; SQLite's write lock already excludes others."""
-        return self._due(now, limit, lock=True)
+        return self._due(_LOCK_DUE, now, limit)
 
     def peek_due(self, now: datetime, limit: int) -> list[DueRow]:
         """The schedules lock_due would return at `now`, read without locking them."""
-        return self._due(now, limit, lock=False)
+        return self._due(_DUE, now, limit)
 
-    def _due(self, now: datetime, limit: int, *, lock: bool) -> list[DueRow]:
-        moment: Callable[[Any], Any]
-        if self._dialect == "sqlite":
-            rows = self._connection.exec_driver_sql(_DUE["sqlite"], (sqlite_timestamp(now), limit))
-            moment = _from_sqlite_timestamp
-        else:
-            sql = _DUE["postgresql"] + (" FOR UPDATE SKIP LOCKED" if lock else "")
-            rows = self._connection.exec_driver_sql(sql, {"now": now, "limit": limit})
-            moment = _as_utc
-        # UTCDateTime's reading of the two times, without Core's per-row result processing.
-        return [
-            DueRow(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                moment(row[6]),
-                moment(row[7]),
-                row[8],
-            )
-            for row in rows
-        ]
+    def _due(self, statement: Any, now: datetime, limit: int) -> list[DueRow]:
+        rows = self._connection.execute(statement, {"now": now, "limit": limit})
+        return [DueRow(*row) for row in rows]
 
     def spec_texts(self, schedule_ids: Sequence[str]) -> dict[str, str]:
         """The stored spec documents of these schedules as JSON text, not decoded: the engine
@@ -324,6 +252,7 @@ class FiringRepository:
     def _texts(self, table: Table, ids: Sequence[str]) -> dict[str, str]:
         if not ids:
             return {}
+        # jsonb must be cast to text; SQLite's JSON is text already.
         text = (
             cast(table.c.spec, Text)
             if self._dialect == "postgresql"
@@ -356,54 +285,16 @@ class FiringRepository:
 
     def insert_objectives(self, rows: list[dict[str, Any]]) -> None:
         """Inserts objectives; one whose fire key exists already is left out (never twice)."""
-        if not rows:
-            return
-        if self._dialect == "postgresql":
-            statement: Any = postgresql.insert(objectives).on_conflict_do_nothing(
-                constraint="uq_objectives_fire"
-            )
-        elif self._dialect == "sqlite":
-            statement = sqlite.insert(objectives).on_conflict_do_nothing()
-        else:
-            statement = insert(objectives)
-        self._connection.execute(statement, rows)
+        if rows:
+            self._connection.execute(_INSERT_OBJECTIVES[self._dialect], rows)
 
     def insert_fires(self, fires: Sequence[NewFire], now: datetime) -> None:
-        """Inserts the objectives of scheduled fires, as insert_objectives would (one whose fire
-        key exists already is left out), without Core's per-row processing."""
+        """Inserts the objectives of scheduled fires, as insert_objectives does."""
         if not fires:
             return
-        if self._dialect == "sqlite":
-            moment = sqlite_timestamp(now)
-            rendered: dict[datetime, str] = {}
-            rows = []
-            for fire in fires:
-                due = fire.schedule
-                time = fire.scheduled_time
-                text = rendered.get(time)
-                if text is None:
-                    text = rendered[time] = sqlite_timestamp(time)
-                rows.append(
-                    (
-                        fire.objective_id,
-                        due.account_id,
-                        due.workspace_id,
-                        due.agent_id,
-                        due.id,
-                        due.profile_id,
-                        text,
-                        fire.status,
-                        fire.spec_json,
-                        moment,
-                        moment if fire.status == "CANCELLED" else None,
-                        moment,
-                        moment,
-                    )
-                )
-            self._connection.exec_driver_sql(_INSERT_FIRES["sqlite"], rows)
-        elif self._dialect == "postgresql":
-            iso = _IsoTimes()
-            records = [
+        self._connection.execute(
+            _INSERT_FIRES[self._dialect],
+            [
                 {
                     "id": fire.objective_id,
                     "account_id": fire.schedule.account_id,
@@ -411,17 +302,17 @@ class FiringRepository:
                     "agent_id": fire.schedule.agent_id,
                     "schedule_id": fire.schedule.id,
                     "profile_id": fire.schedule.profile_id,
-                    "scheduled_time": iso(fire.scheduled_time),
+                    "scheduled_time": fire.scheduled_time,
                     "status": fire.status,
-                    "spec": fire.spec_json,
+                    "spec": fire.spec,
+                    "available_at": now,
+                    "completed_at": now if fire.status == "CANCELLED" else None,
+                    "created_at": now,
+                    "updated_at": now,
                 }
                 for fire in fires
-            ]
-            self._connection.exec_driver_sql(
-                _INSERT_FIRES["postgresql"], {"now": now, "fires": json.dumps(records)}
-            )
-        else:  # pragma: no cover - Database accepts only the two
-            raise ValueError(f"no firing SQL for {self._dialect}")
+            ],
+        )
 
     def cancel(self, objective_ids: Iterable[str], now: datetime, reason: str) -> None:
         ids = list(objective_ids)
@@ -434,62 +325,28 @@ class FiringRepository:
         )
 
     def advance(self, advances: Sequence[ScheduleAdvance], now: datetime) -> None:
-        """Writes each schedule's new position and counters (one statement per batch)."""
+        """Writes each schedule's new position and counters (one executemany per batch)."""
         if not advances:
             return
-        if self._dialect == "sqlite":
-            moment = sqlite_timestamp(now)
-            rendered: dict[datetime | None, str | None] = {None: None}
-
-            def render(value: datetime | None) -> str | None:
-                text = rendered.get(value)
-                if text is None and value is not None:
-                    text = rendered[value] = sqlite_timestamp(value)
-                return text
-
-            self._connection.exec_driver_sql(
-                _ADVANCE["sqlite"],
-                [
-                    (
-                        render(a.next_nominal_at),
-                        render(a.next_fire_at),
-                        a.scheduled_fires,
-                        a.fired,
-                        a.missed,
-                        a.skipped,
-                        render(a.last_fire_at),
-                        a.last_objective_id or None,
-                        moment if a.skipped else None,
-                        a.skip_reason or None,
-                        a.id,
-                    )
-                    for a in advances
-                ],
-            )
-        elif self._dialect == "postgresql":
-            iso = _IsoTimes()
-            moment = iso(now)
-            records = [
+        self._connection.execute(
+            _ADVANCE,
+            [
                 {
-                    "id": a.id,
-                    "next_nominal_at": iso(a.next_nominal_at),
-                    "next_fire_at": iso(a.next_fire_at),
-                    "scheduled_fires": a.scheduled_fires,
-                    "fired": a.fired,
-                    "missed": a.missed,
-                    "skipped": a.skipped,
-                    "last_fire_at": iso(a.last_fire_at),
-                    "last_objective_id": a.last_objective_id or None,
-                    "last_skipped_at": moment if a.skipped else None,
-                    "skip_reason": a.skip_reason or None,
+                    "b_id": a.id,
+                    "b_next_nominal_at": a.next_nominal_at,
+                    "b_next_fire_at": a.next_fire_at,
+                    "b_scheduled_fires": a.scheduled_fires,
+                    "b_fired": a.fired,
+                    "b_missed": a.missed,
+                    "b_skipped": a.skipped,
+                    "b_last_fire_at": a.last_fire_at,
+                    "b_last_objective_id": a.last_objective_id or None,
+                    "b_last_skipped_at": now if a.skipped else None,
+                    "b_skip_reason": a.skip_reason or None,
                 }
                 for a in advances
-            ]
-            self._connection.exec_driver_sql(
-                _ADVANCE["postgresql"], {"advances": json.dumps(records)}
-            )
-        else:  # pragma: no cover - Database accepts only the two
-            raise ValueError(f"no firing SQL for {self._dialect}")
+            ],
+        )
 
     def earliest_due(self) -> datetime | None:
         """When the next schedule falls due (the loop sleeps until then)."""

@@ -2,12 +2,11 @@
 stores are the rows Core would store, each fire time is written once, a batch is one
 transaction, and the times it reads back are the stored instants in UTC."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.dialects import sqlite
 
 from sundial.domain.schedules import OverlapPolicy
 from sundial.service import firing as firing_service
@@ -21,9 +20,7 @@ from sundial.store.firing import (
     objective_spec_of,
     objectives,
     schedules,
-    sqlite_timestamp,
 )
-from sundial.store.types import UTCDateTime
 from tests.support.tenants import START
 
 MINUTE = timedelta(minutes=1)
@@ -220,26 +217,6 @@ def test_lock_due_reads_the_earliest_as_stored_utc_instants(database, tenant, cl
     assert [row.next_fire_at for row in due] == [moments[2], moments[1]]
     assert all(row.next_fire_at.tzinfo is UTC and row.next_nominal_at.tzinfo is UTC for row in due)
     assert due[1].next_nominal_at == moments[1] - timedelta(seconds=1)
-
-
-@pytest.mark.parametrize(
-    "moment",
-    [
-        datetime(2026, 1, 1, tzinfo=UTC),
-        datetime(2026, 3, 29, 1, 59, 59, 999_999, tzinfo=UTC),
-        datetime(2026, 7, 1, 12, 0, 0, 1, tzinfo=timezone(timedelta(hours=-7))),
-        datetime(999, 12, 31, 23, 59, tzinfo=UTC),
-    ],
-    ids=["midnight", "microseconds", "another offset", "three-digit year"],
-)
-def test_sqlite_timestamps_are_rendered_as_utcdatetime_binds_them(moment):
-    dialect = sqlite.dialect()
-    bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-    assert bind is not None
-    assert sqlite_timestamp(moment) == bind(moment)
-    # And stored text compares as the instants do.
-    later = moment + timedelta(microseconds=1)
-    assert sqlite_timestamp(moment) < sqlite_timestamp(later)
 
 
 def _planned_ahead(service: FiringService) -> set[str]:

@@ -114,6 +114,25 @@ class ObjectiveRepository:
             .values(updated_at=now, **encoded)
         )
 
+    def update_leased(
+        self, objective_id: str, worker_id: str, now: datetime, **values: Any
+    ) -> bool:
+        """update, only while `worker_id` holds the objective's lease at `now`: checked in the
+        statement itself, so a lease that ran out a moment before cannot be written to.
+        Returns whether the row was updated."""
+        encoded = {k: (v.name if isinstance(v, ObjectiveStatus) else v) for k, v in values.items()}
+        result = self._session.execute(
+            update(objectives)
+            .where(
+                objectives.c.id == objective_id,
+                objectives.c.status == ObjectiveStatus.RUNNING.name,
+                objectives.c.worker_id == worker_id,
+                objectives.c.lease_expires_at > now,
+            )
+            .values(updated_at=now, **encoded)
+        )
+        return bool(typing.cast(Any, result).rowcount)
+
     def count_in_flight(self, schedule_id: str) -> int:
         return int(
             self._session.execute(
