@@ -18,10 +18,10 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 from ulid import ULID
 
 from sundial.domain.agents import AgentSpec
-from sundial.domain.auth import Principal
 from sundial.domain.clock import SystemClock
 from sundial.domain.ids import IdPrefix, is_id
 from sundial.domain.metadata import MetadataInput
+from sundial.domain.principals import Principal
 from sundial.domain.schedules import (
     AgentScheduleSpec,
     OverlapPolicy,

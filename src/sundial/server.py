@@ -9,14 +9,17 @@ from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Secur
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
 from sundial.gateway import Gateway
-from sundial.service.access import ApiKeyService, ProfileService
 from sundial.service.agents import AgentService
-from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
+from sundial.service.api_keys import ApiKeyService
+from sundial.service.authentication import Authenticator
+from sundial.service.authorization import Authorizer, WorkspaceDirectory
 from sundial.service.database_health import DatabaseWatcher
+from sundial.service.failure_limiter import FailureLimiter
 from sundial.service.firing import FiringService
 from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objectives import ObjectiveService
+from sundial.service.profiles import ProfileService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier

@@ -20,12 +20,12 @@ from google.api import annotations_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor, json_format, message_factory
 from google.protobuf.message import Message
 
-from sundial.api.auth import MethodAccess, method_access
+from sundial.api.call_guard import MethodAccess, method_access
 from sundial.api.grpc_server import SERVICES
 from sundial.domain.agents import AgentSpec
-from sundial.domain.auth import Permission, Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.metadata import MetadataInput
+from sundial.domain.principals import Permission, Role
 from sundial.domain.schedules import AgentScheduleSpec, ScheduleInterval, ScheduleRules
 from sundial.domain.tenancy import ApiKeySpec, ProfileSpec
 from sundial.server import SundialServer

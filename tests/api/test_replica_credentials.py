@@ -9,9 +9,9 @@ import grpc
 import pytest
 
 from sundial.api.client import authorized_channel
-from sundial.domain.auth import Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.metadata import MetadataInput
+from sundial.domain.principals import Role
 from sundial.domain.tenancy import ApiKeySpec
 from sundial.server import SundialServer
 from sundial.v1 import agent_service_pb2, agent_service_pb2_grpc

@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, create_engine, select
 from sundial.api.client import authorized_channel
 from sundial.domain.clock import FakeClock
 from sundial.logs import JsonFormatter
-from sundial.service.auth import hash_secret
+from sundial.service.authentication import hash_secret
 from sundial.service.tokens import JwtSettings
 from sundial.v1 import (
     access_pb2,

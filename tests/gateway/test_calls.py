@@ -5,7 +5,7 @@ import pytest
 from google.rpc import code_pb2, status_pb2
 
 from sundial.gateway.calls import metadata_from_headers, status_of_error
-from sundial.gateway.errors import BadRequestError
+from sundial.gateway.http_errors import BadRequestError
 
 
 def test_forwarded_headers():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from sundial.gateway.errors import BadRequestError
 from sundial.gateway.fields import resolve, set_from_text
+from sundial.gateway.http_errors import BadRequestError
 from tests.gateway.feature_service import message
 
 

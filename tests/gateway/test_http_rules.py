@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from google.rpc import code_pb2
 
-from sundial.gateway.errors import HTTP_STATUS_OF_CODE
+from sundial.gateway.http_errors import HTTP_STATUS_OF_CODE
 from tests.gateway.client import call
 from tests.gateway.feature_service import ALL_CODES, feature_gateway
 

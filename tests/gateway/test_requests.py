@@ -2,7 +2,7 @@
 
 import pytest
 
-from sundial.gateway.errors import BadRequestError
+from sundial.gateway.http_errors import BadRequestError
 from sundial.gateway.requests import build_request, parse_json
 from sundial.gateway.routes import Route, routes_of
 from tests.gateway.feature_service import message, service

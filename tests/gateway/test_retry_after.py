@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from sundial.gateway.errors import retry_after_of
+from sundial.gateway.http_errors import retry_after_of
 
 
 def _status(code: int, delay: timedelta | None = None) -> status_pb2.Status:

@@ -7,7 +7,7 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
 
 from sundial.api.grpc_server import SERVICE_NAMES
-from sundial.gateway.errors import GatewayError
+from sundial.gateway.http_errors import GatewayError
 from sundial.gateway.routes import RouteError, Router, discover_services, find_services, routes_of
 from tests.gateway import feature_service
 

@@ -9,7 +9,8 @@ from sundial.api.principal import PrincipalResolver
 from sundial.api.requests import page_request_of, update_mask_of
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.tenancy import ApiKey, ApiKeySpec, Profile, ProfileSpec
-from sundial.service.access import ApiKeyService, ProfileService
+from sundial.service.api_keys import ApiKeyService
+from sundial.service.profiles import ProfileService
 from sundial.service.tenancy import TenancyService
 from sundial.v1 import (
     account_pb2,

@@ -17,15 +17,18 @@ from sundial.api.admin import (
     WorkspaceServicer,
 )
 from sundial.api.agents import AgentServicer
-from sundial.api.auth import CallGuard, method_access
+from sundial.api.call_guard import CallGuard, method_access
 from sundial.api.interceptors import CallInterceptor
 from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
 from sundial.api.schedules import AgentScheduleServicer
-from sundial.service.access import ApiKeyService, ProfileService
 from sundial.service.agents import AgentService
-from sundial.service.auth import Authenticator, Authorizer, FailureLimiter
+from sundial.service.api_keys import ApiKeyService
+from sundial.service.authentication import Authenticator
+from sundial.service.authorization import Authorizer
+from sundial.service.failure_limiter import FailureLimiter
 from sundial.service.objectives import ObjectiveService
+from sundial.service.profiles import ProfileService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService

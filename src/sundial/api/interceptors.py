@@ -1,5 +1,5 @@
 """The server interceptor. Around every unary call, outermost first: request id, logging,
-error mapping, decoding the request, then authentication and authorization (api.auth's
+error mapping, decoding the request, then authentication and authorization (api.call_guard's
 CallGuard)."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from sundial.api.auth import CallGuard
-from sundial.api.errors import internal_status, status_of
+from sundial.api.call_guard import CallGuard
 from sundial.api.principal import principal_var
 from sundial.api.requests import check_request
+from sundial.api.status_mapping import internal_status, status_of
 from sundial.domain.errors import FieldViolation, InvalidArgumentError, SundialError
 from sundial.domain.ids import IdPrefix, new_id
 

@@ -5,8 +5,8 @@ from typing import Protocol
 
 import grpc
 
-from sundial.domain.auth import Principal
 from sundial.domain.errors import UnauthenticatedError
+from sundial.domain.principals import Principal
 
 principal_var: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
     "principal", default=None

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Protocol, TextIO, TypeVar
 
-from sundial.domain.auth import role_named
 from sundial.domain.clock import SystemClock
 from sundial.domain.metadata import MetadataInput
+from sundial.domain.principals import role_named
 from sundial.domain.tenancy import ApiKey, ApiKeySpec
-from sundial.service.access import ApiKeyService
+from sundial.service.api_keys import ApiKeyService
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import TenancyService
 from sundial.store import migrate

@@ -1,4 +1,4 @@
-"""Domain errors. Each names what was wrong and with which value; `api.errors` maps them
+"""Domain errors. Each names what was wrong and with which value; `api.status_mapping` maps them
 to gRPC status codes in exactly one place."""
 
 from dataclasses import dataclass

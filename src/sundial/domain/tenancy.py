@@ -4,8 +4,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sundial.domain.auth import Role
 from sundial.domain.metadata import AccountResourceMetadata
+from sundial.domain.principals import Role
 
 
 class ProfileType(enum.Enum):

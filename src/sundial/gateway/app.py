@@ -11,7 +11,7 @@ from google.rpc import code_pb2, status_pb2
 from sundial.api.headers import CLIENT_KEY, GATEWAY_TOKEN_KEY
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.gateway.calls import Forwarder, metadata_from_headers
-from sundial.gateway.errors import GatewayError, http_status_of, retry_after_of
+from sundial.gateway.http_errors import GatewayError, http_status_of, retry_after_of
 from sundial.gateway.rendering import encode_json, response_json, status_json
 from sundial.gateway.requests import build_request
 from sundial.gateway.routes import Route, Router

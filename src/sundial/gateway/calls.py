@@ -16,7 +16,7 @@ from typing import Protocol
 import grpc
 from google.rpc import code_pb2, status_pb2
 
-from sundial.gateway.errors import BadRequestError
+from sundial.gateway.http_errors import BadRequestError
 from sundial.gateway.routes import Route
 
 _METADATA_PREFIX = "grpc-metadata-"
@@ -25,7 +25,7 @@ _VALID_KEY = re.compile(r"[0-9a-z_.\-]+\Z")
 _TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])\Z")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
-# x-sundial-* is metadata only the gateway itself sends (api.auth's CLIENT_KEY and
+# x-sundial-* is metadata only the gateway itself sends (api.call_guard's CLIENT_KEY and
 # GATEWAY_TOKEN_KEY); a REST client cannot set it through Grpc-Metadata-*.
 _RESERVED_PREFIXES = ("grpc-", "x-sundial-")
 

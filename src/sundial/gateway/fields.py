@@ -12,7 +12,7 @@ from typing import Any, cast
 from google.protobuf import descriptor
 from google.protobuf.message import Message
 
-from sundial.gateway.errors import BadRequestError
+from sundial.gateway.http_errors import BadRequestError
 
 FieldDescriptor = descriptor.FieldDescriptor
 

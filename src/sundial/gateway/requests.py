@@ -10,8 +10,8 @@ from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 
 from sundial.domain.schedules import MAX_DATA_DEPTH
-from sundial.gateway.errors import BadRequestError
 from sundial.gateway.fields import descriptor_of, is_map, is_repeated, resolve, set_from_text
+from sundial.gateway.http_errors import BadRequestError
 from sundial.gateway.routes import Route
 
 MAX_QUERY_PARAMETERS = 1000

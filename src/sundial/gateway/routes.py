@@ -14,8 +14,8 @@ from google.protobuf import descriptor, descriptor_pool, message_factory
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
-from sundial.gateway.errors import GatewayError
 from sundial.gateway.fields import FieldDescriptor, is_leaf, is_repeated, resolve
+from sundial.gateway.http_errors import GatewayError
 from sundial.gateway.templates import PathTemplate, split_path
 
 GENERATED_PACKAGE = "sundial.v1"

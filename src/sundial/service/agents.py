@@ -3,12 +3,12 @@
 from dataclasses import replace
 
 from sundial.domain.agents import Agent, AgentSpec
-from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
+from sundial.domain.principals import Principal
 from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.listing import page_of, prepare_query
 from sundial.service.pagination import PageRequest

@@ -8,12 +8,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock, later
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
+from sundial.domain.principals import Principal
 from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
 from sundial.service.agents import require_agent
 from sundial.service.filtering import enum_value

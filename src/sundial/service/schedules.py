@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from cachetools import LRUCache
 
 from sundial.domain.agents import AgentSpec
-from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.objectives import ObjectiveStatus
+from sundial.domain.principals import Principal
 from sundial.domain.schedules import (
     AgentSchedule,
     AgentScheduleInfo,

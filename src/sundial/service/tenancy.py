@@ -4,12 +4,12 @@ bootstrap account, its SYSTEM profile, a default workspace and an admin API key.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sundial.domain.auth import Principal, Role
 from sundial.domain.clock import Clock
 from sundial.domain.errors import InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.metadata import AccountResourceMetadata, MetadataInput
+from sundial.domain.principals import Principal, Role
 from sundial.domain.tenancy import (
     Account,
     ApiKey,
@@ -20,7 +20,7 @@ from sundial.domain.tenancy import (
     ProfileType,
     Workspace,
 )
-from sundial.service.auth import (
+from sundial.service.authentication import (
     MAX_SECRET_LENGTH,
     MIN_SECRET_LENGTH,
     hash_secret,

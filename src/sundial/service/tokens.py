@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import HMACAlgorithm
 from jwt.exceptions import InvalidSubjectError
 
-from sundial.domain.auth import Role, role_named
 from sundial.domain.clock import Clock
 from sundial.domain.errors import UnauthenticatedError
+from sundial.domain.principals import Role, role_named
 
 _PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 

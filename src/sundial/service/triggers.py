@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sundial.domain.agents import AgentSpec, choose_variation
-from sundial.domain.auth import Principal
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
+from sundial.domain.principals import Principal
 from sundial.domain.schedules import AgentSchedule, OverlapPolicy
 from sundial.engine.planner import decide
 from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key

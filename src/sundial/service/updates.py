@@ -5,9 +5,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sundial.domain.auth import Principal
 from sundial.domain.errors import EtagMismatchError
 from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.principals import Principal
 from sundial.service.field_masks import WILDCARD, apply_paths, check_paths, populated_paths
 
 S = TypeVar("S")

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from sundial.domain.agents import Agent, AgentSpec
-from sundial.domain.auth import Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.listing import FilterOp, FilterTerm, ListQuery
 from sundial.domain.metadata import ResourceMetadata
-from sundial.service.auth import hash_secret
+from sundial.domain.principals import Role
+from sundial.service.authentication import hash_secret
 from sundial.service.tenancy import TenancyService
 from sundial.store import migrate
 from sundial.store.database import Database

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from sundial.api.auth import CallGuard, method_access
+from sundial.api.call_guard import CallGuard, method_access
 from sundial.api.grpc_server import OPEN_PREFIXES, SERVICES
 from sundial.api.interceptors import REQUEST_ID_HEADER, CallInterceptor, request_id_var
 from sundial.api.principal import principal_var
-from sundial.domain.auth import Principal, Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.errors import UnauthenticatedError
-from sundial.service.auth import Authorizer, FailureLimiter
+from sundial.domain.principals import Principal, Role
+from sundial.service.authorization import Authorizer
+from sundial.service.failure_limiter import FailureLimiter
 from sundial.v1 import agent_service_pb2
 
 LIST_AGENTS = "/sundial.v1.AgentService/ListAgents"

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sundial.domain.auth import Permission, Principal, Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.errors import (
     InvalidArgumentError,
@@ -15,9 +14,13 @@ from sundial.domain.errors import (
     UnauthenticatedError,
 )
 from sundial.domain.metadata import MetadataInput
+from sundial.domain.principals import Permission, Principal, Role
 from sundial.domain.tenancy import ApiKeySpec, ProfileSpec, ProfileType
-from sundial.service.access import ApiKeyService, ProfileService
-from sundial.service.auth import Authenticator, Authorizer, FailureLimiter, WorkspaceDirectory
+from sundial.service.api_keys import ApiKeyService
+from sundial.service.authentication import Authenticator
+from sundial.service.authorization import Authorizer, WorkspaceDirectory
+from sundial.service.failure_limiter import FailureLimiter
+from sundial.service.profiles import ProfileService
 from sundial.service.tenancy import TenancyService
 from sundial.service.tokens import JwtSettings, JwtVerifier
 from sundial.store.database import Database

@@ -7,9 +7,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from sundial.domain.auth import Role
 from sundial.domain.clock import FakeClock
 from sundial.domain.errors import UnauthenticatedError
+from sundial.domain.principals import Role
 from sundial.service.tokens import JwtIdentity, JwtSettings, JwtVerifier, looks_like_jwt
 from tests.support.jwts import AUDIENCE, EC_KID, ISSUER, RSA_KID, TokenIssuer, unsigned_token
 

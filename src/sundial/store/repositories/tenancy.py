@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from sundial.domain.auth import Role
 from sundial.domain.metadata import AccountResourceMetadata
+from sundial.domain.principals import Role
 from sundial.domain.tenancy import (
     Account,
     ApiKey,

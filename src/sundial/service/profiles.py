@@ -1,18 +1,18 @@
-"""The admin API's use cases: profiles (users and their grants) and API keys. Every call
-here comes from an account-wide admin of `principal.account_id` (the authorizer checked)."""
+"""The admin API's profile use cases (users and their grants), and what API keys share with
+them: workspace grants and account-wide pages. Every call here comes from an account-wide
+admin of `principal.account_id` (the authorizer checked)."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from sundial.domain.auth import Principal, Role
 from sundial.domain.clock import Clock
 from sundial.domain.errors import AlreadyExistsError, NotFoundError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
-from sundial.domain.tenancy import ApiKey, ApiKeySpec, Profile, ProfileSpec, ProfileType
-from sundial.service.auth import new_secret
+from sundial.domain.principals import Principal, Role
+from sundial.domain.tenancy import ApiKey, Profile, ProfileSpec, ProfileType
 from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.pagination import (
     PageRequest,
@@ -21,7 +21,7 @@ from sundial.service.pagination import (
     encode_page_token,
     query_fingerprint,
 )
-from sundial.service.tenancy import add_api_key, new_profile
+from sundial.service.tenancy import new_profile
 from sundial.service.updates import Writable, merge_update
 from sundial.service.validation import Violations, check_metadata, check_request_id
 from sundial.store.database import Database
@@ -42,13 +42,14 @@ _PROFILE_PATHS = (
 )
 
 
-def _page(
+def account_page(
     principal: Principal,
     kind: str,
     request: PageRequest,
     fetch: Callable[[UnitOfWork, str, int], list[T]],
     database: Database,
 ) -> Page[T]:
+    """One page of the caller's account's profiles or keys, as `fetch` reads them."""
     limit = effective_page_size(request.page_size)
     query = query_fingerprint(kind, principal.account_id)
     after_id = decode_page_token(request.page_token, query)
@@ -59,7 +60,7 @@ def _page(
     return Page(items, token)
 
 
-def _check_grants(
+def check_grants(
     violations: Violations,
     uow: UnitOfWork,
     principal: Principal,
@@ -69,6 +70,8 @@ def _check_grants(
     field_prefix: str,
     role_required: bool,
 ) -> None:
+    """Adds a violation for a missing role and for each grant that is no workspace of the
+    caller's account."""
     if role_required and role is Role.UNSPECIFIED:
         violations.add(f"{field_prefix}.role", "role is required: admin, editor, viewer or worker")
     if len(workspace_ids) > MAX_WORKSPACE_GRANTS:
@@ -112,7 +115,7 @@ class ProfileService:
         if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
             violations.add("spec.email", "a user profile needs a valid email address")
         with UnitOfWork(self._database, write=False) as uow:
-            _check_grants(
+            check_grants(
                 violations,
                 uow,
                 principal,
@@ -159,7 +162,7 @@ class ProfileService:
             return _require_profile(uow, principal, profile_id)
 
     def list_profiles(self, principal: Principal, request: PageRequest) -> Page[Profile]:
-        return _page(
+        return account_page(
             principal,
             "profiles",
             request,
@@ -195,7 +198,7 @@ class ProfileService:
             ):
                 violations.add("spec.role", "only USER profiles hold grants; change the key")
             check_metadata(violations, after.metadata)
-            _check_grants(
+            check_grants(
                 violations,
                 uow,
                 principal,
@@ -232,103 +235,3 @@ def _require_profile(uow: UnitOfWork, principal: Principal, profile_id: str) -> 
     if profile is None:
         raise NotFoundError("profile", profile_id)
     return profile
-
-
-class ApiKeyService:
-    def __init__(
-        self, database: Database, clock: Clock, *, on_revoked: Callable[[str], None]
-    ) -> None:
-        self._database = database
-        self._clock = clock
-        # Told the id of every revoked key, so that cached lookups drop it at once.
-        self._on_revoked = on_revoked
-
-    def create(
-        self,
-        principal: Principal,
-        metadata: MetadataInput,
-        spec: ApiKeySpec,
-        *,
-        request_id: str = "",
-        secret: str = "",
-    ) -> ApiKey:
-        """A new key; the answer carries its secret, which nothing can show again (a retry
-        with the same `request_id` returns the key without it)."""
-        violations = Violations()
-        check_metadata(violations, metadata)
-        check_request_id(violations, request_id)
-        if spec.expire_time is not None and spec.expire_time <= self._clock.now():
-            violations.add("spec.expire_time", "expire_time must be in the future")
-        with UnitOfWork(self._database, write=False) as uow:
-            _check_grants(
-                violations,
-                uow,
-                principal,
-                spec.role,
-                spec.workspace_ids,
-                field_prefix="spec",
-                role_required=True,
-            )
-        violations.raise_if_any()
-        secret = secret or new_secret()
-        spec = replace(spec, workspace_ids=tuple(dict.fromkeys(spec.workspace_ids)))
-        key = request_key(principal.account_id, "CreateApiKey", request_id, metadata, spec)
-        try:
-            return self._create_once(principal, key, metadata, spec, secret)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._create_once(principal, key, metadata, spec, secret)
-
-    def _create_once(
-        self,
-        principal: Principal,
-        key: RequestKey,
-        metadata: MetadataInput,
-        spec: ApiKeySpec,
-        secret: str,
-    ) -> ApiKey:
-        """The new key with its secret; or, for a retry, the key without it."""
-        with UnitOfWork(self._database, write=True) as uow:
-            replayed_id = find_replay(uow, self._clock, key)
-            if replayed_id is not None:
-                return _require_key(uow, principal, replayed_id)
-            key_id = add_api_key(
-                uow, principal, metadata, spec, secret, self._clock.now()
-            ).metadata.id
-            record_request(uow, self._clock, key, key_id)
-            # Answered as a Get will read it, with the secret only this answer carries.
-            created = _require_key(uow, principal, key_id)
-            uow.commit()
-        return replace(created, info=replace(created.info, secret=secret))
-
-    def get(self, principal: Principal, key_id: str) -> ApiKey:
-        with UnitOfWork(self._database, write=False) as uow:
-            return _require_key(uow, principal, key_id)
-
-    def list_keys(self, principal: Principal, request: PageRequest) -> Page[ApiKey]:
-        return _page(
-            principal,
-            "api_keys",
-            request,
-            lambda uow, after, limit: uow.tenancy.list_api_keys(
-                principal.account_id, after_id=after, limit=limit
-            ),
-            self._database,
-        )
-
-    def revoke(self, principal: Principal, key_id: str) -> ApiKey:
-        with UnitOfWork(self._database, write=True) as uow:
-            _require_key(uow, principal, key_id)
-            uow.tenancy.revoke_api_key(key_id, self._clock.now())
-            uow.commit()
-        self._on_revoked(key_id)
-        return self.get(principal, key_id)
-
-
-def _require_key(uow: UnitOfWork, principal: Principal, key_id: str) -> ApiKey:
-    key = uow.tenancy.get_api_key(principal.account_id, key_id)
-    if key is None:
-        raise NotFoundError("API key", key_id)
-    return key

@@ -14,9 +14,11 @@ import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from sundial.api.headers import AUTHORIZATION_KEY, CLIENT_KEY, GATEWAY_TOKEN_KEY
-from sundial.domain.auth import Permission, Principal
 from sundial.domain.errors import UnauthenticatedError
-from sundial.service.auth import Authenticator, Authorizer, FailureLimiter
+from sundial.domain.principals import Permission, Principal
+from sundial.service.authentication import Authenticator
+from sundial.service.authorization import Authorizer
+from sundial.service.failure_limiter import FailureLimiter
 from sundial.v1 import access_pb2
 
 

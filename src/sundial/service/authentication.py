@@ -1,4 +1,5 @@
-"""Who is calling (API keys and JWTs), and whether it may make the call.
+"""Who is calling: API keys and JWTs turned into a Principal (service.authorization then
+decides whether it may make the call).
 
 Secrets are never stored or compared: an API key is found by the SHA-256 digest of the
 secret the caller sent, and the stored digest is then checked with `hmac.compare_digest`.
@@ -12,21 +13,18 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
 
-from sundial.domain.auth import Permission, Principal, Role
 from sundial.domain.clock import Clock
 from sundial.domain.errors import (
-    InvalidArgumentError,
-    PermissionDeniedError,
-    ResourceExhaustedError,
     UnauthenticatedError,
 )
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.metadata import AccountResourceMetadata
+from sundial.domain.principals import Principal
 from sundial.domain.tenancy import ApiKey, Profile, ProfileSpec, ProfileType
 from sundial.service.tokens import JwtIdentity, JwtVerifier, looks_like_jwt
 from sundial.store.database import Database
@@ -221,143 +219,3 @@ def _new_user(identity: JwtIdentity, now: datetime) -> Profile:
         ),
         spec=spec,
     )
-
-
-class WorkspaceDirectory:
-    """Which account owns a workspace: the process's one workspace-to-account cache. An
-    entry never goes stale, as a workspace never changes account and is never deleted."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self._accounts: LRUCache[str, str] = LRUCache(maxsize=_CACHE_LIMIT)
-        # cachetools' caches are not thread-safe alone.
-        self._lock = threading.Lock()
-
-    def account_of(self, workspace_id: str) -> str | None:
-        with self._lock:
-            account_id = self._accounts.get(workspace_id)
-        if account_id is not None:
-            return account_id
-        with UnitOfWork(self._database, write=False) as uow:
-            account_id = uow.tenancy.account_of_workspace(workspace_id)
-        if account_id is not None:
-            with self._lock:
-                self._accounts[workspace_id] = account_id
-        return account_id
-
-
-class Authorizer:
-    """Checks a principal against what an RPC needs, before anything is looked up.
-
-    An RPC that names a workspace needs the workspace in the principal's account and grant;
-    one that names only an account (the admin API) needs that account and an account-wide
-    principal. A workspace or account the principal cannot reach is PERMISSION_DENIED whether
-    or not it exists, so no answer tells another tenant's ids from made-up ones."""
-
-    def __init__(self, workspaces: WorkspaceDirectory) -> None:
-        self._workspaces = workspaces
-
-    def authorize(
-        self,
-        principal: Principal,
-        permission: Permission,
-        *,
-        account_id: str | None = None,
-        workspace_id: str | None = None,
-    ) -> None:
-        if permission is Permission.UNSPECIFIED:
-            raise PermissionDeniedError("this method has no permission declared; it is refused")
-        if not principal.allows(permission):
-            raise PermissionDeniedError(
-                f"the {_role_name(principal.role)} role lacks the "
-                f"{permission.name.lower()} permission this method needs"
-            )
-        if account_id is not None:
-            if not account_id:
-                raise InvalidArgumentError.single("account_id", "account_id is required")
-            if account_id != principal.account_id:
-                raise _denied("account", account_id)
-        if workspace_id is not None:
-            if not workspace_id:
-                raise InvalidArgumentError.single("workspace_id", "workspace_id is required")
-            if (
-                not principal.reaches(workspace_id)
-                or self._workspaces.account_of(workspace_id) != principal.account_id
-            ):
-                raise _denied("workspace", workspace_id)
-        elif account_id is not None and not principal.account_wide:
-            raise PermissionDeniedError(
-                "this method needs a key or user that reaches every workspace of the account"
-            )
-
-
-def _denied(kind: str, resource_id: str) -> PermissionDeniedError:
-    return PermissionDeniedError(
-        f"permission denied on {kind} {resource_id!r} (or it does not exist)"
-    )
-
-
-def _role_name(role: Role) -> str:
-    return "unset" if role is Role.UNSPECIFIED else role.name.lower()
-
-
-class FailureLimiter:
-    """Rate-limits failed authentications per client: a token bucket of `burst` failures
-    that refills `per_minute` a minute. A client whose bucket is empty gets
-    RESOURCE_EXHAUSTED before its credentials are even looked at."""
-
-    def __init__(self, clock: Clock, *, burst: int, per_minute: float) -> None:
-        self._clock = clock
-        self._burst = float(burst)
-        self._per_second = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, datetime]] = {}
-        # When every bucket is full again (the last failure plus a whole refill).
-        self._all_refilled_at = datetime.min.replace(tzinfo=UTC)
-        self._lock = threading.Lock()
-
-    @property
-    def active(self) -> bool:
-        """Whether any client has failures on record that its bucket has not refilled yet;
-        while none has, every check would pass, so callers need not say who calls."""
-        if not self._buckets:
-            return False
-        if self._clock.now() < self._all_refilled_at:
-            return True
-        with self._lock:
-            if self._clock.now() >= self._all_refilled_at:
-                self._buckets.clear()
-            return bool(self._buckets)
-
-    def check(self, client: str) -> None:
-        with self._lock:
-            tokens = self._tokens(client, self._clock.now())
-            if tokens >= self._burst:
-                self._buckets.pop(client, None)  # refilled: forget the client again
-        if tokens < 1.0:
-            wait = (1.0 - tokens) / self._per_second if self._per_second > 0 else 60.0
-            raise ResourceExhaustedError(
-                "too many failed authentications from this client; retry later",
-                retry_after_seconds=wait,
-            )
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            now = self._clock.now()
-            tokens = self._tokens(client, now)
-            if len(self._buckets) >= _CACHE_LIMIT:
-                self._buckets.clear()
-            self._buckets[client] = (max(tokens - 1.0, 0.0), now)
-            refill = (
-                timedelta(seconds=self._burst / self._per_second)
-                if self._per_second > 0
-                else timedelta(days=365)
-            )
-            self._all_refilled_at = max(self._all_refilled_at, now + refill)
-
-    def _tokens(self, client: str, now: datetime) -> float:
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            return self._burst
-        tokens, at = bucket
-        refilled = tokens + (now - at).total_seconds() * self._per_second
-        return min(refilled, self._burst)
