@@ -178,10 +178,15 @@ class ScheduleService:
         self, principal: Principal, workspace_id: str, agent_id: str, schedule_id: str
     ) -> AgentSchedule:
         with UnitOfWork(self._database, write=False) as uow:
-            require_workspace(uow, principal, workspace_id)
             schedule = self._read(uow, workspace_id, schedule_id)
-        if schedule is None or agent_id not in (schedule.info.agent_id, ALL_AGENTS):
-            raise NotFoundError("schedule", schedule_id)
+            if (
+                schedule is None
+                or schedule.metadata.account_id != principal.account_id
+                or agent_id not in (schedule.info.agent_id, ALL_AGENTS)
+            ):
+                # Only a miss asks after the workspace: its NOT_FOUND comes first.
+                require_workspace(uow, principal, workspace_id)
+                raise NotFoundError("schedule", schedule_id)
         return schedule
 
     def list_schedules(
@@ -401,9 +406,14 @@ class ScheduleService:
             raise
 
     def _read(self, uow: UnitOfWork, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
-        """The stored schedule, presented."""
-        schedule = uow.schedules.get(workspace_id, schedule_id)
-        return None if schedule is None else self._present(uow, [schedule])[0]
+        """The stored schedule, presented (one statement)."""
+        found = uow.schedules.get_with_fires(workspace_id, schedule_id)
+        if found is None:
+            return None
+        schedule, fires = found
+        return self._with_read_time_facts(
+            schedule, fires.recent.get(schedule_id, []), fires.running.get(schedule_id, [])
+        )
 
     def _present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
         """Adds the facts computed at read time: future fire times and recent objectives."""

@@ -99,7 +99,7 @@ def test_a_schedules_fires_are_read_by_index_however_long_its_history(tmp_path, 
     path = tmp_path / "plan.db"
     shutil.copyfile(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
-    statement = objective_reads._FIRES_OF_ONE["sqlite"].params(schedule_id="sched_1")
+    statement = objective_reads.FIRES_OF_ONE["sqlite"].params(schedule_id="sched_1")
     try:
         with database.reader.connect() as connection:
             sql = statement.compile(

@@ -189,10 +189,10 @@ class ObjectiveRepository:
         page's worth): a query over all their objectives would read every schedule's whole
         history."""
         facts = ScheduleFires({}, {})
-        statement = _FIRES_OF_ONE[self._session.get_bind().dialect.name]
+        statement = FIRES_OF_ONE[self._session.get_bind().dialect.name]
         for schedule_id in dict.fromkeys(schedule_ids):
             fires = self._session.execute(statement, {"schedule_id": schedule_id}).scalar()
-            found = _facts_of_json(schedule_id, fires)
+            found = facts_of_json(schedule_id, fires)
             facts.recent.update(found.recent)
             facts.running.update(found.running)
         return facts
@@ -225,8 +225,8 @@ def _fires_of_one(dialect_name: str) -> Any:
     return select(aggregate)
 
 
-def _facts_of_json(schedule_id: str, fires: Any) -> ScheduleFires:
-    """What read_time_facts gives for one schedule, from the value of _FIRES_OF_ONE
+def facts_of_json(schedule_id: str, fires: Any) -> ScheduleFires:
+    """What read_time_facts gives for one schedule, from the value of FIRES_OF_ONE
     (JSON text on SQLite, decoded already on PostgreSQL; None when it has no fires)."""
     if not fires or fires == "[]":
         return ScheduleFires({}, {})
@@ -253,7 +253,7 @@ def _utc(text: str) -> datetime:
 
 
 _RUNNING_STATUSES = ("PENDING", "RUNNING")
-_FIRES_OF_ONE = {dialect: _fires_of_one(dialect) for dialect in ("sqlite", "postgresql")}
+FIRES_OF_ONE = {dialect: _fires_of_one(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 def objective_of(row: Any) -> Objective:

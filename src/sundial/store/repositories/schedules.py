@@ -20,6 +20,7 @@ from sundial.domain.tenancy import Profile
 from sundial.store.codec import from_json, to_json
 from sundial.store.models import ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
+from sundial.store.repositories.objectives import FIRES_OF_ONE, ScheduleFires, facts_of_json
 from sundial.store.repositories.tenancy import profile_of
 
 _FILTERABLE: dict[str, Any] = {
@@ -85,6 +86,18 @@ class ScheduleRepository:
         found = self._session.execute(_GET, parameters).first()
         return None if found is None else _schedule_of_row(found)
 
+    def get_with_fires(
+        self, workspace_id: str, schedule_id: str
+    ) -> tuple[AgentSchedule, ScheduleFires] | None:
+        """The schedule as `get` reads it, with the facts ObjectiveRepository.read_time_facts
+        reads for it, in one statement (a Get's whole read)."""
+        statement = _GET_WITH_FIRES[self._session.get_bind().dialect.name]
+        parameters = {"workspace_id": workspace_id, "schedule_id": schedule_id}
+        found = self._session.execute(statement, parameters).first()
+        if found is None:
+            return None
+        return _schedule_of_row(found), facts_of_json(schedule_id, found.fires)
+
     def list(self, workspace_id: str, agent_id: str, query: ListQuery) -> list[AgentSchedule]:
         statement = _SELECT.where(ScheduleRow.workspace_id == workspace_id)
         if agent_id:
@@ -136,6 +149,11 @@ _BY_ID = (
     _schedules.c.id == bindparam("schedule_id"),
 )
 _GET = _SELECT.where(*_BY_ID)
+# With its fires as the last column (FIRES_OF_ONE binds `schedule_id` too).
+_GET_WITH_FIRES: dict[str, Any] = {
+    dialect: _SELECT.add_columns(fires.scalar_subquery().label("fires")).where(*_BY_ID)
+    for dialect, fires in FIRES_OF_ONE.items()
+}
 # The runtime facts of a schedule that has not fired yet.
 _NEVER_FIRED: dict[str, Any] = {
     "last_fire_at": None,
