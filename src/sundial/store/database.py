@@ -40,7 +40,11 @@ class Database:
         self._sqlite_file: SqliteFile | None = None
         if self.dialect == "sqlite":
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", echo=echo)
-            self.reader = _sqlite_engine(url, "BEGIN", echo=echo)
+            # No BEGIN for reads: each statement is its own snapshot of the write-ahead log
+            # (a read unit of work of several statements may see a commit between them).
+            # A transaction would add two calls into SQLite per read, and every call lets go
+            # of the interpreter lock (BENCHMARKS.md, "One simple API path").
+            self.reader = _sqlite_engine(url, None, echo=echo)
             self._checkpointer: _Checkpointer | None = _Checkpointer(self.reader)
             # Reentrant: a thread may open a write transaction inside another, as before.
             self.write_turn: AbstractContextManager[object] = threading.RLock()
@@ -183,16 +187,20 @@ class SqliteFile:
         return None
 
 
-def _sqlite_engine(url: str, begin_statement: str, *, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8, pool_pre_ping=True)
+def _sqlite_engine(url: str, begin_statement: str | None, *, echo: bool) -> Engine:
+    # No pre-ping: a SQLite connection is a file handle, with no server to drop it (a file
+    # that changed under the server is what SqliteFile checks).
+    engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         _configure_sqlite(dbapi_connection)
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin_statement)
+    if begin_statement is not None:
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql(begin_statement)
 
     return engine
 
