@@ -6,11 +6,12 @@ import functools
 import json
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+
+from cachetools import LRUCache
 
 from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.clock import Clock, later
@@ -85,13 +86,13 @@ class FiringService:
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
         self._on_created = on_created
-        self._entries: OrderedDict[tuple[str, int], _Entry] = OrderedDict()
-        self._documents: OrderedDict[str, _Document] = OrderedDict()
-        self._agent_documents: OrderedDict[str, AgentSpec] = OrderedDict()
-        self._compiled: OrderedDict[str, CompiledSchedule] = OrderedDict()
+        self._entries: LRUCache[tuple[str, int], _Entry] = LRUCache(_CACHE_SIZE)
+        self._documents: LRUCache[str, _Document] = LRUCache(_DOCUMENT_CACHE_SIZE)
+        self._agent_documents: LRUCache[str, AgentSpec] = LRUCache(_DOCUMENT_CACHE_SIZE)
+        self._compiled: LRUCache[str, CompiledSchedule] = LRUCache(_CACHE_SIZE)
         self._ahead: dict[str, _PlannedAhead] = {}
         self._ahead_for: datetime | None = None
-        self._reported: OrderedDict[tuple[str, int], bool] = OrderedDict()
+        self._reported: LRUCache[tuple[str, int], bool] = LRUCache(_REPORTED_SIZE)
         self._lock = threading.Lock()
         self.schedules_set_aside = 0  # since start, for the metrics
 
@@ -196,8 +197,6 @@ class FiringService:
             if key in self._reported:
                 return
             self._reported[key] = True
-            while len(self._reported) > _REPORTED_SIZE:
-                self._reported.popitem(last=False)
         logger.warning(
             "schedule %s (revision %d) cannot be fired and is set aside, retried every %s: %s: %s",
             row.id,
@@ -264,7 +263,6 @@ class FiringService:
                     text,
                     self._lock,
                     functools.partial(_decode_agent, text),
-                    _DOCUMENT_CACHE_SIZE,
                 )
             except Exception as error:  # its schedules are set aside, not the whole batch
                 specs[agent_id] = error
@@ -280,8 +278,7 @@ class FiringService:
         with self._lock:
             for row in rows:
                 entry = self._entries.get((row.id, row.revision))
-                if entry is not None:
-                    self._entries.move_to_end((row.id, row.revision))
+                if entry is not None:  # a get counts as a use for the LRU order
                     entries[row.id] = entry
         texts = repository.spec_texts([r.id for r in rows if r.id not in entries])
         unfit: dict[str, Exception] = {}
@@ -294,9 +291,7 @@ class FiringService:
         return entries, unfit
 
     def _entry(self, row: DueRow, text: str) -> _Entry:
-        document = _cached(
-            self._documents, text, self._lock, lambda: _decode(text), _DOCUMENT_CACHE_SIZE
-        )
+        document = _cached(self._documents, text, self._lock, lambda: _decode(text))
         spec = document.spec
         compiled = _cached(
             self._compiled,
@@ -356,24 +351,16 @@ def _decode(text: str) -> _Document:
     )
 
 
-def _cached(
-    cache: OrderedDict[K, V],
-    key: K,
-    lock: threading.Lock,
-    make: Callable[[], V],
-    size: int = _CACHE_SIZE,
-) -> V:
-    """An LRU lookup of at most `size` entries."""
+def _cached(cache: LRUCache[K, V], key: K, lock: threading.Lock, make: Callable[[], V]) -> V:
+    """`cache[key]`, made with `make` when missing (cachetools' caches are not thread-safe
+    alone; `make` runs outside the lock)."""
     with lock:
         found = cache.get(key)
-        if found is not None:
-            cache.move_to_end(key)
-            return found
+    if found is not None:
+        return found
     value = make()
     with lock:
         cache[key] = value
-        while len(cache) > size:
-            cache.popitem(last=False)
     return value
 
 
