@@ -3,10 +3,10 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
+from cachetools import TTLCache
+
 from sundial.domain.clock import Clock
-from sundial.domain.errors import (
-    ResourceExhaustedError,
-)
+from sundial.domain.errors import ResourceExhaustedError
 
 # Clients kept in memory at most.
 _CACHE_LIMIT = 100_000
@@ -21,7 +21,12 @@ class FailureLimiter:
         self._clock = clock
         self._burst = float(burst)
         self._per_second = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, datetime]] = {}
+        # A bucket that has refilled is as good as none: it expires then, and past the size
+        # limit the least recently failed go first (a flood of new clients cannot empty it).
+        refill = self._burst / self._per_second if self._per_second > 0 else 365 * 86_400.0
+        self._buckets: TTLCache[str, tuple[float, datetime]] = TTLCache(
+            maxsize=_CACHE_LIMIT, ttl=refill, timer=lambda: clock.now().timestamp()
+        )
         # When every bucket is full again (the last failure plus a whole refill).
         self._all_refilled_at = datetime.min.replace(tzinfo=UTC)
         self._lock = threading.Lock()
@@ -55,8 +60,6 @@ class FailureLimiter:
         with self._lock:
             now = self._clock.now()
             tokens = self._tokens(client, now)
-            if len(self._buckets) >= _CACHE_LIMIT:
-                self._buckets.clear()
             self._buckets[client] = (max(tokens - 1.0, 0.0), now)
             refill = (
                 timedelta(seconds=self._burst / self._per_second)
