@@ -355,6 +355,23 @@ def test_a_start_that_cannot_listen_creates_nothing_and_the_next_prints_the_key(
             again.popen.kill()
 
 
+def test_a_bootstrap_key_too_short_is_one_line_and_creates_nothing(tmp_path: Path):
+    path = tmp_path / "short-key.db"
+    failed = subprocess.run(
+        [SUNDIAL, "serve", "--database-url", f"sqlite:///{path}", "--grpc-address",
+         "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--drain-delay", "0"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "SUNDIAL_BOOTSTRAP_API_KEY": "short"},
+    )  # fmt: skip
+    assert failed.returncode == 2
+    assert failed.stderr.strip() == (
+        "sundial serve: SUNDIAL_BOOTSTRAP_API_KEY: an API key secret must be 24-512 "
+        "printable characters (this one has 5)"
+    )
+    assert "short" not in failed.stdout
+    assert not path.exists()  # refused before the database was opened
+
+
 def test_the_command_module_imports_nothing_slow_before_it_catches_sigterm():
     slow = ("sqlalchemy", "alembic", "grpc", "cryptography", "sundial.server")
     probe = (

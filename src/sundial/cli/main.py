@@ -220,8 +220,17 @@ def _database_flag(parser: argparse.ArgumentParser, default: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
     from sundial.server import SundialServer  # noqa: PLC0415
+    from sundial.service.tenancy import check_secret  # noqa: PLC0415
     from sundial.settings import Settings  # noqa: PLC0415
 
+    bootstrap_api_key = os.environ.get("SUNDIAL_BOOTSTRAP_API_KEY", "")
+    if bootstrap_api_key:
+        # Checked before anything listens or is created, so that a bad key is one line.
+        try:
+            check_secret(bootstrap_api_key)
+        except ValueError as error:
+            print(f"sundial serve: SUNDIAL_BOOTSTRAP_API_KEY: {error}", file=sys.stderr)
+            return 2
     settings = Settings(
         database_url=args.database_url,
         grpc_address=args.grpc_address,
@@ -234,7 +243,7 @@ def _serve(args: argparse.Namespace) -> int:
         min_fire_interval=timedelta(seconds=args.min_fire_interval),
         roles=args.roles,
         engine_batch_size=args.engine_batch_size,
-        bootstrap_api_key=os.environ.get("SUNDIAL_BOOTSTRAP_API_KEY", ""),
+        bootstrap_api_key=bootstrap_api_key,
         jwt=_jwt_settings(args),
         auth_failure_burst=args.auth_failure_burst,
         auth_failure_per_minute=args.auth_failure_per_minute,
