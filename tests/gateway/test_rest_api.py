@@ -283,3 +283,13 @@ def test_openapi_document_is_served(rest_server, rest):
     }
     assert "AgentScheduleService_CreateAgentSchedule" in operations
     assert "/v1/workspaces/{workspaceId}/agents/{agentId}/schedules" in document["paths"]
+
+
+def test_a_401_challenges_with_bearer_and_says_when_the_token_was_refused(rest):
+    missing = rest("GET", rest.agents(), authorization="")
+    assert missing.status == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="sundial"'
+    refused = rest("GET", rest.agents(), authorization="Bearer sdl_not_a_key_of_anyone_here")
+    assert refused.status == 401
+    assert refused.headers["www-authenticate"] == 'Bearer realm="sundial", error="invalid_token"'
+    assert "www-authenticate" not in rest("GET", rest.agents()).headers

@@ -101,6 +101,8 @@ class GatewayApp:
             retry_after = retry_after_of(result.status)
             if retry_after is not None:
                 response.headers.append(("Retry-After", retry_after))
+            if response.status == 401:
+                response.headers.append(("WWW-Authenticate", _challenge(metadata)))
             return response
         assert result.response is not None
         return HttpResponse(200, self._render(route, result.response), result.headers)
@@ -134,6 +136,13 @@ class GatewayApp:
         except Exception:
             logger.exception("readiness check failed")
             return False
+
+
+def _challenge(metadata: list[tuple[str, str | bytes]]) -> str:
+    """The `WWW-Authenticate` challenge of a 401 (RFC 6750 section 3): with no credential
+    sent, only the scheme and realm; with one that was refused, `error="invalid_token"`."""
+    sent = any(key == "authorization" for key, _ in metadata)
+    return 'Bearer realm="sundial", error="invalid_token"' if sent else 'Bearer realm="sundial"'
 
 
 def _error_response(http_status: int, status: status_pb2.Status) -> HttpResponse:
