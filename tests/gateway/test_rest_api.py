@@ -158,7 +158,7 @@ def test_custom_methods_with_and_without_body(rest):
     assert "nextFireAt" not in paused["info"]
     resumed = rest("POST", f"{path}:resume")  # no body at all, as `curl -X POST` sends
     assert resumed.json()["spec"]["status"] == "AGENT_SCHEDULE_STATUS_ACTIVE"
-    archived = rest("POST", f"{path}:archive", {})
+    archived = rest("POST", f"{path}%3Aarchive", {})  # the colon percent-encoded
     assert archived.json()["spec"]["status"] == "AGENT_SCHEDULE_STATUS_ARCHIVED"
 
 

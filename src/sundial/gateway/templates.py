@@ -17,6 +17,8 @@ from urllib.parse import unquote
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 # Multi-segment variables keep an encoded slash encoded (http.proto: "%2F" is left as is).
 _ENCODED_SLASH = re.compile("%2F", re.IGNORECASE)
+# What may stand between a path and its custom method's verb: `:`, or `%3A` as some clients send.
+_VERB_SEPARATORS = (":", "%3A", "%3a")
 
 LITERAL, SINGLE, DEEP = 0, 1, 2  # segment kinds, in order of precedence when routing
 
@@ -150,11 +152,15 @@ class PathTemplate:
 
 def split_path(path: str, verb: str) -> list[str] | None:
     """The segments of `path` once `:verb` is cut off its end; None if it does not end so,
-    or is not absolute."""
+    or is not absolute. The colon may come percent-encoded (`%3A`), as some clients and
+    proxies send it."""
     if verb:
-        if not path.endswith(":" + verb):
+        for separator in _VERB_SEPARATORS:
+            if path.endswith(separator + verb):
+                path = path[: -len(verb) - len(separator)]
+                break
+        else:
             return None
-        path = path[: -len(verb) - 1]
     if not path.startswith("/"):
         return None
     return path[1:].split("/")
