@@ -293,3 +293,15 @@ def test_a_401_challenges_with_bearer_and_says_when_the_token_was_refused(rest):
     assert refused.status == 401
     assert refused.headers["www-authenticate"] == 'Bearer realm="sundial", error="invalid_token"'
     assert "www-authenticate" not in rest("GET", rest.agents()).headers
+
+
+def test_whole_numbers_in_data_come_back_as_written(rest):
+    agent_id = rest.create_agent()
+    created = _create_schedule(
+        rest, agent_id, spec={**SEED_CREATE_BODY["spec"], "data": {"ticket": 42, "ratio": 0.25}}
+    )
+    path = f"{rest.schedules(agent_id)}/{created['metadata']['id']}"
+    body = rest("GET", path).body
+    assert (
+        b'"data":{"ticket":42,"ratio":0.25}' in body or b'"data":{"ratio":0.25,"ticket":42}' in body
+    )

@@ -31,6 +31,9 @@ _STRING_FORM = frozenset(
 )
 
 
+_EXACT_INTEGERS = 2**53
+
+
 class ProtoJsonEncoder:
     """Messages to JSON-ready Python values: camelCase names, enums by name, 64-bit integers
     as strings, fields at their default value left out."""
@@ -147,6 +150,10 @@ def _value(encoder: ProtoJsonEncoder, message: Message) -> Any:
         raise json_format.SerializeToJsonError(
             f"cannot serialize {value} as a google.protobuf.Value number"
         )
+    if kind == "number_value" and value.is_integer() and abs(value) <= _EXACT_INTEGERS:
+        # A whole number reads back as it was written: 3, not 3.0 (as protobuf's Go and
+        # JavaScript encoders render it; past 2**53 a double no longer holds every integer).
+        return int(value)
     return value
 
 
