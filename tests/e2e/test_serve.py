@@ -280,7 +280,7 @@ def test_worker_runs_a_command_for_a_triggered_objective(served):
 
 
 def test_serve_signs_in_a_jwt_from_the_configured_issuer(tmp_path: Path):
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from sundial.v1 import workspace_service_pb2, workspace_service_pb2_grpc
     from tests.support.jwts import AUDIENCE, ISSUER, TokenIssuer
@@ -291,7 +291,7 @@ def test_serve_signs_in_a_jwt_from_the_configured_issuer(tmp_path: Path):
     process = Process(
         "serve", "--database-url", url, "--grpc-address", "127.0.0.1:0", "--http-address", "",
         "--drain-delay", "0", "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE,
-        "--jwt-keys-file", str(keys),
+        "--jwt-keys-file", str(keys), "--jwt-max-lifetime", "3600",
     )  # fmt: skip
     try:
         port = process.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
@@ -305,11 +305,14 @@ def test_serve_signs_in_a_jwt_from_the_configured_issuer(tmp_path: Path):
                 stub = workspace_service_pb2_grpc.WorkspaceServiceStub(channel)
                 assert len(stub.ListWorkspaces(request).workspaces) == 1
         forged = issuer.mint(now=now, extra=claims, sign_with_other_key=True)
-        with authorized_channel(f"127.0.0.1:{port}", forged) as channel:
-            stub = workspace_service_pb2_grpc.WorkspaceServiceStub(channel)
-            with pytest.raises(grpc.RpcError) as caught:
-                stub.ListWorkspaces(request)
-        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        # Valid for two hours, past --jwt-max-lifetime.
+        long_lived = issuer.mint(now=now, extra=claims, expires_in=timedelta(hours=2))
+        for refused in (forged, long_lived):
+            with authorized_channel(f"127.0.0.1:{port}", refused) as channel:
+                stub = workspace_service_pb2_grpc.WorkspaceServiceStub(channel)
+                with pytest.raises(grpc.RpcError) as caught:
+                    stub.ListWorkspaces(request)
+            assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         process.popen.send_signal(signal.SIGTERM)
         _, stderr = process.finish()
         assert token not in stderr

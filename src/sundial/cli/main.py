@@ -150,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--jwt-account-claim", default=_env("JWT_ACCOUNT_CLAIM", "sundial_account_id")
     )
+    serve.add_argument(
+        "--jwt-max-lifetime",
+        type=_at_least(1),
+        default=int(_env("JWT_MAX_LIFETIME", "86400")),
+        help="seconds a token may be valid from its iat; longer-lived tokens are refused",
+    )
     serve.add_argument("--jwt-role-claim", default=_env("JWT_ROLE_CLAIM", "sundial_role"))
     serve.add_argument(
         "--jwt-workspaces-claim", default=_env("JWT_WORKSPACES_CLAIM", "sundial_workspace_ids")
@@ -299,6 +305,7 @@ def _jwt_settings(args: argparse.Namespace) -> JwtSettings | None:
         account_claim=args.jwt_account_claim,
         role_claim=args.jwt_role_claim,
         workspaces_claim=args.jwt_workspaces_claim,
+        max_lifetime=timedelta(seconds=args.jwt_max_lifetime),
     )
 
 

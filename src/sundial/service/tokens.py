@@ -43,6 +43,9 @@ class JwtSettings:
     keys_file: Path | None = None
     hs256_secret: str = ""
     leeway: timedelta = timedelta(seconds=30)
+    # The longest a token may be valid, from its iat (or from now, without one): a token
+    # that lives longer is refused, so a leaked one cannot serve for years.
+    max_lifetime: timedelta = timedelta(hours=24)
     account_claim: str = "sundial_account_id"
     role_claim: str = "sundial_role"
     workspaces_claim: str = "sundial_workspace_ids"
@@ -166,6 +169,12 @@ class JwtVerifier:
         issued = _numeric_date(claims, "iat")
         if issued is not None and issued > now + leeway:
             raise UnauthenticatedError("token issued in the future")
+        lifetime = expires - (now if issued is None else issued)
+        if lifetime > self._settings.max_lifetime.total_seconds() + leeway:
+            raise UnauthenticatedError(
+                "token lives longer than the server allows "
+                f"({self._settings.max_lifetime.total_seconds():.0f}s)"
+            )
 
     def _identity(self, claims: dict[str, Any]) -> JwtIdentity:
         settings = self._settings

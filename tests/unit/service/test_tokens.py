@@ -118,6 +118,41 @@ def test_the_injected_clock_decides_expiry(issuer, tmp_path):
         verifier.verify(token)
 
 
+@pytest.mark.parametrize(
+    ("lives", "accepted"),
+    [(timedelta(hours=24), True), (timedelta(hours=24, seconds=31), False),
+     (timedelta(days=365 * 1000), False)],
+)  # fmt: skip
+def test_a_token_that_lives_longer_than_the_maximum_is_refused(
+    issuer, jwks_verifier, lives, accepted
+):
+    token = issuer.mint(now=NOW, expires_in=lives)
+    if accepted:
+        assert jwks_verifier.verify(token).subject == "user-1"
+    else:
+        with pytest.raises(
+            UnauthenticatedError, match=r"^token lives longer than the server allows \(86400s\)$"
+        ):
+            jwks_verifier.verify(token)
+
+
+def test_the_maximum_lifetime_follows_the_settings_and_counts_from_now_without_iat(
+    issuer, tmp_path
+):
+    settings = JwtSettings(
+        ISSUER, AUDIENCE, keys_file=issuer.write_jwks(tmp_path), max_lifetime=timedelta(hours=1)
+    )
+    verifier = JwtVerifier(settings, FakeClock(NOW))
+    # Issued two hours ago, valid for three: it lives longer than one hour.
+    with pytest.raises(UnauthenticatedError, match=r"^token lives longer"):
+        verifier.verify(issuer.mint(now=NOW - timedelta(hours=2), expires_in=timedelta(hours=3)))
+    without_iat = issuer.mint(now=NOW, expires_in=timedelta(minutes=50), extra={"iat": None})
+    assert verifier.verify(without_iat).subject == "user-1"
+    too_long = issuer.mint(now=NOW, expires_in=timedelta(hours=2), extra={"iat": None})
+    with pytest.raises(UnauthenticatedError, match=r"^token lives longer"):
+        verifier.verify(too_long)
+
+
 def _hs256_claims(issuer):
     return issuer.claims(now=NOW)
 
