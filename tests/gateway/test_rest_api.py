@@ -2,6 +2,7 @@
 001's wire contract, the standard and custom methods, errors, and proof that REST calls
 pass through the gRPC interceptors."""
 
+import http.client
 import json
 import logging
 from pathlib import Path
@@ -10,6 +11,7 @@ from google.protobuf import json_format
 from google.rpc import code_pb2
 
 from sundial.v1 import agent_schedule_pb2
+from tests.support.auth import AUTHORIZATION
 
 SEED_EXAMPLE = Path(__file__).parents[1] / "fixtures" / "seed_001_agent_schedule.json"
 SEED = json.loads(SEED_EXAMPLE.read_text())
@@ -305,3 +307,17 @@ def test_whole_numbers_in_data_come_back_as_written(rest):
     assert data == {"ticket": 42, "ratio": 0.25}
     assert type(data["ticket"]) is int
     assert type(data["ratio"]) is float
+
+
+def test_two_authorization_headers_are_a_401(rest):
+    connection = http.client.HTTPConnection("127.0.0.1", rest.port, timeout=30)
+    try:
+        connection.putrequest("GET", rest.agents())
+        connection.putheader("Authorization", AUTHORIZATION)
+        connection.putheader("Authorization", AUTHORIZATION)
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 401
+        assert b"send one authorization credential, not several" in response.read()
+    finally:
+        connection.close()

@@ -101,6 +101,9 @@ class CallGuard:
                 raise UnauthenticatedError(
                     "credentials are required: send 'authorization: Bearer <API key or JWT>'"
                 )
+            if _credentials_sent(context) > 1:
+                # Which one counts would be the server's guess ("last wins" in a dict).
+                raise UnauthenticatedError("send one authorization credential, not several")
             principal = self._authenticator.authenticate(authorization)
         except UnauthenticatedError:
             self._limiter.failed(client or self._client_of(metadata, context))
@@ -136,3 +139,7 @@ def _host_of(peer: str) -> str:
     if kind == "ipv4":
         return address.rpartition(":")[0]
     return peer
+
+
+def _credentials_sent(context: grpc.ServicerContext) -> int:
+    return sum(1 for key, _ in context.invocation_metadata() if key == AUTHORIZATION_KEY)
