@@ -1,5 +1,9 @@
 """Server plumbing: health, reflection, request ids, unexpected errors."""
 
+import json
+import subprocess
+from pathlib import Path
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -8,7 +12,10 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from sundial.v1 import agent_service_pb2
+from tests.support.auth import ADMIN_SECRET
 from tests.support.rpc import failure_of
+
+BUF = Path(__file__).parents[2] / "node_modules" / ".bin" / "buf"
 
 
 def test_health_is_serving_for_every_service(channel):
@@ -89,3 +96,19 @@ def test_streaming_health_watch_still_answers(channel):
     updates = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
     assert next(updates).status == health_pb2.HealthCheckResponse.SERVING
     updates.cancel()
+
+
+@pytest.mark.parametrize("protocol", ["grpc-v1", "grpc-v1alpha"])
+def test_buf_curl_calls_through_reflection_of_either_version(server, agent, workspace_id, protocol):
+    # buf curl reads the schema by reflection alone; it speaks each protocol on its own.
+    called = subprocess.run(
+        [str(BUF), "curl", "--protocol", "grpc", "--http2-prior-knowledge",
+         "--reflect-protocol", protocol, "-H", f"authorization: Bearer {ADMIN_SECRET}",
+         "-d", json.dumps({"workspaceId": workspace_id}),
+         f"http://127.0.0.1:{server.port}/sundial.v1.AgentService/ListAgents"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert called.returncode == 0, called.stderr
+    assert "Failure" not in called.stdout + called.stderr
+    listed = json.loads(called.stdout)["agents"]
+    assert [a["metadata"]["id"] for a in listed] == [agent.metadata.id]

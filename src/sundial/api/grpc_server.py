@@ -8,7 +8,6 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from sundial.api.admin import (
     AccountServicer,
@@ -21,6 +20,7 @@ from sundial.api.call_guard import CallGuard, method_access
 from sundial.api.interceptors import CallInterceptor
 from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
+from sundial.api.reflection import SERVICE_NAME_V1, SERVICE_NAME_V1ALPHA, enable_reflection
 from sundial.api.schedules import AgentScheduleServicer
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
@@ -60,7 +60,11 @@ SERVICES = (
 )
 SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
 # Open to everyone: health checking and reflection.
-OPEN_PREFIXES = (f"/{health.SERVICE_NAME}/", f"/{reflection.SERVICE_NAME}/")
+OPEN_PREFIXES = (
+    f"/{health.SERVICE_NAME}/",
+    f"/{SERVICE_NAME_V1ALPHA}/",
+    f"/{SERVICE_NAME_V1}/",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +163,7 @@ class GrpcServer:
         )
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
-        )
+        enable_reflection((*SERVICE_NAMES, health.SERVICE_NAME), self._server)
 
     def start(self, address: str) -> int:
         """Listens on `address` (port 0 picks a free port) and on `local_target`, and returns
