@@ -100,8 +100,10 @@ def openapi_document(routes: Iterable[Route], *, version: str = "v1") -> dict[st
             method = route.http_method
         item[method] = _operation(route, components)
     error = components.ref(status_pb2.Status.DESCRIPTOR)
-    paths["/healthz"] = _health_path("Liveness: the process answers.", 200)
-    paths["/readyz"] = _health_path("Readiness: database reachable, migrations applied.", 503)
+    paths["/healthz"] = _health_path("Liveness", "Liveness: the process answers.", 200)
+    paths["/readyz"] = _health_path(
+        "Readiness", "Readiness: database reachable, migrations applied.", 503
+    )
     return {
         "openapi": "3.0.3",
         "info": {
@@ -252,17 +254,26 @@ def _response_schema(route: Route, components: "_Components") -> Schema:
     return components.ref(response)
 
 
-def _health_path(summary: str, failure: int) -> dict[str, Any]:
-    """GET, and HEAD (the same without a body), of a built-in health endpoint."""
+def _health_path(name: str, summary: str, failure: int) -> dict[str, Any]:
+    """GET, and HEAD (the same without a body), of a built-in health endpoint, with
+    operationIds `Health_<name>` and `Health_<name>Head` (generated clients name their
+    functions after them)."""
     content = {"application/json": {"schema": _HEALTH}}
     statuses = {"200": "Serving"} | ({str(failure): "Not serving"} if failure != 200 else {})
     get = {code: {"description": text, "content": content} for code, text in statuses.items()}
     head = {code: {"description": text} for code, text in statuses.items()}
     open_to_all: list[dict[str, list[str]]] = []
     return {
-        "get": {"tags": ["Health"], "summary": summary, "responses": get, "security": open_to_all},
+        "get": {
+            "tags": ["Health"],
+            "operationId": f"Health_{name}",
+            "summary": summary,
+            "responses": get,
+            "security": open_to_all,
+        },
         "head": {
             "tags": ["Health"],
+            "operationId": f"Health_{name}Head",
             "summary": summary,
             "responses": head,
             "security": open_to_all,
