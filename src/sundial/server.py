@@ -181,7 +181,8 @@ class SundialServer:
             self.engine.wake()
 
     def stop(self) -> None:
-        """Graceful shutdown: NOT_SERVING, drain delay, stop accepting, let calls finish."""
+        """Graceful shutdown: NOT_SERVING, drain delay, waiting claims answer, stop
+        accepting, let calls finish."""
         if self._stopped.is_set():
             return
         self._stopped.set()
@@ -194,6 +195,11 @@ class SundialServer:
         # Only the drain delay waits on a real clock: it gives load balancers polling health
         # time to notice NOT_SERVING before connections are refused.
         threading.Event().wait(self.settings.drain_delay.total_seconds())
+        # Long-polling claims answer now (with what is pending, or nothing) and new ones do
+        # not wait: else each would hold the shutdown for up to its wait (60 s at most).
+        # Not before the drain delay: a worker given an empty answer calls again at once,
+        # and would call this server in a loop while it still accepts.
+        self.objectives.stop_waiting()
         # REST requests are calls of the gRPC server: finish them before it stops.
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())

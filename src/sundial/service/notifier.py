@@ -21,6 +21,7 @@ class Notifier:
         self._schedule_listeners: list[Callable[[datetime], None]] = []
         self._credential_listeners: list[Callable[[str], None]] = []
         self._publishers: list[Publisher] = []
+        self._waits_ended = False
 
     def add_publisher(self, publisher: Publisher) -> None:
         """`publisher(topic, payload)` tells other processes (SCHEDULES, OBJECTIVES or
@@ -69,10 +70,24 @@ class Notifier:
             self._condition.notify_all()
 
     def wait_for_objectives(self, agent_id: str, timeout: float) -> None:
-        """Returns when objectives may have arrived for `agent_id`, or after `timeout` s."""
+        """Returns when objectives may have arrived for `agent_id`, or after `timeout` s, or
+        at once once waits have ended."""
         with self._condition:
             seen = self._versions.get(agent_id, 0)
-            self._condition.wait_for(lambda: self._versions.get(agent_id, 0) != seen, timeout)
+            self._condition.wait_for(
+                lambda: self._waits_ended or self._versions.get(agent_id, 0) != seen, timeout
+            )
+
+    def end_waits(self) -> None:
+        """Wakes every wait for objectives, and makes later ones return at once (the server
+        is shutting down: a long-polling claim must not hold it up)."""
+        with self._condition:
+            self._waits_ended = True
+            self._condition.notify_all()
+
+    @property
+    def waits_ended(self) -> bool:
+        return self._waits_ended
 
     def _publish(self, topic: str, payload: str) -> None:
         for publisher in self._publishers:

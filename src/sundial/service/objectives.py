@@ -125,7 +125,8 @@ class ObjectiveService:
         lease: timedelta | None = None,
     ) -> list[Objective]:
         """Leases up to `max_objectives` PENDING objectives to `worker_id`, waiting up to
-        `wait` for one when none is pending."""
+        `wait` for one when none is pending (not once `stop_waiting` was called: then the
+        claim answers at once, with what is pending or nothing)."""
         _check_worker(worker_id)
         limit = max_objectives or 1
         if not 1 <= limit <= MAX_CLAIM:
@@ -140,9 +141,15 @@ class ObjectiveService:
         while True:
             claimed = self._claim_once(principal, workspace_id, agent_id, worker_id, limit, lease)
             remaining = deadline - time.monotonic()
-            if claimed or remaining <= 0:
+            if claimed or remaining <= 0 or self._notifier.waits_ended:
                 return claimed
             self._notifier.wait_for_objectives(agent_id, min(remaining, _POLL_SLICE_SECONDS))
+
+    def stop_waiting(self) -> None:
+        """Shutdown: every claim waiting for objectives claims what is pending now (perhaps
+        nothing) and answers, and later claims do not wait; so the server's in-flight calls
+        end in moments, and workers call again (elsewhere) with a normal answer in hand."""
+        self._notifier.end_waits()
 
     def _claim_once(
         self,

@@ -1,7 +1,8 @@
 """Schedule wake-ups carry when the changed schedule falls due, to this process's loops and,
 as the notification's payload, to other replicas'; a schedule that will not fire wakes
-nobody."""
+nobody. At shutdown, waits for objectives end at once."""
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 from sundial.service.notifier import SCHEDULES, Notifier, due_at_of
@@ -43,3 +44,26 @@ def test_a_payload_without_a_time_means_at_once():
     for payload in ("", "soon"):
         assert due_at_of(payload) < DUE - timedelta(days=365 * 1000)
     assert due_at_of("2026-03-02T12:00:30.125") == DUE  # naive is UTC
+
+
+# A bound on threads that should end at once; far below the waits (60 s) they must not sit out.
+JOIN_SECONDS = 20
+
+
+def _waiting(notifier: Notifier) -> threading.Thread:
+    thread = threading.Thread(target=notifier.wait_for_objectives, args=("agent_1", 60.0))
+    thread.start()
+    return thread
+
+
+def test_ending_waits_wakes_a_waiting_claim_and_later_ones_do_not_wait():
+    notifier = Notifier()
+    waiting = _waiting(notifier)
+    assert not notifier.waits_ended
+    notifier.end_waits()
+    waiting.join(JOIN_SECONDS)
+    assert not waiting.is_alive()
+    assert notifier.waits_ended
+    later = _waiting(notifier)
+    later.join(JOIN_SECONDS)
+    assert not later.is_alive()
