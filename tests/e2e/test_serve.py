@@ -413,3 +413,88 @@ def test_sigterm_during_start_up_stops_serve_cleanly(tmp_path: Path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+SHUTDOWN_GRACE_SECONDS = 30
+# How soon after SIGTERM a server whose only calls in flight are long-polling claims must
+# have exited: well before the grace period, which it would sit out were the claims to
+# wait their whole 60 s. A generous bound for a loaded machine; not a benchmark.
+PROMPT_EXIT_SECONDS = 10
+
+
+def test_sigterm_answers_long_polling_claims_at_once_and_exits_long_before_the_grace(
+    tmp_path: Path,
+):
+    import json
+    import urllib.request
+
+    from google.protobuf import duration_pb2
+
+    from sundial.v1 import (
+        agent_service_pb2,
+        agent_service_pb2_grpc,
+        metadata_pb2,
+        objective_service_pb2,
+        objective_service_pb2_grpc,
+    )
+
+    process = Process(
+        "serve", "--database-url", f"sqlite:///{tmp_path / 'claims.db'}",
+        "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0",
+        "--drain-delay", "1", "--shutdown-grace", str(SHUTDOWN_GRACE_SECONDS),
+        env={"SUNDIAL_BOOTSTRAP_API_KEY": ADMIN_SECRET},
+    )  # fmt: skip
+    try:
+        grpc_port = process.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
+        http_port = process.wait_for_line(r"serving REST on 127\.0\.0\.1:(\d+)")[1]
+        workspace = process.wait_for_line(r"default workspace: (ws_\w+)")[1]
+        with authorized_channel(f"127.0.0.1:{grpc_port}", ADMIN_SECRET) as channel:
+            agent = agent_service_pb2_grpc.AgentServiceStub(channel).CreateAgent(
+                agent_service_pb2.CreateAgentRequest(
+                    workspace_id=workspace,
+                    metadata=metadata_pb2.CreateResourceMetadata(name="idle"),
+                )
+            )
+            claim = objective_service_pb2.ClaimObjectivesRequest(
+                workspace_id=workspace,
+                agent_id=agent.metadata.id,
+                worker_id="w",
+                wait=duration_pb2.Duration(seconds=60),
+            )
+            stub = objective_service_pb2_grpc.ObjectiveServiceStub(channel)
+            claims = [stub.ClaimObjectives.future(claim, timeout=120) for _ in range(3)]
+            rest_answers: queue.Queue[tuple[int, dict[str, object]]] = queue.Queue()
+
+            def rest_claim() -> None:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{http_port}/v1/workspaces/{workspace}/agents/"
+                    f"{agent.metadata.id}/objectives:claim",
+                    data=json.dumps({"workerId": "w", "wait": "60s"}).encode(),
+                    headers={
+                        "Authorization": f"Bearer {ADMIN_SECRET}",
+                        "Content-Type": "application/json",
+                    },
+                    method="POST",
+                )
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    rest_answers.put((response.status, json.loads(response.read())))
+
+            rest = threading.Thread(target=rest_claim, daemon=True)
+            rest.start()
+            assert not any(future.done() for future in claims)  # they wait (up to 60 s)
+
+            sent = time.monotonic()
+            process.popen.send_signal(signal.SIGTERM)
+            assert process.popen.wait(timeout=120) == 0
+            took = time.monotonic() - sent
+
+            for future in claims:  # answered normally, with nothing pending
+                assert list(future.result(timeout=30).objectives) == []
+            rest.join(timeout=60)
+            status, body = rest_answers.get(timeout=30)
+            assert (status, body.get("objectives", [])) == (200, [])
+        assert took < PROMPT_EXIT_SECONDS, f"exited {took:.1f} s after SIGTERM"
+    finally:
+        if process.popen.poll() is None:
+            process.popen.kill()
+        process.popen.wait(timeout=30)
