@@ -58,7 +58,8 @@ _UNDECLARED = MethodAccess(Permission.UNSPECIFIED, account_field=False, workspac
 
 class CallGuard:
     """Authenticates the caller, rate-limits failed attempts per client, and authorizes the
-    call, before the servicer sees it."""
+    call, before the servicer sees it. A client over its limit is refused unless it sends a
+    valid credential of a kind no one can guess (service.failure_limiter)."""
 
     def __init__(
         self,
@@ -91,11 +92,14 @@ class CallGuard:
         """The caller, allowed to make this call; raises UNAUTHENTICATED, PERMISSION_DENIED
         or RESOURCE_EXHAUSTED (too many failed attempts) otherwise."""
         rule = self._rules.get(method, _UNDECLARED)
+        authorization = metadata.get(AUTHORIZATION_KEY, "")
         # Who calls matters only to a limiter with failures on record (or after a failure).
         client = self._client_of(metadata, context) if self._limiter.active else None
-        if client is not None:
+        limited = client is not None and self._limiter.limited(client)
+        if client is not None and limited and not self._unguessable(authorization):
+            # Refused unverified: only a credential no one can guess is verified while its
+            # client is limited (service.failure_limiter says why).
             self._limiter.check(client)
-        authorization = metadata.get(AUTHORIZATION_KEY, "")
         try:
             if not isinstance(authorization, str) or not authorization:
                 raise UnauthenticatedError(
@@ -106,7 +110,10 @@ class CallGuard:
                 raise UnauthenticatedError("send one authorization credential, not several")
             principal = self._authenticator.authenticate(authorization)
         except UnauthenticatedError:
-            self._limiter.failed(client or self._client_of(metadata, context))
+            failing = client or self._client_of(metadata, context)
+            self._limiter.failed(failing)
+            if limited:
+                self._limiter.check(failing)  # RESOURCE_EXHAUSTED, as before verifying
             raise
         self._authorizer.authorize(
             principal,
@@ -115,6 +122,9 @@ class CallGuard:
             workspace_id=request.workspace_id if rule.workspace_field else None,
         )
         return principal
+
+    def _unguessable(self, authorization: Any) -> bool:
+        return isinstance(authorization, str) and self._authenticator.unguessable(authorization)
 
     def _client_of(self, metadata: dict[str, Any], context: grpc.ServicerContext) -> str:
         """The caller's address: the REST client's when the gateway vouches for it, else the

@@ -9,6 +9,7 @@ within `cache_ttl` at the latest, on SQLite or if a notification is lost)."""
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -39,6 +40,8 @@ MIN_SECRET_LENGTH = 24
 MAX_SECRET_LENGTH = 512
 DEFAULT_CACHE_TTL = timedelta(seconds=10)
 _CACHE_LIMIT = 100_000
+# What new_secret makes: the prefix and 32 random bytes in base64url, 43 characters.
+_GENERATED_SECRET = re.compile(re.escape(SECRET_PREFIX) + r"[A-Za-z0-9_-]{43}")
 
 
 def new_secret() -> str:
@@ -116,9 +119,8 @@ class Authenticator:
         self._users: _TtlCache[Profile] = _TtlCache(clock, cache_ttl)
 
     def authenticate(self, authorization: str) -> Principal:
-        scheme, _, token = authorization.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = _bearer_token(authorization)
+        if not token:
             raise UnauthenticatedError(
                 "missing or malformed credentials: send 'authorization: Bearer <API key or JWT>'"
             )
@@ -127,6 +129,17 @@ class Authenticator:
                 raise UnauthenticatedError("JWT sign-in is not configured on this server")
             return self._principal_of_token(self._jwt.verify(token))
         return self._principal_of_key(token)
+
+    def unguessable(self, authorization: str) -> bool:
+        """Whether the credential is of a kind no one can guess: a secret Sundial generated
+        (256 random bits) or a JWT signed with the issuer's private key (RS256, ES256). Not a
+        secret an operator chose (SUNDIAL_BOOTSTRAP_API_KEY) nor an HS256 token, whose
+        secrets may be weak for all Sundial knows. Reads the shape alone: says nothing about
+        whether the credential is valid."""
+        token = _bearer_token(authorization)
+        if looks_like_jwt(token):
+            return self._jwt is not None and self._jwt.signed_with_a_private_key(token)
+        return _GENERATED_SECRET.fullmatch(token) is not None
 
     def forget(self, resource_id: str) -> None:
         """Drops a revoked key (`key_…`) or a user whose grants changed (`prof_…`) from the
@@ -197,6 +210,12 @@ class Authenticator:
                     continue  # a concurrent first call made it: read it on the next attempt
                 return profile
         raise UnauthenticatedError("could not sign the token's user in; retry")
+
+
+def _bearer_token(authorization: str) -> str:
+    """The token of `Bearer <token>`; empty for any other scheme or none."""
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _with_subject(profile: Profile, subject: str) -> Profile:

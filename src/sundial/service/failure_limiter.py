@@ -1,4 +1,23 @@
-"""How many failed authentications a client may make: a token bucket per client."""
+"""How many failed authentications a client may make: a token bucket per client (its IP
+address: the gRPC peer's, or the REST client's that the gateway vouches for).
+
+What the limit is for: a flood of bad credentials costs the server a SHA-256 and a cached,
+indexed key lookup per API key (service.authentication), or a signature check per JWT
+(against keys read once from `--jwt-keys-file`: no key is fetched per token), and it would
+let a weak secret be guessed at the speed the server answers. A client past its burst is
+therefore refused (RESOURCE_EXHAUSTED, with when to retry) without its credential being
+verified, unless the credential is of a kind no one can guess
+(`Authenticator.unguessable`): a secret Sundial generated (`sdl_` + 256 random bits) or a
+JWT signed with the issuer's private key (RS256, ES256). Those are verified even while the
+client is limited, so that one abuser does not lock out every valid caller behind the same
+address (a NAT, a proxy, a shared host): a valid one proceeds, not counted as a failure; an
+invalid one is counted and refused as before. That re-opens neither problem: verifying such
+a credential costs about what refusing the call costs already (a digest and a lookup whose
+"not found" is cached like any lookup, 10 s; one public-key signature check), far less
+than the calls a valid key may make, and no answer helps guess a 256-bit secret or forge a
+signature. What stays refused unverified: a secret an operator chose
+(SUNDIAL_BOOTSTRAP_API_KEY, which may be weak for all Sundial knows), HS256 tokens (a shared
+secret, for development), and anything malformed."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -14,8 +33,9 @@ _CACHE_LIMIT = 100_000
 
 class FailureLimiter:
     """Rate-limits failed authentications per client: a token bucket of `burst` failures
-    that refills `per_minute` a minute. A client whose bucket is empty gets
-    RESOURCE_EXHAUSTED before its credentials are even looked at."""
+    that refills `per_minute` a minute. A client whose bucket is empty is `limited`: `check`
+    refuses it with RESOURCE_EXHAUSTED (the caller decides which credentials it verifies
+    first, as the module's docstring says)."""
 
     def __init__(self, clock: Clock, *, burst: int, per_minute: float) -> None:
         self._clock = clock
@@ -44,11 +64,13 @@ class FailureLimiter:
                 self._buckets.clear()
             return bool(self._buckets)
 
+    def limited(self, client: str) -> bool:
+        """Whether the client has no failure left to make now (`check` would refuse it)."""
+        return self._tokens_now(client) < 1.0
+
     def check(self, client: str) -> None:
-        with self._lock:
-            tokens = self._tokens(client, self._clock.now())
-            if tokens >= self._burst:
-                self._buckets.pop(client, None)  # refilled: forget the client again
+        """Raises RESOURCE_EXHAUSTED, saying when to retry, if the client is limited."""
+        tokens = self._tokens_now(client)
         if tokens < 1.0:
             wait = (1.0 - tokens) / self._per_second if self._per_second > 0 else 60.0
             raise ResourceExhaustedError(
@@ -67,6 +89,13 @@ class FailureLimiter:
                 else timedelta(days=365)
             )
             self._all_refilled_at = max(self._all_refilled_at, now + refill)
+
+    def _tokens_now(self, client: str) -> float:
+        with self._lock:
+            tokens = self._tokens(client, self._clock.now())
+            if tokens >= self._burst:
+                self._buckets.pop(client, None)  # refilled: forget the client again
+        return tokens
 
     def _tokens(self, client: str, now: datetime) -> float:
         bucket = self._buckets.get(client)

@@ -24,6 +24,7 @@ _PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.DOTALL)
+_ASYMMETRIC = frozenset({"RS256", "ES256"})
 _ROLE_NAMES = ", ".join(role.name.lower() for role in Role if role is not Role.UNSPECIFIED)
 # PyJWT checks the signature, iss and aud; times are checked against the injected clock.
 _DECODE_OPTIONS: jwt.types.Options = {
@@ -96,11 +97,21 @@ class JwtVerifier:
         algorithms: set[str] = set()
         if settings.keys_file is not None:
             self._keys, self._keys_by_kid = _load_keys(settings.keys_file)
-            algorithms |= {"RS256", "ES256"}
+            algorithms |= _ASYMMETRIC
         if settings.hs256_secret:
             _check_hs256_secret(settings.hs256_secret)
             algorithms.add("HS256")
         self._algorithms = frozenset(algorithms)
+
+    def signed_with_a_private_key(self, token: str) -> bool:
+        """Whether the token's header names an algorithm this verifier checks with a public
+        key (RS256, ES256), so that only the issuer's private key can make a signature that
+        passes. Reads the header alone: says nothing about whether the token is valid."""
+        try:
+            algorithm, _kid = self._read_header(token)
+        except UnauthenticatedError:
+            return False
+        return algorithm in _ASYMMETRIC
 
     def verify(self, token: str) -> JwtIdentity:
         """The identity a valid token proves; UnauthenticatedError for anything else."""

@@ -17,7 +17,7 @@ from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Permission, Principal, Role
 from sundial.domain.tenancy import ApiKeySpec, ProfileSpec, ProfileType
 from sundial.service.api_keys import ApiKeyService
-from sundial.service.authentication import Authenticator
+from sundial.service.authentication import Authenticator, new_secret
 from sundial.service.authorization import Authorizer, WorkspaceDirectory
 from sundial.service.failure_limiter import FailureLimiter
 from sundial.service.profiles import ProfileService
@@ -485,3 +485,48 @@ def test_limiter_without_refill_still_gives_a_positive_delay(clock):
     with pytest.raises(ResourceExhaustedError) as caught:
         limiter.check("a")
     assert caught.value.retry_after_seconds > 0
+
+
+def test_limited_says_whether_check_would_refuse(clock):
+    limiter = FailureLimiter(clock, burst=2, per_minute=6)
+    limiter.failed("a")
+    assert not limiter.limited("a")
+    limiter.failed("a")
+    assert limiter.limited("a")
+    assert not limiter.limited("b")
+    clock.advance(timedelta(seconds=10))
+    assert not limiter.limited("a")
+
+
+# Which credentials a limited client may still have verified (service.failure_limiter)
+
+
+def test_generated_keys_and_asymmetrically_signed_jwts_are_unguessable(
+    database, clock, issuer, tmp_path
+):
+    settings = JwtSettings(
+        ISSUER, AUDIENCE, keys_file=issuer.write_jwks(tmp_path), hs256_secret="s" * 40
+    )
+    authenticator = Authenticator(database, clock, jwt=JwtVerifier(settings, clock))
+    claims = issuer.claims(now=NOW)
+    unguessable = [
+        f"Bearer {new_secret()}",
+        f"bearer  {new_secret()} ",
+        f"Bearer {issuer.mint(now=NOW)}",
+        f"Bearer {issuer.mint(now=NOW, algorithm='ES256')}",
+        f"Bearer {issuer.mint(now=NOW, sign_with_other_key=True)}",  # forged: still a kind
+    ]
+    guessable = [
+        "Bearer sdl_test-admin-secret-0123456789abcdef",  # an operator's choice
+        f"Bearer {new_secret()}x",
+        f"Bearer {new_secret()[:-1]}!",
+        f"Basic {new_secret()}",
+        new_secret(),
+        "",
+        f"Bearer {TokenIssuer.hs256('s' * 40, claims)}",
+        "Bearer a.b.c",
+    ]
+    assert [authenticator.unguessable(a) for a in unguessable] == [True] * len(unguessable)
+    assert [authenticator.unguessable(a) for a in guessable] == [False] * len(guessable)
+    without_jwt = Authenticator(database, clock)
+    assert not without_jwt.unguessable(f"Bearer {issuer.mint(now=NOW)}")
