@@ -7,6 +7,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from google.api import field_behavior_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from schemathesis.specs.openapi.definitions import OPENAPI_30
 
 from sundial.api.grpc_server import SERVICE_NAMES
@@ -14,6 +16,8 @@ from sundial.gateway import Gateway
 from sundial.gateway.http_errors import HTTP_STATUS_OF_CODE
 from sundial.gateway.openapi import encode_document, openapi_document, summary_of
 from sundial.gateway.openapi_examples import REQUEST_EXAMPLES, SCHEMA_EXAMPLES
+from sundial.gateway.openapi_schemas import Components
+from sundial.gateway.proto_comments import ProtoComments
 from sundial.gateway.routes import discover_services, routes_of
 from tests.gateway import feature_service
 
@@ -361,3 +365,32 @@ def test_request_examples_are_accepted_by_the_server(rest):
     )
     assert reply.status == 200, reply.body
     assert reply.json()["spec"]["notes"] == "holiday"
+
+
+def _message_with_partial_named_nested():
+    """`collide.v1.Thing` (with a REQUIRED field) and a nested message `Thing.Partial`."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="collide/v1/collide.proto",
+        package="collide.v1",
+        syntax="proto3",
+        dependency=["google/api/field_behavior.proto"],
+    )
+    thing = file.message_type.add(name="Thing")
+    thing.nested_type.add(name="Partial")
+    proto = descriptor_pb2.FieldDescriptorProto
+    label = proto.LABEL_OPTIONAL
+    name = thing.field.add(name="name", number=1, label=label, type=proto.TYPE_STRING)
+    name.options.Extensions[field_behavior_pb2.field_behavior].append(field_behavior_pb2.REQUIRED)
+    nested = thing.field.add(name="partial", number=2, label=label, type=proto.TYPE_MESSAGE)
+    nested.type_name = ".collide.v1.Thing.Partial"
+    pool = descriptor_pool.Default()  # where field_behavior is, as for the real protos
+    pool.Add(file)
+    return pool.FindMessageTypeByName("collide.v1.Thing")
+
+
+def test_a_message_named_like_a_partial_schema_is_refused():
+    thing = _message_with_partial_named_nested()
+    components = Components(ProtoComments(), {})
+    components.ref(thing)  # Thing, and its nested Thing.Partial
+    with pytest.raises(ValueError, match=r"would share schema collide\.v1\.Thing\.Partial"):
+        components.ref(thing, partial=True)

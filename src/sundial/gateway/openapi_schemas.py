@@ -93,6 +93,7 @@ class Components:
         self._examples = examples  # by schema name
         self._schemas: dict[str, Schema] = {}
         self._has_required: dict[str, bool] = {}
+        self._origins: dict[str, str] = {}  # schema name -> the message it describes
 
     def sorted(self) -> dict[str, Schema]:
         return dict(sorted(self._schemas.items()))
@@ -108,9 +109,10 @@ class Components:
             return dict(WELL_KNOWN[name])
         partial = partial and self._requires_something(message)
         key = name + PARTIAL_SUFFIX if partial else name
+        if self._origins.setdefault(key, name) != name:
+            # A message really named `<other>.Partial`, beside the partial schema of <other>.
+            raise ValueError(f"{name} and {self._origins[key]} would share schema {key}")
         if key not in self._schemas:
-            if key != name and name + PARTIAL_SUFFIX in self._schemas:
-                raise ValueError(f"{name} and {key} would share a schema name")
             self._schemas[key] = {}  # placeholder: recursive messages refer to themselves
             schema = self.object_schema(list(message.fields), partial=partial)
             description = self._comments(name)
