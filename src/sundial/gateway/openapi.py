@@ -1,7 +1,12 @@
 """An OpenAPI 3 document from the same routes the gateway serves: paths, parameters,
 request and response schemas (openapi_schemas), every operation, message and field
 described by its proto comment (proto_comments), and google.rpc.Status as every error,
-with the HTTP statuses the gateway answers (http_errors' mapping)."""
+with the HTTP statuses the gateway answers (http_errors' mapping).
+
+Written here rather than by a protoc plugin (gnostic's protoc-gen-openapi, grpc-gateway's
+protoc-gen-openapiv2: Go programs): it is built from the very Route objects the gateway
+routes by, so it describes what is served (query parameters, error statuses, update
+bodies) and cannot drift from it."""
 
 import json
 import re
