@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
+REDOCLY := node_modules/.bin/redocly
 SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PROTOS := $(wildcard proto/sundial/v1/*.proto)
 DATABASE_URL ?= sqlite:///./sundial.db
@@ -12,7 +13,7 @@ HTTP_ADDRESS ?= 127.0.0.1:8080
 
 OPENAPI := openapi/sundial.openapi.json
 
-.PHONY: install run test lint gen check-gen openapi check-openapi clean
+.PHONY: install run test lint gen check-gen openapi check-openapi lint-openapi clean
 
 install: $(STAMP) $(BUF)
 
@@ -21,7 +22,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
-# npm ci installs exactly the lock, and never rewrites it (npm install did, on a fresh clone).
+# npm ci installs exactly the lock (buf, redocly), and never rewrites it (npm install did,
+# on a fresh clone).
 $(BUF): package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
@@ -62,6 +64,11 @@ check-openapi: $(STAMP)
 	  if cmp -s $(OPENAPI) $$tmp; then echo "$(OPENAPI) is up to date"; rm -f $$tmp; \
 	  else diff -u $(OPENAPI) $$tmp | head -40; rm -f $$tmp; \
 	    echo "$(OPENAPI) is stale: run 'make openapi' and commit"; exit 1; fi
+
+# Redocly's recommended rules over the committed document (redocly.yaml): fails on any
+# error. No telemetry, no update check: CI reaches no network but the package registries.
+lint-openapi: $(BUF)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --format=summary
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the Python code for proto/ into the directory given (default gen/).
+# Regenerates the Python code for proto/ into the directory given (default gen/), and a
+# descriptor set with source info (comments) beside it.
 set -euo pipefail
 out=${1:-gen}
 cd "$(dirname "$0")/.."
@@ -15,6 +16,12 @@ $py -m grpc_tools.protoc \
   --python_out="$out" --mypy_out="$out" \
   --grpc_python_out="$out" --mypy_grpc_out="$out" \
   proto/sundial/v1/*.proto 2> >(grep -v '^Writing mypy to' >&2)
+# The same protos as a descriptor set WITH source info (the _pb2 modules carry none), for
+# the OpenAPI document's descriptions: their comments, and google.rpc.Status's (every error).
+$py -m grpc_tools.protoc \
+  -I proto -I "$site" -I "$grpc_protos" \
+  --include_source_info --descriptor_set_out="$out/sundial/v1/descriptor_set.binpb" \
+  proto/sundial/v1/*.proto google/rpc/status.proto
 # Generated files carry no hand edits; say so at the top of each.
 for f in "$out"/sundial/v1/*.py "$out"/sundial/v1/*.pyi; do
   if ! head -3 "$f" | grep -q "DO NOT EDIT"; then
