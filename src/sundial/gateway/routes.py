@@ -6,7 +6,7 @@ gets grpc-gateway's unbound form, `POST /<package.Service>/<Method>` with `body:
 
 import importlib
 import pkgutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
@@ -146,6 +146,27 @@ class Router:
 
     def find(self, http_method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
+        for route, values in self._matching(path):
+            if route.http_method == http_method:
+                return route, values
+            allowed.append(route.http_method)
+        if allowed:
+            methods = ", ".join(sorted(set(allowed)))
+            raise GatewayError(
+                code_pb2.UNIMPLEMENTED,
+                "METHOD_NOT_ALLOWED",
+                f"{http_method} is not allowed on {path}; allowed: {methods}",
+                http_status=405,
+                headers={"Allow": methods},
+            )
+        raise GatewayError(code_pb2.NOT_FOUND, "ROUTE_NOT_FOUND", f"no route for {path}")
+
+    def methods(self, path: str) -> list[str]:
+        """The HTTP methods `path` takes (none when no template matches it)."""
+        return sorted({route.http_method for route, _ in self._matching(path)})
+
+    def _matching(self, path: str) -> Iterator[tuple[Route, dict[str, str]]]:
+        """The routes whose template matches `path`, in order, with their variables."""
         verb_matched = False
         split_by_verb: dict[str, list[str] | None] = {}
         for route in self.routes:
@@ -163,17 +184,5 @@ class Router:
             values = template.match_parts(parts)
             if values is None:
                 continue
-            if route.http_method == http_method:
-                return route, values
             verb_matched = verb_matched or bool(verb)
-            allowed.append(route.http_method)
-        if allowed:
-            methods = ", ".join(sorted(set(allowed)))
-            raise GatewayError(
-                code_pb2.UNIMPLEMENTED,
-                "METHOD_NOT_ALLOWED",
-                f"{http_method} is not allowed on {path}; allowed: {methods}",
-                http_status=405,
-                headers={"Allow": methods},
-            )
-        raise GatewayError(code_pb2.NOT_FOUND, "ROUTE_NOT_FOUND", f"no route for {path}")
+            yield route, values
