@@ -190,7 +190,7 @@ class GatewayApp:
                 f"If-Match {condition!r} does not match the current etag {etag!r}",
                 http_status=412,
             )
-        response = HttpResponse(200, self._render(route, message), result.headers)
+        response = HttpResponse(200, self._render(route, message), list(result.headers))
         etag_value = preconditions.etag_header(etag)
         if etag_value is not None:
             response.headers.append(("ETag", etag_value))

@@ -35,6 +35,8 @@ def header_values(headers: list[tuple[str, str]], name: str) -> list[str]:
 def decoded_body(headers: list[tuple[str, str]], body: bytes) -> bytes:
     """The body with its Content-Encoding undone: 415 for a coding other than gzip, 400 for
     corrupt gzip, 413 past MAX_BODY_BYTES decompressed."""
+    if not any(name.lower() == "content-encoding" for name, _ in headers):
+        return body
     codings = [c.lower() for c in header_values(headers, "content-encoding")]
     codings = [c for c in codings if c != "identity"]
     if not codings:

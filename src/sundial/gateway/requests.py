@@ -49,10 +49,11 @@ def build_request(route: Route, path_values: dict[str, str], query: str, body: b
         raise BadRequestError(
             "UNEXPECTED_BODY", f"{route.http_method} {route.template.text} takes no request body"
         )
+    with_body = bool(route.body) and bool(body.strip())
     for field_path, text in path_values.items():
         fields = route.path_fields[field_path]
-        name = ".".join(f.json_name for f in fields)
-        from_body = _value_at(request, fields)
+        name = route.path_json_names[field_path]
+        from_body = _value_at(request, fields) if with_body else None
         set_from_text(request, fields, text, name)
         if from_body is not None and from_body != _value_at(request, fields):
             raise BadRequestError(

@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor, descriptor_pool, message_factory
@@ -41,6 +42,13 @@ class Route:
     request_class: type[Message] = field(repr=False)
     response_class: type[Message] = field(repr=False)
     path_fields: dict[str, list[FieldDescriptor]] = field(repr=False)
+
+    @cached_property
+    def path_json_names(self) -> dict[str, str]:
+        """Each path variable's field path in JSON names (`workspace_id` -> `workspaceId`)."""
+        return {
+            path: ".".join(f.json_name for f in fields) for path, fields in self.path_fields.items()
+        }
 
     @property
     def grpc_method(self) -> str:
