@@ -83,6 +83,14 @@ def test_if_match_star_asks_only_that_the_resource_exist(rest):
     assert rest("DELETE", path, if_match="*").status == 404
 
 
+def test_if_match_star_with_a_stale_body_etag_stays_409(rest):
+    path, etag = _agent(rest)
+    assert rest("PATCH", path, {"spec": {"description": "new"}}).status == 200
+    stale = rest("PATCH", path, {"spec": {}, "etag": etag.strip('"')}, if_match="*")
+    assert stale.status == 409
+    assert stale.reason == "ETAG_MISMATCH"
+
+
 def test_if_match_and_a_different_body_etag_are_400_naming_both(rest):
     path, etag = _agent(rest)
     reply = rest("PATCH", path, {"etag": "other", "spec": {}}, if_match=etag)

@@ -150,27 +150,12 @@ class GatewayApp:
             metadata += [(CLIENT_KEY, client), (GATEWAY_TOKEN_KEY, self._client_token)]
         request = build_request(route, path_values, query, decoded_body(headers, body))
         condition = preconditions.if_match(headers)
-        # With an etag field the service checks If-Match; a read is checked on its answer.
-        check_answer = False
-        if condition not in (None, preconditions.ANY):
-            assert condition is not None
-            if preconditions.takes_etag(request):
-                preconditions.fill_etag(request, condition)
-            elif route.http_method in ("GET", "HEAD"):
-                check_answer = True
-            else:
-                raise GatewayError(
-                    code_pb2.INVALID_ARGUMENT,
-                    "IF_MATCH_NOT_SUPPORTED",
-                    f"{route.http_method} {route.template.text} takes no etag, so If-Match "
-                    "cannot be checked; leave it out",
-                    field="If-Match",
-                )
+        expected_etag = preconditions.apply(condition, route, request)
         result = self._forwarder.call(route, request.SerializeToString(), metadata, timeout)
         if result.status is not None:
             status = with_json_names(result.status, route.method.input_type)
             http_status = http_status_of(status.code)
-            if condition is not None and preconditions.is_etag_mismatch(status):
+            if preconditions.failed(condition, status):
                 http_status = 412
             response = _error_response(http_status, status)
             response.headers.extend(result.headers)
@@ -183,13 +168,8 @@ class GatewayApp:
         assert result.response is not None
         message = route.response_class.FromString(result.response)
         etag = preconditions.etag_of(message)
-        if check_answer and etag != condition:
-            raise GatewayError(
-                code_pb2.ABORTED,
-                preconditions.ETAG_MISMATCH,
-                f"If-Match {condition!r} does not match the current etag {etag!r}",
-                http_status=412,
-            )
+        if expected_etag is not None:
+            preconditions.check_answer(expected_etag, etag)
         response = HttpResponse(200, self._render(route, message), list(result.headers))
         etag_value = preconditions.etag_header(etag)
         if etag_value is not None:

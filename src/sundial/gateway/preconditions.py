@@ -13,6 +13,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from sundial.gateway.fields import descriptor_of
 from sundial.gateway.http_errors import BadRequestError, GatewayError
+from sundial.gateway.routes import Route
 
 ANY = "*"
 ETAG_FIELD = "etag"
@@ -66,6 +67,36 @@ def if_match(headers: list[tuple[str, str]]) -> str | None:
     return tag
 
 
+def apply(condition: str | None, route: Route, request: Message) -> str | None:
+    """Puts If-Match's etag in the request when it has an etag field (the service checks
+    it); returns the etag a read's answer must have, None when there is none to check."""
+    if condition is None or condition == ANY:
+        return None
+    if takes_etag(request):
+        fill_etag(request, condition)
+        return None
+    if route.http_method in ("GET", "HEAD"):
+        return condition
+    raise GatewayError(
+        code_pb2.INVALID_ARGUMENT,
+        "IF_MATCH_NOT_SUPPORTED",
+        f"{route.http_method} {route.template.text} takes no etag, so If-Match cannot be "
+        "checked; leave it out",
+        field="If-Match",
+    )
+
+
+def check_answer(condition: str, etag: str) -> None:
+    """412 unless the resource a read answered with has the etag If-Match asked for."""
+    if etag != condition:
+        raise GatewayError(
+            code_pb2.ABORTED,
+            ETAG_MISMATCH,
+            f'If-Match "{condition}" does not match the current etag {etag!r}',
+            http_status=412,
+        )
+
+
 def takes_etag(request: Message) -> bool:
     field = descriptor_of(request).fields_by_name.get(ETAG_FIELD)
     return field is not None and field.type == field.TYPE_STRING and not field.is_repeated
@@ -100,7 +131,13 @@ def etag_header(etag: str) -> str | None:
     return f'"{etag}"' if etag and _OPAQUE.match(etag) else None
 
 
-def is_etag_mismatch(status: status_pb2.Status) -> bool:
+def failed(condition: str | None, status: status_pb2.Status) -> bool:
+    """Whether the service refused the etag If-Match put in the request (then 412; an
+    etag only the body sent keeps its 409)."""
+    return condition not in (None, ANY) and _is_etag_mismatch(status)
+
+
+def _is_etag_mismatch(status: status_pb2.Status) -> bool:
     if status.code != code_pb2.ABORTED:
         return False
     for detail in status.details:
