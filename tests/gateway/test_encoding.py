@@ -101,6 +101,10 @@ def test_corrupt_gzip_is_400(rest, body):
 # Units --------------------------------------------------------------------------------------
 
 
+def test_no_body_is_no_body_whatever_its_coding():
+    assert decoded_body([("Content-Encoding", "gzip")], b"") == b""
+
+
 def test_several_gzip_members_are_one_body():
     body = gzip.compress(b'{"a": ') + gzip.compress(b"1}")
     assert decoded_body([("Content-Encoding", "gzip")], body) == b'{"a": 1}'
