@@ -38,10 +38,19 @@ def test_the_same_id_in_the_path_and_the_body_is_fine():
     [
         (b'{"cuont": 1}', "cuont", 'did you mean "count"'),
         (b'{"byNumber": {"3": {"dpeth": 1}}}', 'byNumber["3"].dpeth', 'did you mean "depth"'),
+        (b'{"signed_bgi": 1}', "signed_bgi", 'did you mean "signed_big"'),
+        (b'{"signedBgi": 1}', "signedBgi", 'did you mean "signedBig"'),
         (b'{"count": "many"}', "count", "count: "),
         (b'{"signed_big": "x"}', "signed_big", "signed_big: "),
     ],
-    ids=["top-level", "in-a-map-value", "wrong-type", "proto-name-as-written"],
+    ids=[
+        "top-level",
+        "in-a-map-value",
+        "snake-case-hint",
+        "camel-case-hint",
+        "wrong-type",
+        "proto-name-as-written",
+    ],
 )
 def test_a_bad_body_field_is_named_by_its_json_path(body, field, message_part):
     route = _route("FeatureService_UpdateThing")

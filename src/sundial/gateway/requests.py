@@ -180,7 +180,9 @@ def _check_nesting(
 
 
 def _refuse_unknown(message_type: descriptor.Descriptor, path: str, key: str) -> None:
-    names = [f.json_name for f in message_type.fields]
+    # Offered in the spelling the client used: JSON names, or proto names for snake_case.
+    snake = "_" in key
+    names = [f.name if snake else f.json_name for f in message_type.fields]
     close = difflib.get_close_matches(key, names, n=1)
     hint = f'; did you mean "{close[0]}"?' if close else ""
     where = f"in {path} " if path else ""
