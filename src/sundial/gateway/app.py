@@ -87,7 +87,7 @@ class GatewayApp:
         path, _, query = target.partition("?")
         query = query.partition("#")[0]
         client = self._proxies.client_of(client, headers)
-        origin = _header(headers, "origin")
+        origin = _header(headers, "origin") if self._cors.enabled else ""
         try:
             if (
                 method == "OPTIONS"
