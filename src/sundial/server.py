@@ -8,7 +8,7 @@ import threading
 from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
-from sundial.gateway import Gateway
+from sundial.gateway import Gateway, WebOptions
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
@@ -132,7 +132,12 @@ class SundialServer:
             ),
         )
         self._gateway = Gateway(
-            services=SERVICE_NAMES, readiness=self._is_ready, client_token=gateway_token
+            services=SERVICE_NAMES,
+            readiness=self._is_ready,
+            client_token=gateway_token,
+            web=WebOptions(
+                cors_origins=settings.cors_origins, trusted_proxies=settings.trusted_proxies
+            ),
         )
 
     def start(self) -> None:

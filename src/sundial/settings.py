@@ -1,7 +1,9 @@
 """Server settings, from flags and SUNDIAL_* environment variables."""
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sundial.service.tokens import JwtSettings
 
@@ -53,3 +55,42 @@ class Settings:
     # How long a looked-up API key or signed-in user is trusted before it is read again (so
     # a key revoked through another replica stops working within this time).
     auth_cache_ttl: timedelta = timedelta(seconds=10)
+    # Browser origins allowed to call the REST gateway (CORS), each `scheme://host[:port]`
+    # or `*` for any; empty: no CORS headers at all.
+    cors_origins: tuple[str, ...] = ()
+    # Networks (CIDR) of reverse proxies whose X-Forwarded-For the gateway believes.
+    trusted_proxies: tuple[str, ...] = ()
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def cors_origin(text: str) -> str:
+    """An origin as browsers send it in `Origin` (RFC 6454): lower-case scheme and host, no
+    default port; `*` for any. ValueError says what is wrong with `text`."""
+    if text == "*":
+        return text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as error:
+        raise ValueError(f"origin {text!r}: {error}") from None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"origin {text!r} is not http(s)://HOST[:PORT]")
+    if parts.path or parts.query or parts.fragment or parts.username is not None:
+        bare = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        raise ValueError(
+            f"origin {text!r} has more than scheme, host and port: did you mean {bare}?"
+        )
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    if port is None or port == _DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def trusted_proxy(text: str) -> str:
+    """A network in CIDR form (`10.0.0.0/8`, `::1/128`; a lone address is one host)."""
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=True))
+    except ValueError as error:
+        raise ValueError(f"trusted proxy {text!r} is not a network: {error}") from None

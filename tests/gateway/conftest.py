@@ -1,6 +1,7 @@
 """A real Sundial server with its REST gateway on free loopback ports, on each database."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,3 +53,37 @@ class Rest:
 @pytest.fixture
 def rest(rest_server: SundialServer) -> Rest:
     return Rest(rest_server)
+
+
+# The web conventions' server: one page origin allowed, the loopback peer a trusted proxy,
+# and a small failed-authentication burst so that the limiter shows which client it counts.
+CORS_ORIGIN = "https://app.example.com"
+AUTH_FAILURE_BURST = 2
+
+
+@contextmanager
+def _web_server(database_url: str, trusted_proxy: str) -> Iterator[Rest]:
+    settings = server_settings(
+        database_url,
+        http_address="127.0.0.1:0",
+        cors_origins=(CORS_ORIGIN,),
+        trusted_proxies=(trusted_proxy,),
+        auth_failure_burst=AUTH_FAILURE_BURST,
+        auth_failure_per_minute=0.001,
+    )
+    with running(settings, FakeClock(START)) as server:
+        yield Rest(server)
+
+
+@pytest.fixture
+def web_rest(database_url: str) -> Iterator[Rest]:
+    """The tests' own loopback address is a trusted proxy."""
+    with _web_server(database_url, "127.0.0.1/32") as rest:
+        yield rest
+
+
+@pytest.fixture
+def untrusting_rest(database_url: str) -> Iterator[Rest]:
+    """Only 10.0.0.0/8 is trusted: the tests' loopback address is not."""
+    with _web_server(database_url, "10.0.0.0/8") as rest:
+        yield rest

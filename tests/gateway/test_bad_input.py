@@ -53,9 +53,9 @@ def test_a_spec_too_costly_to_evaluate_is_refused(rest):
 @pytest.mark.parametrize(
     ("spec", "field"),
     [
-        ({"executionTimeout": "315576000000s"}, "spec.execution_timeout"),
-        ({"catchupWindow": "315576000000s"}, "spec.catchup_window"),
-        ({"retryPolicy": {"initialBackoff": "315576000000s"}}, "spec.retry_policy.initial_backoff"),
+        ({"executionTimeout": "315576000000s"}, "spec.executionTimeout"),
+        ({"catchupWindow": "315576000000s"}, "spec.catchupWindow"),
+        ({"retryPolicy": {"initialBackoff": "315576000000s"}}, "spec.retryPolicy.initialBackoff"),
         ({"data": _nested(MAX_DATA_DEPTH + 1)}, "spec.data"),
         ({"data": _nested(36)}, "spec.data"),
     ],
@@ -91,10 +91,10 @@ def test_nul_characters_are_refused_naming_the_field(rest):
     schedules = rest.schedules(agent_id)
     body = _create_body(data={"note": [NUL]})
     _refused(rest("POST", schedules, body), "spec.data")
-    _refused(rest("POST", schedules, {**_create_body(), "requestId": NUL}), "request_id")
-    _refused(rest("GET", f"{schedules}/sch%00x"), "schedule_id")
+    _refused(rest("POST", schedules, {**_create_body(), "requestId": NUL}), "requestId")
+    _refused(rest("GET", f"{schedules}/sch%00x"), "scheduleId")
     _refused(rest("GET", f"{schedules}?filter=metadata.name%3D%22a%00%22"), "filter")
-    _refused(rest("GET", f"{schedules}?pageToken=a%00"), "page_token")
+    _refused(rest("GET", f"{schedules}?pageToken=a%00"), "pageToken")
     _refused(rest("POST", f"{schedules}/sch_x:pause", {"reason": NUL}), "reason")
 
 
@@ -108,7 +108,7 @@ def test_nul_characters_are_refused_naming_the_field(rest):
 )
 def test_a_forged_page_token_is_refused(rest, token):
     agent_id = rest.create_agent()
-    _refused(rest("GET", f"{rest.schedules(agent_id)}?pageToken={token}"), "page_token")
+    _refused(rest("GET", f"{rest.schedules(agent_id)}?pageToken={token}"), "pageToken")
 
 
 @pytest.mark.parametrize("zone", ["posixrules", "Factory", "localtime", "right/UTC"])

@@ -89,9 +89,16 @@ def test_unannotated_method_gets_the_unbound_route(port):
 # Bodies ------------------------------------------------------------------------------------
 
 
-def test_body_star_fills_the_request_and_the_path_wins(port):
-    reply = call(port, "PATCH", "/v1/things/t1", {"id": "ignored", "count": 3, "tags": ["a"]})
+def test_body_star_fills_the_request_with_the_path(port):
+    reply = call(port, "PATCH", "/v1/things/t1", {"id": "t1", "count": 3, "tags": ["a"]})
     assert reply.json() == {"id": "t1", "count": 3, "tags": ["a"], "output": "UpdateThing"}
+
+
+def test_an_id_in_the_body_other_than_the_paths_is_400(port):
+    reply = call(port, "PATCH", "/v1/things/t1", {"id": "t2", "count": 3})
+    assert reply.status == 400
+    assert reply.reason == "PATH_BODY_MISMATCH"
+    assert "'t1' in the URL path but 't2' in the body" in reply.violations["id"]
 
 
 def test_additional_binding_with_its_own_method(port):
@@ -128,7 +135,7 @@ def test_proto_names_and_json_names_are_both_accepted_in_the_body(port):
         (b"\xff\xfe", "MALFORMED_JSON", "not UTF-8"),
         (b"[1, 2]", "MALFORMED_JSON", "must be a JSON object"),
         (b'{"count": 1, "count": 2}', "MALFORMED_JSON", "'count' appears more than once"),
-        (b'{"cuont": 1}', "INVALID_BODY", 'no field named "cuont"'),
+        (b'{"cuont": 1}', "UNKNOWN_FIELD", 'unknown field "cuont"'),
         (b'{"count": "many"}', "INVALID_BODY", "count"),
         (b'{"color": "COLOR_PURPLE"}', "INVALID_BODY", "COLOR_PURPLE"),
         (b'{"when": "yesterday"}', "INVALID_BODY", "when"),

@@ -20,10 +20,44 @@ def test_body_field_path_and_query_fill_one_request():
     )
 
 
-def test_the_path_wins_over_the_body():
+def test_a_path_id_and_another_in_the_body_are_refused_naming_the_field():
     route = _route("FeatureService_UpdateThing")
-    request = build_request(route, {"id": "t"}, "", b'{"id": "other", "count": 2}')
+    with pytest.raises(BadRequestError, match="'t' in the URL path but 'other' in the body") as e:
+        build_request(route, {"id": "t"}, "", b'{"id": "other", "count": 2}')
+    assert (e.value.reason, e.value.field) == ("PATH_BODY_MISMATCH", "id")
+
+
+def test_the_same_id_in_the_path_and_the_body_is_fine():
+    route = _route("FeatureService_UpdateThing")
+    request = build_request(route, {"id": "t"}, "", b'{"id": "t", "count": 2}')
     assert request == message("Thing", id="t", count=2)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message_part"),
+    [
+        (b'{"cuont": 1}', "cuont", 'did you mean "count"'),
+        (b'{"byNumber": {"3": {"dpeth": 1}}}', 'byNumber["3"].dpeth', 'did you mean "depth"'),
+        (b'{"signed_bgi": 1}', "signed_bgi", 'did you mean "signed_big"'),
+        (b'{"signedBgi": 1}', "signedBgi", 'did you mean "signedBig"'),
+        (b'{"count": "many"}', "count", "count: "),
+        (b'{"signed_big": "x"}', "signed_big", "signed_big: "),
+    ],
+    ids=[
+        "top-level",
+        "in-a-map-value",
+        "snake-case-hint",
+        "camel-case-hint",
+        "wrong-type",
+        "proto-name-as-written",
+    ],
+)
+def test_a_bad_body_field_is_named_by_its_json_path(body, field, message_part):
+    route = _route("FeatureService_UpdateThing")
+    with pytest.raises(BadRequestError) as error:
+        build_request(route, {"id": "t"}, "", body)
+    assert error.value.field == field
+    assert message_part in error.value.message
 
 
 def test_a_blank_body_is_no_body():

@@ -2,9 +2,11 @@
 readiness through a SIGTERM drain, exit 0."""
 
 import json
+import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -57,3 +59,36 @@ def test_sigterm_fails_readiness_then_drains_and_exits_zero(database_url):
         assert reply.json() == {"status": "NOT_SERVING"}
         assert call(served.rest_port, "GET", "/healthz").status == 200
         assert served.popen.wait(timeout=30) == 0
+
+
+def test_serve_takes_cors_origins_from_flags(database_url):
+    origin = "https://app.example.com"
+    with sundial_serve(database_url, "--cors-origin", origin, "--trusted-proxy", "10.0.0.0/8") as s:
+        reply = call(s.rest_port, "GET", "/healthz", headers={"Origin": origin})
+    assert reply.headers["access-control-allow-origin"] == origin
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (
+            ["--cors-origin", "https://app.example.com/"],
+            {},
+            "did you mean https://app.example.com?",
+        ),
+        (["--trusted-proxy", "10.0.0.1/8"], {}, "has host bits set"),
+        ([], {"SUNDIAL_CORS_ORIGIN": "https://a.example, app.example"}, "SUNDIAL_CORS_ORIGIN"),
+        ([], {"SUNDIAL_TRUSTED_PROXY": "10.0.0.0/8,bogus"}, "SUNDIAL_TRUSTED_PROXY"),
+    ],
+    ids=["origin-with-path", "cidr-host-bits", "env-origin", "env-proxy"],
+)
+def test_a_bad_cors_origin_or_trusted_proxy_is_refused_at_start(tmp_path, flags, env, message):
+    path = tmp_path / "refused.db"
+    failed = subprocess.run(
+        [sys.executable, "-m", "sundial.cli.main", "serve", "--database-url", f"sqlite:///{path}",
+         "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", *flags],
+        capture_output=True, text=True, timeout=120, check=False, env={**os.environ, **env},
+    )  # fmt: skip
+    assert failed.returncode == 2, failed.stderr
+    assert message in failed.stderr
+    assert not path.exists()

@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         DEFAULT_MAX_QUEUED_CALLS,
         DEFAULT_MAX_WAITING_CALLS,
         DEFAULT_MAX_WORKERS,
+        cors_origin,
+        trusted_proxy,
     )
 
     parser = argparse.ArgumentParser(prog="sundial", description="Sundial: schedules for agents.")
@@ -172,6 +174,20 @@ def _parser() -> argparse.ArgumentParser:
         default=float(_env("AUTH_FAILURE_PER_MINUTE", "30")),
         help="failed authentications a client may make per minute after the burst",
     )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        type=_checked(cors_origin),
+        help="browser origin allowed to call the REST gateway (repeatable; `*`: any); "
+        "default none, no CORS headers",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        type=_checked(trusted_proxy),
+        help="CIDR of a reverse proxy whose X-Forwarded-For names the REST client "
+        "(repeatable); default none",
+    )
     serve.set_defaults(run=_serve)
 
     migrate_command = commands.add_parser("migrate", help="apply database migrations")
@@ -212,6 +228,28 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _checked(parse: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type from a parser that raises ValueError with its own message."""
+
+    def check(text: str) -> str:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return check
+
+
+def _repeated(given: list[str] | None, name: str, parse: Callable[[str], str]) -> tuple[str, ...]:
+    """A repeatable flag's values; without the flag, SUNDIAL_<name>'s comma-separated list."""
+    if given is not None:
+        return tuple(given)
+    try:
+        return tuple(parse(part.strip()) for part in _env(name, "").split(",") if part.strip())
+    except ValueError as error:
+        raise ValueError(f"SUNDIAL_{name}: {error}") from None
+
+
 def _roles(text: str) -> frozenset[str]:
     roles = frozenset(part.strip() for part in text.split(",") if part.strip())
     if not roles or not roles <= {"api", "engine"}:
@@ -227,7 +265,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
     from sundial.server import SundialServer  # noqa: PLC0415
     from sundial.service.tenancy import check_secret  # noqa: PLC0415
-    from sundial.settings import Settings  # noqa: PLC0415
+    from sundial.settings import Settings, cors_origin, trusted_proxy  # noqa: PLC0415
 
     bootstrap_api_key = os.environ.get("SUNDIAL_BOOTSTRAP_API_KEY", "")
     if bootstrap_api_key:
@@ -237,6 +275,12 @@ def _serve(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"sundial serve: SUNDIAL_BOOTSTRAP_API_KEY: {error}", file=sys.stderr)
             return 2
+    try:
+        cors_origins = _repeated(args.cors_origin, "CORS_ORIGIN", cors_origin)
+        trusted_proxies = _repeated(args.trusted_proxy, "TRUSTED_PROXY", trusted_proxy)
+    except ValueError as error:
+        print(f"sundial serve: {error}", file=sys.stderr)
+        return 2
     settings = Settings(
         database_url=args.database_url,
         grpc_address=args.grpc_address,
@@ -253,6 +297,8 @@ def _serve(args: argparse.Namespace) -> int:
         jwt=_jwt_settings(args),
         auth_failure_burst=args.auth_failure_burst,
         auth_failure_per_minute=args.auth_failure_per_minute,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
     )
     stop: threading.Event = args.stop
     server = SundialServer(settings)

@@ -5,25 +5,31 @@ from collections.abc import Callable, Sequence
 
 import grpc
 
-from sundial.gateway.app import GatewayApp
+from sundial.gateway.app import GatewayApp, WebOptions
 from sundial.gateway.calls import GrpcForwarder
 from sundial.gateway.http_server import HttpServer
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.routes import Route, find_services, routes_of
 
-__all__ = ["Gateway"]
+__all__ = ["Gateway", "WebOptions"]
 
 
 class Gateway:
     """The REST listener of one `sundial serve`: start it once gRPC serves, stop it first."""
 
     def __init__(
-        self, *, services: Sequence[str], readiness: Callable[[], bool], client_token: str = ""
+        self,
+        *,
+        services: Sequence[str],
+        readiness: Callable[[], bool],
+        client_token: str = "",
+        web: WebOptions | None = None,
     ) -> None:
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
         self._readiness = readiness
         self._client_token = client_token
+        self._web = web
         self._channel: grpc.Channel | None = None
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
@@ -38,6 +44,7 @@ class Gateway:
             openapi_document=self.openapi,
             readiness=self._readiness,
             client_token=self._client_token,
+            web=self._web,
         )
         self._http = HttpServer(self._app, address)
         return self._http.start()

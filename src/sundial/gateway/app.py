@@ -1,18 +1,29 @@
 """The gateway as a function from an HTTP request to an HTTP response, apart from any
 socket: route, build the RPC request, forward it, render ProtoJSON. Also /healthz,
-/readyz and /openapi.json."""
+/readyz and /openapi.json, and the web's conventions around them: CORS, gzip both ways,
+ETag and If-Match, the client's address behind trusted proxies."""
 
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 
 from sundial.api.headers import CLIENT_KEY, GATEWAY_TOKEN_KEY
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.gateway import preconditions
 from sundial.gateway.calls import Forwarder, metadata_from_headers
+from sundial.gateway.cors import CorsPolicy
+from sundial.gateway.encoding import (
+    MIN_COMPRESSED_BYTES,
+    accepts_gzip,
+    decoded_body,
+    gzipped,
+)
+from sundial.gateway.forwarded import TrustedProxies
 from sundial.gateway.http_errors import GatewayError, http_status_of, retry_after_of
-from sundial.gateway.rendering import encode_json, response_json, status_json
+from sundial.gateway.rendering import encode_json, response_json, status_json, with_json_names
 from sundial.gateway.requests import build_request
 from sundial.gateway.routes import Route, Router
 
@@ -30,6 +41,14 @@ class HttpResponse:
     content_type: str = JSON
 
 
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    """What `sundial serve --cors-origin/--trusted-proxy` set (settings.py validates them)."""
+
+    cors_origins: Sequence[str] = ()
+    trusted_proxies: Sequence[str] = ()
+
+
 class GatewayApp:
     """Answers one HTTP request. Thread-safe: it keeps no per-request state."""
 
@@ -41,8 +60,12 @@ class GatewayApp:
         openapi_document: bytes,
         readiness: Callable[[], bool],
         client_token: str = "",
+        web: WebOptions | None = None,
     ) -> None:
+        web = web or WebOptions()
         self._router = Router(routes)
+        self._cors = CorsPolicy(web.cors_origins)
+        self._proxies = TrustedProxies(web.trusted_proxies)
         # Sent with the client's address, so that the server's per-client limits see the
         # REST client and not the gateway.
         self._client_token = client_token
@@ -60,25 +83,57 @@ class GatewayApp:
         body: bytes,
         client: str = "",
     ) -> HttpResponse:
+        """`client` is the peer's address; behind a trusted proxy, X-Forwarded-For's."""
         path, _, query = target.partition("?")
         query = query.partition("#")[0]
+        client = self._proxies.client_of(client, headers)
+        origin = _header(headers, "origin") if self._cors.enabled else ""
         try:
+            if (
+                method == "OPTIONS"
+                and _header(headers, "access-control-request-method")
+                and self._cors.allows(origin)
+            ):
+                return self._preflight(path, origin, headers)
             if path in (HEALTH_PATH, READY_PATH, OPENAPI_PATH):
-                return self._builtin(method, path)
-            return self._call(method, path, query, headers, body, client)
+                response = self._builtin(method, path)
+            else:
+                response = self._call(method, path, query, headers, body, client)
         except GatewayError as error:
-            logger.info("http %s %s rejected: %s", method, path, error.message)
+            logger.info(
+                "http %s %s from %s rejected: %s", method, path, client or "-", error.message
+            )
             response = _error_response(error.http_status, error.status())
             response.headers.extend(error.headers.items())
-            return response
         except Exception:
             request_id = new_id(IdPrefix.REQUEST)
-            logger.exception("gateway failure on %s %s (request id %s)", method, path, request_id)
+            logger.exception(
+                "gateway failure on %s %s from %s (request id %s)",
+                method,
+                path,
+                client or "-",
+                request_id,
+            )
             status = status_pb2.Status(
                 code=code_pb2.INTERNAL,
                 message=f"internal error; quote request id {request_id} when reporting it",
             )
-            return _error_response(500, status)
+            response = _error_response(500, status)
+        response.headers.extend(self._cors.response_headers(origin))
+        return _encoded(response, headers)
+
+    def _preflight(self, path: str, origin: str, headers: list[tuple[str, str]]) -> HttpResponse:
+        """A CORS preflight: which methods and headers a page from `origin` may use."""
+        if path in (HEALTH_PATH, READY_PATH, OPENAPI_PATH):
+            methods = ["GET", "HEAD"]
+        else:
+            methods = self._router.methods(path)
+        if not methods:
+            raise GatewayError(code_pb2.NOT_FOUND, "ROUTE_NOT_FOUND", f"no route for {path}")
+        requested = ", ".join(
+            value for name, value in headers if name.lower() == "access-control-request-headers"
+        )
+        return HttpResponse(204, b"", self._cors.preflight_headers(origin, methods, requested))
 
     def _call(
         self,
@@ -93,23 +148,37 @@ class GatewayApp:
         metadata, timeout = metadata_from_headers(headers)
         if client and self._client_token:
             metadata += [(CLIENT_KEY, client), (GATEWAY_TOKEN_KEY, self._client_token)]
-        request = build_request(route, path_values, query, body)
+        request = build_request(route, path_values, query, decoded_body(headers, body))
+        condition = preconditions.if_match(headers)
+        expected_etag = preconditions.apply(condition, route, request)
         result = self._forwarder.call(route, request.SerializeToString(), metadata, timeout)
         if result.status is not None:
-            response = _error_response(http_status_of(result.status.code), result.status)
+            status = with_json_names(result.status, route.method.input_type)
+            http_status = http_status_of(status.code)
+            if preconditions.failed(condition, status):
+                http_status = 412
+            response = _error_response(http_status, status)
             response.headers.extend(result.headers)
-            retry_after = retry_after_of(result.status)
+            retry_after = retry_after_of(status)
             if retry_after is not None:
                 response.headers.append(("Retry-After", retry_after))
             if response.status == 401:
                 response.headers.append(("WWW-Authenticate", _challenge(metadata)))
             return response
         assert result.response is not None
-        return HttpResponse(200, self._render(route, result.response), result.headers)
+        message = route.response_class.FromString(result.response)
+        etag = preconditions.etag_of(message)
+        if expected_etag is not None:
+            preconditions.check_answer(expected_etag, etag)
+        response = HttpResponse(200, self._render(route, message), list(result.headers))
+        etag_value = preconditions.etag_header(etag)
+        if etag_value is not None:
+            response.headers.append(("ETag", etag_value))
+        return response
 
-    def _render(self, route: Route, response: bytes) -> bytes:
-        """The ProtoJSON body of an encoded response."""
-        return encode_json(response_json(route, route.response_class.FromString(response)))
+    def _render(self, route: Route, response: Message) -> bytes:
+        """The ProtoJSON body of a response."""
+        return encode_json(response_json(route, response))
 
     def _builtin(self, method: str, path: str) -> HttpResponse:
         # HEAD too: load balancers often probe health with it (the transport drops the body).
@@ -143,6 +212,26 @@ def _challenge(metadata: list[tuple[str, str | bytes]]) -> str:
     sent, only the scheme and realm; with one that was refused, `error="invalid_token"`."""
     sent = any(key == "authorization" for key, _ in metadata)
     return 'Bearer realm="sundial", error="invalid_token"' if sent else 'Bearer realm="sundial"'
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str:
+    """The first value of header `name` (lower case), or ""."""
+    return next((value for key, value in headers if key.lower() == name), "")
+
+
+def _encoded(response: HttpResponse, headers: list[tuple[str, str]]) -> HttpResponse:
+    """The response gzipped when the client takes gzip and the body is worth it, with the
+    Vary headers merged into one."""
+    vary = [value for name, value in response.headers if name == "Vary"]
+    if len(response.body) >= MIN_COMPRESSED_BYTES:
+        vary.append("Accept-Encoding")
+        if accepts_gzip(headers):
+            response.body = gzipped(response.body)
+            response.headers.append(("Content-Encoding", "gzip"))
+    if vary:
+        response.headers = [(n, v) for n, v in response.headers if n != "Vary"]
+        response.headers.append(("Vary", ", ".join(vary)))
+    return response
 
 
 def _error_response(http_status: int, status: status_pb2.Status) -> HttpResponse:

@@ -99,6 +99,33 @@ def resolve(
     return fields
 
 
+_PATH_SEGMENT = re.compile(r"(?:[^.\[]|\[[^\]]*\])+")
+_NAMED_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]*\])*)\Z")
+
+
+def json_path(message_descriptor: descriptor.Descriptor, path: str) -> str:
+    """A field path with proto names (`spec.schedule.cron_expressions[0]`) in JSON names
+    (`spec.schedule.cronExpressions[0]`), as far as it follows the message's fields (the
+    keys inside a Struct, or a name that is no field, are kept as they are)."""
+    segments = _PATH_SEGMENT.findall(path)
+    if ".".join(segments) != path:
+        return path
+    named: list[str] = []
+    current: descriptor.Descriptor | None = message_descriptor
+    for index, segment in enumerate(segments):
+        match = _NAMED_SEGMENT.match(segment)
+        field = current.fields_by_name.get(match[1]) if current and match else None
+        if field is None or match is None:
+            return ".".join(named + segments[index:])
+        named.append(field.json_name + match[2])
+        current = field.message_type
+        if current is not None and is_map(field):
+            current = current.fields_by_name["value"].message_type if match[2] else None
+        if current is not None and current.full_name.startswith("google.protobuf."):
+            current = None  # a well-known type: what follows is not its fields
+    return ".".join(named)
+
+
 def set_from_text(message: Message, path: list[FieldDescriptor], text: str, name: str) -> None:
     """Sets (or, for a repeated field, appends) the field at `path` from `text`.
     `name` is how the client spelled the field, for error messages."""

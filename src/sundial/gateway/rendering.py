@@ -3,13 +3,14 @@
 fields at their default value left out."""
 
 import json
+import re
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import any_pb2, descriptor, json_format
 from google.protobuf.message import Message
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
-from sundial.gateway.fields import descriptor_of, is_map, is_repeated
+from sundial.gateway.fields import descriptor_of, is_map, is_repeated, json_path
 from sundial.gateway.protojson import ProtoJsonEncoder
 from sundial.gateway.routes import Route
 
@@ -54,3 +55,43 @@ def status_json(status: status_pb2.Status) -> Any:
                 continue
             known.details.append(detail)
         return json_format.MessageToDict(known)
+
+
+def with_json_names(status: status_pb2.Status, request: descriptor.Descriptor) -> status_pb2.Status:
+    """The service's status with the field paths of its BadRequest (proto names, the gRPC
+    API's) in the request's JSON names, in the violations and wherever the message or a
+    description names them."""
+    renames: dict[str, str] = {}
+    translated = status_pb2.Status()
+    translated.CopyFrom(status)
+    for detail in translated.details:
+        if not detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            continue
+        bad_request = error_details_pb2.BadRequest()
+        detail.Unpack(bad_request)
+        for violation in bad_request.field_violations:
+            named = json_path(request, violation.field)
+            if named != violation.field:
+                renames[violation.field] = named
+                renames.update(_leaf_renames(violation.field, named))
+                violation.field = named
+        for violation in bad_request.field_violations:
+            violation.description = _renamed(violation.description, renames)
+        packed = any_pb2.Any()
+        packed.Pack(bad_request)
+        detail.CopyFrom(packed)
+    translated.message = _renamed(status.message, renames)
+    return translated
+
+
+def _leaf_renames(proto_path: str, named: str) -> dict[str, str]:
+    """`spec.catchup_window` -> `spec.catchupWindow` also renames a lone `catchup_window`."""
+    proto_leaf = proto_path.rsplit(".", 1)[-1].partition("[")[0]
+    json_leaf = named.rsplit(".", 1)[-1].partition("[")[0]
+    return {proto_leaf: json_leaf} if "_" in proto_leaf and proto_leaf != json_leaf else {}
+
+
+def _renamed(text: str, renames: dict[str, str]) -> str:
+    for old in sorted(renames, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.\]]){re.escape(old)}(?![\w])", renames[old], text)
+    return text

@@ -1,6 +1,7 @@
 """An RPC request message from an HTTP request, by HttpRule: the body first (`*`, one
 field, or none), then the path variables, then every other field from the query string."""
 
+import difflib
 import json
 import re
 from typing import Any
@@ -10,7 +11,15 @@ from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 
 from sundial.domain.schedules import MAX_DATA_DEPTH
-from sundial.gateway.fields import descriptor_of, is_map, is_repeated, resolve, set_from_text
+from sundial.gateway.fields import (
+    FieldDescriptor,
+    descriptor_of,
+    is_map,
+    is_repeated,
+    json_path,
+    resolve,
+    set_from_text,
+)
 from sundial.gateway.http_errors import BadRequestError
 from sundial.gateway.routes import Route
 
@@ -24,7 +33,8 @@ _JSON_TYPES = frozenset(
 
 
 def build_request(route: Route, path_values: dict[str, str], query: str, body: bytes) -> Message:
-    """The request message; a BadRequestError names what was wrong with which input."""
+    """The request message; a BadRequestError names what was wrong with which input, by
+    the field's JSON name (the REST API's names, as its OpenAPI document gives them)."""
     request = route.request_class()
     if route.body:
         if body.strip():
@@ -39,11 +49,42 @@ def build_request(route: Route, path_values: dict[str, str], query: str, body: b
         raise BadRequestError(
             "UNEXPECTED_BODY", f"{route.http_method} {route.template.text} takes no request body"
         )
+    with_body = bool(route.body) and bool(body.strip())
     for field_path, text in path_values.items():
-        set_from_text(request, route.path_fields[field_path], text, field_path)
+        fields = route.path_fields[field_path]
+        name = route.path_json_names[field_path]
+        from_body = _value_at(request, fields) if with_body else None
+        set_from_text(request, fields, text, name)
+        if from_body is not None and from_body != _value_at(request, fields):
+            raise BadRequestError(
+                "PATH_BODY_MISMATCH",
+                f"{name} is {text!r} in the URL path but {_shown(from_body)} in the body; "
+                "leave it out of the body or send the same value",
+                field=name,
+            )
     if query:
         _merge_query(route, request, query)
     return request
+
+
+def _value_at(message: Message, fields: list[FieldDescriptor]) -> object | None:
+    """The value of a singular field, None while unset (proto3: at its default)."""
+    for field in fields[:-1]:
+        if not message.HasField(field.name):
+            return None
+        message = getattr(message, field.name)
+    field = fields[-1]
+    if field.has_presence:
+        if not message.HasField(field.name):
+            return None
+    elif getattr(message, field.name) == field.default_value:
+        return None
+    value = getattr(message, field.name)
+    return value.SerializeToString() if isinstance(value, Message) else value
+
+
+def _shown(value: object) -> str:
+    return "a different value" if isinstance(value, bytes) else repr(value)
 
 
 def parse_json(body: bytes) -> Any:
@@ -99,8 +140,7 @@ def _check_nesting(
     value: Any, message_type: descriptor.Descriptor | None, path: str, depth: int
 ) -> None:
     """Refuses a body nested deeper than MAX_JSON_DEPTH (or a JSON value field deeper than
-    MAX_DATA_DEPTH), naming the field: the proto path while the body follows the request's
-    fields, then the first key that does not."""
+    MAX_DATA_DEPTH), and a key that is no field, naming the field by its JSON path."""
     if depth >= MAX_JSON_DEPTH:
         raise BadRequestError(
             "NESTED_TOO_DEEP",
@@ -108,30 +148,49 @@ def _check_nesting(
             field=path,
         )
     if isinstance(value, list):
-        for item in value:
-            _check_nesting(item, message_type, path, depth + 1)
+        for index, item in enumerate(value):
+            item_path = path if message_type is None else f"{path}[{index}]"
+            _check_nesting(item, message_type, item_path, depth + 1)
         return
     if not isinstance(value, dict):
         return
+    if message_type is not None and message_type.full_name.startswith("google.protobuf."):
+        message_type = None  # well-known types have JSON forms of their own
     for key, item in value.items():
         field = None
         if message_type is not None:
             field = message_type.fields_by_name.get(key) or next(
                 (f for f in message_type.fields if f.json_name == key), None
             )
+            if field is None:
+                _refuse_unknown(message_type, path, key)
         if field is None:
-            child_path = path if message_type is None else _joined(path, key)
-            _check_nesting(item, None, child_path, depth + 1)
+            _check_nesting(item, None, path, depth + 1)
             continue
-        child_path = _joined(path, field.name)
+        child_path = _joined(path, field.json_name)
         child_type = field.message_type
         if child_type is not None and is_map(field):
             child_type = child_type.fields_by_name["value"].message_type
             if isinstance(item, dict):
-                for entry in item.values():
-                    _check_field(entry, child_type, child_path, depth + 2)
+                for map_key, entry in item.items():
+                    entry_path = f"{child_path}[{json.dumps(map_key)}]"
+                    _check_field(entry, child_type, entry_path, depth + 2)
                 continue
         _check_field(item, child_type, child_path, depth + 1)
+
+
+def _refuse_unknown(message_type: descriptor.Descriptor, path: str, key: str) -> None:
+    # Offered in the spelling the client used: JSON names, or proto names for snake_case.
+    snake = "_" in key
+    names = [f.name if snake else f.json_name for f in message_type.fields]
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f'; did you mean "{close[0]}"?' if close else ""
+    where = f"in {path} " if path else ""
+    raise BadRequestError(
+        "UNKNOWN_FIELD",
+        f'unknown field "{key}" {where}({message_type.full_name} has no such field){hint}',
+        field=_joined(path, key),
+    )
 
 
 def _check_field(
@@ -178,7 +237,10 @@ def _merge_body(route: Route, request: Message, value: Any) -> None:
     try:
         json_format.ParseDict(target, request)
     except json_format.ParseError as error:
-        raise BadRequestError("INVALID_BODY", _first_line(error)) from None
+        path, problem = _parse_error_path(_first_line(error))
+        raise BadRequestError(
+            "INVALID_BODY", f"{path}: {problem}" if path else problem, field=path
+        ) from None
     except (ValueError, TypeError, AttributeError) as error:
         raise BadRequestError(
             "INVALID_BODY", f"the body does not fit the request: {error}"
@@ -216,7 +278,7 @@ def _merge_query(route: Route, request: Message, query: str) -> None:
                 raise BadRequestError(
                     "REPEATED_QUERY_PARAMETER",
                     f"query parameter {name!r} is given more than once, but "
-                    f"{proto_path!r} is not a repeated field",
+                    f"{json_path(descriptor, proto_path)!r} is not a repeated field",
                     field=name,
                 )
             seen.add(proto_path)
@@ -230,9 +292,23 @@ def _check_not_bound(route: Route, proto_path: str, name: str) -> None:
         if bound and bound != "*" and (proto_path == bound or proto_path.startswith(bound + ".")):
             raise BadRequestError(
                 "UNEXPECTED_QUERY_PARAMETER",
-                f"query parameter {name!r} sets {bound!r}, which {where} already sets",
+                f"query parameter {name!r} sets "
+                f"{json_path(route.method.input_type, bound)!r}, which {where} already sets",
                 field=name,
             )
+
+
+_PARSE_STEP = re.compile(r"Failed to parse (\S+) field: ")
+
+
+def _parse_error_path(message: str) -> tuple[str, str]:
+    """The field path and the problem of a json_format.ParseError's message, which nests
+    `Failed to parse <name> field: ` once per level (names as the client wrote them)."""
+    names: list[str] = []
+    while (match := _PARSE_STEP.match(message)) is not None:
+        names.append(match[1])
+        message = message[match.end() :]
+    return ".".join(names), message.rstrip(".") or "invalid value"
 
 
 def _first_line(error: Exception) -> str:

@@ -6,8 +6,9 @@ gets grpc-gateway's unbound form, `POST /<package.Service>/<Method>` with `body:
 
 import importlib
 import pkgutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor, descriptor_pool, message_factory
@@ -41,6 +42,13 @@ class Route:
     request_class: type[Message] = field(repr=False)
     response_class: type[Message] = field(repr=False)
     path_fields: dict[str, list[FieldDescriptor]] = field(repr=False)
+
+    @cached_property
+    def path_json_names(self) -> dict[str, str]:
+        """Each path variable's field path in JSON names (`workspace_id` -> `workspaceId`)."""
+        return {
+            path: ".".join(f.json_name for f in fields) for path, fields in self.path_fields.items()
+        }
 
     @property
     def grpc_method(self) -> str:
@@ -146,6 +154,27 @@ class Router:
 
     def find(self, http_method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
+        for route, values in self._matching(path):
+            if route.http_method == http_method:
+                return route, values
+            allowed.append(route.http_method)
+        if allowed:
+            methods = ", ".join(sorted(set(allowed)))
+            raise GatewayError(
+                code_pb2.UNIMPLEMENTED,
+                "METHOD_NOT_ALLOWED",
+                f"{http_method} is not allowed on {path}; allowed: {methods}",
+                http_status=405,
+                headers={"Allow": methods},
+            )
+        raise GatewayError(code_pb2.NOT_FOUND, "ROUTE_NOT_FOUND", f"no route for {path}")
+
+    def methods(self, path: str) -> list[str]:
+        """The HTTP methods `path` takes (none when no template matches it)."""
+        return sorted({route.http_method for route, _ in self._matching(path)})
+
+    def _matching(self, path: str) -> Iterator[tuple[Route, dict[str, str]]]:
+        """The routes whose template matches `path`, in order, with their variables."""
         verb_matched = False
         split_by_verb: dict[str, list[str] | None] = {}
         for route in self.routes:
@@ -163,17 +192,5 @@ class Router:
             values = template.match_parts(parts)
             if values is None:
                 continue
-            if route.http_method == http_method:
-                return route, values
             verb_matched = verb_matched or bool(verb)
-            allowed.append(route.http_method)
-        if allowed:
-            methods = ", ".join(sorted(set(allowed)))
-            raise GatewayError(
-                code_pb2.UNIMPLEMENTED,
-                "METHOD_NOT_ALLOWED",
-                f"{http_method} is not allowed on {path}; allowed: {methods}",
-                http_status=405,
-                headers={"Allow": methods},
-            )
-        raise GatewayError(code_pb2.NOT_FOUND, "ROUTE_NOT_FOUND", f"no route for {path}")
+            yield route, values

@@ -1,0 +1,56 @@
+"""The values `--cors-origin` and `--trusted-proxy` take: origins as browsers send them,
+networks in CIDR form, and a message naming what is wrong with anything else."""
+
+import pytest
+
+from sundial.settings import cors_origin, trusted_proxy
+
+
+@pytest.mark.parametrize(
+    ("text", "origin"),
+    [
+        ("https://app.example.com", "https://app.example.com"),
+        ("https://App.Example.COM", "https://app.example.com"),
+        ("https://app.example.com:443", "https://app.example.com"),
+        ("http://localhost:80", "http://localhost"),
+        ("http://localhost:3000", "http://localhost:3000"),
+        ("http://[::1]:3000", "http://[::1]:3000"),
+        ("*", "*"),
+    ],
+    ids=["plain", "case", "default-https-port", "default-http-port", "port", "ipv6", "any"],
+)
+def test_cors_origin(text, origin):
+    assert cors_origin(text) == origin
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("https://app.example.com/", "did you mean https://app.example.com?"),
+        ("https://app.example.com/x?y", "did you mean https://app.example.com?"),
+        ("https://user@app.example.com", "did you mean https://app.example.com?"),
+        ("app.example.com", "is not http(s)://HOST[:PORT]"),
+        ("ftp://app.example.com", "is not http(s)://HOST[:PORT]"),
+        ("https://app.example.com:99999", "out of range"),
+    ],
+    ids=["trailing-slash", "path-and-query", "user", "no-scheme", "ftp", "bad-port"],
+)
+def test_a_bad_cors_origin_says_why(text, message):
+    with pytest.raises(ValueError, match="origin") as refused:
+        cors_origin(text)
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "network"),
+    [("10.0.0.0/8", "10.0.0.0/8"), ("192.0.2.7", "192.0.2.7/32"), ("::1", "::1/128")],
+    ids=["cidr", "one-v4", "one-v6"],
+)
+def test_trusted_proxy(text, network):
+    assert trusted_proxy(text) == network
+
+
+@pytest.mark.parametrize("text", ["10.0.0.1/8", "10.0.0.0/33", "proxy.internal", ""])
+def test_a_bad_trusted_proxy_says_why(text):
+    with pytest.raises(ValueError, match="trusted proxy"):
+        trusted_proxy(text)
