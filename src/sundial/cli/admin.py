@@ -213,6 +213,7 @@ def _key_columns(key: ApiKey) -> list[str]:
     ]
 
 
-def _print_key(key: ApiKey, file: TextIO = sys.stdout) -> None:
+def _print_key(key: ApiKey, file: TextIO | None = None) -> None:
+    """On `file`, else on the sys.stdout of the moment."""
     print(f"api key: {key.metadata.id} ({key.spec.role.name.lower()})", file=file)
     print(f"secret (shown only now): {key.info.secret}", file=file)

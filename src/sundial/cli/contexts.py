@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sundial.cli import exit_codes
+from sundial.cli.documents import yaml_problem
 from sundial.cli.errors import CommandError
 
 CONTEXT_FIELDS = ("address", "api-key-file", "workspace", "account")
@@ -72,7 +73,7 @@ def load_config() -> ConfigFile:
     try:
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise CommandError(f"{path} is not YAML: {error}") from None
+        raise CommandError(f"{path} is not YAML: {yaml_problem(error)}") from None
     return _parse(path, document)
 
 

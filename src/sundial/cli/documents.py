@@ -20,6 +20,14 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message as one line: what is wrong, and where."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{error.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(error).split())
+
+
 def read_document(path: str) -> dict[str, Any]:
     try:
         with click.open_file(path, encoding="utf-8") as file:
@@ -27,7 +35,7 @@ def read_document(path: str) -> dict[str, Any]:
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from None
     except yaml.YAMLError as error:
-        raise CommandError(f"{path} is neither YAML nor JSON: {error}") from None
+        raise CommandError(f"{path} is neither YAML nor JSON: {yaml_problem(error)}") from None
     if not isinstance(document, dict):
         raise CommandError(f"{path}: expected a mapping, got {type(document).__name__}")
     return document

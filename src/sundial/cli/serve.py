@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sundial.cli.errors import Decorator
+from sundial.cli.errors import Decorator, SundialCommand
 from sundial.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_GRPC_ADDRESS,
@@ -155,7 +155,7 @@ def _with_serve_flags(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.command("serve")
+@click.command("serve", cls=SundialCommand)
 @_with_serve_flags
 @click.pass_obj
 def serve(stop: threading.Event | None, /, **flags: Any) -> int:
@@ -252,7 +252,7 @@ def _jwt_settings(flags: dict[str, Any]) -> JwtSettings | None:
     )
 
 
-@click.command("migrate")
+@click.command("migrate", cls=SundialCommand)
 @database_flag()
 def migrate_command(database_url: str) -> int:
     """Apply database migrations."""

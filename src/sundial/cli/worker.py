@@ -7,11 +7,13 @@ import socket
 
 import click
 
+from sundial.cli.errors import SundialCommand
 from sundial.settings import DEFAULT_GRPC_ADDRESS
 
 
 @click.command(
     "worker",
+    cls=SundialCommand,
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--workspace", required=True, help="ws_... id")
