@@ -121,7 +121,8 @@ def run_output(session: Session, objective_id: str, agent: str) -> int:
     if "output" in info:
         output = info["output"]
         if session.output == "table":
-            click.echo(output if isinstance(output, str) else json.dumps(output, indent=2))
+            text = output if isinstance(output, str) else json.dumps(output, indent=2)
+            click.echo(text, nl=not text.endswith("\n"))
         else:
             print_document(session.output, output)
         return 0
