@@ -38,6 +38,7 @@ def test_list_shows_every_agent_and_pages_with_all(sundial: Sundial):
     assert every.stderr == ""
     table = ok(sundial("agents", "list"))
     assert all(agent_id in table for agent_id in ids)
+    assert "\x1b[" not in table  # no colour: stdout is not a terminal
 
 
 def test_create_from_a_file_with_flags_over_it(sundial: Sundial, tmp_path: Path):
