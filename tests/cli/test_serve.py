@@ -47,3 +47,10 @@ def test_worker_needs_a_command_and_a_key(tmp_path: Path):
     missing = CliRunner().invoke(cli, ["worker", "--agent", "agent_1", "--", "true"])
     assert missing.exit_code == 2
     assert "Missing option '--workspace'" in missing.stderr
+    unreadable = CliRunner().invoke(
+        cli, [*base, "--api-key-file", str(tmp_path / "no.key"), "true"]
+    )
+    assert unreadable.exit_code == 2
+    assert unreadable.stderr == (
+        f"sundial worker: cannot read {tmp_path / 'no.key'}: No such file or directory\n"
+    )

@@ -46,7 +46,11 @@ def worker(
     if not argv:
         click.echo("sundial worker: give the command to run after --", err=True)
         return 2
-    api_key = _api_key(api_key_file)
+    try:
+        api_key = _api_key(api_key_file)
+    except OSError as error:
+        click.echo(f"sundial worker: cannot read {api_key_file}: {error.strerror}", err=True)
+        return 2
     if not api_key:
         click.echo("sundial worker: set SUNDIAL_API_KEY (or --api-key-file) to a key", err=True)
         return 2
