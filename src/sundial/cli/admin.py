@@ -1,7 +1,7 @@
 """`sundial admin ...`: accounts, workspaces and API keys, directly against the database
-(for the operator who holds it; the admin API does the same over the network)."""
+(for the operator who holds it; the admin API does the same over the network). Ordinary
+mistakes (an unknown key or account) are one line and an exit code (sundial.cli.errors)."""
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Protocol, TextIO, TypeVar
 
+import click
+
+from sundial.cli.errors import Decorator, SundialGroup
 from sundial.domain.clock import SystemClock
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import role_named
@@ -19,50 +22,136 @@ from sundial.service.tenancy import TenancyService
 from sundial.store import migrate
 from sundial.store.database import Database
 
-Env = Callable[[str, str], str]
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-def add_admin_commands(
-    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", env: Env
-) -> None:
-    admin = commands.add_parser("admin", help="administration directly against the database")
-    admin_commands = admin.add_subparsers(required=True, metavar="ADMIN_COMMAND")
+@click.group("admin", cls=SundialGroup)
+def admin() -> None:
+    """Administration directly against the database."""
 
-    def command(
-        name: str, help_text: str, run: Callable[[argparse.Namespace], int]
-    ) -> argparse.ArgumentParser:
-        parser = admin_commands.add_parser(name, help=help_text)
-        parser.add_argument("--database-url", default=env("DATABASE_URL", "sqlite:///./sundial.db"))
-        parser.set_defaults(run=run)
-        return parser
 
-    create_account = command(
-        "create-account", "a new account with a workspace and an admin key", _create_account
+def _database_url() -> Decorator:
+    return click.option(
+        "--database-url", envvar="SUNDIAL_DATABASE_URL", default="sqlite:///./sundial.db"
     )
-    create_account.add_argument("name")
-    command("list-accounts", "id and name of every account", _list_accounts)
 
-    create_workspace = command("create-workspace", "print a new ws_ id", _create_workspace)
-    create_workspace.add_argument("name")
-    create_workspace.add_argument("--account", help="acct_ id (default: the first account)")
-    list_workspaces = command("list-workspaces", "the workspaces of an account", _list_workspaces)
-    list_workspaces.add_argument("--account", help="acct_ id (default: the first account)")
 
-    create_key = command("create-key", "a new API key; prints its secret once", _create_key)
-    create_key.add_argument("name")
-    create_key.add_argument("--account", help="acct_ id (default: the first account)")
-    create_key.add_argument("--role", required=True, help="admin, editor, viewer or worker")
-    create_key.add_argument(
-        "--workspace", action="append", default=[], help="ws_ id it reaches (repeat; none: all)"
-    )
-    create_key.add_argument("--expires-in-days", type=float, help="default: never")
-    list_keys = command("list-keys", "the API keys of an account (never their secrets)", _list_keys)
-    list_keys.add_argument("--account", help="acct_ id (default: the first account)")
-    revoke_key = command("revoke-key", "revoke an API key", _revoke_key)
-    revoke_key.add_argument("key_id")
-    revoke_key.add_argument("--account", help="acct_ id (default: the first account)")
+def _account() -> Decorator:
+    return click.option("--account", help="acct_ id (default: the first account)")
+
+
+@admin.command("create-account")
+@click.argument("name")
+@_database_url()
+def create_account(name: str, database_url: str) -> int:
+    """A new account with a workspace and an admin key."""
+    with _tenancy(database_url) as (tenancy, _):
+        created = tenancy.create_account(name)
+    print(f"account: {created.account.id}")
+    print(f"workspace: {created.default_workspace.id}")
+    _print_key(created.admin_key)
+    return 0
+
+
+@admin.command("list-accounts")
+@_database_url()
+def list_accounts(database_url: str) -> int:
+    """Id and name of every account."""
+    with _tenancy(database_url) as (tenancy, _):
+        for account in tenancy.list_accounts():
+            print(f"{account.id}\t{account.name}")
+    return 0
+
+
+@admin.command("create-workspace")
+@click.argument("name")
+@_account()
+@_database_url()
+def create_workspace(name: str, account: str | None, database_url: str) -> int:
+    """Print a new ws_ id."""
+    with _tenancy(database_url) as (tenancy, _):
+        principal = tenancy.system_principal(_account_id(tenancy, account))
+        workspace = tenancy.create_workspace(principal, name)
+    print(workspace.id)
+    return 0
+
+
+@admin.command("list-workspaces")
+@_account()
+@_database_url()
+def list_workspaces(account: str | None, database_url: str) -> int:
+    """The workspaces of an account."""
+    with _tenancy(database_url) as (tenancy, _):
+        principal = tenancy.system_principal(_account_id(tenancy, account))
+        for workspace in _every(lambda request: tenancy.list_workspaces(principal, request)):
+            print(f"{workspace.id}\t{workspace.name}")
+    return 0
+
+
+@admin.command("create-key")
+@click.argument("name")
+@_account()
+@click.option("--role", required=True, help="admin, editor, viewer or worker")
+@click.option(
+    "--workspace", "workspaces", multiple=True, help="ws_ id it reaches (repeat; none: all)"
+)
+@click.option("--expires-in-days", type=float, help="default: never")
+@_database_url()
+def create_key(
+    name: str,
+    account: str | None,
+    role: str,
+    workspaces: tuple[str, ...],
+    expires_in_days: float | None,
+    database_url: str,
+) -> int:
+    """A new API key; prints its secret once."""
+    parsed_role = role_named(role)
+    if parsed_role is None:
+        print(
+            "sundial admin create-key: --role must be admin, editor, viewer or worker, "
+            f"not {role!r}",
+            file=sys.stderr,
+        )
+        return 2
+    with _tenancy(database_url) as (tenancy, database):
+        principal = tenancy.system_principal(_account_id(tenancy, account))
+        clock = SystemClock()
+        expires = None if expires_in_days is None else clock.now() + timedelta(days=expires_in_days)
+        key = _keys(database).create(
+            principal,
+            MetadataInput(name=name),
+            ApiKeySpec(role=parsed_role, workspace_ids=workspaces, expire_time=expires),
+        )
+    _print_key(key)
+    return 0
+
+
+@admin.command("list-keys")
+@_account()
+@_database_url()
+def list_keys(account: str | None, database_url: str) -> int:
+    """The API keys of an account (never their secrets)."""
+    with _tenancy(database_url) as (tenancy, database):
+        principal = tenancy.system_principal(_account_id(tenancy, account))
+        keys = _keys(database)
+        for key in _every(lambda request: keys.list_keys(principal, request)):
+            print("\t".join(_key_columns(key)))
+    return 0
+
+
+@admin.command("revoke-key")
+@click.argument("key_id")
+@_account()
+@_database_url()
+def revoke_key(key_id: str, account: str | None, database_url: str) -> int:
+    """Revoke an API key."""
+    with _tenancy(database_url) as (tenancy, database):
+        principal = tenancy.system_principal(_account_id(tenancy, account))
+        key = _keys(database).revoke(principal, key_id)
+    print("\t".join(_key_columns(key)))
+    return 0
 
 
 @contextmanager
@@ -89,81 +178,6 @@ def _account_id(tenancy: TenancyService, given: str | None) -> str:
 
 def _keys(database: Database) -> ApiKeyService:
     return ApiKeyService(database, SystemClock(), on_revoked=lambda _key_id: None)
-
-
-def _create_account(args: argparse.Namespace) -> int:
-    with _tenancy(args.database_url) as (tenancy, _):
-        created = tenancy.create_account(args.name)
-    print(f"account: {created.account.id}")
-    print(f"workspace: {created.default_workspace.id}")
-    _print_key(created.admin_key)
-    return 0
-
-
-def _list_accounts(args: argparse.Namespace) -> int:
-    with _tenancy(args.database_url) as (tenancy, _):
-        for account in tenancy.list_accounts():
-            print(f"{account.id}\t{account.name}")
-    return 0
-
-
-def _create_workspace(args: argparse.Namespace) -> int:
-    with _tenancy(args.database_url) as (tenancy, _):
-        principal = tenancy.system_principal(_account_id(tenancy, args.account))
-        workspace = tenancy.create_workspace(principal, args.name)
-    print(workspace.id)
-    return 0
-
-
-def _list_workspaces(args: argparse.Namespace) -> int:
-    with _tenancy(args.database_url) as (tenancy, _):
-        principal = tenancy.system_principal(_account_id(tenancy, args.account))
-        for workspace in _every(lambda request: tenancy.list_workspaces(principal, request)):
-            print(f"{workspace.id}\t{workspace.name}")
-    return 0
-
-
-def _create_key(args: argparse.Namespace) -> int:
-    role = role_named(args.role)
-    if role is None:
-        print(
-            "sundial admin create-key: --role must be admin, editor, viewer or worker, "
-            f"not {args.role!r}",
-            file=sys.stderr,
-        )
-        return 2
-    with _tenancy(args.database_url) as (tenancy, database):
-        principal = tenancy.system_principal(_account_id(tenancy, args.account))
-        clock = SystemClock()
-        expires = (
-            None
-            if args.expires_in_days is None
-            else clock.now() + timedelta(days=args.expires_in_days)
-        )
-        key = _keys(database).create(
-            principal,
-            MetadataInput(name=args.name),
-            ApiKeySpec(role=role, workspace_ids=tuple(args.workspace), expire_time=expires),
-        )
-    _print_key(key)
-    return 0
-
-
-def _list_keys(args: argparse.Namespace) -> int:
-    with _tenancy(args.database_url) as (tenancy, database):
-        principal = tenancy.system_principal(_account_id(tenancy, args.account))
-        keys = _keys(database)
-        for key in _every(lambda request: keys.list_keys(principal, request)):
-            print("\t".join(_key_columns(key)))
-    return 0
-
-
-def _revoke_key(args: argparse.Namespace) -> int:
-    with _tenancy(args.database_url) as (tenancy, database):
-        principal = tenancy.system_principal(_account_id(tenancy, args.account))
-        key = _keys(database).revoke(principal, args.key_id)
-    print("\t".join(_key_columns(key)))
-    return 0
 
 
 class _Page(Protocol[T_co]):
@@ -199,6 +213,7 @@ def _key_columns(key: ApiKey) -> list[str]:
     ]
 
 
-def _print_key(key: ApiKey, file: TextIO = sys.stdout) -> None:
+def _print_key(key: ApiKey, file: TextIO | None = None) -> None:
+    """On `file`, else on the sys.stdout of the moment."""
     print(f"api key: {key.metadata.id} ({key.spec.role.name.lower()})", file=file)
     print(f"secret (shown only now): {key.info.secret}", file=file)

@@ -1,0 +1,300 @@
+"""`sundial serve` and `sundial migrate`. Every serve flag is defined in `_SERVE_FLAGS` and
+also reads the SUNDIAL_* variable named beside it."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sundial.cli.errors import Decorator, SundialCommand
+from sundial.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_GRPC_ADDRESS,
+    DEFAULT_HTTP_ADDRESS,
+    DEFAULT_MAX_QUEUED_CALLS,
+    DEFAULT_MAX_WAITING_CALLS,
+    DEFAULT_MAX_WORKERS,
+    cors_origin,
+    trusted_proxy,
+)
+
+if TYPE_CHECKING:
+    from sundial.service.tokens import JwtSettings
+
+
+class RolesType(click.ParamType[frozenset[str], Any]):
+    """`api`, `engine` or `api,engine`."""
+
+    name = "ROLES"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, frozenset):
+            return value
+        roles = frozenset(part.strip() for part in str(value).split(",") if part.strip())
+        if not roles or not roles <= {"api", "engine"}:
+            self.fail(f"roles must be api, engine or both, got {value!r}", param, ctx)
+        return roles
+
+
+class CheckedType(click.ParamType[str, Any]):
+    """A value checked by a settings parser (ValueError says what is wrong); in its
+    SUNDIAL_* variable, several values are separated by commas."""
+
+    envvar_list_splitter = ","
+
+    def __init__(self, name: str, parse: Callable[[str], str]) -> None:
+        self.name = name
+        self._parse = parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self._parse(str(value).strip())
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def database_flag() -> Decorator:
+    return click.option(
+        "--database-url", envvar="SUNDIAL_DATABASE_URL", default=DEFAULT_DATABASE_URL
+    )
+
+
+def _flag(name: str, env: str, **kwargs: Any) -> Decorator:
+    return click.option(name, envvar=f"SUNDIAL_{env}", show_envvar=True, **kwargs)
+
+
+# The serve command's flags, in `--help` order.
+_SERVE_FLAGS: tuple[Decorator, ...] = (
+    database_flag(),
+    _flag("--grpc-address", "GRPC_ADDRESS", default=DEFAULT_GRPC_ADDRESS),
+    _flag(
+        "--http-address",
+        "HTTP_ADDRESS",
+        default=DEFAULT_HTTP_ADDRESS,
+        help="the REST/JSON gateway's HOST:PORT (empty: gRPC only)",
+    ),
+    _flag(
+        "--shutdown-grace",
+        "SHUTDOWN_GRACE",
+        type=float,
+        default=10.0,
+        help="seconds in-flight calls may take to finish on SIGTERM",
+    ),
+    _flag(
+        "--drain-delay",
+        "DRAIN_DELAY",
+        type=float,
+        default=1.0,
+        help="seconds health answers NOT_SERVING before the server stops accepting calls",
+    ),
+    _flag(
+        "--max-workers",
+        "MAX_WORKERS",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_WORKERS,
+        help="calls that run at once, gRPC and REST together; raise it when calls mostly "
+        "wait on a distant database",
+    ),
+    _flag(
+        "--max-waiting-calls",
+        "MAX_WAITING_CALLS",
+        type=click.IntRange(min=0),
+        default=DEFAULT_MAX_WAITING_CALLS,
+        help="long-polling claims that may wait at once, each on a thread besides the "
+        "--max-workers ones; past this a claim answers at once with what is pending",
+    ),
+    _flag(
+        "--max-queued-calls",
+        "MAX_QUEUED_CALLS",
+        type=click.IntRange(min=0),
+        default=DEFAULT_MAX_QUEUED_CALLS,
+        help="calls that may queue for a thread when all are busy; past this a call is "
+        "refused with RESOURCE_EXHAUSTED",
+    ),
+    _flag(
+        "--min-fire-interval",
+        "MIN_FIRE_INTERVAL",
+        type=float,
+        default=1.0,
+        help="seconds: specs whose fires come closer than this are rejected",
+    ),
+    _flag(
+        "--roles",
+        "ROLES",
+        type=RolesType(),
+        default="api,engine",
+        help="comma list of what this process runs: api (gRPC and REST), engine (firing, reaper)",
+    ),
+    _flag("--engine-batch-size", "ENGINE_BATCH_SIZE", type=int, default=500),
+    _flag("--jwt-issuer", "JWT_ISSUER", default="", help="enables JWT sign-in"),
+    _flag("--jwt-audience", "JWT_AUDIENCE", default=""),
+    _flag("--jwt-keys-file", "JWT_KEYS_FILE", default="", help="JWKS (JSON) or PEM file"),
+    _flag(
+        "--jwt-default-account",
+        "JWT_DEFAULT_ACCOUNT",
+        default="",
+        help="acct_ id of tokens without an account claim",
+    ),
+    _flag("--jwt-account-claim", "JWT_ACCOUNT_CLAIM", default="sundial_account_id"),
+    _flag(
+        "--jwt-max-lifetime",
+        "JWT_MAX_LIFETIME",
+        type=click.IntRange(min=1),
+        default=86400,
+        help="seconds a token may be valid from its iat; longer-lived tokens are refused",
+    ),
+    _flag("--jwt-role-claim", "JWT_ROLE_CLAIM", default="sundial_role"),
+    _flag("--jwt-workspaces-claim", "JWT_WORKSPACES_CLAIM", default="sundial_workspace_ids"),
+    _flag(
+        "--auth-failure-burst",
+        "AUTH_FAILURE_BURST",
+        type=int,
+        default=20,
+        help="failed authentications a client may make at once",
+    ),
+    _flag(
+        "--auth-failure-per-minute",
+        "AUTH_FAILURE_PER_MINUTE",
+        type=float,
+        default=30.0,
+        help="failed authentications a client may make per minute after the burst",
+    ),
+    _flag(
+        "--cors-origin",
+        "CORS_ORIGIN",
+        type=CheckedType("ORIGIN", cors_origin),
+        multiple=True,
+        help="browser origin allowed to call the REST gateway (repeatable; `*`: any); "
+        "default none, no CORS headers",
+    ),
+    _flag(
+        "--trusted-proxy",
+        "TRUSTED_PROXY",
+        type=CheckedType("CIDR", trusted_proxy),
+        multiple=True,
+        help="CIDR of a reverse proxy whose X-Forwarded-For names the REST client "
+        "(repeatable); default none",
+    ),
+)
+
+
+def _with_serve_flags(command: Callable[..., Any]) -> Callable[..., Any]:
+    for flag in reversed(_SERVE_FLAGS):
+        command = flag(command)
+    return command
+
+
+@click.command("serve", cls=SundialCommand)
+@_with_serve_flags
+@click.pass_obj
+def serve(stop: threading.Event | None, /, **flags: Any) -> int:
+    """Run the gRPC API, the REST gateway and the firing engine."""
+    # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
+    from sundial.server import SundialServer  # noqa: PLC0415
+    from sundial.service.tenancy import check_secret  # noqa: PLC0415
+    from sundial.settings import Settings  # noqa: PLC0415
+
+    bootstrap_api_key = os.environ.get("SUNDIAL_BOOTSTRAP_API_KEY", "")
+    if bootstrap_api_key:
+        # Checked before anything listens or is created, so that a bad key is one line.
+        try:
+            check_secret(bootstrap_api_key)
+        except ValueError as error:
+            click.echo(f"sundial serve: SUNDIAL_BOOTSTRAP_API_KEY: {error}", err=True)
+            return 2
+    settings = Settings(
+        database_url=flags["database_url"],
+        grpc_address=flags["grpc_address"],
+        http_address=flags["http_address"] or None,
+        shutdown_grace=timedelta(seconds=flags["shutdown_grace"]),
+        drain_delay=timedelta(seconds=flags["drain_delay"]),
+        max_workers=flags["max_workers"],
+        max_waiting_calls=flags["max_waiting_calls"],
+        max_queued_calls=flags["max_queued_calls"],
+        min_fire_interval=timedelta(seconds=flags["min_fire_interval"]),
+        roles=flags["roles"],
+        engine_batch_size=flags["engine_batch_size"],
+        bootstrap_api_key=bootstrap_api_key,
+        jwt=_jwt_settings(flags),
+        auth_failure_burst=flags["auth_failure_burst"],
+        auth_failure_per_minute=flags["auth_failure_per_minute"],
+        cors_origins=tuple(flags["cors_origin"]),
+        trusted_proxies=tuple(flags["trusted_proxy"]),
+    )
+    stop = stop or threading.Event()
+    server = SundialServer(settings)
+    try:
+        server.start()
+    except OSError as error:
+        # Nothing was created (start listens first): the next start bootstraps afresh.
+        click.echo(f"sundial serve: cannot start: {error}", err=True)
+        return 1
+    _announce(server, settings)
+    # Timed waits: Python runs signal handlers on the main thread only, and a SIGTERM the
+    # kernel hands to another thread (gRPC's, HTTP's) would never wake an untimed wait.
+    while not stop.wait(timeout=0.5):
+        pass
+    server.stop()
+    return 0
+
+
+def _announce(server: Any, settings: Any) -> None:
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if "engine" in settings.roles:
+        say("Sundial's firing engine is running")
+    host = settings.grpc_address.rsplit(":", 1)[0]
+    if "api" in settings.roles:
+        say(f"Sundial is serving gRPC on {host}:{server.port}")
+    if "api" in settings.roles and settings.http_address:
+        http_host = settings.http_address.rsplit(":", 1)[0]
+        say(f"Sundial is serving REST on {http_host}:{server.http_port}")
+    bootstrap = server.bootstrap
+    assert bootstrap is not None
+    say(f"account: {bootstrap.account.id}")
+    say(f"default workspace: {bootstrap.default_workspace.id}")
+    if bootstrap.admin_key is not None:
+        key = bootstrap.admin_key
+        say(f"admin api key: {key.metadata.id}")
+        if settings.bootstrap_api_key:
+            say("admin api key secret: the value of SUNDIAL_BOOTSTRAP_API_KEY")
+        else:
+            say(f"admin api key secret (shown only now): {key.info.secret}")
+
+
+def _jwt_settings(flags: dict[str, Any]) -> JwtSettings | None:
+    """JWT sign-in when an issuer is set. The HS256 secret (development only) comes from
+    SUNDIAL_JWT_HS256_SECRET, never from a flag."""
+    from sundial.service.tokens import JwtSettings  # noqa: PLC0415
+
+    if not flags["jwt_issuer"]:
+        return None
+    return JwtSettings(
+        issuer=flags["jwt_issuer"],
+        audience=flags["jwt_audience"],
+        keys_file=Path(flags["jwt_keys_file"]) if flags["jwt_keys_file"] else None,
+        hs256_secret=os.environ.get("SUNDIAL_JWT_HS256_SECRET", ""),
+        default_account_id=flags["jwt_default_account"],
+        account_claim=flags["jwt_account_claim"],
+        role_claim=flags["jwt_role_claim"],
+        workspaces_claim=flags["jwt_workspaces_claim"],
+        max_lifetime=timedelta(seconds=flags["jwt_max_lifetime"]),
+    )
+
+
+@click.command("migrate", cls=SundialCommand)
+@database_flag()
+def migrate_command(database_url: str) -> int:
+    """Apply database migrations."""
+    from sundial.store import migrate  # noqa: PLC0415
+
+    migrate.upgrade(database_url)
+    click.echo("database is up to date")
+    return 0
