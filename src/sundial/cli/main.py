@@ -192,6 +192,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--lease", type=int, default=60, help="lease seconds (heartbeats keep it)")
     worker.add_argument("--wait", type=int, default=20, help="long-poll seconds per claim")
     worker.add_argument("--once", action="store_true", help="one claim round, then exit")
+    worker.add_argument(
+        "--grace", type=_at_least(0), default=30, help="seconds a command may finish after SIGTERM"
+    )
     worker.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     worker.set_defaults(run=_worker)
 
@@ -310,7 +313,7 @@ def _jwt_settings(args: argparse.Namespace) -> JwtSettings | None:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from sundial.api.worker import Worker, WorkerOptions  # noqa: PLC0415
+    from sundial.api.worker import Worker, WorkerError, WorkerOptions  # noqa: PLC0415
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -330,11 +333,16 @@ def _worker(args: argparse.Namespace) -> int:
             command=command,
             lease_seconds=args.lease,
             wait_seconds=0 if args.once else args.wait,
+            stop_grace_seconds=args.grace,
         )
     )
     signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.stop())
     signal.signal(signal.SIGINT, lambda _signum, _frame: worker.stop())
-    ran = worker.run(once=args.once)
+    try:
+        ran = worker.run(once=args.once)
+    except WorkerError as error:
+        print(f"sundial worker: {error}", file=sys.stderr, flush=True)
+        return 1
     print(f"ran {ran} objective(s)", flush=True)
     return 0
 
