@@ -11,7 +11,7 @@ from datetime import timedelta
 import grpc
 import pytest
 from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from sundial.api.worker import (
     MAX_BACKOFF_SECONDS,
@@ -36,9 +36,7 @@ class FakeRpcError(grpc.RpcError, grpc.Call):
             retry.retry_delay.FromTimedelta(timedelta(seconds=retry_after))
             packed = any_pb2.Any()
             packed.Pack(retry)
-            status = status_pb2.Status(
-                code=code.value[0], message=self._details, details=[packed]
-            )
+            status = status_pb2.Status(code=code.value[0], message=self._details, details=[packed])
             self._trailing = (("grpc-status-details-bin", status.SerializeToString()),)
 
     def code(self):
