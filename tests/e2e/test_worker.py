@@ -78,13 +78,13 @@ class Scene:
         self.worker_log = tmp_path / "worker.log"
         self._schedule_id = ""
 
-    def start_worker(self) -> None:
+    def start_worker(self, grace: int = 10) -> None:
         self.worker = subprocess.Popen(
             [
                 SUNDIAL, "--log-level", "INFO", "worker",
                 "--workspace", self.ids["workspace_id"], "--agent", self.ids["agent_id"],
                 "--grpc-address", self.address, "--worker-id", "survivor",
-                "--lease", str(LEASE_SECONDS), "--wait", "5", "--grace", "10",
+                "--lease", str(LEASE_SECONDS), "--wait", "5", "--grace", str(grace),
                 "--", sys.executable, "-c", COMMAND, str(self.dir),
             ],
             stdout=subprocess.DEVNULL,
@@ -275,3 +275,37 @@ def test_an_unknown_agent_ends_the_worker_with_one_line_and_exit_code_1(scene):
     assert result.stderr.strip() == (
         "sundial worker: cannot claim objectives: NOT_FOUND: agent 'agent_nope' was not found"
     ), result.stderr
+
+
+def test_on_sigterm_the_running_command_finishes_and_is_completed_then_exit_0(scene):
+    scene.start_server()
+    scene.start_worker(grace=60)
+    objective_id = scene.trigger()
+    eventually("the command to start", lambda: f"start {objective_id}" in scene.log())
+    assert scene.worker is not None
+    scene.worker.send_signal(signal.SIGTERM)
+    eventually("the worker to say it is stopping", lambda: "stopping" in scene.worker_says())
+    assert scene.alive()
+    scene.open_gate(objective_id)
+
+    assert scene.worker.wait(timeout=WAIT_TIMEOUT) == 0
+    assert scene.succeeded(objective_id)
+
+
+def test_on_sigterm_a_command_that_outlasts_the_grace_is_stopped_and_handed_back(scene):
+    scene.start_server()
+    scene.start_worker(grace=1)
+    objective_id = scene.trigger()
+    eventually("the command to start", lambda: f"start {objective_id}" in scene.log())
+    assert scene.worker is not None
+    scene.worker.send_signal(signal.SIGTERM)
+
+    assert scene.worker.wait(timeout=WAIT_TIMEOUT) == 0
+    assert f"end {objective_id}" not in scene.log()  # stopped, not finished
+    said = scene.worker_says()
+    assert f"handing back objective {objective_id}" in said
+    assert "lease lapses" in said
+    # Still leased to the gone worker until the lease lapses; nothing was reported.
+    left = scene.objective(objective_id).info
+    assert left.status == objective_pb2.OBJECTIVE_STATUS_RUNNING
+    assert left.worker_id == "survivor"
