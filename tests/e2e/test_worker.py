@@ -30,13 +30,14 @@ from sundial.v1 import (
     objective_service_pb2_grpc,
 )
 from tests.api.schedule_requests import create_request, schedule_spec
-from tests.e2e.test_serve import Process
 from tests.e2e.workload import SUNDIAL, create_workload
 from tests.support.auth import ADMIN_SECRET
 
-# A heartbeat every 6 s: after one fails, 12 s of lease are left for the restart.
-LEASE_SECONDS = 18
+# A heartbeat every 10 s: after one fails, 20 s of lease are left for the restart (a
+# restart takes a few seconds, more on a busy machine).
+LEASE_SECONDS = 30
 WAIT_TIMEOUT = 60  # for anything a test waits for (it fails, not hangs)
+RPC_TIMEOUT = 10
 COMMAND = """
 import json, pathlib, sys, time
 objective = json.load(sys.stdin)
@@ -73,7 +74,8 @@ class Scene:
         self.address = f"127.0.0.1:{free_port()}"
         workload = create_workload(self.url, 0, admin_secret=ADMIN_SECRET)
         self.ids = {"workspace_id": workload.workspace_id, "agent_id": workload.agent_id}
-        self.server: Process | None = None
+        self.server: subprocess.Popen[bytes] | None = None
+        self.servers = 0
         self.worker: subprocess.Popen[bytes] | None = None
         self.worker_log = tmp_path / "worker.log"
         self._schedule_id = ""
@@ -93,17 +95,24 @@ class Scene:
         )  # fmt: skip
 
     def start_server(self) -> None:
-        self.server = Process(
-            "serve", "--database-url", self.url, "--grpc-address", self.address,
-            "--http-address", "", "--drain-delay", "0", "--shutdown-grace", "5",
-            env={"SUNDIAL_BOOTSTRAP_API_KEY": ADMIN_SECRET},
+        # Output to files: a pipe nobody reads fills up and blocks the server's logging.
+        self.servers += 1
+        out = self.dir / f"server-{self.servers}.out"
+        self.server = subprocess.Popen(
+            [
+                SUNDIAL, "serve", "--database-url", self.url, "--grpc-address", self.address,
+                "--http-address", "", "--drain-delay", "0", "--shutdown-grace", "5",
+            ],
+            stdout=out.open("wb"),
+            stderr=(self.dir / f"server-{self.servers}.err").open("wb"),
+            env={**os.environ, "SUNDIAL_BOOTSTRAP_API_KEY": ADMIN_SECRET},
         )  # fmt: skip
-        self.server.wait_for_line(r"serving gRPC on")
+        eventually("the server to serve", lambda: "serving gRPC on" in out.read_text())
 
     def stop_server(self) -> None:
         assert self.server is not None
-        self.server.popen.send_signal(signal.SIGTERM)
-        assert self.server.popen.wait(timeout=WAIT_TIMEOUT) == 0
+        self.server.send_signal(signal.SIGTERM)
+        assert self.server.wait(timeout=WAIT_TIMEOUT) == 0
         self.server = None
 
     def worker_says(self) -> str:
@@ -123,25 +132,31 @@ class Scene:
                 # Paused: only the test's triggers make objectives.
                 spec = schedule_spec(status=agent_schedule_pb2.AGENT_SCHEDULE_STATUS_PAUSED)
                 request = create_request(**self.ids, spec=spec)
-                self._schedule_id = schedules.CreateAgentSchedule(request).metadata.id
+                self._schedule_id = schedules.CreateAgentSchedule(
+                    request, timeout=RPC_TIMEOUT
+                ).metadata.id
             objective = schedules.TriggerAgentSchedule(
                 agent_schedule_service_pb2.TriggerAgentScheduleRequest(
                     **self.ids, schedule_id=self._schedule_id
-                )
+                ),
+                timeout=RPC_TIMEOUT,
             )
         return objective.metadata.id
 
     def objective(self, objective_id: str) -> objective_pb2.Objective:
         with authorized_channel(self.address, ADMIN_SECRET) as channel:
             return objective_service_pb2_grpc.ObjectiveServiceStub(channel).GetObjective(
-                objective_service_pb2.GetObjectiveRequest(**self.ids, objective_id=objective_id)
+                objective_service_pb2.GetObjectiveRequest(**self.ids, objective_id=objective_id),
+                timeout=RPC_TIMEOUT,
             )
 
     def objectives(self) -> list[objective_pb2.Objective]:
         with authorized_channel(self.address, ADMIN_SECRET) as channel:
             return list(
                 objective_service_pb2_grpc.ObjectiveServiceStub(channel)
-                .ListObjectives(objective_service_pb2.ListObjectivesRequest(**self.ids))
+                .ListObjectives(
+                    objective_service_pb2.ListObjectivesRequest(**self.ids), timeout=RPC_TIMEOUT
+                )
                 .objectives
             )
 
@@ -159,7 +174,7 @@ def scene(tmp_path: Path) -> Iterator[Scene]:
     try:
         yield scene
     finally:
-        for process in (scene.worker, scene.server.popen if scene.server else None):
+        for process in (scene.worker, scene.server):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait(timeout=30)

@@ -390,8 +390,9 @@ class Worker:
             return
 
     def _pause_before_report(self, objective_id: str, failures: int, error: grpc.RpcError) -> bool:
-        """Waits before reporting again; False when the stop grace is over (then gives up)."""
-        delay = self._delay(failures, error)
+        """Waits before reporting again; False when the stop grace is over (then gives up).
+        Never longer than a heartbeat interval: the lease runs out while the report waits."""
+        delay = min(self._delay(failures, error), self._beat_interval)
         if self._stop.is_set():
             remaining = self._stop_deadline - self._clock()
             if remaining <= 0:
@@ -434,8 +435,10 @@ class Worker:
             )
         else:
             logger.warning(
-                "could not report objective %s: it is %s",
+                "could not report objective %s: %s: %s (it is %s)",
                 objective_id,
+                _code_of(refusal).name,
+                _details_of(refusal),
                 objective_pb2.ObjectiveStatus.Name(info.status),
             )
 

@@ -374,6 +374,37 @@ def test_a_worker_key_that_cannot_read_the_objective_says_the_report_may_have_be
     assert len(h.stub.names("CompleteObjective")) == 3
 
 
+def test_a_report_is_retried_at_least_every_heartbeat_interval_while_the_lease_runs():
+    h = Harness()
+    h.stub.scripts["ClaimObjectives"] = [claimed("obj_1")]
+    h.stub.scripts["CompleteObjective"] = [down() for _ in range(10)]
+
+    h.worker.run()
+
+    assert h.time.waits == [0.5, 1, 2, 4, 8, 10, 10, 10, 10, 10]  # LEASE / 3 at most
+    assert len(h.stub.names("CompleteObjective")) == 11
+
+
+def test_a_report_refused_after_a_cut_off_one_says_why_and_what_the_objective_is(caplog):
+    h = Harness()
+    h.stub.scripts["ClaimObjectives"] = [claimed("obj_1")]
+    h.stub.scripts["CompleteObjective"] = [
+        down(),
+        FakeRpcError(grpc.StatusCode.FAILED_PRECONDITION, "the lease has expired"),
+    ]
+    still = objective_pb2.Objective()
+    still.info.status = objective_pb2.OBJECTIVE_STATUS_RUNNING
+    still.info.worker_id = WORKER_ID
+    h.stub.scripts["GetObjective"] = [still]
+
+    h.worker.run()
+
+    assert (
+        "could not report objective obj_1: FAILED_PRECONDITION: the lease has expired "
+        "(it is OBJECTIVE_STATUS_RUNNING)"
+    ) in messages(caplog, logging.WARNING)
+
+
 def test_a_lease_lost_before_any_outage_is_not_read_back(caplog):
     h = Harness()
     h.stub.scripts["ClaimObjectives"] = [claimed("obj_1")]
