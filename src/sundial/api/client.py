@@ -1,7 +1,7 @@
 """Calling Sundial from Python: a channel that sends `authorization: Bearer <secret>` with
 every call (what `sundial worker` uses; plaintext, for loopback and private networks)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -48,6 +48,11 @@ class _CallDetails(grpc.ClientCallDetails):
         self.compression = compression
 
 
-def authorized_channel(target: str, secret: str) -> grpc.Channel:
-    """A plaintext channel to `target` whose every call carries the API key (or JWT)."""
-    return grpc.intercept_channel(grpc.insecure_channel(target), _Credentials(secret))
+def authorized_channel(
+    target: str, secret: str, *, options: Sequence[tuple[str, Any]] = ()
+) -> grpc.Channel:
+    """A plaintext channel to `target` whose every call carries the API key (or JWT);
+    `options` are gRPC channel arguments."""
+    return grpc.intercept_channel(
+        grpc.insecure_channel(target, options=list(options)), _Credentials(secret)
+    )

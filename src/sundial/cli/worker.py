@@ -27,6 +27,12 @@ from sundial.settings import DEFAULT_GRPC_ADDRESS
 @click.option("--lease", type=int, default=60, help="lease seconds (heartbeats keep it)")
 @click.option("--wait", type=int, default=20, help="long-poll seconds per claim")
 @click.option("--once", is_flag=True, help="one claim round, then exit")
+@click.option(
+    "--grace",
+    type=click.IntRange(min=0),
+    default=30,
+    help="seconds a running command may take to finish after SIGTERM",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def worker(
     workspace: str,
@@ -37,10 +43,11 @@ def worker(
     lease: int,
     wait: int,
     once: bool,
+    grace: int,
     command: tuple[str, ...],
 ) -> int:
     """Claim an agent's objectives and run COMMAND for each: sundial worker ... -- COMMAND."""
-    from sundial.api.worker import Worker, WorkerOptions  # noqa: PLC0415
+    from sundial.api.worker import Worker, WorkerError, WorkerOptions  # noqa: PLC0415
 
     argv = list(command[1:] if command[:1] == ("--",) else command)
     if not argv:
@@ -64,11 +71,16 @@ def worker(
             command=argv,
             lease_seconds=lease,
             wait_seconds=0 if once else wait,
+            stop_grace_seconds=grace,
         )
     )
     signal.signal(signal.SIGTERM, lambda _signum, _frame: running.stop())
     signal.signal(signal.SIGINT, lambda _signum, _frame: running.stop())
-    ran = running.run(once=once)
+    try:
+        ran = running.run(once=once)
+    except WorkerError as error:
+        click.echo(f"sundial worker: {error}", err=True)
+        return 1
     print(f"ran {ran} objective(s)", flush=True)
     return 0
 
