@@ -7,13 +7,22 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2, json_format
 
+from sundial.api.call_guard import method_access
+from sundial.api.client import authorized_channel
+from sundial.api.grpc_server import SERVICES
 from sundial.domain.clock import FakeClock
+from sundial.domain.principals import Permission
 from sundial.server import SundialServer
 from sundial.v1 import (
+    access_pb2,
     agent_schedule_pb2,
     agent_schedule_service_pb2,
+    api_key_pb2,
+    api_key_service_pb2,
+    api_key_service_pb2_grpc,
     insight_service_pb2,
     insight_service_pb2_grpc,
+    metadata_pb2,
     objective_pb2,
 )
 from tests.support.insight_scenario import NOW, START, Actor, Scenario, build
@@ -60,7 +69,8 @@ def test_workspace_stats_count_schedules_and_the_objectives_of_today_and_the_win
     window = stats.window
     assert window.start_time.ToDatetime(UTC) == NOW - timedelta(hours=1)
     assert window.counts == pb.ObjectiveCounts(pending=1, failed=1, total=2)
-    assert window.HasField("success_rate") and window.success_rate == 0.0
+    assert window.HasField("success_rate")
+    assert window.success_rate == 0.0
     assert _seconds(window.average_duration) == 90
     assert _seconds(window.p95_duration) == 90
 
@@ -175,11 +185,14 @@ def test_past_heatmap_counts_objectives_by_local_day_and_hour(insight, scenario)
     assert heatmap.total == 3
     assert [day.day_of_week for day in heatmap.days] == list(range(7))
     monday = list(heatmap.days[1].hours)
-    assert monday[13] == 1 and monday[14] == 2 and sum(monday) == 3
+    assert monday[13] == 1
+    assert monday[14] == 2
+    assert sum(monday) == 3
     tokyo = insight.GetFireHeatmap(
         pb.GetFireHeatmapRequest(workspace_id=scenario.workspace_id, time_zone="Asia/Tokyo")
     )
-    assert tokyo.days[1].hours[22] == 1 and tokyo.days[1].hours[23] == 2
+    assert tokyo.days[1].hours[22] == 1
+    assert tokyo.days[1].hours[23] == 2
 
 
 def test_future_heatmap_counts_the_active_schedules_fire_times(insight, scenario):
@@ -280,7 +293,8 @@ def test_compare_objectives_lines_up_status_duration_and_output(insight, scenari
     assert [_seconds(o.duration) for o in reply.objectives] == [30, 90]
     assert [d.path for d in reply.differences] == ["output"]
     values = reply.differences[0].values
-    assert values[0].present and not values[1].present
+    assert values[0].present
+    assert not values[1].present
     assert json_format.MessageToDict(values[0].value) == {"score": 1, "tags": ["a"]}
 
 
@@ -336,7 +350,9 @@ def test_compare_objectives_refuses_bad_lists(insight, scenario, ids, code, fiel
         assert field in failure.violations
 
 
-def test_compare_refuses_an_objective_of_another_schedule(insight, scenario, server, clock, channel):
+def test_compare_refuses_an_objective_of_another_schedule(
+    insight, scenario, server, clock, channel
+):
     actor = Actor(server, clock, channel)
     actor.agent_id = scenario.agent_id
     elsewhere = actor.trigger(scenario.daily_id)
@@ -352,9 +368,7 @@ def test_compare_refuses_an_objective_of_another_schedule(insight, scenario, ser
     assert raised.value.code() is grpc.StatusCode.NOT_FOUND
 
 
-def test_schedule_info_counts_manual_fires_and_follows_the_newest_objective(
-    scenario, schedules
-):
+def test_schedule_info_counts_manual_fires_and_follows_the_newest_objective(scenario, schedules):
     info = schedules.GetAgentSchedule(
         agent_schedule_service_pb2.GetAgentScheduleRequest(
             workspace_id=scenario.workspace_id, agent_id="-", schedule_id=scenario.hourly_id
@@ -405,9 +419,58 @@ def test_retries_and_backfills_are_counted_and_shown_as_the_last_objective(
     assert info.last_objective_id == newest
 
 
-def test_a_viewer_key_of_another_workspace_cannot_read_stats(server, scenario, other_workspace_id):
-    with pytest.raises(grpc.RpcError) as raised:
-        insight_service_pb2_grpc.InsightServiceStub(
-            grpc.insecure_channel(f"127.0.0.1:{server.port}")
-        ).GetWorkspaceStats(pb.GetWorkspaceStatsRequest(workspace_id=scenario.workspace_id))
-    assert raised.value.code() is grpc.StatusCode.UNAUTHENTICATED
+def _key(channel, server, role, workspace_ids):
+    keys = api_key_service_pb2_grpc.ApiKeyServiceStub(channel)
+    return keys.CreateApiKey(
+        api_key_service_pb2.CreateApiKeyRequest(
+            account_id=server.bootstrap.default_workspace.account_id,
+            metadata=metadata_pb2.CreateResourceMetadata(name="viewer"),
+            spec=api_key_pb2.ApiKeySpec(role=role, workspace_ids=workspace_ids),
+        )
+    ).info.secret
+
+
+@pytest.mark.parametrize(
+    ("role", "own_workspace", "code"),
+    [
+        (access_pb2.ROLE_VIEWER, True, None),
+        (access_pb2.ROLE_VIEWER, False, grpc.StatusCode.PERMISSION_DENIED),
+        (access_pb2.ROLE_WORKER, True, grpc.StatusCode.PERMISSION_DENIED),
+    ],
+    ids=["viewer", "viewer-of-another-workspace", "worker"],
+)
+def test_insight_needs_read_permission_on_the_workspace(
+    server, channel, scenario, other_workspace_id, role, own_workspace, code
+):
+    secret = _key(
+        channel, server, role, [scenario.workspace_id if own_workspace else other_workspace_id]
+    )
+    with authorized_channel(f"127.0.0.1:{server.port}", secret) as keyed:
+        stub = insight_service_pb2_grpc.InsightServiceStub(keyed)
+        calls = [
+            lambda: stub.GetWorkspaceStats(
+                pb.GetWorkspaceStatsRequest(workspace_id=scenario.workspace_id)
+            ),
+            lambda: stub.GetEngineStatus(
+                pb.GetEngineStatusRequest(workspace_id=scenario.workspace_id)
+            ),
+            lambda: stub.GetFireHeatmap(
+                pb.GetFireHeatmapRequest(workspace_id=scenario.workspace_id)
+            ),
+        ]
+        for call in calls:
+            if code is None:
+                call()
+                continue
+            with pytest.raises(grpc.RpcError) as raised:
+                call()
+            assert raised.value.code() is code
+
+
+def test_every_insight_method_has_a_permission_rule():
+    rules = method_access(SERVICES)
+    service = insight_service_pb2.DESCRIPTOR.services_by_name["InsightService"]
+    for method in service.methods:
+        rule = rules[f"/{service.full_name}/{method.name}"]
+        assert rule.permission is Permission.READ, method.name
+        assert rule.workspace_field, method.name
