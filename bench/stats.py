@@ -154,7 +154,9 @@ def _run(name: str, url: str, args: argparse.Namespace) -> None:
         database.dispose()
     print(f"{name:<11} {'view':<26} {args.small:>9,} {args.large:>11,}  ratio")
     for view, cost in small.items():
-        print(f"{'':<11} {view:<26} {cost:>7.2f}ms {large[view]:>9.2f}ms {large[view] / cost:>6.2f}x")
+        print(
+            f"{'':<11} {view:<26} {cost:>7.2f}ms {large[view]:>9.2f}ms {large[view] / cost:>6.2f}x"
+        )
 
 
 def main() -> int:
