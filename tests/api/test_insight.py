@@ -474,3 +474,16 @@ def test_every_insight_method_has_a_permission_rule():
         rule = rules[f"/{service.full_name}/{method.name}"]
         assert rule.permission is Permission.READ, method.name
         assert rule.workspace_field, method.name
+
+
+def test_views_refuse_a_window_with_more_fires_than_the_cap(insight, scenario, monkeypatch):
+    monkeypatch.setattr("sundial.service.fire_views.MAX_FIRES", 2)
+    request = pb.ListCalendarFiresRequest(workspace_id=scenario.workspace_id)
+    request.start_time.FromDatetime(START)
+    request.end_time.FromDatetime(START + timedelta(hours=6))
+    with pytest.raises(grpc.RpcError) as raised:
+        insight.ListCalendarFires(request)
+    assert "end_time" in failure_of(raised.value).violations
+    with pytest.raises(grpc.RpcError) as raised:
+        insight.GetFireHeatmap(pb.GetFireHeatmapRequest(workspace_id=scenario.workspace_id))
+    assert "window" in failure_of(raised.value).violations

@@ -75,10 +75,12 @@ class FireViewService:
             require_workspace(uow, principal, workspace_id)
             if source is HeatmapSource.PAST:
                 start, end = now - span, now
-                times = [
-                    o.fired_at
-                    for o in uow.insight.objectives_fired(workspace_id, start, end + TICK)
-                ]
+                past = uow.insight.objectives_fired(
+                    workspace_id, start, end + TICK, limit=MAX_FIRES + 1
+                )
+                if len(past) > MAX_FIRES:
+                    raise _too_many("window")
+                times = [o.fired_at for o in past]
             else:
                 start, end = now, now + span
                 times = [f.at for f in self._planned(uow, workspace_id, start, end, "window")]
@@ -112,7 +114,9 @@ class FireViewService:
             require_workspace(uow, principal, workspace_id)
             fires: list[CalendarFire] = []
             if start <= now:
-                past = uow.insight.objectives_fired(workspace_id, start, min(end, now + TICK))
+                past = uow.insight.objectives_fired(
+                    workspace_id, start, min(end, now + TICK), limit=MAX_FIRES + 1
+                )
                 fires.extend(
                     CalendarFire(
                         time=o.fired_at,

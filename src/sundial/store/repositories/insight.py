@@ -70,9 +70,10 @@ class InsightRepository:
         end: datetime,
         *,
         schedule_id: str = "",
+        limit: int | None = None,
     ) -> list[WindowObjective]:
         """Objectives created in [start, end), oldest first: of the workspace, or of one of
-        its schedules."""
+        its schedules; the first `limit` of them when given."""
         scope: tuple[Any, ...]
         if schedule_id:
             scope = (
@@ -85,6 +86,7 @@ class InsightRepository:
             select(*_WINDOW_COLUMNS)
             .where(*scope, _objectives.c.created_at >= start, _objectives.c.created_at < end)
             .order_by(_objectives.c.created_at, _objectives.c.id)
+            .limit(limit)
         )
         return [
             WindowObjective(
