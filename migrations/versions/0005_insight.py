@@ -1,5 +1,6 @@
 """insight: objectives by fire time (bounded-window stats), schedule counters for manual,
-backfilled and retried objectives, and the engine replicas' reports
+backfilled and retried objectives, missed and skipped fires by minute, and the engine
+replicas' reports
 
 Revision ID: 0005
 Revises: 0004
@@ -33,6 +34,14 @@ def upgrade() -> None:
         for name in _COUNTERS:
             batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
+        "schedule_fire_outcomes",
+        sa.Column("schedule_id", sa.String(length=40), nullable=False),
+        sa.Column("minute", sundial.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("missed", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("schedule_id", "minute", name=op.f("pk_schedule_fire_outcomes")),
+    )
+    op.create_table(
         "engine_replicas",
         sa.Column("id", sa.String(length=128), nullable=False),
         sa.Column("started_at", sundial.store.types.UTCDateTime(timezone=True), nullable=False),
@@ -49,6 +58,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_engine_replicas_last_seen_at", table_name="engine_replicas")
     op.drop_table("engine_replicas")
+    op.drop_table("schedule_fire_outcomes")
     with op.batch_alter_table("agent_schedules", schema=None) as batch_op:
         for name in _COUNTERS:
             batch_op.drop_column(name)

@@ -487,3 +487,37 @@ def test_views_refuse_a_window_with_more_fires_than_the_cap(insight, scenario, m
     with pytest.raises(grpc.RpcError) as raised:
         insight.GetFireHeatmap(pb.GetFireHeatmapRequest(workspace_id=scenario.workspace_id))
     assert "window" in failure_of(raised.value).violations
+
+
+def test_schedule_stats_count_missed_and_skipped_fires_over_the_window(
+    insight, server, clock, channel
+):
+    actor = Actor(server, clock, channel)
+    skipper = actor.create(
+        "skipper",
+        "0 * * * *",
+        overlap_policy=agent_schedule_pb2.OVERLAP_POLICY_SKIP,
+        catchup_window=duration_pb2.Duration(seconds=600),
+    )
+    actor.fire(START + timedelta(hours=1, seconds=5))  # 13:00 fires and stays PENDING
+    actor.fire(START + timedelta(hours=2, seconds=10))  # 14:00 is skipped
+    actor.fire(START + timedelta(hours=3, minutes=30))  # 15:00 is 30 minutes late: missed
+
+    def stats(window: int) -> pb.ScheduleStats:
+        return insight.GetScheduleStats(
+            pb.GetScheduleStatsRequest(
+                workspace_id=actor.workspace_id,
+                agent_id="-",
+                schedule_id=skipper,
+                window=duration_pb2.Duration(seconds=window),
+            )
+        )
+
+    day = stats(86400)
+    assert (day.window_missed_fires, day.window_skipped_fires) == (1, 1)
+    assert (day.lifetime_missed_fires, day.lifetime_skipped_fires) == (1, 1)
+    assert day.window_fires == pb.FireCounts(scheduled=1)
+    # From 14:30: the skip (14:00:10) is outside, the miss (15:30) inside.
+    last_hour = stats(3600)
+    assert (last_hour.window_missed_fires, last_hour.window_skipped_fires) == (1, 0)
+    assert last_hour.window_fires == pb.FireCounts()

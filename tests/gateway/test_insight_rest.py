@@ -75,6 +75,7 @@ def test_schedule_stats(api, scenario):
     stats = _get(api, f"/agents/{scenario.agent_id}/schedules/{scenario.hourly_id}/stats")
     assert stats["scheduleId"] == scenario.hourly_id
     assert stats["windowFires"] == {"scheduled": 2, "manual": 1}
+    assert "windowMissedFires" not in stats  # zero, which ProtoJSON leaves out
     assert stats["window"]["counts"]["total"] == 3
 
 

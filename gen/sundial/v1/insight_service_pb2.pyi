@@ -372,16 +372,24 @@ class ScheduleStats(_message.Message):
     WINDOW_FIRES_FIELD_NUMBER: _builtins.int
     LIFETIME_MISSED_FIRES_FIELD_NUMBER: _builtins.int
     LIFETIME_SKIPPED_FIRES_FIELD_NUMBER: _builtins.int
+    WINDOW_MISSED_FIRES_FIELD_NUMBER: _builtins.int
+    WINDOW_SKIPPED_FIRES_FIELD_NUMBER: _builtins.int
     schedule_id: _builtins.str
     """The schedule."""
     lifetime_missed_fires: _builtins.int
-    """Fires missed (older than the catch-up window) since the schedule was created;
-    misses leave no objective, so they are counted for the schedule's lifetime only.
+    """Fires missed (older than the catch-up window) since the schedule was created
+    (info.missed_fires).
     """
     lifetime_skipped_fires: _builtins.int
-    """Fires dropped by the overlap policy since the schedule was created (lifetime, as
-    missed fires).
+    """Fires dropped by the overlap policy since the schedule was created
+    (info.skipped_fires).
     """
+    window_missed_fires: _builtins.int
+    """Fires missed over the window, counted by the minute the engine missed them (the
+    window's start is rounded down to its minute).
+    """
+    window_skipped_fires: _builtins.int
+    """Fires skipped over the window, counted as missed ones."""
     @_builtins.property
     def today(self) -> Global___ObjectiveStats:
         """Objectives since midnight in the requested time zone."""
@@ -403,10 +411,12 @@ class ScheduleStats(_message.Message):
         window_fires: Global___FireCounts | None = ...,
         lifetime_missed_fires: _builtins.int = ...,
         lifetime_skipped_fires: _builtins.int = ...,
+        window_missed_fires: _builtins.int = ...,
+        window_skipped_fires: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["today", b"today", "window", b"window", "window_fires", b"window_fires"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lifetime_missed_fires", b"lifetime_missed_fires", "lifetime_skipped_fires", b"lifetime_skipped_fires", "schedule_id", b"schedule_id", "today", b"today", "window", b"window", "window_fires", b"window_fires"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lifetime_missed_fires", b"lifetime_missed_fires", "lifetime_skipped_fires", b"lifetime_skipped_fires", "schedule_id", b"schedule_id", "today", b"today", "window", b"window", "window_fires", b"window_fires", "window_missed_fires", b"window_missed_fires", "window_skipped_fires", b"window_skipped_fires"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

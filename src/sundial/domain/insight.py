@@ -64,6 +64,8 @@ class ScheduleStats:
     window_fires: FireCounts
     lifetime_missed_fires: int
     lifetime_skipped_fires: int
+    window_missed_fires: int
+    window_skipped_fires: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,9 @@ class StatsService:
             fired = uow.insight.objectives_fired(
                 workspace_id, min(start, today), now + TICK, schedule_id=schedule_id
             )
+            missed, skipped = uow.insight.missed_and_skipped(
+                schedule_id, start.replace(second=0, microsecond=0), now + TICK
+            )
         kinds = Counter(o.trigger_kind for o in fired if o.fired_at >= start)
         return ScheduleStats(
             schedule_id=schedule_id,
@@ -106,6 +109,8 @@ class StatsService:
             ),
             lifetime_missed_fires=schedule.info.missed_fires,
             lifetime_skipped_fires=schedule.info.skipped_fires,
+            window_missed_fires=missed,
+            window_skipped_fires=skipped,
         )
 
     def engine_status(self, principal: Principal, workspace_id: str) -> EngineStatus:

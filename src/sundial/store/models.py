@@ -226,6 +226,19 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class FireOutcomeRow(Base):
+    """A schedule's fires missed and skipped in one minute (by the engine's clock). Misses
+    and skips leave no objective; these rows let stats count them over a window. Written
+    only when a pass misses or skips something."""
+
+    __tablename__ = "schedule_fire_outcomes"
+
+    schedule_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    missed: Mapped[int]
+    skipped: Mapped[int]
+
+
 class EngineReplicaRow(Base):
     """What a process running the firing engine last reported (engine status)."""
 

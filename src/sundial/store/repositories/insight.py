@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from sundial.domain.insight import EngineReplica
 from sundial.domain.objectives import ObjectiveStatus, TriggerKind
 from sundial.domain.schedules import AgentSchedule, ScheduleStatus
-from sundial.store.models import EngineReplicaRow, ObjectiveRow, ScheduleRow
+from sundial.store.models import EngineReplicaRow, FireOutcomeRow, ObjectiveRow, ScheduleRow
 from sundial.store.repositories.schedules import schedules_where
 
 _objectives = typing.cast(Table, ObjectiveRow.__table__)
 _schedules = typing.cast(Table, ScheduleRow.__table__)
 _replicas = typing.cast(Table, EngineReplicaRow.__table__)
+_outcomes = typing.cast(Table, FireOutcomeRow.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,22 @@ class InsightRepository:
             )
         )
         return [(row.scheduled_time, row.created_at) for row in rows]
+
+    def missed_and_skipped(
+        self, schedule_id: str, start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """The schedule's fires missed and skipped in the minutes starting in [start, end)."""
+        row = self._session.execute(
+            select(
+                func.coalesce(func.sum(_outcomes.c.missed), 0),
+                func.coalesce(func.sum(_outcomes.c.skipped), 0),
+            ).where(
+                _outcomes.c.schedule_id == schedule_id,
+                _outcomes.c.minute >= start,
+                _outcomes.c.minute < end,
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     def schedules_named(self, workspace_id: str, schedule_ids: Sequence[str]) -> dict[str, str]:
         """The names of these schedules of the workspace, by id."""

@@ -18,7 +18,7 @@ from sundial.domain.schedules import (
 )
 from sundial.domain.tenancy import Profile
 from sundial.store.codec import from_json, to_json
-from sundial.store.models import ProfileRow, ScheduleRow
+from sundial.store.models import FireOutcomeRow, ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
 from sundial.store.repositories.objectives import FIRES_OF_ONE, ScheduleFires, facts_of_json
 from sundial.store.repositories.tenancy import profile_of
@@ -145,6 +145,9 @@ class ScheduleRepository:
             delete(ScheduleRow).where(
                 ScheduleRow.workspace_id == workspace_id, ScheduleRow.id == schedule_id
             )
+        )
+        self._session.execute(
+            delete(FireOutcomeRow).where(FireOutcomeRow.schedule_id == schedule_id)
         )
 
 
