@@ -14,10 +14,14 @@ from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
 from sundial.service.authorization import Authorizer, WorkspaceDirectory
 from sundial.service.database_health import DatabaseWatcher
+from sundial.service.engine_reports import EngineReporter, new_replica_id
 from sundial.service.failure_limiter import FailureLimiter
+from sundial.service.fire_views import FireViewService
 from sundial.service.firing import FiringService
 from sundial.service.housekeeping import Housekeeping
+from sundial.service.insight_stats import StatsService
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
+from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import ObjectiveService
 from sundial.service.profiles import ProfileService
 from sundial.service.schedules import ScheduleService
@@ -98,6 +102,7 @@ class SundialServer:
             after_pass=Housekeeping(self.database, self.clock, self.objectives),
             clock=self.clock,
             batch_size=settings.engine_batch_size,
+            on_pass=EngineReporter(self.database, self.clock, new_replica_id()),
         )
         self.notifier.on_schedules_changed(self.engine.wake)
         self._notifications: PostgresNotifications | None = None
@@ -114,6 +119,9 @@ class SundialServer:
                 tenancy=self.tenancy,
                 profiles=self.profiles,
                 api_keys=self.api_keys,
+                stats=StatsService(self.database, self.clock),
+                fire_views=FireViewService(self.database, self.clock, self.schedules),
+                comparisons=ComparisonService(self.database),
             ),
             security=Security(
                 authenticator=self.authenticator,

@@ -555,12 +555,20 @@ class AgentScheduleInfo(_message.Message):
     LAST_OBJECTIVE_STATUS_FIELD_NUMBER: _builtins.int
     REMAINING_FIRES_FIELD_NUMBER: _builtins.int
     AGENT_ID_FIELD_NUMBER: _builtins.int
+    MANUAL_FIRES_FIELD_NUMBER: _builtins.int
+    BACKFILL_FIRES_FIELD_NUMBER: _builtins.int
+    RETRY_ATTEMPTS_FIELD_NUMBER: _builtins.int
     last_objective_id: _builtins.str
-    """The most recent objective the schedule created."""
+    """The most recent objective of the schedule, of any origin (a fire, a manual
+    trigger, a backfill or a retry).
+    """
     last_skip_reason: _builtins.str
     """Why the schedule most recently skipped a fire."""
     total_fires: _builtins.int
-    """Lifetime count of objectives created by this schedule."""
+    """Fires of the schedule's rules so far, what max_fires counts. Manual triggers,
+    backfills and retries are not in it: see manual_fires, backfill_fires and
+    retry_attempts.
+    """
     missed_fires: _builtins.int
     """Fires not made because they were older than the catch-up window."""
     skipped_fires: _builtins.int
@@ -568,11 +576,17 @@ class AgentScheduleInfo(_message.Message):
     consecutive_failure_count: _builtins.int
     """Objectives that failed in a row since the last success."""
     last_objective_status: _objective_pb2.ObjectiveStatus.ValueType
-    """Status of the most recent objective."""
+    """Status of the most recent objective, of any origin (as last_objective_id)."""
     remaining_fires: _builtins.int
     """Scheduled fires left under max_fires; absent when there is no limit."""
     agent_id: _builtins.str
     """The agent the schedule fires."""
+    manual_fires: _builtins.int
+    """Objectives made by TriggerAgentSchedule ("run now")."""
+    backfill_fires: _builtins.int
+    """Objectives made by BackfillAgentSchedule."""
+    retry_attempts: _builtins.int
+    """Retry attempts made under retry_policy."""
     @_builtins.property
     def created_by(self) -> _profile_pb2.Profile:
         """The profile that created the schedule."""
@@ -620,10 +634,13 @@ class AgentScheduleInfo(_message.Message):
         last_objective_status: _objective_pb2.ObjectiveStatus.ValueType = ...,
         remaining_fires: _builtins.int | None = ...,
         agent_id: _builtins.str = ...,
+        manual_fires: _builtins.int = ...,
+        backfill_fires: _builtins.int = ...,
+        retry_attempts: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires", "created_by", b"created_by", "last_fire_at", b"last_fire_at", "last_skipped_at", b"last_skipped_at", "next_fire_at", b"next_fire_at", "remaining_fires", b"remaining_fires"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires", "agent_id", b"agent_id", "consecutive_failure_count", b"consecutive_failure_count", "created_by", b"created_by", "future_fire_times", b"future_fire_times", "last_fire_at", b"last_fire_at", "last_objective_id", b"last_objective_id", "last_objective_status", b"last_objective_status", "last_skip_reason", b"last_skip_reason", "last_skipped_at", b"last_skipped_at", "missed_fires", b"missed_fires", "next_fire_at", b"next_fire_at", "recent_fires", b"recent_fires", "remaining_fires", b"remaining_fires", "running_objective_ids", b"running_objective_ids", "skipped_fires", b"skipped_fires", "total_fires", b"total_fires"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires", "agent_id", b"agent_id", "backfill_fires", b"backfill_fires", "consecutive_failure_count", b"consecutive_failure_count", "created_by", b"created_by", "future_fire_times", b"future_fire_times", "last_fire_at", b"last_fire_at", "last_objective_id", b"last_objective_id", "last_objective_status", b"last_objective_status", "last_skip_reason", b"last_skip_reason", "last_skipped_at", b"last_skipped_at", "manual_fires", b"manual_fires", "missed_fires", b"missed_fires", "next_fire_at", b"next_fire_at", "recent_fires", b"recent_fires", "remaining_fires", b"remaining_fires", "retry_attempts", b"retry_attempts", "running_objective_ids", b"running_objective_ids", "skipped_fires", b"skipped_fires", "total_fires", b"total_fires"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__remaining_fires: _TypeAlias = _typing.Literal["remaining_fires"]  # noqa: Y015
     _WhichOneofArgType__remaining_fires: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires"]  # noqa: Y015

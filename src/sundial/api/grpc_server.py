@@ -17,6 +17,7 @@ from sundial.api.admin import (
 )
 from sundial.api.agents import AgentServicer
 from sundial.api.call_guard import CallGuard, method_access
+from sundial.api.insight import InsightServicer
 from sundial.api.interceptors import CallInterceptor
 from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
@@ -27,6 +28,9 @@ from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
 from sundial.service.authorization import Authorizer
 from sundial.service.failure_limiter import FailureLimiter
+from sundial.service.fire_views import FireViewService
+from sundial.service.insight_stats import StatsService
+from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import ObjectiveService
 from sundial.service.profiles import ProfileService
 from sundial.service.schedules import ScheduleService
@@ -41,6 +45,8 @@ from sundial.v1 import (
     agent_service_pb2_grpc,
     api_key_service_pb2,
     api_key_service_pb2_grpc,
+    insight_service_pb2,
+    insight_service_pb2_grpc,
     objective_service_pb2,
     objective_service_pb2_grpc,
     profile_service_pb2,
@@ -57,6 +63,7 @@ SERVICES = (
     workspace_service_pb2.DESCRIPTOR.services_by_name["WorkspaceService"],
     profile_service_pb2.DESCRIPTOR.services_by_name["ProfileService"],
     api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"],
+    insight_service_pb2.DESCRIPTOR.services_by_name["InsightService"],
 )
 SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
 # Open to everyone: health checking and reflection.
@@ -78,6 +85,9 @@ class Services:
     tenancy: TenancyService
     profiles: ProfileService
     api_keys: ApiKeyService
+    stats: StatsService
+    fire_views: FireViewService
+    comparisons: ComparisonService
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,10 @@ class GrpcServer:
         )
         api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(
             ApiKeyServicer(services.api_keys, principal), server
+        )
+        insight_service_pb2_grpc.add_InsightServiceServicer_to_server(
+            InsightServicer(services.stats, services.fire_views, services.comparisons, principal),
+            server,
         )
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

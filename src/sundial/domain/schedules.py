@@ -171,6 +171,9 @@ class AgentScheduleInfo:
     consecutive_failure_count: int = 0
     last_objective_status: ObjectiveStatus = ObjectiveStatus.UNSPECIFIED
     remaining_fires: int | None = None
+    manual_fires: int = 0
+    backfill_fires: int = 0
+    retry_attempts: int = 0
     # Not on the wire: the nominal time of the next fire (next_fire_at adds jitter), and
     # the scheduled fires so far (what max_fires counts).
     next_nominal_at: datetime | None = None

@@ -22,7 +22,8 @@ GC_PAUSED_BATCHES = 4
 
 class FiringLoop:
     """Runs `fire_batch` (returns how many schedules it handled, at most `batch_size`)
-    until nothing is due, then `after_pass` (the reaper), then sleeps."""
+    until nothing is due, then `after_pass` (the reaper), then `on_pass` (told how many
+    schedules the pass handled), then sleeps."""
 
     def __init__(
         self,
@@ -32,8 +33,10 @@ class FiringLoop:
         after_pass: Callable[[], object],
         clock: Clock,
         batch_size: int,
+        on_pass: Callable[[int], object] | None = None,
     ) -> None:
         self._fire_batch = fire_batch
+        self._on_pass = on_pass
         self._earliest_due = earliest_due
         self._after_pass = after_pass
         self._clock = clock
@@ -58,6 +61,8 @@ class FiringLoop:
             if count < self._batch_size:
                 break
         self._after_pass()
+        if self._on_pass is not None:
+            self._on_pass(handled)
         return handled
 
     def wake(self, due_at: datetime | None = None) -> None:

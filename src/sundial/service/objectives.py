@@ -336,6 +336,7 @@ class ObjectiveService:
                 )
             ]
         )
+        uow.schedules.count_objectives(spec.schedule_id, "retry_attempts")
 
     def _record_outcome(
         self,

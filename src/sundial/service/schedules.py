@@ -435,6 +435,8 @@ class ScheduleService:
             schedule.info,
             recent_fires=tuple(recent),
             running_objective_ids=tuple(running),
+            # The newest objective of any origin; the engine's column knows only its fires.
+            last_objective_id=recent[0].objective_id if recent else schedule.info.last_objective_id,
             last_objective_status=recent[0].status if recent else ObjectiveStatus.UNSPECIFIED,
             future_fire_times=self._future_fire_times(schedule),
         )

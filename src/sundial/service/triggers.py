@@ -121,6 +121,7 @@ class TriggerService:
                     )
                 ]
             )
+            uow.schedules.count_objectives(schedule_id, "manual_fires")
             record_request(uow, self._clock, key, objective_id)
             # Answered as a Get will read it.
             created = _require_objective(uow, workspace_id, objective_id)
@@ -180,6 +181,7 @@ class TriggerService:
                     )
                 )
             uow.objectives.insert(rows)
+            uow.schedules.count_objectives(schedule_id, "backfill_fires", len(rows))
             uow.commit()
             listed = [uow.objectives.get(workspace_id, r["id"]) for r in rows[:MAX_BACKFILL_LISTED]]
         if rows:

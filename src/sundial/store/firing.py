@@ -34,12 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sundial.store.models import AgentRow, ObjectiveRow, ScheduleRow
+from sundial.store.models import AgentRow, FireOutcomeRow, ObjectiveRow, ScheduleRow
 from sundial.store.types import UTCDateTime
 
 agents = typing.cast(Table, AgentRow.__table__)
 schedules = typing.cast(Table, ScheduleRow.__table__)
 objectives = typing.cast(Table, ObjectiveRow.__table__)
+outcomes = typing.cast(Table, FireOutcomeRow.__table__)
 
 _IN_FLIGHT = ("PENDING", "RUNNING")
 
@@ -186,6 +187,23 @@ _FIRE_CONSTANTS: dict[str, Any] = {
 }
 _INSERT_FIRES: dict[str, Any] = {
     dialect: statement.values(_FIRE_CONSTANTS) for dialect, statement in _INSERT_OBJECTIVES.items()
+}
+
+
+def _count_outcomes(insert: Any) -> Any:
+    """Adds a minute's misses and skips to the row of its (schedule, minute)."""
+    return insert.on_conflict_do_update(
+        index_elements=("schedule_id", "minute"),
+        set_={
+            "missed": outcomes.c.missed + insert.excluded.missed,
+            "skipped": outcomes.c.skipped + insert.excluded.skipped,
+        },
+    )
+
+
+_COUNT_OUTCOMES: dict[str, Any] = {
+    "postgresql": _count_outcomes(postgresql.insert(outcomes)),
+    "sqlite": _count_outcomes(sqlite.insert(outcomes)),
 }
 
 
@@ -347,6 +365,14 @@ class FiringRepository:
                 for a in advances
             ],
         )
+        minute = now.replace(second=0, microsecond=0)
+        counted = [
+            {"schedule_id": a.id, "minute": minute, "missed": a.missed, "skipped": a.skipped}
+            for a in advances
+            if a.missed or a.skipped
+        ]
+        if counted:
+            self._connection.execute(_COUNT_OUTCOMES[self._dialect], counted)
 
     def earliest_due(self) -> datetime | None:
         """When the next schedule falls due (the loop sleeps until then)."""

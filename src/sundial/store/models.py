@@ -141,6 +141,10 @@ class ScheduleRow(_WorkspaceResource, Base):
     missed_fires: Mapped[int] = mapped_column(default=0)
     skipped_fires: Mapped[int] = mapped_column(default=0)
     consecutive_failure_count: Mapped[int] = mapped_column(default=0)
+    # Objectives of other origins than the rules (total_fires counts those).
+    manual_fires: Mapped[int] = mapped_column(default=0, server_default="0")
+    backfill_fires: Mapped[int] = mapped_column(default=0, server_default="0")
+    retry_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_agent_schedules_workspace_id_id", "workspace_id", "id"),
@@ -203,6 +207,9 @@ class ObjectiveRow(Base):
         Index("ix_objectives_schedule_id_id", "schedule_id", "id"),
         Index("ix_objectives_agent_id_status_available_at", "agent_id", "status", "available_at"),
         Index("ix_objectives_status_lease_expires_at", "status", "lease_expires_at"),
+        # Stats, heatmaps and calendars read a bounded window of fire times (service.insight).
+        Index("ix_objectives_workspace_id_created_at", "workspace_id", "created_at"),
+        Index("ix_objectives_schedule_id_created_at", "schedule_id", "created_at"),
     )
 
 
@@ -217,3 +224,28 @@ class IdempotencyKeyRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     resource_id: Mapped[str] = mapped_column(Id)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FireOutcomeRow(Base):
+    """A schedule's fires missed and skipped in one minute (by the engine's clock). Misses
+    and skips leave no objective; these rows let stats count them over a window. Written
+    only when a pass misses or skips something."""
+
+    __tablename__ = "schedule_fire_outcomes"
+
+    schedule_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    missed: Mapped[int]
+    skipped: Mapped[int]
+
+
+class EngineReplicaRow(Base):
+    """What a process running the firing engine last reported (engine status)."""
+
+    __tablename__ = "engine_replicas"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+    last_pass_at: Mapped[datetime]
+    schedules_examined: Mapped[int]

@@ -9,6 +9,7 @@ from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
+from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
@@ -22,6 +23,7 @@ class UnitOfWork:
     tenancy: TenancyRepository
     idempotency: IdempotencyRepository
     objectives: ObjectiveRepository
+    insight: InsightRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -38,6 +40,7 @@ class UnitOfWork:
         self.tenancy = TenancyRepository(session)
         self.idempotency = IdempotencyRepository(session)
         self.objectives = ObjectiveRepository(session)
+        self.insight = InsightRepository(session)
         return self
 
     @property

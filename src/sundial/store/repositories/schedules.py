@@ -18,7 +18,7 @@ from sundial.domain.schedules import (
 )
 from sundial.domain.tenancy import Profile
 from sundial.store.codec import from_json, to_json
-from sundial.store.models import ProfileRow, ScheduleRow
+from sundial.store.models import FireOutcomeRow, ProfileRow, ScheduleRow
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
 from sundial.store.repositories.objectives import FIRES_OF_ONE, ScheduleFires, facts_of_json
 from sundial.store.repositories.tenancy import profile_of
@@ -127,11 +127,27 @@ class ScheduleRepository:
             .values(consecutive_failure_count=count)
         )
 
+    def count_objectives(self, schedule_id: str, counter: str, count: int = 1) -> None:
+        """Adds `count` to one of the counters of objectives not made by the rules
+        (`manual_fires`, `backfill_fires`, `retry_attempts`), in the writing transaction."""
+        if counter not in _OBJECTIVE_COUNTERS:
+            raise ValueError(f"no objective counter {counter!r}")
+        if count:
+            column = getattr(ScheduleRow, counter)
+            self._session.execute(
+                update(ScheduleRow)
+                .where(ScheduleRow.id == schedule_id)
+                .values({column: column + count})
+            )
+
     def delete(self, workspace_id: str, schedule_id: str) -> None:
         self._session.execute(
             delete(ScheduleRow).where(
                 ScheduleRow.workspace_id == workspace_id, ScheduleRow.id == schedule_id
             )
+        )
+        self._session.execute(
+            delete(FireOutcomeRow).where(FireOutcomeRow.schedule_id == schedule_id)
         )
 
 
@@ -165,13 +181,23 @@ _NEVER_FIRED: dict[str, Any] = {
     "missed_fires": 0,
     "skipped_fires": 0,
     "consecutive_failure_count": 0,
+    "manual_fires": 0,
+    "backfill_fires": 0,
+    "retry_attempts": 0,
 }
+_OBJECTIVE_COUNTERS = ("manual_fires", "backfill_fires", "retry_attempts")
 _GET_FOR_UPDATE: Any = (
     select(ScheduleRow, ProfileRow)
     .outerjoin(ProfileRow, ProfileRow.id == ScheduleRow.profile_id)
     .where(*_BY_ID)
     .with_for_update(of=ScheduleRow)
 )
+
+
+def schedules_where(session: Session, limit: int, *conditions: Any) -> list[AgentSchedule]:
+    """Up to `limit` schedules matching `conditions`, by id (reads for the insight views)."""
+    statement = _SELECT.where(*conditions).order_by(_schedules.c.id).limit(limit)
+    return [_schedule_of_row(found) for found in session.execute(statement)]
 
 
 def _schedule_of_row(row: Any) -> AgentSchedule:
@@ -206,5 +232,8 @@ def _schedule_of(row: Any, profile: Any) -> AgentSchedule:
             consecutive_failure_count=row.consecutive_failure_count,
             remaining_fires=max(max_fires - row.scheduled_fires, 0) if max_fires > 0 else None,
             scheduled_fires=row.scheduled_fires,
+            manual_fires=row.manual_fires,
+            backfill_fires=row.backfill_fires,
+            retry_attempts=row.retry_attempts,
         ),
     )
