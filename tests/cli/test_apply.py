@@ -182,9 +182,8 @@ def test_prune_deletes_only_what_left_the_bundle(sundial: Sundial, tmp_path: Pat
 
     kept = sundial("apply", "-f", _write(path, AGENT, DIGEST))
     assert _lines(kept)[-1] == "bundle mail: 0 created, 0 updated, 0 deleted, 2 unchanged"
-    assert (
-        kept.stderr
-        == "1 of bundle 'mail' not in the files (schedule/weekly): --prune deletes them\n"
+    assert kept.stderr == (
+        "bundle 'mail' has 1 resource(s) not in the files (schedule/weekly); --prune deletes them\n"
     )
     assert ids["weekly"] in {s["metadata"]["id"] for s in _schedules(sundial).values()}
 
@@ -386,3 +385,40 @@ def test_a_10000_schedule_bundle(sundial: Sundial, tmp_path: Path):
     print(
         f"10,000 schedules: created in {create_seconds:.1f} s, unchanged in {again_seconds:.1f} s"
     )
+
+
+def test_a_bundle_key_with_quotes_and_spaces_is_matched_exactly(sundial: Sundial, tmp_path: Path):
+    key = 'team "a" \\ x'
+    agent = {**AGENT, "metadata": {**AGENT["metadata"], "bundleKey": key}}
+    near = {**AGENT, "metadata": {**AGENT["metadata"], "bundleKey": 'team "a"'}}
+    ok(sundial("apply", "-f", _write(tmp_path / "near.yaml", near)))
+    path = _write(tmp_path / "bundle.yaml", agent)
+    assert _lines(sundial("apply", "-f", path))[0].startswith("agent/helper: created agent_")
+    assert _lines(sundial("apply", "-f", path))[0] == "agent/helper: unchanged"
+
+
+def test_connection_errors_are_one_line_with_their_exit_code(sundial: Sundial, tmp_path: Path):
+    path = _write(tmp_path / "bundle.yaml", AGENT)
+    wrong_key = {"SUNDIAL_API_KEY": "sdl_wrong-key-0123456789abcdef"}
+    assert "UNAUTHENTICATED" in failed(sundial("apply", "-f", path, env_overrides=wrong_key), 4)
+    assert "no workspace" in failed(
+        sundial("apply", "-f", path, env_overrides={"SUNDIAL_WORKSPACE": None}), 2
+    )
+    assert failed(sundial("apply", "-f", str(tmp_path / "missing.yaml")), 2).startswith(
+        f"sundial apply: cannot read {tmp_path / 'missing.yaml'}: "
+    )
+
+
+def test_what_get_prints_applies_with_kind_and_agent_added(sundial: Sundial, tmp_path: Path):
+    ok(sundial("apply", "-f", _write(tmp_path / "bundle.yaml", AGENT, DIGEST)))
+    schedule_id = _schedules(sundial)["digest"]["metadata"]["id"]
+    printed = yaml.safe_load(ok(sundial("schedules", "get", schedule_id, "-o", "yaml")))
+    assert "info" in printed
+    assert "etag" in printed["metadata"]
+    agent = yaml.safe_load(ok(sundial("agents", "get", printed["info"]["agentId"], "-o", "yaml")))
+    documents = (
+        {"kind": "Agent", **agent},
+        {"kind": "AgentSchedule", "agent": "helper", **printed},
+    )
+    lines = _lines(sundial("apply", "-f", _write(tmp_path / "printed.yaml", *documents)))
+    assert lines[-1] == "bundle mail: 0 created, 0 updated, 0 deleted, 2 unchanged"

@@ -99,8 +99,8 @@ def apply_command(session: Session, paths: tuple[str, ...], prune: bool, dry_run
         labels = ", ".join(c.label for c in plan.left_out[:_HINTED_LEFT_OUT])
         more = ", ..." if len(plan.left_out) > _HINTED_LEFT_OUT else ""
         click.echo(
-            f"{len(plan.left_out)} of bundle {plan.bundle_key!r} not in the files "
-            f"({labels}{more}): --prune deletes them",
+            f"bundle {plan.bundle_key!r} has {len(plan.left_out)} resource(s) not in the "
+            f"files ({labels}{more}); --prune deletes them",
             err=True,
         )
     return exit_codes.OK
@@ -276,13 +276,15 @@ def _create_schedules(
             pool.submit(client.call, "AgentScheduleService.CreateAgentSchedule", request)
             for request in requests
         ]
-        for request, call in zip(requests, calls, strict=True):
-            try:
-                yield call.result()
-            except ApiError as error:
-                for pending in calls:
-                    pending.cancel()
-                raise _failed(f"schedule/{request['metadata']['externalId']}", error) from None
+        try:
+            for request, call in zip(requests, calls, strict=True):
+                try:
+                    yield call.result()
+                except ApiError as error:
+                    raise _failed(f"schedule/{request['metadata']['externalId']}", error) from None
+        finally:  # a failure, or a caller that stops early: send nothing more
+            for call in calls:
+                call.cancel()
 
 
 def _schedule_request(workspace: str, agent_id: str, document: BundleDocument) -> dict[str, Any]:
