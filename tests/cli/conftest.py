@@ -66,11 +66,18 @@ def env(server: SundialServer, config_path: Path) -> dict[str, str | None]:
 
 @pytest.fixture
 def sundial(env: dict[str, str | None]) -> Sundial:
-    """`sundial(*args, env={...})` runs the command; `env` values override (None unsets)."""
+    """`sundial(*args, env_overrides={...})` runs the command; `env_overrides` values
+    override (None unsets); `input_text` is its stdin."""
 
-    def invoke(*args: str, env_overrides: dict[str, str | None] | None = None) -> Result:
+    def invoke(
+        *args: str,
+        env_overrides: dict[str, str | None] | None = None,
+        input_text: str | None = None,
+    ) -> Result:
         runner = CliRunner()
-        return runner.invoke(cli, list(args), env={**env, **(env_overrides or {})})
+        return runner.invoke(
+            cli, list(args), env={**env, **(env_overrides or {})}, input=input_text
+        )
 
     return invoke
 

@@ -24,6 +24,7 @@ _COMMANDS = {
     "schedules": "sundial.cli.describe:schedules",
     "runs": "sundial.cli.runs:runs",
     "keys": "sundial.cli.keys:keys",
+    "apply": "sundial.cli.apply:apply_command",
 }
 
 
