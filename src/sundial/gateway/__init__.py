@@ -7,23 +7,29 @@ import grpc
 
 from sundial.gateway.app import GatewayApp
 from sundial.gateway.calls import GrpcForwarder
-from sundial.gateway.http_server import HttpServer
+from sundial.gateway.http_server import HttpLimits, HttpServer
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.routes import Route, find_services, routes_of
 
-__all__ = ["Gateway"]
+__all__ = ["Gateway", "HttpLimits"]
 
 
 class Gateway:
     """The REST listener of one `sundial serve`: start it once gRPC serves, stop it first."""
 
     def __init__(
-        self, *, services: Sequence[str], readiness: Callable[[], bool], client_token: str = ""
+        self,
+        *,
+        services: Sequence[str],
+        readiness: Callable[[], bool],
+        client_token: str = "",
+        limits: HttpLimits | None = None,
     ) -> None:
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
         self._readiness = readiness
         self._client_token = client_token
+        self._limits = limits
         self._channel: grpc.Channel | None = None
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
@@ -39,7 +45,7 @@ class Gateway:
             readiness=self._readiness,
             client_token=self._client_token,
         )
-        self._http = HttpServer(self._app, address)
+        self._http = HttpServer(self._app, address, self._limits)
         return self._http.start()
 
     def enter_graceful_shutdown(self) -> None:
