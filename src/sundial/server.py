@@ -8,7 +8,7 @@ import threading
 from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
-from sundial.gateway import Gateway
+from sundial.gateway import Gateway, HttpLimits
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
@@ -132,7 +132,15 @@ class SundialServer:
             ),
         )
         self._gateway = Gateway(
-            services=SERVICE_NAMES, readiness=self._is_ready, client_token=gateway_token
+            services=SERVICE_NAMES,
+            readiness=self._is_ready,
+            client_token=gateway_token,
+            limits=HttpLimits(
+                threads=settings.http_threads,
+                max_connections=settings.http_max_connections,
+                header_timeout_seconds=settings.http_header_timeout.total_seconds(),
+                idle_timeout_seconds=settings.http_idle_timeout.total_seconds(),
+            ),
         )
 
     def start(self) -> None:

@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
         DEFAULT_DATABASE_URL,
         DEFAULT_GRPC_ADDRESS,
         DEFAULT_HTTP_ADDRESS,
+        DEFAULT_HTTP_HEADER_TIMEOUT,
+        DEFAULT_HTTP_IDLE_TIMEOUT,
+        DEFAULT_HTTP_MAX_CONNECTIONS,
+        DEFAULT_HTTP_THREADS,
         DEFAULT_MAX_QUEUED_CALLS,
         DEFAULT_MAX_WAITING_CALLS,
         DEFAULT_MAX_WORKERS,
@@ -88,6 +92,34 @@ def _parser() -> argparse.ArgumentParser:
         "--http-address",
         default=_env("HTTP_ADDRESS", DEFAULT_HTTP_ADDRESS),
         help="the REST/JSON gateway's HOST:PORT (empty: gRPC only)",
+    )
+    serve.add_argument(
+        "--http-threads",
+        type=_at_least(1),
+        default=int(_env("HTTP_THREADS", str(DEFAULT_HTTP_THREADS))),
+        help="REST requests carried at once; idle and slow connections hold no thread",
+    )
+    serve.add_argument(
+        "--http-max-connections",
+        type=_at_least(1),
+        default=int(_env("HTTP_MAX_CONNECTIONS", str(DEFAULT_HTTP_MAX_CONNECTIONS))),
+        help="open REST connections; past this, new ones wait to be accepted",
+    )
+    serve.add_argument(
+        "--http-header-timeout",
+        type=_positive_seconds,
+        default=_positive_seconds(
+            _env("HTTP_HEADER_TIMEOUT", str(DEFAULT_HTTP_HEADER_TIMEOUT.total_seconds()))
+        ),
+        help="seconds a REST client may take to send a request's headers, from its first byte",
+    )
+    serve.add_argument(
+        "--http-idle-timeout",
+        type=_positive_seconds,
+        default=_positive_seconds(
+            _env("HTTP_IDLE_TIMEOUT", str(DEFAULT_HTTP_IDLE_TIMEOUT.total_seconds()))
+        ),
+        help="seconds a keep-alive REST connection may wait for its next request",
     )
     serve.add_argument(
         "--shutdown-grace",
@@ -212,6 +244,16 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text!r}")
+    return value
+
+
 def _roles(text: str) -> frozenset[str]:
     roles = frozenset(part.strip() for part in text.split(",") if part.strip())
     if not roles or not roles <= {"api", "engine"}:
@@ -246,6 +288,10 @@ def _serve(args: argparse.Namespace) -> int:
         max_workers=args.max_workers,
         max_waiting_calls=args.max_waiting_calls,
         max_queued_calls=args.max_queued_calls,
+        http_threads=args.http_threads,
+        http_max_connections=args.http_max_connections,
+        http_header_timeout=timedelta(seconds=args.http_header_timeout),
+        http_idle_timeout=timedelta(seconds=args.http_idle_timeout),
         min_fire_interval=timedelta(seconds=args.min_fire_interval),
         roles=args.roles,
         engine_batch_size=args.engine_batch_size,

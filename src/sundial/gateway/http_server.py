@@ -39,6 +39,9 @@ from sundial.gateway.app import GatewayApp
 from sundial.gateway.wsgi import MAX_BODY_BYTES, WsgiGateway, error_response
 
 logger = logging.getLogger("sundial.gateway")
+# waitress warns of its task queue's depth at every request queued behind busy threads: a
+# burst would write a line per request. Its other warnings stay.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 # How often connections are checked against the deadlines: a deadline is kept to within this.
 _CHECK_INTERVAL_SECONDS = 0.5
