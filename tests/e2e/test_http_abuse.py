@@ -7,6 +7,8 @@ import json
 import signal
 import socket
 
+import pytest
+
 from tests.gateway.client import call
 from tests.gateway.served import sundial_serve
 from tests.support.auth import AUTHORIZATION
@@ -24,6 +26,7 @@ SCHEDULE = {
 }
 
 
+@pytest.mark.slow
 def test_idle_slow_and_abandoned_clients_do_not_slow_a_normal_client(tmp_path, sqlite_template):
     database = tmp_path / "sundial.db"
     database.write_bytes(sqlite_template.read_bytes())

@@ -144,3 +144,10 @@ def test_the_same_app_runs_under_another_wsgi_server(wsgiref_port):
     assert reply.status == 200
     assert reply.json() == {"id": "t1", "count": 3, "output": "UpdateThing"}
     assert call(wsgiref_port, "GET", "/healthz").status == 200
+
+
+def test_a_content_length_that_is_no_number_is_a_400_under_any_server():
+    recorder, status, _, body = _serve(_environ(CONTENT_LENGTH="²"))
+    assert status.startswith("400 ")
+    assert recorder.calls == []
+    assert b"Content-Length" in body

@@ -49,26 +49,30 @@ class WsgiGateway:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ["REQUEST_METHOD"])
-        client_gone: Callable[[], bool] | None = environ.get("waitress.client_disconnected")
-        body = _read_body(environ, self._max_body_bytes)
-        if body is None:
-            response = error_response(413, f"the body is larger than {self._max_body_bytes} bytes")
-        elif client_gone is not None and client_gone():
-            # Queued behind other work while its client went away: running it now would
-            # spend a worker (and a gRPC call) on an answer nobody reads.
-            logger.debug("http %s dropped: the client disconnected", method)
-            response = HttpResponse(CLIENT_CLOSED, b"")
+        try:
+            body = _read_body(environ, self._max_body_bytes)
+        except _BodyError as error:
+            response = error_response(error.http_status, str(error))
         else:
-            response = self.app.handle(
-                method,
-                raw_target(environ),
-                headers_of(environ),
-                body,
-                str(environ.get("REMOTE_ADDR") or ""),
-            )
+            response = self._answer(environ, method, body)
         start_response(_status_line(response.status), _headers(response))
         # A response to HEAD has the headers of the GET response and no body.
         return [] if method == "HEAD" else [response.body]
+
+    def _answer(self, environ: Environ, method: str, body: bytes) -> HttpResponse:
+        client_gone: Callable[[], bool] | None = environ.get("waitress.client_disconnected")
+        if client_gone is not None and client_gone():
+            # Queued behind other work while its client went away: running it now would
+            # spend a worker (and a gRPC call) on an answer nobody reads.
+            logger.debug("http %s dropped: the client disconnected", method)
+            return HttpResponse(CLIENT_CLOSED, b"")
+        return self.app.handle(
+            method,
+            raw_target(environ),
+            headers_of(environ),
+            body,
+            str(environ.get("REMOTE_ADDR") or ""),
+        )
 
 
 def raw_target(environ: Environ) -> str:
@@ -111,18 +115,30 @@ def error_response(http_status: int, message: str) -> HttpResponse:
     return HttpResponse(http_status, encode_json(status_json(status)))
 
 
-def _read_body(environ: Environ, limit: int) -> bytes | None:
-    """The whole body, or None when it is larger than `limit`."""
+class _BodyError(Exception):
+    def __init__(self, http_status: int, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
+def _read_body(environ: Environ, limit: int) -> bytes:
+    """The whole body; _BodyError when it is larger than `limit` or its length is no number
+    (waitress refuses that itself; a WSGI server that does not gets the same 400)."""
     stream = environ["wsgi.input"]
-    length_text = environ.get("CONTENT_LENGTH") or ""
+    too_large = _BodyError(413, f"the body is larger than {limit} bytes")
+    length_text = str(environ.get("CONTENT_LENGTH") or "")
     if length_text:
-        # The server has checked that it is digits; a server that did not gets a 400 from
-        # int() raising, as any WSGI application's error.
+        if not (length_text.isascii() and length_text.isdigit()):
+            raise _BodyError(400, f"Content-Length {length_text!r} is not a number of bytes")
         length = int(length_text)
-        return None if length > limit else bytes(stream.read(length))
+        if length > limit:
+            raise too_large
+        return bytes(stream.read(length))
     if environ.get("wsgi.input_terminated"):
         body = bytes(stream.read(limit + 1))
-        return None if len(body) > limit else body
+        if len(body) > limit:
+            raise too_large
+        return body
     return b""
 
 
