@@ -206,6 +206,19 @@ class _Channel(HTTPChannel):
     lingering_since: float | None = None
     _dropped = 0
 
+    def check_client_disconnected(self) -> bool:  # type: ignore[override]  # stubs say None
+        """`waitress.client_disconnected`: waitress's own answer comes from its loop thread,
+        which may not have read the client's FIN yet when a worker asks; the socket itself
+        knows (a peek, consuming nothing). EOF counts as gone, as waitress counts it."""
+        if not self.connected or self.socket is None:
+            return True
+        try:
+            return self.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
     def handle_close(self) -> None:
         """After a 413: send the answer's end (FIN) and keep reading, so that the client,
         still sending its body, gets the answer instead of a reset."""
