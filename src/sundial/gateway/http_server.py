@@ -4,7 +4,7 @@ carrying the gateway's WSGI application, embedded in `sundial serve`.
 Waitress reads every connection in one asynchronous loop and hands only complete requests
 to a bounded pool of threads, so idle and slow connections hold no thread; its parser is
 strict (digits-only Content-Length, hexadecimal-only chunk sizes, `chunked` the only
-transfer coding, a body cap counted as it arrives). Four things it has no setting for are
+transfer coding, a body cap counted as it arrives). What it has no setting for is
 added here, each in the one subclass that can do it:
 - a header deadline (`_Server.maintenance`): waitress only closes connections *idle* for
   `channel_timeout`, and a client sending a byte a second is never idle;
@@ -15,6 +15,9 @@ added here, each in the one subclass that can do it:
   like every other error of the API (`_JsonErrorTask`; waitress writes plain text);
 - a lingering close after a 413 (`_Channel`): waitress closes at once, and closing a socket
   with the client's body still unread sends a reset, which loses the answer on its way;
+- `waitress.client_disconnected` asked of the socket (`_Channel.check_client_disconnected`):
+  waitress's answer waits for its loop thread to read the client's FIN, and a request that
+  reaches a free thread first would run for a client that has gone;
 - a graceful stop (`HttpServer.stop`): waitress's own ends its loop at once.
 """
 
