@@ -101,7 +101,6 @@ def _open_idle(port: int, count: int, report: AbuseReport) -> list[socket.socket
 
 
 def _slow_clients(port: int, abuse: Abuse, stop: threading.Event, report: AbuseReport) -> None:
-    started = time.monotonic()
     open_ones: dict[socket.socket, float] = {}
     for _ in range(abuse.slow):
         connection = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -117,7 +116,6 @@ def _slow_clients(port: int, abuse: Abuse, stop: threading.Event, report: AbuseR
     report.slow_still_open = len(open_ones)
     for connection in open_ones:
         connection.close()
-    del started
 
 
 def _closed_by_peer(connection: socket.socket) -> bool:
