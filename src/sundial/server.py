@@ -8,7 +8,7 @@ import threading
 from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
-from sundial.gateway import Gateway, WebOptions
+from sundial.gateway import Gateway, HttpLimits, WebOptions
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
@@ -145,6 +145,12 @@ class SundialServer:
             client_token=gateway_token,
             web=WebOptions(
                 cors_origins=settings.cors_origins, trusted_proxies=settings.trusted_proxies
+            ),
+            limits=HttpLimits(
+                threads=settings.http_threads,
+                max_connections=settings.http_max_connections,
+                header_timeout_seconds=settings.http_header_timeout.total_seconds(),
+                idle_timeout_seconds=settings.http_idle_timeout.total_seconds(),
             ),
         )
 

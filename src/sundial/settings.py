@@ -13,6 +13,10 @@ DEFAULT_HTTP_ADDRESS = "127.0.0.1:8080"
 DEFAULT_MAX_WORKERS = 4
 DEFAULT_MAX_WAITING_CALLS = 64
 DEFAULT_MAX_QUEUED_CALLS = 1000
+DEFAULT_HTTP_THREADS = 8
+DEFAULT_HTTP_MAX_CONNECTIONS = 1000
+DEFAULT_HTTP_HEADER_TIMEOUT = timedelta(seconds=10)
+DEFAULT_HTTP_IDLE_TIMEOUT = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,15 @@ class Settings:
     # in turn; past this many, a call is refused with RESOURCE_EXHAUSTED at once (grpcio's
     # maximum_concurrent_rpcs is the sum of the three).
     max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS
+    # The REST listener's threads: each carries one request at a time into a gRPC call.
+    # Connections wait for a request without one (idle and slow clients hold no thread).
+    http_threads: int = DEFAULT_HTTP_THREADS
+    # Open REST connections; past this, new ones wait in the listen backlog.
+    http_max_connections: int = DEFAULT_HTTP_MAX_CONNECTIONS
+    # How long a client may take to send a request's headers, from its first byte.
+    http_header_timeout: timedelta = DEFAULT_HTTP_HEADER_TIMEOUT
+    # How long a keep-alive connection may wait for its next request.
+    http_idle_timeout: timedelta = DEFAULT_HTTP_IDLE_TIMEOUT
     min_fire_interval: timedelta = timedelta(seconds=1)
     migrate: bool = True
     # What this process does: "api" (gRPC and REST) and/or "engine" (firing loop, reaper).

@@ -31,7 +31,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from sundial.gateway import Gateway
+from sundial.gateway import Gateway, HttpLimits
 
 PROTO = Path(__file__).with_name("feature.proto")
 SERVICE = "gatewaytest.v1.FeatureService"
@@ -179,10 +179,12 @@ def feature_server() -> Iterator[tuple[int, threading.Event]]:
 
 
 @contextmanager
-def feature_gateway(*, readiness: Any = lambda: True) -> Iterator[FeatureStack]:
+def feature_gateway(
+    *, readiness: Any = lambda: True, limits: HttpLimits | None = None
+) -> Iterator[FeatureStack]:
     """The real Gateway in front of a FeatureService server."""
     with feature_server() as (grpc_port, sleeping):
-        gateway = Gateway(services=[service().full_name], readiness=readiness)
+        gateway = Gateway(services=[service().full_name], readiness=readiness, limits=limits)
         http_port = gateway.start("127.0.0.1:0", grpc_target=f"127.0.0.1:{grpc_port}")
         try:
             yield FeatureStack(gateway, http_port, sleeping)

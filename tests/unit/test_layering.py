@@ -42,7 +42,12 @@ GRPC_MODULES = (
     "google.rpc",
 )
 DATABASE_MODULES = ("sqlalchemy", "alembic", "psycopg")
-THIRD_PARTY_OWNERS = {GRPC_MODULES: {"api", "gateway"}, DATABASE_MODULES: {"store"}}
+HTTP_SERVER_MODULES = ("waitress",)
+THIRD_PARTY_OWNERS = {
+    GRPC_MODULES: {"api", "gateway"},
+    DATABASE_MODULES: {"store"},
+    HTTP_SERVER_MODULES: {"gateway"},
+}
 
 
 def _is_under(name: str, modules: tuple[str, ...]) -> bool:

@@ -7,11 +7,11 @@ import grpc
 
 from sundial.gateway.app import GatewayApp, WebOptions
 from sundial.gateway.calls import GrpcForwarder
-from sundial.gateway.http_server import HttpServer
+from sundial.gateway.http_server import HttpLimits, HttpServer
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.routes import Route, find_services, routes_of
 
-__all__ = ["Gateway", "WebOptions"]
+__all__ = ["Gateway", "HttpLimits", "WebOptions"]
 
 
 class Gateway:
@@ -24,12 +24,14 @@ class Gateway:
         readiness: Callable[[], bool],
         client_token: str = "",
         web: WebOptions | None = None,
+        limits: HttpLimits | None = None,
     ) -> None:
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
         self._readiness = readiness
         self._client_token = client_token
         self._web = web
+        self._limits = limits
         self._channel: grpc.Channel | None = None
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
@@ -46,7 +48,7 @@ class Gateway:
             client_token=self._client_token,
             web=self._web,
         )
-        self._http = HttpServer(self._app, address)
+        self._http = HttpServer(self._app, address, self._limits)
         return self._http.start()
 
     def enter_graceful_shutdown(self) -> None:

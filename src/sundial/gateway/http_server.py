@@ -1,31 +1,69 @@
-"""The HTTP/1.1 listener: the standard library's threading server (one thread per
-connection, keep-alive), a JSON error for every malformed request, and a graceful stop
-that lets requests in flight finish while idle keep-alive connections are closed."""
+"""The HTTP/1.1 listener: waitress (chosen by measurement, BENCHMARKS.md "HTTP server")
+carrying the gateway's WSGI application, embedded in `sundial serve`.
 
-import contextlib
+Waitress reads every connection in one asynchronous loop and hands only complete requests
+to a bounded pool of threads, so idle and slow connections hold no thread; its parser is
+strict (digits-only Content-Length, hexadecimal-only chunk sizes, `chunked` the only
+transfer coding, a body cap counted as it arrives). What it has no setting for is
+added here, each in the one subclass that can do it:
+- a header deadline (`_Server.maintenance`): waitress only closes connections *idle* for
+  `channel_timeout`, and a client sending a byte a second is never idle;
+- Content-Length together with Transfer-Encoding refused (`_Parser`): waitress lets the
+  chunked coding win, as RFC 9112 allows, but a proxy in front may have read the length,
+  and that difference is request smuggling; an unknown HTTP version is refused too;
+- errors the server itself answers (malformed HTTP, 413) as a google.rpc.Status JSON body
+  like every other error of the API (`_JsonErrorTask`; waitress writes plain text);
+- a lingering close after a 413 (`_Channel`): waitress closes at once, and closing a socket
+  with the client's body still unread sends a reset, which loses the answer on its way;
+- `waitress.client_disconnected` asked of the socket (`_Channel.check_client_disconnected`):
+  waitress's answer waits for its loop thread to read the client's FIN, and a request that
+  reaches a free thread first would run for a client that has gone;
+- a graceful stop (`HttpServer.stop`): waitress's own ends its loop at once.
+"""
+
 import logging
+import math
 import socket
 import threading
 import time
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import TCPServer
+import typing
+from dataclasses import dataclass
 from typing import Any
 
-from google.rpc import code_pb2, status_pb2
+from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask
+from waitress.utilities import Error, RequestEntityTooLarge
 
-from sundial.gateway.app import GatewayApp, HttpResponse
-from sundial.gateway.rendering import encode_json, status_json
+from sundial.gateway.app import GatewayApp
+from sundial.gateway.wsgi import MAX_BODY_BYTES, WsgiGateway, error_response
 
 logger = logging.getLogger("sundial.gateway")
+# waitress warns of its task queue's depth at every request queued behind busy threads: a
+# burst would write a line per request. Its other warnings stay.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-# gRPC's default largest message; a bigger JSON body could not be forwarded anyway.
-MAX_BODY_BYTES = 4 * 1024 * 1024
-IDLE_TIMEOUT_SECONDS = 60.0
-# After a 413 the rest of the body is read and dropped (up to this much, this long): closing
-# a socket with unread input sends a reset, and the client would lose the answer.
-_DISCARD_BYTES = 64 * 1024 * 1024
-_DISCARD_SECONDS = 5.0
+# How often connections are checked against the deadlines: a deadline is kept to within this.
+_CHECK_INTERVAL_SECONDS = 0.5
+_SUPPORTED_VERSIONS = ("1.0", "1.1")
+# After a 413 the rest of the body is read and dropped, up to this many times the body cap
+# and for this long, before the connection closes.
+_LINGER_BODIES = 4
+_LINGER_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """What one client can hold of the listener (settings.Settings has the defaults)."""
+
+    threads: int = 8
+    max_connections: int = 1000
+    header_timeout_seconds: float = 10.0
+    idle_timeout_seconds: float = 60.0
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -39,18 +77,46 @@ def split_address(address: str) -> tuple[str, int]:
 class HttpServer:
     """Serves a GatewayApp on one address from a background thread."""
 
-    def __init__(self, app: GatewayApp, address: str) -> None:
-        self._server = _Server(split_address(address), app)
+    def __init__(self, app: GatewayApp, address: str, limits: HttpLimits | None = None) -> None:
+        limits = limits or HttpLimits()
+        host, port = split_address(address)
+        adjustments = Adjustments(
+            listen=f"[{host}]:{port}" if ":" in host else f"{host or '0.0.0.0'}:{port}",
+            threads=limits.threads,
+            connection_limit=limits.max_connections,
+            channel_timeout=limits.idle_timeout_seconds,
+            cleanup_interval=_CHECK_INTERVAL_SECONDS,
+            # waitress refuses a body of max_request_body_size bytes or more.
+            max_request_body_size=limits.max_body_bytes + 1,
+            # One request read ahead: that is how a client's disconnect is seen while its
+            # request waits for a thread (WsgiGateway drops such a request).
+            channel_request_lookahead=1,
+            # poll(2), not select(2), which stops at file descriptor 1024.
+            asyncore_use_poll=True,
+            # X-Forwarded-* reach the gateway, which decides which peers to trust.
+            clear_untrusted_proxy_headers=False,
+            log_socket_errors=False,
+            ident="sundial",
+        )
+        self._map: dict[int, Any] = {}
+        self._server = _Server(
+            WsgiGateway(app, max_body_bytes=limits.max_body_bytes),
+            self._map,
+            adj=adjustments,
+            header_timeout=limits.header_timeout_seconds,
+            max_body_bytes=limits.max_body_bytes,
+        )
+        self._draining = threading.Event()
+        self._closing = threading.Event()
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.2},
+            target=self._serve,
             name="http",
             daemon=True,  # a process that never calls stop() must still be able to exit
         )
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._server.bound_port
 
     def start(self) -> int:
         """Starts accepting connections and returns the bound port."""
@@ -60,174 +126,171 @@ class HttpServer:
     def stop(self, grace_seconds: float) -> None:
         """Stops accepting, closes idle connections, waits up to `grace_seconds` for
         requests in flight, then closes what is left."""
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
-        self._server.drain(grace_seconds)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], app: GatewayApp) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.app = app
-        self.closing = False
-        self._lock = threading.Condition()
-        self._connections: dict[_Handler, bool] = {}  # handler -> busy with a request
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN, which can stall on DNS.
-        TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-    def track(self, handler: "_Handler", *, busy: bool | None) -> None:
-        """Records a connection as idle or busy; None forgets it."""
-        with self._lock:
-            if busy is None:
-                self._connections.pop(handler, None)
-            else:
-                self._connections[handler] = busy
-            self._lock.notify_all()
-
-    def drain(self, grace_seconds: float) -> None:
+        if self._closing.is_set():
+            return
+        if not self._thread.is_alive():  # never started
+            self._closing.set()
+            wasyncore.close_all(self._map)
+            return
         deadline = time.monotonic() + grace_seconds
-        with self._lock:
-            self.closing = True
-            for handler, busy in list(self._connections.items()):
-                if not busy:
-                    handler.shut()
-            while any(self._connections.values()):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._lock.wait(remaining)
-            for handler in list(self._connections):
-                handler.shut()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "sundial"
-    timeout = IDLE_TIMEOUT_SECONDS
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def handle(self) -> None:
-        self.server.track(self, busy=False)
-        try:
-            super().handle()
-        except (ConnectionError, TimeoutError, OSError):
-            pass  # the client went away, or we shut the connection while stopping
-        finally:
-            self.server.track(self, busy=None)
-
-    def shut(self) -> None:
-        with contextlib.suppress(OSError):  # already closed by the client
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def __getattr__(self, name: str) -> Any:
-        # BaseHTTPRequestHandler calls do_<METHOD>; every method goes to the app, which
-        # answers 404 or 405 itself.
-        if name.startswith("do_"):
-            return self._dispatch
-        raise AttributeError(name)
-
-    def _dispatch(self) -> None:
-        self.server.track(self, busy=True)
-        try:
-            body = self._read_body()
-            if body is None:
-                return
-            headers = list(self.headers.items())
-            client = str(self.client_address[0]) if self.client_address else ""
-            response = self.server.app.handle(self.command, self.path, headers, body, client)
-            self._write(response)
-        finally:
-            self.server.track(self, busy=False)
-
-    def _read_body(self) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
-            return b""
-        if not length_text.strip().isdigit():
-            self.send_error(400, f"Content-Length {length_text!r} is not a number")
-            return None
-        length = int(length_text)
-        if length > MAX_BODY_BYTES:
-            self._refuse_large_body(length)
-            return None
-        return self.rfile.read(length)
-
-    def _read_chunked(self) -> bytes | None:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                self.send_error(400, "malformed chunked body")
-                return None
-            total += size
-            if total > MAX_BODY_BYTES:
-                self._refuse_large_body(_DISCARD_BYTES)
-                return None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers, ignored
-                return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
-
-    def _refuse_large_body(self, unread: int) -> None:
-        self.send_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(_DISCARD_SECONDS)
-            left = min(unread, _DISCARD_BYTES)
-            while left > 0:
-                dropped = self.rfile.read1(min(left, 65536))
-                if not dropped:
-                    break
-                left -= len(dropped)
-
-    def _write(self, response: HttpResponse) -> None:
-        if self.server.closing:
-            self.close_connection = True
-        try:
-            reason = HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = "Client Closed Request" if response.status == 499 else ""
-        lines = [
-            f"HTTP/1.1 {response.status} {reason}",
-            f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
-        ]
-        lines.extend(
-            f"{name}: {value}"
-            for name, value in response.headers
-            if "\r" not in value and "\n" not in value
+        self._draining.set()
+        self._server.pull_trigger()
+        while self._server.channels() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._closing.set()
+        self._server.pull_trigger()
+        self._thread.join()
+        self._server.task_dispatcher.shutdown(
+            timeout=max(0, math.ceil(deadline - time.monotonic()))
         )
-        if self.close_connection:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        # A response to HEAD has the headers of the GET response and no body.
-        self.wfile.write(head if getattr(self, "command", None) == "HEAD" else head + response.body)
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Malformed HTTP (bad request line, huge headers, bad length) as a JSON Status."""
-        self.close_connection = True
-        grpc_code = code_pb2.INVALID_ARGUMENT if 400 <= code < 500 else code_pb2.UNKNOWN
-        status = status_pb2.Status(code=grpc_code, message=message or HTTPStatus(code).phrase)
-        self._write(HttpResponse(code, encode_json(status_json(status))))
+    def _serve(self) -> None:
+        # waitress's loop, one poll at a time, so that every socket is opened and closed on
+        # this thread: stop() only raises flags and wakes it.
+        drained = False
+        while not self._closing.is_set():
+            if self._draining.is_set() and not drained:
+                self._server.drain()
+                drained = True
+            if drained:
+                self._server.close_idle()
+            wasyncore.loop(timeout=_CHECK_INTERVAL_SECONDS, map=self._map, use_poll=True, count=1)
+        wasyncore.close_all(self._map)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        # Calls are logged once, by the gRPC logging interceptor; only transport noise here.
-        logger.debug("http %s: " + format, self.address_string(), *args)
+
+class _Parser(HTTPRequestParser):
+    """waitress's parser, refusing what a proxy in front could read differently."""
+
+    def __init__(self, adj: Adjustments) -> None:
+        super().__init__(adj)
+        # A parser is made at a request's first byte: its headers are due by started + the
+        # header deadline.
+        self.started = time.monotonic()
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.chunked and "CONTENT_LENGTH" in self.headers:
+            raise ParsingError("Content-Length and Transfer-Encoding cannot both be sent")
+        if self.version not in _SUPPORTED_VERSIONS:
+            self.error = _VersionNotSupportedError(f"HTTP/{self.version or '0.9'} is not served")
+            self.body_rcv = None
+            self.content_length = 0
+
+
+class _VersionNotSupportedError(Error):
+    code = 505
+    reason = "HTTP Version Not Supported"
+
+
+class _JsonErrorTask(ErrorTask):
+    """The answer to a request waitress refused, as a google.rpc.Status."""
+
+    def execute(self) -> None:
+        error: Error = typing.cast(Any, self.request).error
+        channel = typing.cast(_Channel, self.channel)
+        if isinstance(error, RequestEntityTooLarge):
+            message = f"the body is larger than {channel.server.max_body_bytes} bytes"
+            channel.linger_on_close = True
+        else:
+            message = f"malformed HTTP request: {error.body}"
+        response = error_response(error.code, message)
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers = [*self.response_headers, ("Content-Type", response.content_type)]
+        self.set_close_on_finish()
+        self.content_length = len(response.body)
+        self.write(response.body)
+
+
+class _Channel(HTTPChannel):
+    parser_class = _Parser
+    error_task_class = _JsonErrorTask
+    server: "_Server"
+    linger_on_close = False
+    lingering_since: float | None = None
+    _dropped = 0
+
+    def check_client_disconnected(self) -> bool:  # type: ignore[override]  # stubs say None
+        """`waitress.client_disconnected`: waitress's own answer comes from its loop thread,
+        which may not have read the client's FIN yet when a worker asks; the socket itself
+        knows (a peek, consuming nothing). EOF counts as gone, as waitress counts it."""
+        if not self.connected or self.socket is None:
+            return True
+        try:
+            return self.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def handle_close(self) -> None:
+        """After a 413: send the answer's end (FIN) and keep reading, so that the client,
+        still sending its body, gets the answer instead of a reset."""
+        if self.linger_on_close and self.lingering_since is None:
+            try:
+                assert self.socket is not None
+                self.socket.shutdown(socket.SHUT_WR)
+            except (OSError, AssertionError):
+                pass  # gone already: close below
+            else:
+                self.lingering_since = time.monotonic()
+                self.will_close = self.close_when_flushed = False
+                return
+        super().handle_close()
+
+    def handle_read(self) -> None:
+        if self.lingering_since is None:
+            super().handle_read()
+            return
+        try:
+            assert self.socket is not None
+            dropped = len(self.socket.recv(self.adj.recv_bytes))
+        except (OSError, AssertionError):
+            dropped = 0
+        self._dropped += dropped
+        if not dropped or self._dropped > _LINGER_BODIES * self.server.max_body_bytes:
+            super().handle_close()
+
+    def linger_expired(self, now: float) -> bool:
+        return self.lingering_since is not None and now - self.lingering_since > _LINGER_SECONDS
+
+
+class _Server(TcpWSGIServer):
+    channel_class = _Channel
+
+    def __init__(
+        self, app: WsgiGateway, map: dict[int, Any], *, header_timeout: float, **kwargs: Any
+    ) -> None:
+        self.max_body_bytes = kwargs.pop("max_body_bytes")
+        self._header_timeout = header_timeout
+        super().__init__(app, map, **kwargs)
+        self.bound_port = int(typing.cast(Any, self).effective_port)
+
+    def channels(self) -> list[_Channel]:
+        return list(typing.cast(dict[int, _Channel], self.active_channels).values())
+
+    def maintenance(self, now: float) -> None:
+        """Closes idle connections (waitress) and those whose headers are late."""
+        super().maintenance(now)  # type: ignore[arg-type]  # the stubs say int; it is time.time()
+        monotonic = time.monotonic()
+        cutoff = monotonic - self._header_timeout
+        for channel in self.channels():
+            request = typing.cast(_Parser | None, channel.request)
+            if request is not None and not request.headers_finished and request.started < cutoff:
+                logger.debug("http %s: headers not received in time", channel.addr)
+                channel.will_close = True
+            elif channel.linger_expired(monotonic):
+                channel.will_close = True
+
+    def drain(self) -> None:
+        """Stops accepting; each connection closes once its requests are answered."""
+        self.accepting = False
+        wasyncore.dispatcher.close(self)  # the listening socket only, not the trigger
+        for channel in self.channels():
+            for request in channel.requests:
+                # The answer says so, and the connection closes after it.
+                typing.cast(dict[str, str], request.headers)["CONNECTION"] = "close"
+
+    def close_idle(self) -> None:
+        for channel in self.channels():
+            if not channel.requests:
+                channel.will_close = True
