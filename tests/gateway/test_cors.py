@@ -32,6 +32,10 @@ def test_a_preflight_names_the_methods_the_path_has(web_rest):
     assert reply.headers["access-control-max-age"] == "7200"
     assert reply.headers["vary"] == "Origin"
     assert "access-control-allow-credentials" not in reply.headers
+    # No content, so no Content-Length nor Content-Type (RFC 9110 section 8.6).
+    assert "content-length" not in reply.headers
+    assert "content-type" not in reply.headers
+    assert reply.body == b""
 
 
 def test_a_preflight_of_one_resource_and_of_a_custom_method(web_rest):

@@ -142,6 +142,9 @@ def _read_body(environ: Environ, limit: int) -> bytes:
     return b""
 
 
+_NO_CONTENT = frozenset({204, 304})
+
+
 def _status_line(status: int) -> str:
     try:
         reason = HTTPStatus(status).phrase
@@ -151,10 +154,17 @@ def _status_line(status: int) -> str:
 
 
 def _headers(response: HttpResponse) -> list[tuple[str, str]]:
-    headers = [
-        ("Content-Type", response.content_type),
-        ("Content-Length", str(len(response.body))),
-    ]
+    # A 204 or 304 has no content, so neither header (RFC 9110 sections 8.6 and 15.3.5);
+    # waitress then closes the connection after it, which only CORS preflights meet, and
+    # browsers cache those (Access-Control-Max-Age).
+    headers = (
+        []
+        if response.status in _NO_CONTENT
+        else [
+            ("Content-Type", response.content_type),
+            ("Content-Length", str(len(response.body))),
+        ]
+    )
     # A value with a line break would end the header early: such a value is dropped.
     headers.extend(
         (name, value) for name, value in response.headers if "\r" not in value and "\n" not in value
