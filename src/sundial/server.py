@@ -20,6 +20,7 @@ from sundial.service.housekeeping import Housekeeping
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objectives import ObjectiveService
 from sundial.service.profiles import ProfileService
+from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
@@ -83,6 +84,9 @@ class SundialServer:
             notifier=self.notifier,
         )
         self.objectives = ObjectiveService(self.database, self.clock, self.notifier)
+        self.schedule_batches = ScheduleBatchService(
+            self.database, self.clock, self.schedules, self.notifier
+        )
         self.triggers = TriggerService(self.database, self.clock, self.schedules, self.notifier)
         self.firing = FiringService(
             self.database,
@@ -109,6 +113,7 @@ class SundialServer:
             services=Services(
                 agents=self.agents,
                 schedules=self.schedules,
+                schedule_batches=self.schedule_batches,
                 triggers=self.triggers,
                 objectives=self.objectives,
                 tenancy=self.tenancy,
