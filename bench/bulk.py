@@ -3,7 +3,7 @@ CreateAgentSchedule calls, in the same run, on SQLite and on PostgreSQL (issue 1
 rate should be at least 10x the single-Create rate).
 
 Run: .venv/bin/python bench/bulk.py [--schedules 100000] [--singles 2000] [--batch-size 1000]
-     [--concurrency 4] [--databases sqlite,postgresql]
+     [--concurrency 4] [--databases sqlite,postgresql] [--distinct-rules 200] [--request-ids]
 
 For each database, a fresh `sundial serve` (SQLite in a temporary directory, or a throwaway
 PostgreSQL cluster started as the tests start one) runs in its own process with its default
@@ -12,8 +12,9 @@ schedules one Create at a time, then imports `--schedules` schedules in batches,
 `--concurrency` calls in flight. Importing 100,000 schedules one Create at a time takes long
 enough that only a sample is timed: the single-Create rate is measured on `--singles` calls
 and the time 100,000 of them would take is extrapolated from it (the report says so).
-Both imports send the same mix of schedules (200 distinct cron rules, names and external ids
-unique), and both count what the client sends and parses. At the end the workspace is listed
+Both imports send the same mix of schedules (`--distinct-rules` cron rules, names and
+external ids unique; with `--request-ids` every call carries an idempotency key), and both
+count what the client sends and parses. At the end the workspace is listed
 to check that every schedule was stored."""
 
 import argparse
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,7 +47,6 @@ from tests.support import postgres  # noqa: E402
 
 API_KEY = "sdl_bench-bulk-admin-key-0123456789abcdef"
 TARGET_RATIO = 10.0
-DISTINCT_RULES = 200
 # Every call may take this long (a batch of 1,000 on a loaded machine included).
 CALL_TIMEOUT = 120.0
 
@@ -70,6 +71,16 @@ class Import:
 
 
 @dataclass(frozen=True)
+class Target:
+    """Where the schedules go, and what they are like."""
+
+    workspace: str
+    agent_id: str
+    distinct_rules: int
+    request_ids: bool
+
+
+@dataclass(frozen=True)
 class Result:
     database: str
     singles: Import
@@ -88,6 +99,10 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, default=4, help="calls in flight")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--distinct-rules", type=int, default=200, help="cron rules in the mix")
+    parser.add_argument(
+        "--request-ids", action="store_true", help="send a request_id with every call"
+    )
     args = parser.parse_args()
     results = []
     for database in args.databases.split(","):
@@ -115,12 +130,12 @@ def _run(database: str, url: str, args: argparse.Namespace) -> Result:
             timeout=CALL_TIMEOUT,
         )
         stub = agent_schedule_service_pb2_grpc.AgentScheduleServiceStub(channel)
-        agent_id = agent.metadata.id
+        target = Target(workspace, agent.metadata.id, args.distinct_rules, args.request_ids)
         print(f"{database}: {args.singles} single Creates ...", flush=True)
         singles = _timed(
             server_pid,
             args.concurrency,
-            [_single(stub, workspace, agent_id, index) for index in range(args.singles)],
+            [_single(stub, target, index) for index in range(args.singles)],
         )
         print(f"{database}: {args.schedules} in batches of {args.batch_size} ...", flush=True)
         end = args.singles + args.schedules
@@ -128,7 +143,7 @@ def _run(database: str, url: str, args: argparse.Namespace) -> Result:
             server_pid,
             args.concurrency,
             [
-                _batch(stub, workspace, agent_id, range(start, min(start + args.batch_size, end)))
+                _batch(stub, target, range(start, min(start + args.batch_size, end)))
                 for start in range(args.singles, end, args.batch_size)
             ],
         )
@@ -138,9 +153,10 @@ def _run(database: str, url: str, args: argparse.Namespace) -> Result:
     return Result(database, singles, batches, stored)
 
 
-def _item(index: int) -> pb.CreateAgentScheduleRequest:
-    """The schedule of import line `index`: one of DISTINCT_RULES cron rules, unique names."""
-    rule = index % DISTINCT_RULES
+def _item(index: int, distinct_rules: int) -> pb.CreateAgentScheduleRequest:
+    """The schedule of import line `index`: one of `distinct_rules` cron rules (the minute,
+    hour and day of week vary), unique names."""
+    rule = index % distinct_rules
     return pb.CreateAgentScheduleRequest(
         metadata=metadata_pb2.CreateResourceMetadata(
             name=f"import-{index}",
@@ -151,7 +167,7 @@ def _item(index: int) -> pb.CreateAgentScheduleRequest:
         spec=sp.AgentScheduleSpec(
             initial_message="Summarize yesterday's tickets",
             schedule=sp.AgentScheduleSpecSchedule(
-                cron_expressions=[f"{rule % 60} {rule % 24} * * 1-5"],
+                cron_expressions=[f"{rule % 60} {rule // 60 % 24} * * {rule // 1440 % 7}-6"],
                 timezone="America/New_York",
             ),
             overlap_policy=sp.OVERLAP_POLICY_SKIP,
@@ -159,26 +175,29 @@ def _item(index: int) -> pb.CreateAgentScheduleRequest:
     )
 
 
-def _single(stub, workspace: str, agent_id: str, index: int) -> Callable[[], int]:
+def _single(stub: Any, target: Target, index: int) -> Callable[[], int]:
     def call() -> int:
-        request = _item(index)
-        request.workspace_id, request.agent_id = workspace, agent_id
+        request = _item(index, target.distinct_rules)
+        request.workspace_id, request.agent_id = target.workspace, target.agent_id
+        if target.request_ids:
+            request.request_id = f"single-{index}"
         stub.CreateAgentSchedule(request, timeout=CALL_TIMEOUT)
         return 1
 
     return call
 
 
-def _batch(stub, workspace: str, agent_id: str, indexes: range) -> Callable[[], int]:
+def _batch(stub: Any, target: Target, indexes: range) -> Callable[[], int]:
     def call() -> int:
         request = pb.BatchCreateAgentSchedulesRequest(
-            workspace_id=workspace, agent_id=agent_id, requests=[_item(i) for i in indexes]
+            workspace_id=target.workspace,
+            agent_id=target.agent_id,
+            requests=[_item(i, target.distinct_rules) for i in indexes],
+            request_id=f"batch-{indexes.start}" if target.request_ids else "",
         )
         response = stub.BatchCreateAgentSchedules(request, timeout=CALL_TIMEOUT)
         if len(response.agent_schedules) != len(indexes):
-            raise RuntimeError(
-                f"a batch of {len(indexes)} returned {len(response.agent_schedules)}"
-            )
+            raise RuntimeError(f"{len(indexes)} requests, {len(response.agent_schedules)} made")
         return len(indexes)
 
     return call
@@ -271,7 +290,8 @@ def _read_until(process: subprocess.Popen[str], patterns: dict[str, str]) -> dic
 def _report(results: list[Result], args: argparse.Namespace) -> None:
     print(
         f"\n{args.schedules:,} schedules in batches of {args.batch_size:,} vs {args.singles:,} "
-        f"single Creates, {args.concurrency} calls in flight, gRPC on loopback"
+        f"single Creates, {args.concurrency} calls in flight, gRPC on loopback, "
+        f"{args.distinct_rules} distinct rules, request ids {'on' if args.request_ids else 'off'}"
     )
     print(
         f"{'database':<11} {'single/s':>9} {'batch/s':>9} {'ratio':>7}  "

@@ -115,7 +115,9 @@ def draft_schedule(
             next_fire_at=next_fire.at,
             next_nominal_at=next_fire.nominal,
             # A read shows future fire times only while the engine has a fire pending.
-            future_fire_times=tuple(f.at for f in fires) if next_fire.nominal else (),
+            future_fire_times=(
+                tuple(f.at for f in fires) if future is not None and next_fire.nominal else ()
+            ),
             remaining_fires=spec.max_fires if spec.max_fires > 0 else None,
         ),
     )
