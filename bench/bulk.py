@@ -3,19 +3,24 @@ CreateAgentSchedule calls, in the same run, on SQLite and on PostgreSQL (issue 1
 rate should be at least 10x the single-Create rate).
 
 Run: .venv/bin/python bench/bulk.py [--schedules 100000] [--singles 2000] [--batch-size 1000]
-     [--concurrency 4] [--databases sqlite,postgresql] [--distinct-rules 200] [--request-ids]
+     [--concurrency 4] [--rounds 10] [--databases sqlite,postgresql] [--distinct-rules 200]
+     [--request-ids]
 
 For each database, a fresh `sundial serve` (SQLite in a temporary directory, or a throwaway
 PostgreSQL cluster started as the tests start one) runs in its own process with its default
-roles (API and firing engine). The client, over gRPC on loopback, first creates `--singles`
-schedules one Create at a time, then imports `--schedules` schedules in batches, each with
-`--concurrency` calls in flight. Importing 100,000 schedules one Create at a time takes long
-enough that only a sample is timed: the single-Create rate is measured on `--singles` calls
-and the time 100,000 of them would take is extrapolated from it (the report says so).
-Both imports send the same mix of schedules (`--distinct-rules` cron rules, names and
-external ids unique; with `--request-ids` every call carries an idempotency key), and both
-count what the client sends and parses. At the end the workspace is listed
-to check that every schedule was stored."""
+roles (API and firing engine). The client, over gRPC on loopback, creates `--singles`
+schedules one Create at a time and imports `--schedules` schedules in batches, each with
+`--concurrency` calls in flight; the two take turns over `--rounds` rounds (a tenth of each
+per round by default), so that the load of other processes on the machine weighs on both.
+
+Importing 100,000 schedules one Create at a time takes long enough that only a sample is
+timed: the single-Create rate is measured on `--singles` calls, and the time 100,000 of them
+would take is extrapolated from it (the report says so). Both imports send the same mix of
+schedules (`--distinct-rules` cron rules; names and external ids unique; with
+`--request-ids` every call carries an idempotency key), and both times include what the
+client builds and parses. The server's CPU per schedule is printed too: it moves less than
+the rates when other processes load the machine. At the end the workspace is listed to
+check that every schedule was stored."""
 
 import argparse
 import contextlib
@@ -61,6 +66,13 @@ class Import:
     seconds: float
     server_cpu_seconds: float
 
+    def __add__(self, other: "Import") -> "Import":
+        return Import(
+            self.schedules + other.schedules,
+            self.seconds + other.seconds,
+            self.server_cpu_seconds + other.server_cpu_seconds,
+        )
+
     @property
     def cpu_us_per_schedule(self) -> float:
         return self.server_cpu_seconds / self.schedules * 1e6
@@ -98,6 +110,7 @@ def main() -> int:
     parser.add_argument("--singles", type=int, default=2_000, help="created one at a time")
     parser.add_argument("--batch-size", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, default=4, help="calls in flight")
+    parser.add_argument("--rounds", type=int, default=10, help="turns of singles and batches")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--distinct-rules", type=int, default=200, help="cron rules in the mix")
     parser.add_argument(
@@ -131,22 +144,33 @@ def _run(database: str, url: str, args: argparse.Namespace) -> Result:
         )
         stub = agent_schedule_service_pb2_grpc.AgentScheduleServiceStub(channel)
         target = Target(workspace, agent.metadata.id, args.distinct_rules, args.request_ids)
-        print(f"{database}: {args.singles} single Creates ...", flush=True)
-        singles = _timed(
-            server_pid,
-            args.concurrency,
-            [_single(stub, target, index) for index in range(args.singles)],
+        # Singles and batches take turns, a slice of each per round, so that a change in
+        # the machine's load (other processes share it) weighs on both alike.
+        singles, batches = Import(0, 0.0, 0.0), Import(0, 0.0, 0.0)
+        single_ids = _slices(range(args.singles), args.rounds)
+        batch_starts = _slices(
+            range(args.singles, args.singles + args.schedules, args.batch_size), args.rounds
         )
-        print(f"{database}: {args.schedules} in batches of {args.batch_size} ...", flush=True)
         end = args.singles + args.schedules
-        batches = _timed(
-            server_pid,
-            args.concurrency,
-            [
-                _batch(stub, target, range(start, min(start + args.batch_size, end)))
-                for start in range(args.singles, end, args.batch_size)
-            ],
-        )
+        for round_number, (some_singles, some_starts) in enumerate(
+            zip(single_ids, batch_starts, strict=True), 1
+        ):
+            singles += _timed(
+                server_pid, args.concurrency, [_single(stub, target, i) for i in some_singles]
+            )
+            batches += _timed(
+                server_pid,
+                args.concurrency,
+                [
+                    _batch(stub, target, range(start, min(start + args.batch_size, end)))
+                    for start in some_starts
+                ],
+            )
+            print(
+                f"{database}: round {round_number}/{args.rounds}: {singles.schedules} singles, "
+                f"{batches.schedules} in batches",
+                flush=True,
+            )
         stored = _count(stub, workspace)
     if stored != end:
         raise RuntimeError(f"{database}: {stored} schedules stored, expected {end}")
@@ -201,6 +225,12 @@ def _batch(stub: Any, target: Target, indexes: range) -> Callable[[], int]:
         return len(indexes)
 
     return call
+
+
+def _slices(items: range, count: int) -> list[range]:
+    """`items` cut into `count` consecutive slices of (nearly) equal length."""
+    bounds = [len(items) * i // count for i in range(count + 1)]
+    return [items[bounds[i] : bounds[i + 1]] for i in range(count)]
 
 
 def _timed(server_pid: int, concurrency: int, calls: Sequence[Callable[[], int]]) -> Import:
