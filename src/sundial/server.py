@@ -24,6 +24,7 @@ from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifie
 from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import ObjectiveService
 from sundial.service.profiles import ProfileService
+from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
@@ -87,6 +88,9 @@ class SundialServer:
             notifier=self.notifier,
         )
         self.objectives = ObjectiveService(self.database, self.clock, self.notifier)
+        self.schedule_batches = ScheduleBatchService(
+            self.database, self.clock, self.schedules, self.notifier
+        )
         self.triggers = TriggerService(self.database, self.clock, self.schedules, self.notifier)
         self.firing = FiringService(
             self.database,
@@ -114,6 +118,7 @@ class SundialServer:
             services=Services(
                 agents=self.agents,
                 schedules=self.schedules,
+                schedule_batches=self.schedule_batches,
                 triggers=self.triggers,
                 objectives=self.objectives,
                 tenancy=self.tenancy,

@@ -73,6 +73,77 @@ class CreateAgentScheduleRequest(_message.Message):
 Global___CreateAgentScheduleRequest: _TypeAlias = CreateAgentScheduleRequest  # noqa: Y015
 
 @_typing.final
+class BatchCreateAgentSchedulesRequest(_message.Message):
+    """Request of BatchCreateAgentSchedules."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    """Workspace of the schedules."""
+    agent_id: _builtins.str
+    """The agent every schedule fires, or "-" when each request names its own agent."""
+    request_id: _builtins.str
+    """Idempotency key: a retry of the same batch with the same key within 24 hours returns
+    the schedules the first call created, even when the calls race; the same key with a
+    different batch fails with ALREADY_EXISTS.
+    """
+    validate_only: _builtins.bool
+    """Validate every request and return what would be created, without writing."""
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateAgentScheduleRequest]:
+        """The schedules to create: 1 to 1,000 requests. A request's `workspace_id` and
+        `agent_id` may be left empty (they are the batch's) or must equal the batch's (with
+        agent_id "-", each request names its agent). Its `request_id` and `validate_only`
+        stay empty: the batch's own fields apply to the whole batch.
+        """
+
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        requests: _abc.Iterable[Global___CreateAgentScheduleRequest] | None = ...,
+        request_id: _builtins.str = ...,
+        validate_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "request_id", b"request_id", "requests", b"requests", "validate_only", b"validate_only", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchCreateAgentSchedulesRequest: _TypeAlias = BatchCreateAgentSchedulesRequest  # noqa: Y015
+
+@_typing.final
+class BatchCreateAgentSchedulesResponse(_message.Message):
+    """Response of BatchCreateAgentSchedules."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_SCHEDULES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def agent_schedules(self) -> _containers.RepeatedCompositeFieldContainer[_agent_schedule_pb2.AgentSchedule]:
+        """The created schedules, in the order of the requests."""
+
+    def __init__(
+        self,
+        *,
+        agent_schedules: _abc.Iterable[_agent_schedule_pb2.AgentSchedule] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_schedules", b"agent_schedules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchCreateAgentSchedulesResponse: _TypeAlias = BatchCreateAgentSchedulesResponse  # noqa: Y015
+
+@_typing.final
 class GetAgentScheduleRequest(_message.Message):
     """Request of GetAgentSchedule."""
 

@@ -43,6 +43,11 @@ class AgentScheduleServiceStub:
                 request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.CreateAgentScheduleRequest.SerializeToString,
                 response_deserializer=sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.FromString,
                 _registered_method=True)
+        self.BatchCreateAgentSchedules = channel.unary_unary(
+                '/sundial.v1.AgentScheduleService/BatchCreateAgentSchedules',
+                request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BatchCreateAgentSchedulesRequest.SerializeToString,
+                response_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BatchCreateAgentSchedulesResponse.FromString,
+                _registered_method=True)
         self.GetAgentSchedule = channel.unary_unary(
                 '/sundial.v1.AgentScheduleService/GetAgentSchedule',
                 request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.GetAgentScheduleRequest.SerializeToString,
@@ -101,6 +106,16 @@ class AgentScheduleServiceServicer:
 
     def CreateAgentSchedule(self, request, context):
         """Creates a schedule for an agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCreateAgentSchedules(self, request, context):
+        """Creates up to 1,000 schedules in one transaction (AIP-233): all of them, or none
+        when any request fails. Invalid input fails with INVALID_ARGUMENT naming every bad
+        field of every request by its index (`requests[7].spec.schedule.cron_expressions[0]`).
+        The schedules come back in the order of the requests.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -191,6 +206,11 @@ def add_AgentScheduleServiceServicer_to_server(servicer, server):
                     request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.CreateAgentScheduleRequest.FromString,
                     response_serializer=sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.SerializeToString,
             ),
+            'BatchCreateAgentSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCreateAgentSchedules,
+                    request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BatchCreateAgentSchedulesRequest.FromString,
+                    response_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.BatchCreateAgentSchedulesResponse.SerializeToString,
+            ),
             'GetAgentSchedule': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAgentSchedule,
                     request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.GetAgentScheduleRequest.FromString,
@@ -270,6 +290,33 @@ class AgentScheduleService:
             '/sundial.v1.AgentScheduleService/CreateAgentSchedule',
             sundial_dot_v1_dot_agent__schedule__service__pb2.CreateAgentScheduleRequest.SerializeToString,
             sundial_dot_v1_dot_agent__schedule__pb2.AgentSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCreateAgentSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sundial.v1.AgentScheduleService/BatchCreateAgentSchedules',
+            sundial_dot_v1_dot_agent__schedule__service__pb2.BatchCreateAgentSchedulesRequest.SerializeToString,
+            sundial_dot_v1_dot_agent__schedule__service__pb2.BatchCreateAgentSchedulesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,12 @@ class AgentScheduleServiceStub:
     def __new__(cls, channel: _aio.Channel) -> AgentScheduleServiceAsyncStub: ...
     CreateAgentSchedule: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.CreateAgentScheduleRequest, _agent_schedule_pb2.AgentSchedule]
     """Creates a schedule for an agent."""
+    BatchCreateAgentSchedules: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.BatchCreateAgentSchedulesRequest, _agent_schedule_service_pb2.BatchCreateAgentSchedulesResponse]
+    """Creates up to 1,000 schedules in one transaction (AIP-233): all of them, or none
+    when any request fails. Invalid input fails with INVALID_ARGUMENT naming every bad
+    field of every request by its index (`requests[7].spec.schedule.cron_expressions[0]`).
+    The schedules come back in the order of the requests.
+    """
     GetAgentSchedule: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.GetAgentScheduleRequest, _agent_schedule_pb2.AgentSchedule]
     """Gets a schedule."""
     ListAgentSchedules: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.ListAgentSchedulesRequest, _agent_schedule_service_pb2.ListAgentSchedulesResponse]
@@ -79,6 +85,12 @@ class AgentScheduleServiceAsyncStub(AgentScheduleServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateAgentSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.CreateAgentScheduleRequest, _agent_schedule_pb2.AgentSchedule]  # type: ignore[assignment]
     """Creates a schedule for an agent."""
+    BatchCreateAgentSchedules: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.BatchCreateAgentSchedulesRequest, _agent_schedule_service_pb2.BatchCreateAgentSchedulesResponse]  # type: ignore[assignment]
+    """Creates up to 1,000 schedules in one transaction (AIP-233): all of them, or none
+    when any request fails. Invalid input fails with INVALID_ARGUMENT naming every bad
+    field of every request by its index (`requests[7].spec.schedule.cron_expressions[0]`).
+    The schedules come back in the order of the requests.
+    """
     GetAgentSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.GetAgentScheduleRequest, _agent_schedule_pb2.AgentSchedule]  # type: ignore[assignment]
     """Gets a schedule."""
     ListAgentSchedules: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.ListAgentSchedulesRequest, _agent_schedule_service_pb2.ListAgentSchedulesResponse]  # type: ignore[assignment]
@@ -122,6 +134,18 @@ class AgentScheduleServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_agent_schedule_pb2.AgentSchedule, _abc.Awaitable[_agent_schedule_pb2.AgentSchedule]]:
         """Creates a schedule for an agent."""
+
+    @_abc_1.abstractmethod
+    def BatchCreateAgentSchedules(
+        self,
+        request: _agent_schedule_service_pb2.BatchCreateAgentSchedulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_schedule_service_pb2.BatchCreateAgentSchedulesResponse, _abc.Awaitable[_agent_schedule_service_pb2.BatchCreateAgentSchedulesResponse]]:
+        """Creates up to 1,000 schedules in one transaction (AIP-233): all of them, or none
+        when any request fails. Invalid input fails with INVALID_ARGUMENT naming every bad
+        field of every request by its index (`requests[7].spec.schedule.cron_expressions[0]`).
+        The schedules come back in the order of the requests.
+        """
 
     @_abc_1.abstractmethod
     def GetAgentSchedule(

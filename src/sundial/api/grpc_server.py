@@ -33,6 +33,7 @@ from sundial.service.insight_stats import StatsService
 from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import ObjectiveService
 from sundial.service.profiles import ProfileService
+from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService
@@ -80,6 +81,7 @@ class Services:
 
     agents: AgentService
     schedules: ScheduleService
+    schedule_batches: ScheduleBatchService
     triggers: TriggerService
     objectives: ObjectiveService
     tenancy: TenancyService
@@ -153,7 +155,10 @@ class GrpcServer:
             AgentServicer(services.agents, principal), server
         )
         agent_schedule_service_pb2_grpc.add_AgentScheduleServiceServicer_to_server(
-            AgentScheduleServicer(services.schedules, services.triggers, principal), server
+            AgentScheduleServicer(
+                services.schedules, services.schedule_batches, services.triggers, principal
+            ),
+            server,
         )
         objective_service_pb2_grpc.add_ObjectiveServiceServicer_to_server(
             ObjectiveServicer(services.objectives, principal, max_waiting_calls=limits.waiting),

@@ -1,5 +1,6 @@
 """sundial.v1.AgentScheduleService."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -9,8 +10,14 @@ from sundial.api.converters import from_proto, to_proto
 from sundial.api.objectives import objective_to_proto
 from sundial.api.principal import PrincipalResolver
 from sundial.api.requests import optional_timestamp, page_request, update_mask_of
+from sundial.domain.errors import FieldViolation, InvalidArgumentError
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, OverlapPolicy, ScheduleRules
+from sundial.service.schedule_batches import (
+    ScheduleBatchService,
+    ScheduleRequest,
+    check_batch_size,
+)
 from sundial.service.schedules import ScheduleService
 from sundial.service.triggers import TriggerService
 from sundial.v1 import (
@@ -25,9 +32,14 @@ pb = agent_schedule_service_pb2
 
 class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleServiceServicer):
     def __init__(
-        self, schedules: ScheduleService, triggers: TriggerService, principal: PrincipalResolver
+        self,
+        schedules: ScheduleService,
+        batches: ScheduleBatchService,
+        triggers: TriggerService,
+        principal: PrincipalResolver,
     ) -> None:
         self._schedules = schedules
+        self._batches = batches
         self._triggers = triggers
         self._principal = principal
 
@@ -44,6 +56,22 @@ class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleService
             validate_only=request.validate_only,
         )
         return schedule_to_proto(schedule)
+
+    def BatchCreateAgentSchedules(
+        self, request: pb.BatchCreateAgentSchedulesRequest, context: grpc.ServicerContext
+    ) -> pb.BatchCreateAgentSchedulesResponse:
+        check_batch_size(len(request.requests))
+        schedules = self._batches.create(
+            self._principal(context),
+            request.workspace_id,
+            request.agent_id,
+            _batch_requests(request.requests),
+            request_id=request.request_id,
+            validate_only=request.validate_only,
+        )
+        return pb.BatchCreateAgentSchedulesResponse(
+            agent_schedules=[schedule_to_proto(s) for s in schedules]
+        )
 
     def GetAgentSchedule(
         self, request: pb.GetAgentScheduleRequest, context: grpc.ServicerContext
@@ -186,6 +214,36 @@ class _OverlapOverride:
     """The overlap_policy field of Trigger and Backfill requests (validated as an enum)."""
 
     overlap_policy: OverlapPolicy = OverlapPolicy.UNSPECIFIED
+
+
+def _batch_requests(
+    requests: Sequence[pb.CreateAgentScheduleRequest],
+) -> list[ScheduleRequest]:
+    """The requests of a batch; the bad values of every request at once, each under its
+    index (`requests[3].spec.overlap_policy`)."""
+    converted: list[ScheduleRequest] = []
+    violations: list[FieldViolation] = []
+    for index, request in enumerate(requests):
+        path = f"requests[{index}]"
+        try:
+            metadata = from_proto(request.metadata, MetadataInput, f"{path}.metadata")
+            spec = from_proto(request.spec, AgentScheduleSpec, f"{path}.spec")
+        except InvalidArgumentError as error:
+            violations.extend(error.violations)
+            continue
+        converted.append(
+            ScheduleRequest(
+                workspace_id=request.workspace_id,
+                agent_id=request.agent_id,
+                metadata=metadata,
+                spec=spec,
+                request_id=request.request_id,
+                validate_only=request.validate_only,
+            )
+        )
+    if violations:
+        raise InvalidArgumentError(violations)
+    return converted
 
 
 def schedule_to_proto(schedule: AgentSchedule) -> agent_schedule_pb2.AgentSchedule:

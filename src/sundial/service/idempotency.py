@@ -49,6 +49,18 @@ def find_replay(uow: UnitOfWork, clock: Clock, key: RequestKey) -> str | None:
     """The id of the resource that a call with this request id created within the last
     REQUEST_ID_LIFETIME, or None (always None without a request id). ALREADY_EXISTS when
     that call asked for something else."""
+    record = _find_record(uow, clock, key)
+    return None if record is None else record.resource_id
+
+
+def find_batch_replay(uow: UnitOfWork, clock: Clock, key: RequestKey) -> tuple[str, ...] | None:
+    """What find_replay finds, for a batch Create: the ids of every resource it made, in the
+    order of its requests."""
+    record = _find_record(uow, clock, key)
+    return None if record is None else record.resource_ids
+
+
+def _find_record(uow: UnitOfWork, clock: Clock, key: RequestKey) -> IdempotencyRecord | None:
     if not key.request_id:
         return None
     existing = uow.idempotency.find(key.scope_id, key.operation, key.request_id)
@@ -64,13 +76,25 @@ def find_replay(uow: UnitOfWork, clock: Clock, key: RequestKey) -> str | None:
             "the last 24 hours; use a new request_id for a new request",
             reason="REQUEST_ID_REUSED",
         )
-    return existing.resource_id
+    return existing
 
 
 def record_request(uow: UnitOfWork, clock: Clock, key: RequestKey, resource_id: str) -> None:
     """Records that this call's request id created `resource_id` (nothing without one)."""
     if key.request_id:
         record = IdempotencyRecord(key.fingerprint, resource_id, clock.now())
+        uow.idempotency.add(key.scope_id, key.operation, key.request_id, record)
+
+
+def record_batch_request(
+    uow: UnitOfWork, clock: Clock, key: RequestKey, resource_ids: list[str]
+) -> None:
+    """Records that this batch call's request id created `resource_ids` (at least one, in
+    the order of its requests; nothing without a request id)."""
+    if key.request_id:
+        record = IdempotencyRecord(
+            key.fingerprint, resource_ids[0], clock.now(), tuple(resource_ids)
+        )
         uow.idempotency.add(key.scope_id, key.operation, key.request_id, record)
 
 

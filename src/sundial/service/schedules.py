@@ -2,7 +2,7 @@
 where the firing engine picks it up (its next fire), in the same transaction."""
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from cachetools import LRUCache
@@ -29,13 +29,13 @@ from sundial.service.idempotency import RequestKey, find_replay, record_request,
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
+from sundial.service.schedule_drafts import Draft, draft_schedule, draft_violations
 from sundial.service.tenancy import require_workspace
-from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
+from sundial.service.updates import Writable, check_etag, merge_update
 from sundial.service.validation import (
     Violations,
     check_metadata,
     check_pause_reason,
-    check_request_id,
     check_schedule_spec,
 )
 from sundial.store.database import Database
@@ -57,19 +57,6 @@ _FILTERABLE = {
     "agent_id": None,
     "status": enum_value(ScheduleStatus, "AGENT_SCHEDULE_STATUS_"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _Draft:
-    """A new schedule as built before its transaction, and what is left to check of it
-    there: `violations` so far, the rules' error if they did not compile, and whether they
-    have a fire after now."""
-
-    schedule: AgentSchedule
-    next_fire: NextFire
-    violations: Violations
-    rules_error: InvalidArgumentError | None
-    has_fire: bool
 
 
 class ScheduleService:
@@ -102,47 +89,22 @@ class ScheduleService:
         request_id: str = "",
         validate_only: bool = False,
     ) -> AgentSchedule:
-        violations = Violations()
-        check_metadata(violations, metadata)
-        check_request_id(violations, request_id)
-        if spec.status is ScheduleStatus.UNSPECIFIED:
-            spec = replace(spec, status=ScheduleStatus.ACTIVE)
-
-        # What needs no database is done before the write transaction, which then holds the
-        # write lock only for its statements (on SQLite, the process's writers queue behind
-        # it); _check_draft keeps the errors in their order.
-        schedule_id = "" if validate_only else new_id(IdPrefix.SCHEDULE)
-        now = self._clock.now()
-        rules_error: InvalidArgumentError | None = None
-        fire: Fire | None = None
-        try:
-            compiled = compile_schedule(
-                spec.schedule, schedule_id=schedule_id, min_interval=self._min_fire_interval
-            )
-        except InvalidArgumentError as error:
-            rules_error = error
-        else:
-            fire = compiled.next_fire(now)
-        # What _next_fire(compiled, spec, now) gives, without computing the fire again.
-        next_fire = NextFire()
-        if fire is not None and spec.status is ScheduleStatus.ACTIVE:
-            next_fire = NextFire(fire.nominal, fire.at)
-        schedule = AgentSchedule(
-            metadata=new_metadata(principal, workspace_id, schedule_id, metadata, now),
-            spec=spec,
-            info=AgentScheduleInfo(
-                agent_id=agent_id,
-                next_fire_at=next_fire.at,
-                next_nominal_at=next_fire.nominal,
-                remaining_fires=spec.max_fires if spec.max_fires > 0 else None,
-            ),
+        draft = draft_schedule(
+            principal,
+            workspace_id,
+            agent_id,
+            metadata,
+            spec,
+            schedule_id="" if validate_only else new_id(IdPrefix.SCHEDULE),
+            now=self._clock.now(),
+            min_interval=self._min_fire_interval,
+            request_id=request_id,
         )
-
-        draft = _Draft(schedule, next_fire, violations, rules_error, has_fire=fire is not None)
+        spec = draft.schedule.spec
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
                 _check_draft(uow, principal, draft)
-            return self._with_read_time_facts(schedule, [], [])
+            return self._with_read_time_facts(draft.schedule, [], [])
 
         key = request_key(workspace_id, "CreateAgentSchedule", request_id, agent_id, metadata, spec)
         try:
@@ -155,7 +117,7 @@ class ScheduleService:
         self._notifier.schedules_changed(created.info.next_fire_at)
         return created
 
-    def _create_once(self, principal: Principal, key: RequestKey, draft: _Draft) -> AgentSchedule:
+    def _create_once(self, principal: Principal, key: RequestKey, draft: Draft) -> AgentSchedule:
         """The draft written in one transaction, with its request id; or, for a retry of a
         call that did, what that call created."""
         workspace_id = draft.schedule.metadata.workspace_id
@@ -211,7 +173,7 @@ class ScheduleService:
             else:
                 require_workspace(uow, principal, workspace_id)
             page = page_of(prepared, uow.schedules.list(workspace_id, scope_agent, prepared.query))
-            return Page(self._present(uow, page.items), page.next_page_token)
+            return Page(self.present(uow, page.items), page.next_page_token)
 
     def update(
         self,
@@ -415,7 +377,7 @@ class ScheduleService:
             schedule, fires.recent.get(schedule_id, []), fires.running.get(schedule_id, [])
         )
 
-    def _present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
+    def present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
         """Adds the facts computed at read time: future fire times and recent objectives."""
         ids = [s.metadata.id for s in schedules if s.metadata.id]
         fires = uow.objectives.read_time_facts(ids)
@@ -427,6 +389,11 @@ class ScheduleService:
             )
             for schedule in schedules
         ]
+
+    @property
+    def min_fire_interval(self) -> timedelta:
+        """The closest two fires of one schedule may come (a server setting)."""
+        return self._min_fire_interval
 
     def _with_read_time_facts(
         self, schedule: AgentSchedule, recent: list[RecentFire], running: list[str]
@@ -482,20 +449,16 @@ def future_times_key(schedule: AgentSchedule) -> tuple[str, str, datetime] | Non
     return (meta.id, meta.etag, nominal)
 
 
-def _check_draft(uow: UnitOfWork, principal: Principal, draft: _Draft) -> None:
+def _check_draft(uow: UnitOfWork, principal: Principal, draft: Draft) -> None:
     """The checks that need the database. Errors come in a fixed order: the agent's
-    NOT_FOUND first, then every violation, the rules' after the rest of the spec's."""
+    NOT_FOUND first, then every violation (schedule_drafts.draft_violations)."""
     schedule = draft.schedule
     agent_spec = require_agent_spec(
         uow, principal, schedule.metadata.workspace_id, schedule.info.agent_id
     )
-    violations = draft.violations
-    check_schedule_spec(violations, schedule.spec, agent_spec)
-    if draft.rules_error is not None:
-        violations.extend(draft.rules_error)
-    elif not draft.has_fire:
-        violations.add("spec.schedule", "the schedule has no fire time after now")
-    violations.raise_if_any()
+    violations = draft_violations(draft, agent_spec)
+    if violations:
+        raise InvalidArgumentError(violations)
 
 
 def _next_fire(

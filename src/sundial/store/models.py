@@ -214,7 +214,8 @@ class ObjectiveRow(Base):
 
 
 class IdempotencyKeyRow(Base):
-    """A Create's `request_id`: the same key within its lifetime returns the same resource."""
+    """A Create's `request_id`: the same key within its lifetime returns the same resource
+    (or, for a batch, the same resources)."""
 
     __tablename__ = "idempotency_keys"
 
@@ -223,6 +224,9 @@ class IdempotencyKeyRow(Base):
     request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     resource_id: Mapped[str] = mapped_column(Id)
+    # Every resource a batch Create made, in the order of its requests (resource_id is the
+    # first); None for a Create of one resource.
+    resource_ids: Mapped[list[str] | None] = mapped_column(JsonColumn, nullable=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 

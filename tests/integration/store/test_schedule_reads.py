@@ -8,9 +8,19 @@ from typing import Any
 from sqlalchemy import select, update
 
 from sundial.domain.clock import FakeClock
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.metadata import MetadataInput
 from sundial.domain.objectives import ObjectiveStatus
-from sundial.domain.schedules import RecentFire
+from sundial.domain.schedules import (
+    AgentScheduleSpec,
+    RecentFire,
+    RetryPolicy,
+    ScheduleInterval,
+    ScheduleRules,
+    ScheduleStatus,
+)
 from sundial.service.firing import FiringService
+from sundial.service.schedule_drafts import draft_schedule
 from sundial.store.database import Database
 from sundial.store.firing import objectives
 from sundial.store.repositories import objectives as objective_reads
@@ -123,3 +133,54 @@ def test_an_agent_spec_is_read_alone(database, tenant):
         assert uow.agents.spec_of(tenant.workspace_id, "agent_none") is None
     assert agent is not None
     assert spec == agent.spec
+
+
+def test_what_add_many_returns_is_what_a_read_of_the_rows_gives(database, tenant, clock):
+    """add_many builds what it returns from the schedules it was given (it does not decode
+    the rows again): that must equal a read, on every field a read gives."""
+    specs = [
+        AgentScheduleSpec(
+            initial_message="hello",
+            data={"nested": {"list": [1, 2.5, None, "x"]}},
+            schedule=ScheduleRules(
+                intervals=(ScheduleInterval(every=MINUTE, offset=timedelta(seconds=7)),),
+                timezone="Europe/Berlin",
+                jitter=timedelta(seconds=5),
+            ),
+            catchup_window=timedelta(hours=2),
+            retry_policy=RetryPolicy(max_attempts=3, initial_backoff=timedelta(seconds=1)),
+            max_fires=4,
+            notes="n",
+        ),
+        AgentScheduleSpec(
+            initial_message="paused",
+            schedule=ScheduleRules(intervals=(ScheduleInterval(every=MINUTE),)),
+            status=ScheduleStatus.PAUSED,
+        ),
+    ]
+    drafts = [
+        draft_schedule(
+            tenant.principal,
+            tenant.workspace_id,
+            tenant.agent_id,
+            MetadataInput(name=f"s{i}", bundle_key="b", external_id=f"e{i}", labels={"k": "v"}),
+            spec,
+            schedule_id=new_id(IdPrefix.SCHEDULE),
+            now=clock.now(),
+            min_interval=timedelta(seconds=1),
+        )
+        for i, spec in enumerate(specs)
+    ]
+    with UnitOfWork(database, write=True) as uow:
+        creator = uow.tenancy.get_profile(tenant.principal.account_id, tenant.principal.profile_id)
+        added = uow.schedules.add_many([(d.schedule, d.next_fire) for d in drafts], creator)
+        uow.commit()
+    with UnitOfWork(database, write=False) as uow:
+        read = uow.schedules.get_many(tenant.workspace_id, [s.metadata.id for s in added])
+        by_get = [uow.schedules.get(tenant.workspace_id, s.metadata.id) for s in added]
+    assert read == by_get
+    assert added == read
+    assert [s.info.remaining_fires for s in added] == [4, None]
+    assert added[1].info.next_fire_at is None
+    assert added[0].metadata.etag
+    assert added[0].metadata.updated_at == added[0].metadata.created_at

@@ -15,6 +15,8 @@ class IdempotencyRecord:
     fingerprint: str
     resource_id: str
     created_at: datetime
+    # A batch Create's resources, in the order of its requests (resource_id is the first).
+    resource_ids: tuple[str, ...] = ()
 
 
 class IdempotencyRepository:
@@ -25,7 +27,9 @@ class IdempotencyRepository:
         row = self._session.get(IdempotencyKeyRow, (workspace_id, operation, request_id))
         if row is None:
             return None
-        return IdempotencyRecord(row.fingerprint, row.resource_id, row.created_at)
+        return IdempotencyRecord(
+            row.fingerprint, row.resource_id, row.created_at, tuple(row.resource_ids or ())
+        )
 
     def add(
         self,
@@ -43,6 +47,7 @@ class IdempotencyRepository:
                 request_id=request_id,
                 fingerprint=record.fingerprint,
                 resource_id=record.resource_id,
+                resource_ids=list(record.resource_ids) if record.resource_ids else None,
                 created_at=record.created_at,
             )
         )

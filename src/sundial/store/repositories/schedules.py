@@ -1,6 +1,7 @@
 """Agent schedules: the spec as one JSON document, runtime facts as columns."""
 
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import SimpleNamespace
@@ -19,7 +20,12 @@ from sundial.domain.schedules import (
 from sundial.domain.tenancy import Profile
 from sundial.store.codec import from_json, to_json
 from sundial.store.models import FireOutcomeRow, ProfileRow, ScheduleRow
-from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
+from sundial.store.repositories.common import (
+    apply_listing,
+    etag_of,
+    metadata_of,
+    write_metadata,
+)
 from sundial.store.repositories.objectives import FIRES_OF_ONE, ScheduleFires, facts_of_json
 from sundial.store.repositories.tenancy import profile_of
 
@@ -49,31 +55,16 @@ class ScheduleRepository:
         self, schedule: AgentSchedule, next_fire: NextFire, created_by: Profile | None
     ) -> AgentSchedule:
         """Inserts a new schedule (by its creator, `created_by`); returns it as a read of
-        its row would (`get`, without the read-time facts)."""
-        meta = schedule.metadata
-        assert meta.created_at is not None
-        row = {
-            "id": meta.id,
-            "account_id": meta.account_id,
-            "workspace_id": meta.workspace_id,
-            "agent_id": schedule.info.agent_id,
-            "profile_id": meta.profile_id,
-            "name": meta.name,
-            "bundle_key": meta.bundle_key,
-            "external_id": meta.external_id,
-            "labels": dict(meta.labels),
-            "spec": to_json(schedule.spec),
-            "status": schedule.spec.status.name,
-            "revision": 1,
-            "created_at": meta.created_at,
-            "updated_at": meta.created_at,
-            "next_fire_at": next_fire.at,
-            "next_nominal_at": next_fire.nominal,
-            **_NEVER_FIRED,
-        }
-        self._session.execute(insert(_schedules), row)
-        stored = _schedule_of(SimpleNamespace(**row), None)
-        return replace(stored, info=replace(stored.info, created_by=created_by))
+        its row would (`get`), with the future fire times it was given."""
+        return self.add_many([(schedule, next_fire)], created_by)[0]
+
+    def add_many(
+        self, schedules: Sequence[tuple[AgentSchedule, NextFire]], created_by: Profile | None
+    ) -> list[AgentSchedule]:
+        """Inserts new schedules, all by `created_by`, in one executemany (no RETURNING:
+        psycopg pipelines it, sqlite3 reuses one statement); returns them as `add` does."""
+        self._session.execute(insert(_schedules), [_new_row(s, n) for s, n in schedules])
+        return [_stored(s, n, created_by) for s, n in schedules]
 
     def get(
         self, workspace_id: str, schedule_id: str, *, for_update: bool = False
@@ -85,6 +76,14 @@ class ScheduleRepository:
             return None if locked is None else _schedule_of(*locked)
         found = self._session.execute(_GET, parameters).first()
         return None if found is None else _schedule_of_row(found)
+
+    def get_many(self, workspace_id: str, schedule_ids: Sequence[str]) -> list[AgentSchedule]:
+        """The schedules of `schedule_ids` that exist in the workspace, in the order given."""
+        statement = _SELECT.where(
+            _schedules.c.workspace_id == workspace_id, _schedules.c.id.in_(schedule_ids)
+        )
+        found = {row.id: _schedule_of_row(row) for row in self._session.execute(statement)}
+        return [found[i] for i in schedule_ids if i in found]
 
     def get_with_fires(
         self, workspace_id: str, schedule_id: str
@@ -170,6 +169,8 @@ _GET_WITH_FIRES: dict[str, Any] = {
     dialect: _SELECT.add_columns(fires.scalar_subquery().label("fires")).where(*_BY_ID)
     for dialect, fires in FIRES_OF_ONE.items()
 }
+# The revision of a schedule's row when it is inserted (its etag derives from it).
+_FIRST_REVISION = 1
 # The runtime facts of a schedule that has not fired yet.
 _NEVER_FIRED: dict[str, Any] = {
     "last_fire_at": None,
@@ -198,6 +199,52 @@ def schedules_where(session: Session, limit: int, *conditions: Any) -> list[Agen
     """Up to `limit` schedules matching `conditions`, by id (reads for the insight views)."""
     statement = _SELECT.where(*conditions).order_by(_schedules.c.id).limit(limit)
     return [_schedule_of_row(found) for found in session.execute(statement)]
+
+
+def _new_row(schedule: AgentSchedule, next_fire: NextFire) -> dict[str, Any]:
+    """The columns of a schedule not stored yet."""
+    meta = schedule.metadata
+    assert meta.created_at is not None
+    return {
+        "id": meta.id,
+        "account_id": meta.account_id,
+        "workspace_id": meta.workspace_id,
+        "agent_id": schedule.info.agent_id,
+        "profile_id": meta.profile_id,
+        "name": meta.name,
+        "bundle_key": meta.bundle_key,
+        "external_id": meta.external_id,
+        "labels": dict(meta.labels),
+        "spec": to_json(schedule.spec),
+        "status": schedule.spec.status.name,
+        "revision": _FIRST_REVISION,
+        "created_at": meta.created_at,
+        "updated_at": meta.created_at,
+        "next_fire_at": next_fire.at,
+        "next_nominal_at": next_fire.nominal,
+        **_NEVER_FIRED,
+    }
+
+
+def _stored(
+    schedule: AgentSchedule, next_fire: NextFire, created_by: Profile | None
+) -> AgentSchedule:
+    """A new schedule as `_schedule_of` reads its row back (`_new_row`), without decoding
+    the spec it was given from JSON again; its future fire times are kept."""
+    meta = schedule.metadata
+    max_fires = schedule.spec.max_fires
+    return AgentSchedule(
+        metadata=replace(meta, updated_at=meta.created_at, etag=etag_of(meta.id, _FIRST_REVISION)),
+        spec=schedule.spec,
+        info=AgentScheduleInfo(
+            agent_id=schedule.info.agent_id,
+            created_by=created_by,
+            next_fire_at=next_fire.at,
+            next_nominal_at=next_fire.nominal,
+            future_fire_times=schedule.info.future_fire_times,
+            remaining_fires=max_fires if max_fires > 0 else None,
+        ),
+    )
 
 
 def _schedule_of_row(row: Any) -> AgentSchedule:
