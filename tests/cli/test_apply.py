@@ -341,6 +341,19 @@ def test_the_servers_refusal_names_the_document(sundial: Sundial, tmp_path: Path
     assert "hour 99 is out of range 0-23" in line
 
 
+def test_a_refused_batch_names_each_bad_schedule_and_creates_none(sundial: Sundial, tmp_path: Path):
+    bad_weekly = _bad(WEEKLY, ["spec", "schedule", "cronExpressions"], ["0 99 * * *"])
+    bad_digest = _bad(DIGEST, ["spec", "schedule"], {"cronExpressions": ["61 * * * *"]})
+    path = _write(tmp_path / "bundle.yaml", AGENT, bad_weekly, bad_digest)
+    line = failed(sundial("apply", "-f", path), 2)
+    assert "schedule/weekly: INVALID_ARGUMENT: spec.schedule." in line
+    assert "; schedule/digest: INVALID_ARGUMENT: spec.schedule." in line
+    assert "requests[" not in line
+    # The agent came first and stays; the batch was all or nothing.
+    assert set(_agents(sundial)) == {"helper"}
+    assert _schedules(sundial) == {}
+
+
 def test_a_schedule_cannot_move_to_another_agent(sundial: Sundial, tmp_path: Path):
     path = tmp_path / "bundle.yaml"
     ok(sundial("apply", "-f", _write(path, AGENT, WEEKLY)))

@@ -9,14 +9,14 @@ with `--prune`, deletes the bundle's resources that left the files. `--dry-run` 
 same plan, with each changed field's current and desired value, and changes nothing."""
 
 import json
+import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from sundial.api.call_errors import ApiError
+from sundial.api.call_errors import ApiError, FieldViolation
 from sundial.api.resource_documents import changed_fields
 from sundial.cli import exit_codes
 from sundial.cli.bundle_files import (
@@ -41,7 +41,8 @@ _DONE = {CREATE: "created", UPDATE: "updated", DELETE: "deleted", UNCHANGED: "un
 _ACTIVE = "AGENT_SCHEDULE_STATUS_ACTIVE"
 _LIST_PAGE_SIZE = 1000
 _HINTED_LEFT_OUT = 5
-_CREATE_CALLS_IN_FLIGHT = 4
+# Schedules per BatchCreateAgentSchedules call: the most the server takes.
+_BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,26 +266,44 @@ def _execute(client: "JsonClient", workspace: str, plan: Plan) -> Iterator[Chang
 def _create_schedules(
     client: "JsonClient", workspace: str, requests: Sequence[dict[str, Any]]
 ) -> Iterator[Resource]:
-    """Creates the schedules (CreateAgentSchedule requests), yielding each in order.
-    One call per schedule, a few in flight at once (the calls wait on the network and the
-    server, not on this process). Where BatchCreateAgentSchedules is served, this becomes
-    one call per 1,000 requests with agentId "-" (each request names its own agent). After
-    a failure, calls already in flight may still have created theirs: applying again finds
-    them by externalId."""
-    with ThreadPoolExecutor(max_workers=_CREATE_CALLS_IN_FLIGHT) as pool:
-        calls = [
-            pool.submit(client.call, "AgentScheduleService.CreateAgentSchedule", request)
-            for request in requests
-        ]
+    """Creates the schedules (CreateAgentSchedule requests), yielding each in order: one
+    BatchCreateAgentSchedules call per 1,000, with agent "-" (each request names its own
+    agent), so each call creates all of its schedules or none. After a failure, earlier
+    batches stay created: applying again finds them by externalId."""
+    for start in range(0, len(requests), _BATCH_SIZE):
+        batch = requests[start : start + _BATCH_SIZE]
         try:
-            for request, call in zip(requests, calls, strict=True):
-                try:
-                    yield call.result()
-                except ApiError as error:
-                    raise _failed(f"schedule/{request['metadata']['externalId']}", error) from None
-        finally:  # a failure, or a caller that stops early: send nothing more
-            for call in calls:
-                call.cancel()
+            response = client.call(
+                "AgentScheduleService.BatchCreateAgentSchedules",
+                {"workspaceId": workspace, "agentId": "-", "requests": list(batch)},
+            )
+        except ApiError as error:
+            raise _failed_batch(batch, error) from None
+        yield from response.get("agentSchedules", [])
+
+
+_BATCH_INDEX = re.compile(r"^requests\[(\d+)\]\.?")
+
+
+def _failed_batch(batch: Sequence[dict[str, Any]], error: ApiError) -> CommandError:
+    """A refused batch, its violations named by the schedules' externalIds rather than by
+    their indexes in the batch (`schedule/nightly: INVALID_ARGUMENT: spec.schedule...`)."""
+    by_schedule: dict[str, list[FieldViolation]] = {}
+    for violation in error.violations:
+        found = _BATCH_INDEX.match(violation.field)
+        if found is None or int(found[1]) >= len(batch):
+            by_schedule.setdefault("schedules", []).append(violation)
+            continue
+        what = f"schedule/{batch[int(found[1])]['metadata']['externalId']}"
+        field = violation.field[found.end() :] or "request"
+        by_schedule.setdefault(what, []).append(replace(violation, field=field))
+    if not by_schedule:
+        return _failed("schedules", error)
+    line = "; ".join(
+        f"{what}: {ApiError(error.code, error.message, tuple(violations)).one_line()}"
+        for what, violations in by_schedule.items()
+    )
+    return CommandError(line, exit_codes.for_status_code(error.code))
 
 
 def _schedule_request(workspace: str, agent_id: str, document: BundleDocument) -> dict[str, Any]:
