@@ -5,6 +5,7 @@ the loop's wake-up time."""
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -22,7 +23,8 @@ GC_PAUSED_BATCHES = 4
 
 class FiringLoop:
     """Runs `fire_batch` (returns how many schedules it handled, at most `batch_size`)
-    until nothing is due, then `after_pass` (the reaper), then sleeps."""
+    until nothing is due, then `after_pass` (the reaper), then sleeps. `on_pass` hears of
+    each pass that ended: how many schedules it handled, and how long it took (seconds)."""
 
     def __init__(
         self,
@@ -32,8 +34,10 @@ class FiringLoop:
         after_pass: Callable[[], object],
         clock: Clock,
         batch_size: int,
+        on_pass: Callable[[int, float], None] | None = None,
     ) -> None:
         self._fire_batch = fire_batch
+        self._on_pass = on_pass
         self._earliest_due = earliest_due
         self._after_pass = after_pass
         self._clock = clock
@@ -46,6 +50,7 @@ class FiringLoop:
 
     def run_pass(self) -> int:
         """Fires everything due now; returns how many schedules were handled."""
+        started = time.perf_counter()
         handled = 0
         batches = 0
         while not self._stop.is_set():
@@ -58,6 +63,8 @@ class FiringLoop:
             if count < self._batch_size:
                 break
         self._after_pass()
+        if self._on_pass is not None:
+            self._on_pass(handled, time.perf_counter() - started)
         return handled
 
     def wake(self, due_at: datetime | None = None) -> None:
