@@ -59,7 +59,7 @@ class Metrics:
         )
         self.fire_lag = Histogram(
             "sundial_fire_lag_seconds",
-            "Time from a fire's nominal time to the commit of its objective.",
+            "Time from a fire's nominal time to the firing pass that made its objective.",
             buckets=_LAG_BUCKETS,
             registry=registry,
         )
