@@ -153,8 +153,7 @@ class Metrics:
         )
         # Every series of a fixed label set exists from the start, at 0: rate() and
         # increase() see the first event, and dashboards show 0 rather than nothing.
-        for outcome in FIRE_OUTCOMES:
-            self.fires.labels(outcome)
+        self._fires_by_outcome = {outcome: self.fires.labels(outcome) for outcome in FIRE_OUTCOMES}
         for status in FINAL_STATUSES:
             self.objectives_finished.labels(status)
         for kind in DATABASE_ERROR_KINDS:
@@ -163,8 +162,9 @@ class Metrics:
     # --- recording --------------------------------------------------------------------------
 
     def fired(self, outcome: str, count: int = 1) -> None:
+        """`outcome`: one of FIRE_OUTCOMES (KeyError otherwise: the label set is fixed)."""
         if count:
-            self.fires.labels(outcome).inc(count)
+            self._fires_by_outcome[outcome].inc(count)
 
     def objective_finished(self, status: str, duration_seconds: float | None) -> None:
         self.objectives_finished.labels(status).inc()

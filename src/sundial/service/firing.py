@@ -203,11 +203,17 @@ class FiringService:
         """Counts and logs what one schedule's plan did: one line per objective created,
         one per schedule for its skipped and for its missed fires (a long outage can miss
         thousands of fires of one schedule)."""
+        metrics = self._metrics
+        lags = [(now - fire.scheduled_time).total_seconds() for fire in created]
+        for fire, lag in zip(created, lags, strict=True):
+            metrics.fired(_OUTCOMES[fire.status])
+            metrics.fire_lag.observe(max(lag, 0.0))
+        metrics.fired("skipped", plan.skipped)
+        metrics.fired("missed", plan.missed)
+        if not logger.isEnabledFor(logging.INFO):
+            return
         ids = {"schedule_id": row.id, "agent_id": row.agent_id, "workspace_id": row.workspace_id}
-        for fire in created:
-            lag = (now - fire.scheduled_time).total_seconds()
-            self._metrics.fired(_OUTCOMES[fire.status])
-            self._metrics.fire_lag.observe(max(lag, 0.0))
+        for fire, lag in zip(created, lags, strict=True):
             logger.info(
                 "fired schedule %s: objective %s (%s) for %s, %.3fs late",
                 row.id,
@@ -225,7 +231,6 @@ class FiringService:
                 },
             )
         if plan.skipped:
-            self._metrics.fired("skipped", plan.skipped)
             logger.info(
                 "skipped %d fire(s) of schedule %s: %s",
                 plan.skipped,
@@ -234,7 +239,6 @@ class FiringService:
                 extra={**ids, "event": "skip", "count": plan.skipped, "reason": plan.skip_reason},
             )
         if plan.missed:
-            self._metrics.fired("missed", plan.missed)
             logger.info(
                 "missed %d fire(s) of schedule %s: older than its catch-up window",
                 plan.missed,
