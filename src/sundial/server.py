@@ -151,6 +151,7 @@ class SundialServer:
             ),
             metrics=self.metrics,
             serve_metrics=settings.metrics_address is None,
+            access_log=settings.access_log,
         )
         self._metrics_listener: MetricsListener | None = None
         if settings.metrics_address is not None:

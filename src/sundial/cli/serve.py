@@ -202,7 +202,8 @@ _SERVE_FLAGS: tuple[Decorator, ...] = (
         "ACCESS_LOG",
         is_flag=True,
         default=False,
-        help="one INFO line per RPC and REST call (default: at DEBUG)",
+        help="one INFO line per RPC and REST call, and per REST request refused before any "
+        "RPC (default: at DEBUG)",
     ),
 )
 

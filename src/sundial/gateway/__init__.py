@@ -28,8 +28,10 @@ class Gateway:
         web: WebOptions | None = None,
         metrics: Metrics | None = None,
         serve_metrics: bool = True,
+        access_log: bool = False,
     ) -> None:
-        """`serve_metrics`: /metrics on this listener (off when it has its own)."""
+        """`serve_metrics`: /metrics on this listener (off when it has its own);
+        `access_log`: refused requests logged at INFO (else DEBUG)."""
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
         self._readiness = readiness
@@ -37,6 +39,7 @@ class Gateway:
         self._web = web
         self._metrics = metrics
         self._serve_metrics = serve_metrics
+        self._access_log = access_log
         self._channel: grpc.Channel | None = None
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
@@ -54,6 +57,7 @@ class Gateway:
             web=self._web,
             metrics=self._metrics,
             serve_metrics=self._serve_metrics,
+            access_log=self._access_log,
         )
         self._http = HttpServer(self._app, address)
         return self._http.start()

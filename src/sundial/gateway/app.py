@@ -69,8 +69,11 @@ class GatewayApp:
         web: WebOptions | None = None,
         metrics: Metrics | None = None,
         serve_metrics: bool = True,
+        access_log: bool = False,
     ) -> None:
-        """`serve_metrics`: answer /metrics (off when the metrics have their own address)."""
+        """`serve_metrics`: answer /metrics (off when the metrics have their own address);
+        `access_log`: requests refused before any RPC are logged at INFO, else at DEBUG (the
+        RPCs have their own access line)."""
         web = web or WebOptions()
         self._router = Router(routes)
         self._cors = CorsPolicy(web.cors_origins)
@@ -82,6 +85,7 @@ class GatewayApp:
         self._openapi = openapi_document
         self._readiness = readiness
         self._metrics = metrics or Metrics()
+        self._access_level = logging.INFO if access_log else logging.DEBUG
         self._builtin_paths = {HEALTH_PATH, READY_PATH, OPENAPI_PATH}
         if serve_metrics:
             self._builtin_paths.add(METRICS_PATH)
@@ -121,8 +125,13 @@ class GatewayApp:
                 route_label = route.template.text
                 response = self._call(route, path_values, query, headers, body, client)
         except GatewayError as error:
-            logger.info(
-                "http %s %s from %s rejected: %s", method, path, client or "-", error.message
+            logger.log(
+                self._access_level,
+                "http %s %s from %s rejected: %s",
+                method,
+                path,
+                client or "-",
+                error.message,
             )
             response = _error_response(error.http_status, error.status())
             response.headers.extend(error.headers.items())
