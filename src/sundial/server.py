@@ -8,7 +8,8 @@ import threading
 from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
-from sundial.gateway import Gateway, HttpLimits, WebOptions
+from sundial.gateway import Gateway, HttpLimits, MetricsListener, WebOptions
+from sundial.metrics import Metrics
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
@@ -56,10 +57,13 @@ class SundialServer:
         self.clock = clock or SystemClock()
         self.port = 0
         self.http_port = 0
+        self.metrics_port = 0
         self._stopped = threading.Event()
         if settings.migrate:
             migrate.upgrade(settings.database_url)
         self.database = Database(settings.database_url)
+        self.metrics = Metrics(pending_by_agent=settings.metrics_per_agent)
+        self.database.add_error_listener(self.metrics.database_error)
         self.database_watcher = DatabaseWatcher(self.database)
         self.tenancy = TenancyService(self.database, self.clock)
         # Made by start(), once every listener is bound: a start that fails to listen must
@@ -87,7 +91,10 @@ class SundialServer:
             min_fire_interval=settings.min_fire_interval,
             notifier=self.notifier,
         )
-        self.objectives = ObjectiveService(self.database, self.clock, self.notifier)
+        self.objectives = ObjectiveService(
+            self.database, self.clock, self.notifier, metrics=self.metrics
+        )
+        self.metrics.watch_pending(self.objectives.pending_by_agent)
         self.schedule_batches = ScheduleBatchService(
             self.database, self.clock, self.schedules, self.notifier
         )
@@ -99,14 +106,16 @@ class SundialServer:
             # One clock for every replica: PostgreSQL's, unless a test drives a fake one.
             use_database_clock=clock is None and self.database.dialect == "postgresql",
             on_created=self.notifier.objectives_available,
+            metrics=self.metrics,
         )
+        self._engine_reporter = EngineReporter(self.database, self.clock, new_replica_id())
         self.engine = FiringLoop(
             fire_batch=lambda: self.firing.fire_due().schedules,
             earliest_due=self.firing.earliest_due,
             after_pass=Housekeeping(self.database, self.clock, self.objectives),
             clock=self.clock,
             batch_size=settings.engine_batch_size,
-            on_pass=EngineReporter(self.database, self.clock, new_replica_id()),
+            on_pass=self._on_pass,
         )
         self.notifier.on_schedules_changed(self.engine.wake)
         self._notifications: PostgresNotifications | None = None
@@ -143,6 +152,8 @@ class SundialServer:
                 waiting=settings.max_waiting_calls,
                 queued=settings.max_queued_calls,
             ),
+            metrics=self.metrics,
+            access_log=settings.access_log,
         )
         self._gateway = Gateway(
             services=SERVICE_NAMES,
@@ -157,13 +168,20 @@ class SundialServer:
                 header_timeout_seconds=settings.http_header_timeout.total_seconds(),
                 idle_timeout_seconds=settings.http_idle_timeout.total_seconds(),
             ),
+            metrics=self.metrics,
+            serve_metrics=settings.metrics_address is None,
+            access_log=settings.access_log,
         )
+        self._metrics_listener: MetricsListener | None = None
+        if settings.metrics_address is not None:
+            self._metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
 
     def start(self) -> None:
         """Listens, bootstraps an empty database, starts the engine, then serves. Raises
         OSError, with nothing created, when an address cannot be listened on."""
         if "api" in self.settings.roles:
             self._listen()
+        self._listen_for_metrics()
         # On an empty database: the first account, workspace and admin key (whose secret
         # the caller prints once: `sundial serve` does).
         self.bootstrap = self.tenancy.bootstrap(self.settings.bootstrap_api_key)
@@ -197,6 +215,23 @@ class SundialServer:
             self.database.dispose()
             raise
         logger.info("serving REST on port %d", self.http_port)
+
+    def _listen_for_metrics(self) -> None:
+        if self._metrics_listener is None:
+            return
+        try:
+            self.metrics_port = self._metrics_listener.start()
+        except OSError:
+            if "api" in self.settings.roles:
+                self._gateway.stop(0)
+                self._grpc.stop(0)
+            self.database.dispose()
+            raise
+        logger.info("serving metrics on port %d", self.metrics_port)
+
+    def _on_pass(self, schedules: int, seconds: float) -> None:
+        self.metrics.firing_pass(schedules, seconds, self.clock.now().timestamp())
+        self._engine_reporter(schedules)
 
     def _on_database_availability(self, available: bool) -> None:
         if self._serving and not self._stopped.is_set():
@@ -233,6 +268,9 @@ class SundialServer:
         logger.info("stopped")
 
     def _close(self) -> None:
+        # Last: the final counts stay scrapeable while the rest drains.
+        if self._metrics_listener is not None:
+            self._metrics_listener.stop(0)
         self.database_watcher.stop()
         if self._notifications is not None:
             self._notifications.close()

@@ -73,6 +73,13 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # Networks (CIDR) of reverse proxies whose X-Forwarded-For the gateway believes.
     trusted_proxies: tuple[str, ...] = ()
+    # Where /metrics is served on a listener of its own (then not on the REST port); None:
+    # on the REST port only.
+    metrics_address: str | None = None
+    # The pending-objectives gauge by agent (one series per agent), else one total.
+    metrics_per_agent: bool = False
+    # RPC access lines (one per call) at INFO; else at DEBUG.
+    access_log: bool = False
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -99,6 +106,16 @@ def cors_origin(text: str) -> str:
     if port is None or port == _DEFAULT_PORTS[parts.scheme]:
         return f"{parts.scheme}://{host}"
     return f"{parts.scheme}://{host}:{port}"
+
+
+def listen_address(text: str) -> str:
+    """`HOST:PORT` or `[V6]:PORT` (port 0: any free one), as given."""
+    host, separator, port = text.rpartition(":")
+    if not separator or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"address {text!r} is not HOST:PORT (a port 0-65535)")
+    if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
+        raise ValueError(f"address {text!r}: write an IPv6 host in brackets, [::1]:9090")
+    return text
 
 
 def trusted_proxy(text: str) -> str:

@@ -56,7 +56,7 @@ def test_the_gateway_calls_the_server_over_a_unix_socket_only_its_user_may_open(
 
 
 def test_a_rest_call_gets_the_request_id_and_log_line_of_a_grpc_call(server, caplog):
-    caplog.set_level(logging.INFO, logger="sundial.rpc")
+    caplog.set_level(logging.DEBUG, logger="sundial.rpc")
     _, grpc_call = _grpc_list(server, authorization=AUTHORIZATION, **{"x-request-id": "req_g"})
     reply = call(
         server.http_port,
@@ -73,7 +73,7 @@ def test_a_rest_call_gets_the_request_id_and_log_line_of_a_grpc_call(server, cap
 
 
 def test_a_rest_call_is_authenticated_and_its_failure_logged(server, caplog):
-    caplog.set_level(logging.INFO, logger="sundial.rpc")
+    caplog.set_level(logging.DEBUG, logger="sundial.rpc")
     reply = call(server.http_port, "GET", _agents_path(server), headers={"X-Request-Id": "req_n"})
     assert reply.status == 401
     assert reply.json()["code"] == code_pb2.UNAUTHENTICATED

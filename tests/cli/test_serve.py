@@ -16,8 +16,9 @@ from sundial.cli.root import cli
         (("--max-workers", "0"), "0 is not in the range x>=1"),
         (("--max-queued-calls", "many"), "'many' is not a valid integer"),
         (("--drain-delay", "soon"), "'soon' is not a valid float"),
+        (("--metrics-address", "9090"), "address '9090' is not HOST:PORT"),
     ],
-    ids=["roles", "max-workers", "queued-calls", "drain-delay"],
+    ids=["roles", "max-workers", "queued-calls", "drain-delay", "metrics-address"],
 )
 def test_a_bad_serve_flag_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], message: str):
     database = tmp_path / "never.db"

@@ -1,6 +1,7 @@
 """The gateway apart from sockets: built-in endpoints and failures inside the gateway."""
 
 import json
+import logging
 
 import pytest
 
@@ -93,3 +94,22 @@ def test_every_answer_is_rendered_from_the_response_it_got():
     forwarder.result = CallResult(message("Thing", id="b").SerializeToString(), None, [])
     assert json.loads(app.handle("GET", "/v1/things/a", [], b"").body)["id"] == "b"
     assert json.loads(app.handle("PATCH", "/v1/things/a", [], b"{}").body)["id"] == "b"
+
+
+@pytest.mark.parametrize(
+    ("access_log", "level"),
+    [(False, logging.DEBUG), (True, logging.INFO)],
+    ids=["default-debug", "access-log-info"],
+)
+def test_a_refused_request_is_logged_at_info_only_with_the_access_log(caplog, access_log, level):
+    caplog.set_level(logging.DEBUG, logger="sundial.gateway")
+    app = GatewayApp(
+        routes_of([service()]),
+        _Forwarder(),
+        openapi_document=b"{}",
+        readiness=lambda: True,
+        access_log=access_log,
+    )
+    assert app.handle("GET", "/v1/nowhere", [], b"").status == 404
+    [line] = [r for r in caplog.records if "rejected" in r.getMessage()]
+    assert line.levelno == level

@@ -43,7 +43,7 @@ def test_an_untrusted_peer_cannot_spoof_its_address(untrusting_rest):
 
 
 def test_the_gateway_logs_the_forwarded_client(web_rest, caplog):
-    caplog.set_level(logging.INFO, logger="sundial.gateway")
+    caplog.set_level(logging.DEBUG, logger="sundial.gateway")
     web_rest("GET", "/v1/nowhere", x_forwarded_for="203.0.113.77")
     assert "from 203.0.113.77 rejected" in caplog.text
 

@@ -232,7 +232,7 @@ def test_expired_deadline_is_504(rest):
 
 
 def test_rest_calls_pass_through_the_request_id_and_logging_interceptors(rest, caplog):
-    caplog.set_level(logging.INFO, logger="sundial.rpc")
+    caplog.set_level(logging.DEBUG, logger="sundial.rpc")
     reply = rest("GET", rest.agents(), X_Request_Id="trace-123")
     assert reply.status == 200
     # RequestIdInterceptor echoed our id as response metadata, which REST returns as headers.

@@ -3,7 +3,7 @@ networks in CIDR form, and a message naming what is wrong with anything else."""
 
 import pytest
 
-from sundial.settings import cors_origin, trusted_proxy
+from sundial.settings import cors_origin, listen_address, trusted_proxy
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,23 @@ def test_trusted_proxy(text, network):
 def test_a_bad_trusted_proxy_says_why(text):
     with pytest.raises(ValueError, match="trusted proxy"):
         trusted_proxy(text)
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:9090", "0.0.0.0:0", ":9090", "[::1]:9090", "host:1"])
+def test_listen_address_is_kept_as_given(text):
+    assert listen_address(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("9090", "is not HOST:PORT"),
+        ("host:http", "is not HOST:PORT"),
+        ("host:70000", "a port 0-65535"),
+        ("::1:9090", "write an IPv6 host in brackets"),
+    ],
+    ids=["no-port", "named-port", "port-too-big", "bare-ipv6"],
+)
+def test_a_bad_listen_address_says_why(text, message):
+    with pytest.raises(ValueError, match=message):
+        listen_address(text)

@@ -23,6 +23,7 @@ from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
 from sundial.api.reflection import SERVICE_NAME_V1, SERVICE_NAME_V1ALPHA, enable_reflection
 from sundial.api.schedules import AgentScheduleServicer
+from sundial.metrics import Metrics
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
@@ -128,6 +129,8 @@ class GrpcServer:
         services: Services,
         security: Security,
         limits: CallLimits,
+        metrics: Metrics | None = None,
+        access_log: bool = False,
     ) -> None:
         guard = CallGuard(
             method_access(SERVICES),
@@ -137,7 +140,7 @@ class GrpcServer:
             limiter=security.limiter,
             gateway_token=security.gateway_token,
         )
-        self._interceptor = CallInterceptor(guard)
+        self._interceptor = CallInterceptor(guard, metrics=metrics, access_log=access_log)
         threads = limits.running + limits.waiting
         self._executor = futures.ThreadPoolExecutor(threads, thread_name_prefix="rpc")
         self._server = grpc.server(

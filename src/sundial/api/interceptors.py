@@ -4,7 +4,6 @@ CallGuard)."""
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 import typing
@@ -20,11 +19,13 @@ from sundial.api.requests import check_request
 from sundial.api.status_mapping import internal_status, status_of
 from sundial.domain.errors import FieldViolation, InvalidArgumentError, SundialError
 from sundial.domain.ids import IdPrefix, new_id
+from sundial.logs import request_id_var
+from sundial.metrics import Metrics
 
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID_LENGTH = 128
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+__all__ = ["REQUEST_ID_HEADER", "CallInterceptor", "request_id_var"]
 logger = logging.getLogger("sundial.rpc")
 
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
@@ -33,7 +34,8 @@ Deserializer = Callable[[bytes], Any]
 
 class CallInterceptor(grpc.ServerInterceptor):
     """Wraps the behavior of unary-unary methods: takes the caller's `x-request-id` (or makes
-    one) and echoes it in the response headers, logs one line per call, turns errors into
+    one) and echoes it in the response headers, counts each call in `metrics` and logs one
+    line for it (at INFO with `access_log`, else at DEBUG), turns errors into
     statuses, and, except for health checking and reflection, authenticates and authorizes
     the caller. Streaming methods (health Watch, reflection) pass through untouched.
 
@@ -43,8 +45,12 @@ class CallInterceptor(grpc.ServerInterceptor):
     One interceptor rather than a chain, and each method's wrapped handler built once, not
     per call: every link and every fresh handler adds CPU to every call."""
 
-    def __init__(self, guard: CallGuard) -> None:
+    def __init__(
+        self, guard: CallGuard, *, metrics: Metrics | None = None, access_log: bool = False
+    ) -> None:
         self._guard = guard
+        self._metrics = metrics or Metrics()
+        self._access_level = logging.INFO if access_log else logging.DEBUG
         # Keyed by method path. The handler the server finds for a path never changes once it
         # has started. Unknown methods are not kept, so callers cannot grow this.
         self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
@@ -100,7 +106,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                     method, behavior, guarded, deserializer, request, context, metadata, request_id
                 )
             finally:
-                _log_call(method, context, started, request_id)
+                self._account(method, context, started, request_id)
         finally:
             request_id_var.reset(token)
 
@@ -138,6 +144,32 @@ class CallInterceptor(grpc.ServerInterceptor):
             logger.exception("unexpected error in %s (request id %s)", method, request_id)
             context.abort_with_status(rpc_status.to_status(internal_status(request_id)))
 
+    def _account(
+        self, method: str, context: grpc.ServicerContext, started: float, request_id: str
+    ) -> None:
+        """Counts the call and writes its access line: method, code, duration, request id."""
+        seconds = time.perf_counter() - started
+        # ServicerContext.code() exists at run time but not in the type stubs.
+        code = typing.cast(Any, context).code() or grpc.StatusCode.OK
+        code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+        self._metrics.grpc_call(method, code_name, seconds)
+        if not logger.isEnabledFor(self._access_level):
+            return
+        duration_ms = round(seconds * 1000, 3)
+        # The text formatter appends the extra fields, as the JSON one has them as keys.
+        logger.log(
+            self._access_level,
+            "rpc %s %s",
+            method,
+            code_name,
+            extra={
+                "method": method,
+                "code": code_name,
+                "duration_ms": duration_ms,
+                "request_id": request_id,
+            },
+        )
+
 
 def _decoded(method: str, deserializer: Deserializer, request: bytes) -> Any:
     try:
@@ -155,27 +187,3 @@ def _request_id_of(metadata: dict[str, Any]) -> str:
     if isinstance(given, str) and 0 < len(given) <= MAX_REQUEST_ID_LENGTH:
         return given
     return new_id(IdPrefix.REQUEST)
-
-
-def _log_call(method: str, context: grpc.ServicerContext, started: float, request_id: str) -> None:
-    """One structured log line per call: method, status code, duration, request id."""
-    if not logger.isEnabledFor(logging.INFO):
-        return
-    # ServicerContext.code() exists at run time but not in the type stubs.
-    code = typing.cast(Any, context).code() or grpc.StatusCode.OK
-    code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-    duration_ms = round((time.perf_counter() - started) * 1000, 3)
-    # The text line carries what the JSON line does, for people reading plain logs.
-    logger.info(
-        "rpc %s %s %.1fms request_id=%s",
-        method,
-        code_name,
-        duration_ms,
-        request_id,
-        extra={
-            "method": method,
-            "code": code_name,
-            "duration_ms": duration_ms,
-            "request_id": request_id,
-        },
-    )

@@ -25,6 +25,7 @@ from sundial.settings import (
     DEFAULT_MAX_WAITING_CALLS,
     DEFAULT_MAX_WORKERS,
     cors_origin,
+    listen_address,
     trusted_proxy,
 )
 
@@ -213,6 +214,29 @@ _SERVE_FLAGS: tuple[Decorator, ...] = (
         help="CIDR of a reverse proxy whose X-Forwarded-For names the REST client "
         "(repeatable); default none",
     ),
+    _flag(
+        "--metrics-address",
+        "METRICS_ADDRESS",
+        type=CheckedType("HOST:PORT", listen_address),
+        default=None,
+        help="serve Prometheus /metrics on this HOST:PORT of its own (then not on the REST "
+        "port); default: on the REST port",
+    ),
+    _flag(
+        "--metrics-per-agent",
+        "METRICS_PER_AGENT",
+        is_flag=True,
+        default=False,
+        help="pending objectives by agent in /metrics (one series per agent); default one total",
+    ),
+    _flag(
+        "--access-log",
+        "ACCESS_LOG",
+        is_flag=True,
+        default=False,
+        help="one INFO line per RPC and REST call, and per REST request refused before any "
+        "RPC (default: at DEBUG)",
+    ),
 )
 
 
@@ -262,6 +286,9 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         auth_failure_per_minute=flags["auth_failure_per_minute"],
         cors_origins=tuple(flags["cors_origin"]),
         trusted_proxies=tuple(flags["trusted_proxy"]),
+        metrics_address=flags["metrics_address"] or None,
+        metrics_per_agent=flags["metrics_per_agent"],
+        access_log=flags["access_log"],
     )
     stop = stop or threading.Event()
     server = SundialServer(settings)
@@ -292,6 +319,9 @@ def _announce(server: Any, settings: Any) -> None:
     if "api" in settings.roles and settings.http_address:
         http_host = settings.http_address.rsplit(":", 1)[0]
         say(f"Sundial is serving REST on {http_host}:{server.http_port}")
+    if settings.metrics_address:
+        metrics_host = settings.metrics_address.rsplit(":", 1)[0]
+        say(f"Sundial is serving metrics on {metrics_host}:{server.metrics_port}")
     bootstrap = server.bootstrap
     assert bootstrap is not None
     say(f"account: {bootstrap.account.id}")

@@ -5,6 +5,7 @@ the loop's wake-up time."""
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -22,8 +23,8 @@ GC_PAUSED_BATCHES = 4
 
 class FiringLoop:
     """Runs `fire_batch` (returns how many schedules it handled, at most `batch_size`)
-    until nothing is due, then `after_pass` (the reaper), then `on_pass` (told how many
-    schedules the pass handled), then sleeps."""
+    until nothing is due, then `after_pass` (the reaper), then sleeps. `on_pass` hears of
+    each pass that ended: how many schedules it handled, and how long it took (seconds)."""
 
     def __init__(
         self,
@@ -33,7 +34,7 @@ class FiringLoop:
         after_pass: Callable[[], object],
         clock: Clock,
         batch_size: int,
-        on_pass: Callable[[int], object] | None = None,
+        on_pass: Callable[[int, float], None] | None = None,
     ) -> None:
         self._fire_batch = fire_batch
         self._on_pass = on_pass
@@ -49,6 +50,7 @@ class FiringLoop:
 
     def run_pass(self) -> int:
         """Fires everything due now; returns how many schedules were handled."""
+        started = time.perf_counter()
         handled = 0
         batches = 0
         while not self._stop.is_set():
@@ -62,7 +64,7 @@ class FiringLoop:
                 break
         self._after_pass()
         if self._on_pass is not None:
-            self._on_pass(handled)
+            self._on_pass(handled, time.perf_counter() - started)
         return handled
 
     def wake(self, due_at: datetime | None = None) -> None:

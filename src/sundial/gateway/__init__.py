@@ -8,10 +8,12 @@ import grpc
 from sundial.gateway.app import GatewayApp, WebOptions
 from sundial.gateway.calls import GrpcForwarder
 from sundial.gateway.http_server import HttpLimits, HttpServer
+from sundial.gateway.metrics_listener import MetricsListener
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.routes import Route, find_services, routes_of
+from sundial.metrics import Metrics
 
-__all__ = ["Gateway", "HttpLimits", "WebOptions"]
+__all__ = ["Gateway", "HttpLimits", "MetricsListener", "WebOptions"]
 
 
 class Gateway:
@@ -25,13 +27,21 @@ class Gateway:
         client_token: str = "",
         web: WebOptions | None = None,
         limits: HttpLimits | None = None,
+        metrics: Metrics | None = None,
+        serve_metrics: bool = True,
+        access_log: bool = False,
     ) -> None:
+        """`serve_metrics`: /metrics on this listener (off when it has its own);
+        `access_log`: refused requests logged at INFO (else DEBUG)."""
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
         self._readiness = readiness
         self._client_token = client_token
         self._web = web
         self._limits = limits
+        self._metrics = metrics
+        self._serve_metrics = serve_metrics
+        self._access_log = access_log
         self._channel: grpc.Channel | None = None
         self._app: GatewayApp | None = None
         self._http: HttpServer | None = None
@@ -47,6 +57,9 @@ class Gateway:
             readiness=self._readiness,
             client_token=self._client_token,
             web=self._web,
+            metrics=self._metrics,
+            serve_metrics=self._serve_metrics,
+            access_log=self._access_log,
         )
         self._http = HttpServer(self._app, address, self._limits)
         return self._http.start()

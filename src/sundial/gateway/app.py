@@ -1,9 +1,11 @@
 """The gateway as a function from an HTTP request to an HTTP response, apart from any
 socket: route, build the RPC request, forward it, render ProtoJSON. Also /healthz,
-/readyz and /openapi.json, and the web's conventions around them: CORS, gzip both ways,
-ETag and If-Match, the client's address behind trusted proxies."""
+/readyz, /openapi.json and /metrics, and the web's conventions around them: CORS, gzip both
+ways, ETag and If-Match, the client's address behind trusted proxies. Every request is
+counted by method and route template (never by its path: clients choose paths)."""
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,11 +28,15 @@ from sundial.gateway.http_errors import GatewayError, http_status_of, retry_afte
 from sundial.gateway.rendering import encode_json, response_json, status_json, with_json_names
 from sundial.gateway.requests import build_request
 from sundial.gateway.routes import Route, Router
+from sundial.metrics import Metrics
 
 logger = logging.getLogger("sundial.gateway")
 
 JSON = "application/json"
 HEALTH_PATH, READY_PATH, OPENAPI_PATH = "/healthz", "/readyz", "/openapi.json"
+METRICS_PATH = "/metrics"
+# The route label of a request that matched no route (404, 405) and of a CORS preflight.
+UNMATCHED_ROUTE, PREFLIGHT_ROUTE = "(unmatched)", "(preflight)"
 
 
 @dataclass(slots=True)
@@ -61,7 +67,13 @@ class GatewayApp:
         readiness: Callable[[], bool],
         client_token: str = "",
         web: WebOptions | None = None,
+        metrics: Metrics | None = None,
+        serve_metrics: bool = True,
+        access_log: bool = False,
     ) -> None:
+        """`serve_metrics`: answer /metrics (off when the metrics have their own address);
+        `access_log`: requests refused before any RPC are logged at INFO, else at DEBUG (the
+        RPCs have their own access line)."""
         web = web or WebOptions()
         self._router = Router(routes)
         self._cors = CorsPolicy(web.cors_origins)
@@ -72,6 +84,11 @@ class GatewayApp:
         self._forwarder = forwarder
         self._openapi = openapi_document
         self._readiness = readiness
+        self._metrics = metrics or Metrics()
+        self._access_level = logging.INFO if access_log else logging.DEBUG
+        self._builtin_paths = {HEALTH_PATH, READY_PATH, OPENAPI_PATH}
+        if serve_metrics:
+            self._builtin_paths.add(METRICS_PATH)
         # Set when shutdown begins: /readyz fails first, so load balancers drain the process.
         self.draining = False
 
@@ -84,6 +101,8 @@ class GatewayApp:
         client: str = "",
     ) -> HttpResponse:
         """`client` is the peer's address; behind a trusted proxy, X-Forwarded-For's."""
+        started = time.perf_counter()
+        route_label = UNMATCHED_ROUTE
         path, _, query = target.partition("?")
         query = query.partition("#")[0]
         client = self._proxies.client_of(client, headers)
@@ -94,14 +113,25 @@ class GatewayApp:
                 and _header(headers, "access-control-request-method")
                 and self._cors.allows(origin)
             ):
-                return self._preflight(path, origin, headers)
-            if path in (HEALTH_PATH, READY_PATH, OPENAPI_PATH):
-                response = self._builtin(method, path)
+                route_label = PREFLIGHT_ROUTE
+                response = self._preflight(path, origin, headers)
+                self._count(method, route_label, response, started)
+                return response
+            if path in self._builtin_paths:
+                route_label = path
+                response = self._builtin(method, path, headers)
             else:
-                response = self._call(method, path, query, headers, body, client)
+                route, path_values = self._router.find(method, path)
+                route_label = route.template.text
+                response = self._call(route, path_values, query, headers, body, client)
         except GatewayError as error:
-            logger.info(
-                "http %s %s from %s rejected: %s", method, path, client or "-", error.message
+            logger.log(
+                self._access_level,
+                "http %s %s from %s rejected: %s",
+                method,
+                path,
+                client or "-",
+                error.message,
             )
             response = _error_response(error.http_status, error.status())
             response.headers.extend(error.headers.items())
@@ -120,14 +150,16 @@ class GatewayApp:
             )
             response = _error_response(500, status)
         response.headers.extend(self._cors.response_headers(origin))
+        self._count(method, route_label, response, started)
         return _encoded(response, headers)
+
+    def _count(self, method: str, route: str, response: HttpResponse, started: float) -> None:
+        self._metrics.http_request(method, route, response.status, time.perf_counter() - started)
 
     def _preflight(self, path: str, origin: str, headers: list[tuple[str, str]]) -> HttpResponse:
         """A CORS preflight: which methods and headers a page from `origin` may use."""
-        if path in (HEALTH_PATH, READY_PATH, OPENAPI_PATH):
-            methods = ["GET", "HEAD"]
-        else:
-            methods = self._router.methods(path)
+        builtin = path in self._builtin_paths
+        methods = ["GET", "HEAD"] if builtin else self._router.methods(path)
         if not methods:
             raise GatewayError(code_pb2.NOT_FOUND, "ROUTE_NOT_FOUND", f"no route for {path}")
         requested = ", ".join(
@@ -137,14 +169,13 @@ class GatewayApp:
 
     def _call(
         self,
-        method: str,
-        path: str,
+        route: Route,
+        path_values: dict[str, str],
         query: str,
         headers: list[tuple[str, str]],
         body: bytes,
         client: str,
     ) -> HttpResponse:
-        route, path_values = self._router.find(method, path)
         metadata, timeout = metadata_from_headers(headers)
         if client and self._client_token:
             metadata += [(CLIENT_KEY, client), (GATEWAY_TOKEN_KEY, self._client_token)]
@@ -180,7 +211,7 @@ class GatewayApp:
         """The ProtoJSON body of a response."""
         return encode_json(response_json(route, response))
 
-    def _builtin(self, method: str, path: str) -> HttpResponse:
+    def _builtin(self, method: str, path: str, headers: list[tuple[str, str]]) -> HttpResponse:
         # HEAD too: load balancers often probe health with it (the transport drops the body).
         if method not in ("GET", "HEAD"):
             raise GatewayError(
@@ -192,6 +223,8 @@ class GatewayApp:
             )
         if path == OPENAPI_PATH:
             return HttpResponse(200, self._openapi)
+        if path == METRICS_PATH:
+            return metrics_response(self._metrics, headers)
         if path == HEALTH_PATH:
             return HttpResponse(200, encode_json({"status": "SERVING"}))
         ready = not self.draining and self._is_ready()
@@ -205,6 +238,12 @@ class GatewayApp:
         except Exception:
             logger.exception("readiness check failed")
             return False
+
+
+def metrics_response(metrics: Metrics, headers: list[tuple[str, str]]) -> HttpResponse:
+    """The metrics in the exposition format the scraper's Accept asks for."""
+    body, content_type = metrics.exposition(_header(headers, "accept"))
+    return HttpResponse(200, body, content_type=content_type)
 
 
 def _challenge(metadata: list[tuple[str, str | bytes]]) -> str:

@@ -18,6 +18,7 @@ from sundial.domain.clock import Clock, later
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
 from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
+from sundial.metrics import Metrics
 from sundial.store.codec import from_json
 from sundial.store.database import Database
 from sundial.store.firing import (
@@ -37,6 +38,8 @@ _CACHE_SIZE = 200_000
 # Distinct spec texts kept decoded: the cache pays only for texts many schedules share.
 _DOCUMENT_CACHE_SIZE = 10_000
 _NOTHING_IN_FLIGHT = InFlight((), 0)
+# The metrics' outcome of a new objective, by its status.
+_OUTCOMES = {"PENDING": "created", "BUFFERED": "buffered", "CANCELLED": "cancelled"}
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -70,7 +73,8 @@ class _Entry:
 
 class FiringService:
     """Fires due schedules. `on_created` hears of the agents that got new objectives (to wake
-    their waiting workers), after the transaction committed."""
+    their waiting workers), after the transaction committed; so do `metrics` and the log,
+    which count each decision once (the transaction that made it committed)."""
 
     def __init__(
         self,
@@ -80,8 +84,10 @@ class FiringService:
         batch_size: int = DEFAULT_BATCH_SIZE,
         use_database_clock: bool = False,
         on_created: Callable[[frozenset[str]], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._database = database
+        self._metrics = metrics or Metrics()
         self._clock = clock
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
@@ -117,6 +123,7 @@ class FiringService:
             )
             fires: list[NewFire] = []
             advances: list[ScheduleAdvance] = []
+            decided: list[tuple[DueRow, FirePlan, list[NewFire]]] = []
             cancel_ids: list[str] = []
             agents: set[str] = set()
             for row in fit:
@@ -139,6 +146,7 @@ class FiringService:
                 fires.extend(created)
                 cancel_ids.extend(plan.cancel_ids)
                 advances.append(_advance(plan, created, now))
+                decided.append((row, plan, created))
                 if created:
                     agents.add(row.agent_id)
             set_aside = [r for r in rows if r.id in unfit]
@@ -148,6 +156,8 @@ class FiringService:
             repository.advance(advances, now)
         for row in set_aside:
             self._report_set_aside(row, unfit[row.id])
+        for row, plan, created in decided:
+            self._report(row, plan, created, now)
         result = BatchResult(len(rows), len(fires), frozenset(agents), len(set_aside))
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
@@ -189,8 +199,56 @@ class FiringService:
         ]
         return plan, created
 
+    def _report(self, row: DueRow, plan: FirePlan, created: list[NewFire], now: datetime) -> None:
+        """Counts and logs what one schedule's plan did: one line per objective created,
+        one per schedule for its skipped and for its missed fires (a long outage can miss
+        thousands of fires of one schedule)."""
+        metrics = self._metrics
+        lags = [(now - fire.scheduled_time).total_seconds() for fire in created]
+        for fire, lag in zip(created, lags, strict=True):
+            metrics.fired(_OUTCOMES[fire.status])
+            metrics.fire_lag.observe(max(lag, 0.0))
+        metrics.fired("skipped", plan.skipped)
+        metrics.fired("missed", plan.missed)
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        ids = {"schedule_id": row.id, "agent_id": row.agent_id, "workspace_id": row.workspace_id}
+        for fire, lag in zip(created, lags, strict=True):
+            logger.info(
+                "fired schedule %s: objective %s (%s) for %s, %.3fs late",
+                row.id,
+                fire.objective_id,
+                fire.status,
+                fire.scheduled_time.isoformat(),
+                lag,
+                extra={
+                    **ids,
+                    "event": "fire",
+                    "objective_id": fire.objective_id,
+                    "status": fire.status,
+                    "scheduled_time": fire.scheduled_time.isoformat(),
+                    "lag_seconds": round(lag, 6),
+                },
+            )
+        if plan.skipped:
+            logger.info(
+                "skipped %d fire(s) of schedule %s: %s",
+                plan.skipped,
+                row.id,
+                plan.skip_reason,
+                extra={**ids, "event": "skip", "count": plan.skipped, "reason": plan.skip_reason},
+            )
+        if plan.missed:
+            logger.info(
+                "missed %d fire(s) of schedule %s: older than its catch-up window",
+                plan.missed,
+                row.id,
+                extra={**ids, "event": "miss", "count": plan.missed},
+            )
+
     def _report_set_aside(self, row: DueRow, error: Exception) -> None:
         """Counts a schedule set aside; logs it once per revision, not at every retry."""
+        self._metrics.schedules_set_aside.inc()
         with self._lock:
             self.schedules_set_aside += 1
             key = (row.id, row.revision)

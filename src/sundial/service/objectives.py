@@ -4,7 +4,7 @@ the schedule's retry policy, failure pause and buffered-fire promotion in one tr
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +15,7 @@ from sundial.domain.listing import Page
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.principals import Principal
 from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
+from sundial.metrics import Metrics
 from sundial.service.agents import require_agent
 from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
@@ -65,11 +66,36 @@ def backoff(policy: RetryPolicy, attempt: int) -> timedelta:
     return timedelta(seconds=max(seconds, 0.0))
 
 
+@dataclass(frozen=True, slots=True)
+class _Ending:
+    """How one attempt ended, reported (metrics, log) once its transaction committed."""
+
+    objective: Objective
+    status: ObjectiveStatus
+    error: str
+    ended_at: datetime
+    retry_at: datetime | None = None  # when the retry it got becomes available
+    paused: bool = False  # its schedule was paused (pause_on_failure)
+
+
 class ObjectiveService:
-    def __init__(self, database: Database, clock: Clock, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        notifier: Notifier,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._database = database
         self._clock = clock
         self._notifier = notifier
+        self._metrics = metrics or Metrics()
+
+    def pending_by_agent(self) -> dict[str, int]:
+        """How many objectives wait for a worker, by agent id (every workspace's)."""
+        with UnitOfWork(self._database, write=False) as uow:
+            return uow.objectives.pending_by_agent()
 
     # --- reads and cancel -----------------------------------------------------------------
 
@@ -107,8 +133,11 @@ class ObjectiveService:
                     f"objective {objective_id!r} already ended as {objective.info.status.name}",
                     reason="OBJECTIVE_FINISHED",
                 )
-            self._finish(uow, objective, ObjectiveStatus.CANCELLED, error=reason or "cancelled")
+            ending = self._finish(
+                uow, objective, ObjectiveStatus.CANCELLED, error=reason or "cancelled"
+            )
             uow.commit()
+        self._report(ending)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     # --- the worker protocol --------------------------------------------------------------
@@ -218,10 +247,11 @@ class ObjectiveService:
             )
         with UnitOfWork(self._database, write=True) as uow:
             objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
-            self._finish(
+            ending = self._finish(
                 uow, objective, ObjectiveStatus.SUCCEEDED, output=output, held_by=worker_id
             )
             uow.commit()
+        self._report(ending)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     def fail(
@@ -237,7 +267,7 @@ class ObjectiveService:
     ) -> Objective:
         with UnitOfWork(self._database, write=True) as uow:
             objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
-            self._finish(
+            ending = self._finish(
                 uow,
                 objective,
                 ObjectiveStatus.FAILED,
@@ -246,6 +276,7 @@ class ObjectiveService:
                 held_by=worker_id,
             )
             uow.commit()
+        self._report(ending)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     def reap(self) -> int:
@@ -253,6 +284,7 @@ class ObjectiveService:
         with UnitOfWork(self._database, write=True) as uow:
             now = self._clock.now()
             expired = uow.objectives.expired(now, _REAP_BATCH)
+            endings = []
             for objective in expired:
                 lease_over = (
                     objective.info.lease_expires_at is not None
@@ -263,8 +295,14 @@ class ObjectiveService:
                     if lease_over
                     else "execution_timeout passed"
                 )
-                self._finish(uow, objective, ObjectiveStatus.TIMED_OUT, error=why, retryable=True)
+                endings.append(
+                    self._finish(
+                        uow, objective, ObjectiveStatus.TIMED_OUT, error=why, retryable=True
+                    )
+                )
             uow.commit()
+        for ending in endings:
+            self._report(ending)
         return len(expired)
 
     # --- finishing an attempt -------------------------------------------------------------
@@ -279,8 +317,9 @@ class ObjectiveService:
         output: Any = None,
         retryable: bool = False,
         held_by: str = "",
-    ) -> None:
-        """Ends the attempt; `held_by`, a worker's finish, requires its lease to hold still."""
+    ) -> _Ending:
+        """Ends the attempt; `held_by`, a worker's finish, requires its lease to hold still.
+        Returns how it ended, for `_report` to tell once the transaction committed."""
         now = self._clock.now()
         values: dict[str, Any] = {
             "status": status,
@@ -295,16 +334,74 @@ class ObjectiveService:
         schedule = uow.schedules.get(
             objective.metadata.workspace_id, objective.spec.schedule_id, for_update=True
         )
+        ending = _Ending(objective, status, error, now)
         if schedule is None:
-            return
+            return ending
         if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
             policy = schedule.spec.retry_policy or RetryPolicy()
             if retryable and objective.info.attempt < max(policy.max_attempts, 1):
                 available_at = later(now, backoff(policy, objective.info.attempt))
                 self._retry(uow, objective, available_at, now)
-                return
-        self._record_outcome(uow, schedule, objective, status, error, now)
+                return replace(ending, retry_at=available_at)
+        paused = self._record_outcome(uow, schedule, objective, status, error, now)
         self._promote_buffered(uow, schedule.metadata.id, now)
+        return replace(ending, paused=paused)
+
+    def _report(self, ending: _Ending) -> None:
+        """Counts and logs one ended attempt: its status, its retry, its schedule's pause."""
+        objective, status = ending.objective, ending.status
+        started = objective.info.started_at
+        duration = (ending.ended_at - started).total_seconds() if started else None
+        self._metrics.objective_finished(status.name, duration)
+        if ending.retry_at is not None:
+            self._metrics.retries.inc()
+        else:
+            self._metrics.attempts.observe(objective.info.attempt)
+        if ending.paused:
+            self._metrics.auto_paused.inc()
+        ids = {
+            "objective_id": objective.metadata.id,
+            "schedule_id": objective.spec.schedule_id,
+            "agent_id": objective.spec.agent_id,
+            "workspace_id": objective.metadata.workspace_id,
+            "attempt": objective.info.attempt,
+        }
+        if status is ObjectiveStatus.TIMED_OUT:
+            logger.info(
+                "objective %s of schedule %s timed out (attempt %d): %s",
+                objective.metadata.id,
+                objective.spec.schedule_id,
+                objective.info.attempt,
+                ending.error,
+                extra={**ids, "event": "timeout", "reason": ending.error},
+            )
+        if ending.retry_at is not None:
+            logger.info(
+                "objective %s of schedule %s ended %s; attempt %d retries at %s",
+                objective.metadata.id,
+                objective.spec.schedule_id,
+                status.name,
+                objective.info.attempt + 1,
+                ending.retry_at.isoformat(),
+                extra={**ids, "event": "retry", "retry_at": ending.retry_at.isoformat()},
+            )
+        elif status is ObjectiveStatus.FAILED:
+            logger.info(
+                "objective %s of schedule %s failed after %d attempt(s): %s",
+                objective.metadata.id,
+                objective.spec.schedule_id,
+                objective.info.attempt,
+                ending.error,
+                extra={**ids, "event": "failure", "reason": ending.error},
+            )
+        if ending.paused:
+            logger.info(
+                "schedule %s paused itself (pause_on_failure): objective %s ended %s",
+                objective.spec.schedule_id,
+                objective.metadata.id,
+                status.name,
+                extra={**ids, "event": "auto_pause", "status": status.name},
+            )
 
     def _retry(
         self, uow: UnitOfWork, objective: Objective, available_at: datetime, now: datetime
@@ -346,7 +443,8 @@ class ObjectiveService:
         status: ObjectiveStatus,
         error: str,
         now: datetime,
-    ) -> None:
+    ) -> bool:
+        """Updates the schedule's failure count; returns whether it paused the schedule."""
         failures = schedule.info.consecutive_failure_count
         if status is ObjectiveStatus.SUCCEEDED:
             failures = 0
@@ -366,6 +464,8 @@ class ObjectiveService:
             spec = replace(schedule.spec, status=ScheduleStatus.PAUSED, notes=note[:4096])
             metadata = replace(schedule.metadata, updated_at=now)
             uow.schedules.update(replace(schedule, spec=spec, metadata=metadata), NextFire())
+            return True
+        return False
 
     def _promote_buffered(self, uow: UnitOfWork, schedule_id: str, now: datetime) -> None:
         """When nothing of the schedule is in flight, its oldest buffered fire starts."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import ExceptionContext, make_url
 
 from sundial.store.errors import DatabaseUnavailableError, describe, is_unavailable
@@ -37,6 +37,7 @@ class Database:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         self._unavailable_listeners: list[Callable[[DatabaseUnavailableError], None]] = []
+        self._error_listeners: list[Callable[[str], None]] = []
         self._sqlite_file: SqliteFile | None = None
         if self.dialect == "sqlite":
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", echo=echo)
@@ -80,6 +81,12 @@ class Database:
     ) -> None:
         """`listener` is called with every DatabaseUnavailableError this database raises."""
         self._unavailable_listeners.append(listener)
+
+    def add_error_listener(self, listener: Callable[[str], None]) -> None:
+        """`listener(kind)` is called for every error a statement meets: "unavailable" (the
+        database is out of reach), "constraint" (an integrity violation, such as a duplicate
+        key a caller turns into ALREADY_EXISTS) or "other"."""
+        self._error_listeners.append(listener)
 
     def unavailable(self, error: BaseException) -> DatabaseUnavailableError:
         """The DatabaseUnavailableError for a driver or SQLAlchemy error that
@@ -128,7 +135,17 @@ class Database:
         if context.is_pre_ping:
             return
         error = context.original_exception
-        if is_unavailable(error) or context.is_disconnect:
+        unavailable = is_unavailable(error) or context.is_disconnect
+        kind = (
+            "unavailable"
+            if unavailable
+            else "constraint"
+            if isinstance(context.sqlalchemy_exception, exc.IntegrityError)
+            else "other"
+        )
+        for listener in self._error_listeners:
+            listener(kind)
+        if unavailable:
             raise self.unavailable(context.sqlalchemy_exception or error) from error
 
     def _on_sqlite_connect(self, _dbapi_connection: Any, _record: Any) -> None:

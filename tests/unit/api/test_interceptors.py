@@ -2,6 +2,7 @@
 ids, logging, error mapping, and authentication for all but the open methods."""
 
 import logging
+import re
 from datetime import UTC, datetime
 
 import grpc
@@ -14,6 +15,8 @@ from sundial.api.principal import principal_var
 from sundial.domain.clock import FakeClock
 from sundial.domain.errors import UnauthenticatedError
 from sundial.domain.principals import Principal, Role
+from sundial.logs import TextFormatter
+from sundial.metrics import Metrics
 from sundial.service.authorization import Authorizer
 from sundial.service.failure_limiter import FailureLimiter
 from sundial.v1 import agent_service_pb2
@@ -80,7 +83,11 @@ def authenticator():
 
 @pytest.fixture
 def interceptor(authenticator):
-    guard = CallGuard(
+    return CallInterceptor(_guard(authenticator))
+
+
+def _guard(authenticator):
+    return CallGuard(
         method_access(SERVICES),
         open_prefixes=OPEN_PREFIXES,
         authenticator=authenticator,
@@ -88,7 +95,6 @@ def interceptor(authenticator):
         limiter=FailureLimiter(FakeClock(datetime(2026, 1, 1, tzinfo=UTC)), burst=5, per_minute=5),
         gateway_token="",
     )
-    return CallInterceptor(guard)
 
 
 def recording(seen):
@@ -157,7 +163,7 @@ def test_open_method_gets_a_request_id_without_authentication(interceptor, authe
 
 
 def test_the_callers_request_id_is_echoed_and_logged(interceptor, caplog):
-    caplog.set_level(logging.INFO, logger="sundial.rpc")
+    caplog.set_level(logging.DEBUG, logger="sundial.rpc")
     handler = interceptor.intercept_service(
         Continuation(grpc.unary_unary_rpc_method_handler(recording([]))), Details(LIST_AGENTS)
     )
@@ -178,7 +184,7 @@ def test_the_callers_request_id_is_echoed_and_logged(interceptor, caplog):
     ids=["no-credentials", "bad-credentials", "behavior-raises"],
 )
 def test_errors_become_statuses_that_carry_the_request_id(interceptor, metadata, code, caplog):
-    caplog.set_level(logging.INFO, logger="sundial.rpc")
+    caplog.set_level(logging.DEBUG, logger="sundial.rpc")
 
     def explode(request, context):
         raise RuntimeError("boom")
@@ -194,7 +200,45 @@ def test_errors_become_statuses_that_carry_the_request_id(interceptor, metadata,
     [line] = [r for r in caplog.records if r.name == "sundial.rpc" and r.msg.startswith("rpc ")]
     assert (line.code, line.request_id) == (code.name, "trace-2")
     # The text line too: method, code, duration and request id.
-    assert line.getMessage().startswith(f"rpc {LIST_AGENTS} {code.name} ")
-    assert line.getMessage().endswith("ms request_id=trace-2")
+    text = TextFormatter().format(line)
+    assert f"rpc {LIST_AGENTS} {code.name} method={LIST_AGENTS} code={code.name}" in text
+    assert re.search(r" duration_ms=[0-9.]+ request_id=trace-2$", text)
     if code is grpc.StatusCode.INTERNAL:
         assert "trace-2" in context.status.details
+
+
+@pytest.mark.parametrize(
+    ("access_log", "level"),
+    [(False, logging.DEBUG), (True, logging.INFO)],
+    ids=["default-debug", "access-log-info"],
+)
+def test_access_lines_are_debug_unless_the_access_log_is_on(
+    authenticator, caplog, access_log, level
+):
+    caplog.set_level(logging.DEBUG, logger="sundial.rpc")
+    interceptor = CallInterceptor(_guard(authenticator), access_log=access_log)
+    handler = interceptor.intercept_service(
+        Continuation(grpc.unary_unary_rpc_method_handler(recording([]))), Details(LIST_AGENTS)
+    )
+    context = FakeContext({"authorization": AUTHORIZATION})
+    handler.unary_unary(agent_service_pb2.ListAgentsRequest(workspace_id="ws_1"), context)
+    [record] = [r for r in caplog.records if r.name == "sundial.rpc"]
+    assert record.levelno == level
+
+
+def test_calls_are_counted_by_service_method_and_code(authenticator):
+    metrics = Metrics()
+    interceptor = CallInterceptor(_guard(authenticator), metrics=metrics)
+    handler = interceptor.intercept_service(
+        Continuation(grpc.unary_unary_rpc_method_handler(recording([]))), Details(LIST_AGENTS)
+    )
+    request = agent_service_pb2.ListAgentsRequest(workspace_id="ws_1")
+    handler.unary_unary(request, FakeContext({"authorization": AUTHORIZATION}))
+    with pytest.raises(AbortedError):
+        handler.unary_unary(request, FakeContext({}))
+    labels = {"grpc_service": "sundial.v1.AgentService", "grpc_method": "ListAgents"}
+    value = metrics.registry.get_sample_value
+    assert value("sundial_grpc_server_handled_total", {**labels, "grpc_code": "OK"}) == 1
+    unauthenticated = {**labels, "grpc_code": "UNAUTHENTICATED"}
+    assert value("sundial_grpc_server_handled_total", unauthenticated) == 1
+    assert value("sundial_grpc_server_handling_seconds_count", labels) == 2

@@ -162,6 +162,15 @@ class ObjectiveRepository:
             ).scalar_one()
         )
 
+    def pending_by_agent(self) -> dict[str, int]:
+        """How many objectives are PENDING, by agent id (for the metrics)."""
+        rows = self._session.execute(
+            select(objectives.c.agent_id, func.count())
+            .where(objectives.c.status == ObjectiveStatus.PENDING.name)
+            .group_by(objectives.c.agent_id)
+        )
+        return {agent_id: int(count) for agent_id, count in rows}
+
     def oldest_buffered(self, schedule_id: str) -> str | None:
         return self._session.execute(
             select(objectives.c.id)
