@@ -68,7 +68,8 @@ def test_workspace_stats(api, scenario):
 def test_bad_time_zone_is_a_400_naming_the_field(api, scenario):
     reply = api("GET", f"/v1/workspaces/{api.workspace}/stats?timeZone=Mars%2FOlympus")
     assert reply.status == 400
-    assert "time_zone" in reply.violations
+    # Named as the client wrote it (the gateway's JSON names), not as the proto field.
+    assert "timeZone" in reply.violations
 
 
 def test_schedule_stats(api, scenario):
