@@ -84,6 +84,22 @@ def test_json_numbers_are_doubles_whatever_the_dict_held() -> None:
     assert "float + int" in mixed.error
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'status == "FAIL" + "ED"',
+        '"x" + status == "xFAILED"',
+        'status + "x" == "FAILEDx"',
+        '"FAIL" + "ED" == status',
+        'output.items.exists(status, status == "anything")',
+        'output.status == "whatever"',
+        'status in ["FAILED", "TIMED_OUT"] && (status != "CANCELLED")',
+    ],
+)
+def test_only_a_status_compared_with_a_bare_literal_is_checked(text: str) -> None:
+    compile_condition(text, FIELD)
+
+
 def test_a_comprehension_variable_does_not_leak_out_of_its_macro() -> None:
     description = violation("output.items.exists(i, i.score > 0.9) && i.score > 0")
     assert description.startswith("line 1, column 42: undeclared variable 'i'")
@@ -100,6 +116,7 @@ def test_a_comprehension_variable_does_not_leak_out_of_its_macro() -> None:
         ("\n\n  price > 0.05", "line 3, column 3: undeclared variable 'price'"),
         ('status == "FAILD"', "line 1, column 11: status is never 'FAILD'"),
         ("'DONE' != status", "line 1, column 1: status is never 'DONE'"),
+        ('true && (status != "FAILD")', "line 1, column 20: status is never 'FAILD'"),
         ("(" * 40 + "true" + ")" * 40, f"line 1, column {MAX_NESTING + 1}: nested deeper than"),
         (
             "output.a.all(x, x.all(y, y.all(z, z.all(w, true))))",
