@@ -110,6 +110,8 @@ def test_a_comprehension_variable_does_not_leak_out_of_its_macro() -> None:
     [
         ("output.price_change_pct > ", "line 1, column 27: Syntax error: mismatched input"),
         ("a +* b", "line 1, column 4: Syntax error: extraneous input '*'"),
+        ('"ééé" == output.x +* 1', "line 1, column 20: Syntax error"),  # characters, not bytes
+        ('"ééé" == nosuch', "line 1, column 10: undeclared variable"),
         ('status == "FAILED" &&\n  data.region in ["eu", "us"', "line 2, column 29: Syntax"),
         ('"unterminated', "line 1, column 1: Syntax error: token recognition error"),
         ("output.x > 1 && nosuch", "line 1, column 17: undeclared variable 'nosuch'"),
