@@ -45,10 +45,13 @@ GRPC_MODULES = (
 )
 DATABASE_MODULES = ("sqlalchemy", "alembic", "psycopg")
 HTTP_SERVER_MODULES = ("waitress",)
+# The CEL library: conditions are compiled and evaluated in one place, domain/conditions.py.
+CEL_MODULES = ("cel", "celpy")
 THIRD_PARTY_OWNERS = {
     GRPC_MODULES: {"api", "gateway"},
     DATABASE_MODULES: {"store"},
     HTTP_SERVER_MODULES: {"gateway"},
+    CEL_MODULES: {"domain"},
 }
 
 
