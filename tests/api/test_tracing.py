@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
+from google.protobuf import duration_pb2
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -16,10 +17,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 from sundial.domain.clock import FakeClock
 from sundial.server import SundialServer
 from sundial.tracing import Tracing
+from sundial.v1 import agent_schedule_pb2 as sp
 from sundial.v1 import agent_schedule_service_pb2 as pb
 from sundial.v1 import objective_service_pb2 as ob
 from tests.api.schedule_requests import create_request, schedule_spec
-from tests.api.test_firing import _every
+from tests.api.test_firing import Harness, _every
 from tests.gateway.client import call
 from tests.support.auth import AUTHORIZATION
 from tests.support.servers import server_settings
@@ -249,3 +251,28 @@ def test_with_tracing_off_no_span_is_made_and_objectives_carry_no_trace(
     assert "traceParent" not in triggered["info"]
     assert len(claimed) == 2
     assert all("traceParent" not in o["info"] for o in claimed)
+
+
+def test_a_retry_stays_in_its_first_attempts_trace(
+    server, exporter, schedules, objectives, workspace_id, agent, clock
+):
+    harness = Harness(server, schedules, objectives, workspace_id, agent, clock)
+    harness.create(
+        schedule=_every(3600),
+        retry_policy=sp.RetryPolicy(
+            max_attempts=2, initial_backoff=duration_pb2.Duration(seconds=10)
+        ),
+    )
+    harness.tick(timedelta(hours=1))
+    [first] = harness.claim()
+    harness.fail(first, retryable=True)
+    clock.advance(timedelta(seconds=10))
+    [second] = harness.claim()
+
+    assert second.info.retry_of == first.metadata.id
+    assert first.info.trace_parent
+    assert second.info.trace_parent == first.info.trace_parent
+    [fire] = _named(exporter, "sundial.fire")
+    claims = _named(exporter, "sundial.claim")
+    assert [c.attributes["sundial.attempt"] for c in claims] == [1, 2]
+    assert {c.parent.span_id for c in claims if c.parent} == {fire.context.span_id}
