@@ -44,6 +44,9 @@ _SERVER_ERROR_CODES = frozenset(
     {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
 )
 _TRACES_PATH = "/v1/traces"
+# gRPC's own services (health checking, which load balancers poll every few seconds, and
+# reflection) are not traced: their spans would drown the rest.
+_UNTRACED_PREFIX = "/grpc."
 _ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
@@ -111,8 +114,9 @@ class Tracing:
     def rpc_span(self, method: str, metadata: Mapping[str, Any]) -> RpcSpan:
         """The server span of one call of `method` (`/package.Service/Method`), child of the
         caller's `traceparent` when its metadata has one; current while the call runs. Use as
-        a context manager; `finish` it with the call's code before it exits."""
-        if not self.enabled:
+        a context manager; `finish` it with the call's code before it exits. None (a span
+        that records nothing) for gRPC's own health and reflection services."""
+        if not self.enabled or method.startswith(_UNTRACED_PREFIX):
             return _NO_RPC_SPAN
         service, _, name = method.lstrip("/").rpartition("/")
         span = self._tracer.start_span(

@@ -1,8 +1,13 @@
 """The tracer's configuration (flag, standard OTEL_* variables, off by default), the W3C
 trace context it reads and writes, and firing passes exported only when they did work."""
 
+import http.server
+import threading
+from typing import ClassVar
+
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
@@ -100,3 +105,46 @@ def test_a_claim_without_a_trace_parent_records_nothing():
     tracing = Tracing(exporter, batch=False)
     tracing.claimed("", {"sundial.objective_id": "obj_1"})
     assert exporter.get_finished_spans() == ()
+
+
+def test_health_checks_are_not_traced():
+    exporter = InMemorySpanExporter()
+    tracing = Tracing(exporter, batch=False)
+    with tracing.rpc_span("/grpc.health.v1.Health/Check", {}) as span:
+        span.finish("OK", 0)
+    assert exporter.get_finished_spans() == ()
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_spans_are_exported_over_otlp_http_to_the_endpoint_at_shutdown():
+    collector = http.server.HTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=collector.serve_forever, daemon=True)
+    thread.start()
+    try:
+        tracing = Tracing.configured(f"http://127.0.0.1:{collector.server_port}", {})
+        with tracing.rpc_span("/sundial.v1.S/M", {}) as span:
+            span.finish("OK", 0)
+        tracing.shutdown()  # flushes the batch
+    finally:
+        collector.shutdown()
+        collector.server_close()
+    [(path, content_type, body)] = _Collector.received
+    assert path == "/v1/traces"
+    assert content_type == "application/x-protobuf"
+    request = ExportTraceServiceRequest.FromString(body)
+    [resource_spans] = request.resource_spans
+    [scope_spans] = resource_spans.scope_spans
+    assert [s.name for s in scope_spans.spans] == ["sundial.v1.S/M"]
