@@ -2,6 +2,7 @@
 gateway in front of it."""
 
 import logging
+import os
 import secrets
 import threading
 
@@ -40,6 +41,7 @@ from sundial.store.notifications import (
     SCHEDULES_CHANNEL,
     PostgresNotifications,
 )
+from sundial.tracing import Tracing
 
 logger = logging.getLogger("sundial.server")
 _CHANNELS = {
@@ -52,7 +54,11 @@ _CHANNELS = {
 class SundialServer:
     """One `sundial serve` process."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, tracing: Tracing | None = None
+    ) -> None:
+        """`tracing`: for tests (an in-memory exporter); by default what the settings and
+        the OTEL_* environment variables configure (Tracing.configured)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.port = 0
@@ -64,6 +70,7 @@ class SundialServer:
         self.database = Database(settings.database_url)
         self.metrics = Metrics(pending_by_agent=settings.metrics_per_agent)
         self.database.add_error_listener(self.metrics.database_error)
+        self.tracing = tracing or Tracing.configured(settings.otlp_endpoint, os.environ)
         self.database_watcher = DatabaseWatcher(self.database)
         self.tenancy = TenancyService(self.database, self.clock)
         # Made by start(), once every listener is bound: a start that fails to listen must
@@ -92,13 +99,15 @@ class SundialServer:
             notifier=self.notifier,
         )
         self.objectives = ObjectiveService(
-            self.database, self.clock, self.notifier, metrics=self.metrics
+            self.database, self.clock, self.notifier, metrics=self.metrics, tracing=self.tracing
         )
         self.metrics.watch_pending(self.objectives.pending_by_agent)
         self.schedule_batches = ScheduleBatchService(
             self.database, self.clock, self.schedules, self.notifier
         )
-        self.triggers = TriggerService(self.database, self.clock, self.schedules, self.notifier)
+        self.triggers = TriggerService(
+            self.database, self.clock, self.schedules, self.notifier, tracing=self.tracing
+        )
         self.firing = FiringService(
             self.database,
             self.clock,
@@ -107,6 +116,7 @@ class SundialServer:
             use_database_clock=clock is None and self.database.dialect == "postgresql",
             on_created=self.notifier.objectives_available,
             metrics=self.metrics,
+            tracing=self.tracing,
         )
         self._engine_reporter = EngineReporter(self.database, self.clock, new_replica_id())
         self.engine = FiringLoop(
@@ -116,6 +126,7 @@ class SundialServer:
             clock=self.clock,
             batch_size=settings.engine_batch_size,
             on_pass=self._on_pass,
+            around_pass=self.tracing.firing_pass,
         )
         self.notifier.on_schedules_changed(self.engine.wake)
         self._notifications: PostgresNotifications | None = None
@@ -153,6 +164,7 @@ class SundialServer:
                 queued=settings.max_queued_calls,
             ),
             metrics=self.metrics,
+            tracing=self.tracing,
             access_log=settings.access_log,
         )
         self._gateway = Gateway(
@@ -275,6 +287,7 @@ class SundialServer:
         if self._notifications is not None:
             self._notifications.close()
         self.database.dispose()
+        self.tracing.shutdown()  # exports the spans still buffered
 
     def _publish(self, topic: str, payload: str) -> None:
         assert self._notifications is not None

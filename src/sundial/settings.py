@@ -80,9 +80,30 @@ class Settings:
     metrics_per_agent: bool = False
     # RPC access lines (one per call) at INFO; else at DEBUG.
     access_log: bool = False
+    # Tracing: OTLP/HTTP export to this base URL (http://collector:4318). None: on only when
+    # the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variables name a collector.
+    otlp_endpoint: str | None = None
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def otlp_endpoint(text: str) -> str:
+    """An OTLP/HTTP collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
+    (http(s)://HOST[:PORT][/PATH]; traces go to its /v1/traces). ValueError says what is
+    wrong with `text`."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (checks the port)
+    except ValueError as error:
+        raise ValueError(f"OTLP endpoint {text!r}: {error}") from None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(
+            f"OTLP endpoint {text!r} is not http(s)://HOST[:PORT], such as http://localhost:4318"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"OTLP endpoint {text!r} must not have a query or fragment")
+    return text
 
 
 def cors_origin(text: str) -> str:

@@ -17,8 +17,9 @@ from sundial.cli.root import cli
         (("--max-queued-calls", "many"), "'many' is not a valid integer"),
         (("--drain-delay", "soon"), "'soon' is not a valid float"),
         (("--metrics-address", "9090"), "address '9090' is not HOST:PORT"),
+        (("--otlp-endpoint", "collector:4318"), "OTLP endpoint 'collector:4318' is not http(s)"),
     ],
-    ids=["roles", "max-workers", "queued-calls", "drain-delay", "metrics-address"],
+    ids=["roles", "max-workers", "queued-calls", "drain-delay", "metrics-address", "otlp"],
 )
 def test_a_bad_serve_flag_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], message: str):
     database = tmp_path / "never.db"

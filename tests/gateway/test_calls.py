@@ -30,6 +30,14 @@ def test_forwarded_headers():
     assert timeout is None
 
 
+def test_trace_context_headers_are_forwarded():
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    metadata, _ = metadata_from_headers(
+        [("Traceparent", traceparent), ("TraceState", "vendor=1"), ("Baggage", "k=v")]
+    )
+    assert metadata == [("traceparent", traceparent), ("tracestate", "vendor=1")]
+
+
 @pytest.mark.parametrize(
     ("value", "seconds"),
     [("1H", 3600.0), ("2M", 120.0), ("10S", 10.0), ("500m", 0.5), ("250u", 0.00025), ("7n", 7e-9)],

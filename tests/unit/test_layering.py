@@ -13,12 +13,13 @@ ALLOWED = {
     "timing": {"domain"},
     "engine": {"domain", "timing"},
     "store": {"domain"},
-    "service": {"domain", "timing", "engine", "store", "metrics"},
-    "api": {"domain", "service", "v1", "metrics", "logs"},
+    "service": {"domain", "timing", "engine", "store", "metrics", "tracing"},
+    "api": {"domain", "service", "v1", "metrics", "logs", "tracing"},
     "gateway": {"domain", "v1", "api", "metrics"},
     "cli": {"domain", "service", "store", "settings", "logs", "server", "api"},
     "logs": set(),
     "metrics": set(),
+    "tracing": set(),
     "settings": {"domain", "service"},
     # The wiring: it may import every layer, but no third-party library of one.
     "server": {
@@ -32,6 +33,7 @@ ALLOWED = {
         "settings",
         "logs",
         "metrics",
+        "tracing",
     },
 }
 # Third-party modules only some layers may import.
@@ -47,11 +49,13 @@ DATABASE_MODULES = ("sqlalchemy", "alembic", "psycopg")
 HTTP_SERVER_MODULES = ("waitress",)
 # The CEL library: conditions are compiled and evaluated in one place, domain/conditions.py.
 CEL_MODULES = ("cel", "celpy")
+TRACING_MODULES = ("opentelemetry",)
 THIRD_PARTY_OWNERS = {
     GRPC_MODULES: {"api", "gateway"},
     DATABASE_MODULES: {"store"},
     HTTP_SERVER_MODULES: {"gateway"},
     CEL_MODULES: {"domain"},
+    TRACING_MODULES: {"tracing"},
 }
 
 

@@ -3,7 +3,7 @@ networks in CIDR form, and a message naming what is wrong with anything else."""
 
 import pytest
 
-from sundial.settings import cors_origin, listen_address, trusted_proxy
+from sundial.settings import cors_origin, listen_address, otlp_endpoint, trusted_proxy
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,26 @@ def test_listen_address_is_kept_as_given(text):
 def test_a_bad_listen_address_says_why(text, message):
     with pytest.raises(ValueError, match=message):
         listen_address(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["http://localhost:4318", "https://otel.example.com", "http://[::1]:4318/otel/"]
+)
+def test_otlp_endpoint_is_kept_as_written(text):
+    assert otlp_endpoint(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("localhost:4318", "is not http(s)://HOST[:PORT]"),
+        ("grpc://collector:4317", "is not http(s)://HOST[:PORT]"),
+        ("http://collector:http", "Port could not be cast"),
+        ("http://collector:4318/?x=1", "must not have a query or fragment"),
+    ],
+    ids=["no-scheme", "other-scheme", "bad-port", "query"],
+)
+def test_a_bad_otlp_endpoint_says_what_is_wrong(text, message):
+    with pytest.raises(ValueError, match="OTLP endpoint") as error:
+        otlp_endpoint(text)
+    assert message in str(error.value)

@@ -203,6 +203,7 @@ class ObjectiveInfo(_message.Message):
     RETRY_OF_FIELD_NUMBER: _builtins.int
     DEADLINE_FIELD_NUMBER: _builtins.int
     FIRED_AT_FIELD_NUMBER: _builtins.int
+    TRACE_PARENT_FIELD_NUMBER: _builtins.int
     status: Global___ObjectiveStatus.ValueType
     """Lifecycle status."""
     attempt: _builtins.int
@@ -213,6 +214,12 @@ class ObjectiveInfo(_message.Message):
     """Why it failed, timed out or was cancelled."""
     retry_of: _builtins.str
     """The attempt this one retries."""
+    trace_parent: _builtins.str
+    """The W3C trace context (`traceparent`) of what made it: the fire's span of a scheduled
+    fire, of a manual trigger or of a backfill; empty when the server does not trace. A
+    worker continues the trace from it (`sundial worker` passes it to its command as the
+    TRACEPARENT environment variable). A retry keeps its first attempt's.
+    """
     @_builtins.property
     def lease_expires_at(self) -> _timestamp_pb2.Timestamp:
         """When the current lease ends unless the worker heartbeats."""
@@ -256,10 +263,11 @@ class ObjectiveInfo(_message.Message):
         retry_of: _builtins.str = ...,
         deadline: _timestamp_pb2.Timestamp | None = ...,
         fired_at: _timestamp_pb2.Timestamp | None = ...,
+        trace_parent: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["available_at", b"available_at", "completed_at", b"completed_at", "deadline", b"deadline", "fired_at", b"fired_at", "lease_expires_at", b"lease_expires_at", "output", b"output", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "available_at", b"available_at", "completed_at", b"completed_at", "deadline", b"deadline", "error", b"error", "fired_at", b"fired_at", "lease_expires_at", b"lease_expires_at", "output", b"output", "retry_of", b"retry_of", "started_at", b"started_at", "status", b"status", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "available_at", b"available_at", "completed_at", b"completed_at", "deadline", b"deadline", "error", b"error", "fired_at", b"fired_at", "lease_expires_at", b"lease_expires_at", "output", b"output", "retry_of", b"retry_of", "started_at", b"started_at", "status", b"status", "trace_parent", b"trace_parent", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

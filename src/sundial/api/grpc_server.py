@@ -38,6 +38,7 @@ from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService
+from sundial.tracing import Tracing
 from sundial.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
@@ -130,6 +131,7 @@ class GrpcServer:
         security: Security,
         limits: CallLimits,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
         access_log: bool = False,
     ) -> None:
         guard = CallGuard(
@@ -140,7 +142,9 @@ class GrpcServer:
             limiter=security.limiter,
             gateway_token=security.gateway_token,
         )
-        self._interceptor = CallInterceptor(guard, metrics=metrics, access_log=access_log)
+        self._interceptor = CallInterceptor(
+            guard, metrics=metrics, tracing=tracing, access_log=access_log
+        )
         threads = limits.running + limits.waiting
         self._executor = futures.ThreadPoolExecutor(threads, thread_name_prefix="rpc")
         self._server = grpc.server(

@@ -21,6 +21,7 @@ from sundial.domain.errors import FieldViolation, InvalidArgumentError, SundialE
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.logs import request_id_var
 from sundial.metrics import Metrics
+from sundial.tracing import Tracing
 
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID_LENGTH = 128
@@ -35,7 +36,8 @@ Deserializer = Callable[[bytes], Any]
 class CallInterceptor(grpc.ServerInterceptor):
     """Wraps the behavior of unary-unary methods: takes the caller's `x-request-id` (or makes
     one) and echoes it in the response headers, counts each call in `metrics` and logs one
-    line for it (at INFO with `access_log`, else at DEBUG), turns errors into
+    line for it (at INFO with `access_log`, else at DEBUG), traces it in `tracing` (a server
+    span continuing the caller's `traceparent`), turns errors into
     statuses, and, except for health checking and reflection, authenticates and authorizes
     the caller. Streaming methods (health Watch, reflection) pass through untouched.
 
@@ -46,10 +48,16 @@ class CallInterceptor(grpc.ServerInterceptor):
     per call: every link and every fresh handler adds CPU to every call."""
 
     def __init__(
-        self, guard: CallGuard, *, metrics: Metrics | None = None, access_log: bool = False
+        self,
+        guard: CallGuard,
+        *,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
+        access_log: bool = False,
     ) -> None:
         self._guard = guard
         self._metrics = metrics or Metrics()
+        self._tracing = tracing or Tracing()
         self._access_level = logging.INFO if access_log else logging.DEBUG
         # Keyed by method path. The handler the server finds for a path never changes once it
         # has started. Unknown methods are not kept, so callers cannot grow this.
@@ -101,12 +109,22 @@ class CallInterceptor(grpc.ServerInterceptor):
         token = request_id_var.set(request_id)
         try:
             started = time.perf_counter()
-            try:
-                return self._call(
-                    method, behavior, guarded, deserializer, request, context, metadata, request_id
-                )
-            finally:
-                self._account(method, context, started, request_id)
+            with self._tracing.rpc_span(method, metadata) as span:
+                try:
+                    return self._call(
+                        method,
+                        behavior,
+                        guarded,
+                        deserializer,
+                        request,
+                        context,
+                        metadata,
+                        request_id,
+                    )
+                finally:
+                    code = self._account(method, context, started, request_id)
+                    if isinstance(code, grpc.StatusCode):
+                        span.finish(code.name, code.value[0])
         finally:
             request_id_var.reset(token)
 
@@ -146,15 +164,16 @@ class CallInterceptor(grpc.ServerInterceptor):
 
     def _account(
         self, method: str, context: grpc.ServicerContext, started: float, request_id: str
-    ) -> None:
-        """Counts the call and writes its access line: method, code, duration, request id."""
+    ) -> Any:
+        """Counts the call and writes its access line: method, code, duration, request id.
+        Returns the call's code (a grpc.StatusCode)."""
         seconds = time.perf_counter() - started
         # ServicerContext.code() exists at run time but not in the type stubs.
         code = typing.cast(Any, context).code() or grpc.StatusCode.OK
         code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
         self._metrics.grpc_call(method, code_name, seconds)
         if not logger.isEnabledFor(self._access_level):
-            return
+            return code
         duration_ms = round(seconds * 1000, 3)
         # The text formatter appends the extra fields, as the JSON one has them as keys.
         logger.log(
@@ -169,6 +188,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                 "request_id": request_id,
             },
         )
+        return code
 
 
 def _decoded(method: str, deserializer: Deserializer, request: bytes) -> Any:

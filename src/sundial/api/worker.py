@@ -1,8 +1,9 @@
 """`sundial worker`: claims an agent's objectives over gRPC and runs a command for each.
 
-The command gets the objective as ProtoJSON on stdin. Exit 0 completes the objective with
-its stdout (as JSON when it parses, else as a string); any other exit fails it, retryable,
-with its stderr. While it runs, the lease is kept alive with heartbeats.
+The command gets the objective as ProtoJSON on stdin, and, when the server traces, the W3C
+trace context of the objective's fire as TRACEPARENT in its environment. Exit 0 completes
+the objective with its stdout (as JSON when it parses, else as a string); any other exit
+fails it, retryable, with its stderr. While it runs, the lease is kept alive with heartbeats.
 
 It survives the server: a call that fails for a reason that may pass (UNAVAILABLE,
 DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...) is retried after a full-jitter exponential
@@ -18,11 +19,12 @@ Time, waiting and randomness are injected so that tests drive them without sleep
 
 import json
 import logging
+import os
 import random
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -115,13 +117,16 @@ class RunningCommand(Protocol):
 
 
 class _Subprocess:
-    def __init__(self, argv: Sequence[str], stdin_text: str) -> None:
+    def __init__(
+        self, argv: Sequence[str], stdin_text: str, environment: Mapping[str, str]
+    ) -> None:
         self._process = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **environment} if environment else None,
         )
         self._input: str | None = stdin_text
 
@@ -144,8 +149,19 @@ class _Subprocess:
             self._process.communicate()
 
 
-def start_subprocess(argv: Sequence[str], stdin_text: str) -> RunningCommand:
-    return _Subprocess(argv, stdin_text)
+def start_subprocess(
+    argv: Sequence[str], stdin_text: str, environment: Mapping[str, str]
+) -> RunningCommand:
+    """Starts `argv` with the worker's environment plus `environment`."""
+    return _Subprocess(argv, stdin_text, environment)
+
+
+def command_environment(objective: objective_pb2.Objective) -> dict[str, str]:
+    """What a command gets on top of the worker's environment: TRACEPARENT, the W3C trace
+    context of the objective's fire (when the server traces), which OpenTelemetry's
+    environment-variable propagation reads, so the command's spans continue that trace."""
+    trace_parent = objective.info.trace_parent
+    return {"TRACEPARENT": trace_parent} if trace_parent else {}
 
 
 def _wait_for(event: threading.Event, seconds: float) -> bool:
@@ -181,7 +197,7 @@ class Worker:
         options: WorkerOptions,
         *,
         stub: objective_service_pb2_grpc.ObjectiveServiceStub | None = None,
-        start: Callable[[Sequence[str], str], RunningCommand] = start_subprocess,
+        start: Callable[[Sequence[str], str, Mapping[str, str]], RunningCommand] = start_subprocess,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[threading.Event, float], bool] = _wait_for,
         jitter: Callable[[float, float], float] = random.uniform,
@@ -262,7 +278,11 @@ class Worker:
             # Claimed by a long poll that answered after the grace: never started.
             self._hand_back(objective_id, "the stop grace ended before it could start")
             return
-        command = self._start(self._options.command, json_format.MessageToJson(objective))
+        command = self._start(
+            self._options.command,
+            json_format.MessageToJson(objective),
+            command_environment(objective),
+        )
         try:
             finished = self._supervise(objective_id, command)
         except BaseException:

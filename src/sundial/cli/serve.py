@@ -26,6 +26,7 @@ from sundial.settings import (
     DEFAULT_MAX_WORKERS,
     cors_origin,
     listen_address,
+    otlp_endpoint,
     trusted_proxy,
 )
 
@@ -237,6 +238,15 @@ _SERVE_FLAGS: tuple[Decorator, ...] = (
         help="one INFO line per RPC and REST call, and per REST request refused before any "
         "RPC (default: at DEBUG)",
     ),
+    _flag(
+        "--otlp-endpoint",
+        "OTLP_ENDPOINT",
+        type=CheckedType("URL", otlp_endpoint),
+        default=None,
+        help="trace with OpenTelemetry and export the spans over OTLP/HTTP to this collector "
+        "base URL (http://HOST:4318; spans go to /v1/traces); default: tracing off, unless "
+        "OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set",
+    ),
 )
 
 
@@ -289,6 +299,7 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         metrics_address=flags["metrics_address"] or None,
         metrics_per_agent=flags["metrics_per_agent"],
         access_log=flags["access_log"],
+        otlp_endpoint=flags["otlp_endpoint"] or None,
     )
     stop = stop or threading.Event()
     server = SundialServer(settings)

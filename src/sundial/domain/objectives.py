@@ -75,6 +75,7 @@ class ObjectiveInfo:
     retry_of: str = ""
     deadline: datetime | None = None
     fired_at: datetime | None = None
+    trace_parent: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 due or something wakes it: a schedule was created, edited or resumed with a fire earlier than
 the loop's wake-up time."""
 
+import contextlib
 import gc
 import logging
 import threading
@@ -24,7 +25,8 @@ GC_PAUSED_BATCHES = 4
 class FiringLoop:
     """Runs `fire_batch` (returns how many schedules it handled, at most `batch_size`)
     until nothing is due, then `after_pass` (the reaper), then sleeps. `on_pass` hears of
-    each pass that ended: how many schedules it handled, and how long it took (seconds)."""
+    each pass that ended: how many schedules it handled, and how long it took (seconds).
+    `around_pass` makes the context each pass runs in (the tracer's span of the pass)."""
 
     def __init__(
         self,
@@ -35,9 +37,13 @@ class FiringLoop:
         clock: Clock,
         batch_size: int,
         on_pass: Callable[[int, float], None] | None = None,
+        around_pass: Callable[[], contextlib.AbstractContextManager[object]] = (
+            contextlib.nullcontext
+        ),
     ) -> None:
         self._fire_batch = fire_batch
         self._on_pass = on_pass
+        self._around_pass = around_pass
         self._earliest_due = earliest_due
         self._after_pass = after_pass
         self._clock = clock
@@ -50,6 +56,10 @@ class FiringLoop:
 
     def run_pass(self) -> int:
         """Fires everything due now; returns how many schedules were handled."""
+        with self._around_pass():
+            return self._run_pass()
+
+    def _run_pass(self) -> int:
         started = time.perf_counter()
         handled = 0
         batches = 0

@@ -3,7 +3,8 @@ exactly the interceptors (request id, logging, auth, validation, error mapping) 
 client's call passes through.
 
 Headers become metadata the way grpc-gateway does it: `Authorization` as `authorization`,
-`Grpc-Metadata-<key>` as `<key>`, plus `X-Request-Id` (Sundial's correlation id). Response
+`Grpc-Metadata-<key>` as `<key>`, plus `X-Request-Id` (Sundial's correlation id) and the W3C
+trace context, `traceparent` and `tracestate` (so the RPC's span joins the caller's trace). Response
 metadata comes back as `Grpc-Metadata-<key>` headers (and `X-Request-Id`)."""
 
 import base64
@@ -20,7 +21,12 @@ from sundial.gateway.http_errors import BadRequestError
 from sundial.gateway.routes import Route
 
 _METADATA_PREFIX = "grpc-metadata-"
-_FORWARDED = {"authorization": "authorization", "x-request-id": "x-request-id"}
+_FORWARDED = {
+    "authorization": "authorization",
+    "x-request-id": "x-request-id",
+    "traceparent": "traceparent",
+    "tracestate": "tracestate",
+}
 _VALID_KEY = re.compile(r"[0-9a-z_.\-]+\Z")
 _TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])\Z")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}

@@ -10,14 +10,17 @@ has); the WSGI middlewares that do CORS would need them listed again."""
 
 from collections.abc import Iterable, Sequence
 
-# Request headers a page may send: credentials, bodies, preconditions, correlation and
-# gRPC's deadline. Grpc-Metadata-* headers a preflight asks for are allowed as well.
+# Request headers a page may send: credentials, bodies, preconditions, correlation (the
+# request id, W3C trace context) and gRPC's deadline. Grpc-Metadata-* headers a preflight
+# asks for are allowed as well.
 ALLOWED_HEADERS = (
     "Authorization",
     "Content-Type",
     "Content-Encoding",
     "If-Match",
     "X-Request-Id",
+    "traceparent",
+    "tracestate",
     "Grpc-Timeout",
 )
 # Response headers a page may read (beyond the CORS-safelisted ones).

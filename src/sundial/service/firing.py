@@ -30,6 +30,7 @@ from sundial.store.firing import (
     objective_spec_of,
 )
 from sundial.timing import CompiledSchedule, compile_schedule
+from sundial.tracing import FireSpan, Tracing
 
 logger = logging.getLogger("sundial.engine")
 
@@ -74,7 +75,9 @@ class _Entry:
 class FiringService:
     """Fires due schedules. `on_created` hears of the agents that got new objectives (to wake
     their waiting workers), after the transaction committed; so do `metrics` and the log,
-    which count each decision once (the transaction that made it committed)."""
+    which count each decision once (the transaction that made it committed). With `tracing`
+    on, each objective created gets a span (child of the firing pass's), whose traceparent
+    the objective keeps; the span ends once the transaction committed."""
 
     def __init__(
         self,
@@ -85,9 +88,11 @@ class FiringService:
         use_database_clock: bool = False,
         on_created: Callable[[frozenset[str]], None] | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._database = database
         self._metrics = metrics or Metrics()
+        self._tracing = tracing or Tracing()
         self._clock = clock
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
@@ -151,9 +156,15 @@ class FiringService:
                     agents.add(row.agent_id)
             set_aside = [r for r in rows if r.id in unfit]
             advances.extend(_set_aside(row, now) for row in set_aside)
+            # Spans of a transaction that fails are never ended, so never exported.
+            fires, spans = self._traced(fires)
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
+        if spans:  # tracing on
+            for fire, span in zip(fires, spans, strict=True):
+                span.end({"sundial.lag_seconds": (now - fire.scheduled_time).total_seconds()})
+        self._tracing.batch_fired(len(rows), len(fires))
         for row in set_aside:
             self._report_set_aside(row, unfit[row.id])
         for row, plan, created in decided:
@@ -162,6 +173,30 @@ class FiringService:
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
+
+    def _traced(self, fires: list[NewFire]) -> tuple[list[NewFire], list[FireSpan]]:
+        """The fires with the traceparent of their own new span, and those spans."""
+        if not self._tracing.enabled:
+            return fires, []
+        spans = [
+            self._tracing.fire_span(
+                {
+                    "sundial.workspace_id": fire.schedule.workspace_id,
+                    "sundial.agent_id": fire.schedule.agent_id,
+                    "sundial.schedule_id": fire.schedule.id,
+                    "sundial.objective_id": fire.objective_id,
+                    "sundial.objective_status": fire.status,
+                    "sundial.trigger_kind": "SCHEDULED",
+                    "sundial.scheduled_time": fire.scheduled_time.isoformat(),
+                }
+            )
+            for fire in fires
+        ]
+        traced = [
+            fire._replace(trace_parent=span.trace_parent)
+            for fire, span in zip(fires, spans, strict=True)
+        ]
+        return traced, spans
 
     def _fires_of(
         self,

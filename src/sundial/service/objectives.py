@@ -27,6 +27,7 @@ from sundial.store.database import Database
 from sundial.store.firing import new_objective_row
 from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
+from sundial.tracing import Tracing
 
 logger = logging.getLogger("sundial.objectives")
 
@@ -86,11 +87,14 @@ class ObjectiveService:
         notifier: Notifier,
         *,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
         self._notifier = notifier
         self._metrics = metrics or Metrics()
+        # Each claim is recorded in its objective's trace (the one its fire started).
+        self._tracing = tracing or Tracing()
 
     def pending_by_agent(self) -> dict[str, int]:
         """How many objectives wait for a worker, by agent id (every workspace's)."""
@@ -206,9 +210,21 @@ class ObjectiveService:
                 uow.objectives.update(objective.metadata.id, now, **values)
                 claimed.append(objective.metadata.id)
             uow.commit()
-            return [
+            objectives = [
                 o for o in (uow.objectives.get(workspace_id, i) for i in claimed) if o is not None
             ]
+        for claimed_objective in objectives:
+            self._tracing.claimed(
+                claimed_objective.info.trace_parent,
+                {
+                    "sundial.workspace_id": workspace_id,
+                    "sundial.agent_id": agent_id,
+                    "sundial.objective_id": claimed_objective.metadata.id,
+                    "sundial.worker_id": worker_id,
+                    "sundial.attempt": claimed_objective.info.attempt,
+                },
+            )
+        return objectives
 
     def heartbeat(
         self,
@@ -430,6 +446,7 @@ class ObjectiveService:
                     attempt=objective.info.attempt + 1,
                     retry_of=objective.metadata.id,
                     available_at=available_at,
+                    trace_parent=objective.info.trace_parent,
                 )
             ]
         )

@@ -22,6 +22,7 @@ from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.firing import new_objective_row, objective_spec_of
 from sundial.store.unit_of_work import UnitOfWork
+from sundial.tracing import Tracing
 
 MAX_BACKFILL_FIRES = 10_000
 MAX_BACKFILL_RANGE = timedelta(days=366)
@@ -37,9 +38,19 @@ class BackfillResult:
 
 
 class TriggerService:
+    """With `tracing` on, a manual trigger's objective keeps the traceparent of its fire's
+    span (a child of the trigger call's), a backfill's those of the backfill call's span."""
+
     def __init__(
-        self, database: Database, clock: Clock, schedules: ScheduleService, notifier: Notifier
+        self,
+        database: Database,
+        clock: Clock,
+        schedules: ScheduleService,
+        notifier: Notifier,
+        *,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing()
         self._database = database
         self._clock = clock
         self._schedules = schedules
@@ -107,6 +118,16 @@ class TriggerService:
                     in_flight, now, "cancelled by a manual trigger (CANCEL_OTHER)"
                 )
             objective_id = new_id(IdPrefix.OBJECTIVE)
+            span = self._tracing.fire_span(
+                {
+                    "sundial.workspace_id": workspace_id,
+                    "sundial.agent_id": schedule.info.agent_id,
+                    "sundial.schedule_id": schedule_id,
+                    "sundial.objective_id": objective_id,
+                    "sundial.objective_status": status.name,
+                    "sundial.trigger_kind": TriggerKind.MANUAL.name,
+                }
+            )
             uow.objectives.insert(
                 [
                     _row(
@@ -118,6 +139,7 @@ class TriggerService:
                         status,
                         now,
                         request_id or objective_id,
+                        span.trace_parent,
                     )
                 ]
             )
@@ -126,6 +148,7 @@ class TriggerService:
             # Answered as a Get will read it.
             created = _require_objective(uow, workspace_id, objective_id)
             uow.commit()
+        span.end()
         return created
 
     def backfill(
@@ -158,6 +181,7 @@ class TriggerService:
             rows: list[dict[str, Any]] = []
             skipped = 0
             agent = _agent_spec(uow, schedule)
+            trace_parent = self._tracing.current_trace_parent()
             for nominal in times:
                 if nominal in already:
                     continue
@@ -178,6 +202,7 @@ class TriggerService:
                         TriggerKind.BACKFILL,
                         status,
                         now,
+                        trace_parent=trace_parent,
                     )
                 )
             uow.objectives.insert(rows)
@@ -265,6 +290,7 @@ def _row(
     status: ObjectiveStatus,
     now: datetime,
     trigger_key: str = "",
+    trace_parent: str = "",
 ) -> dict[str, Any]:
     return new_objective_row(
         objective_id=objective_id,
@@ -279,6 +305,7 @@ def _row(
         status=status.name,
         spec={**objective_spec_of(to_json(schedule.spec)), "variation_id": variation_id},
         now=now,
+        trace_parent=trace_parent,
     )
 
 

@@ -66,6 +66,7 @@ class NewFire(NamedTuple):
     scheduled_time: datetime
     status: str
     spec: dict[str, Any]  # the objective spec (objective_spec_of)
+    trace_parent: str | None = None  # the W3C traceparent of the fire's span
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ def new_objective_row(
     attempt: int = 1,
     retry_of: str = "",
     available_at: datetime | None = None,
+    trace_parent: str | None = None,
 ) -> dict[str, Any]:
     """The row of a new objective (spec: initial_message, data and variation_id)."""
     return {
@@ -131,6 +133,7 @@ def new_objective_row(
         "completed_at": now if status == "CANCELLED" else None,
         "output": None,
         "error": "",
+        "trace_parent": trace_parent or None,
         "created_at": now,
         "updated_at": now,
     }
@@ -325,6 +328,7 @@ class FiringRepository:
                     "spec": fire.spec,
                     "available_at": now,
                     "completed_at": now if fire.status == "CANCELLED" else None,
+                    "trace_parent": fire.trace_parent,
                     "created_at": now,
                     "updated_at": now,
                 }

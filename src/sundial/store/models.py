@@ -190,6 +190,8 @@ class ObjectiveRow(Base):
         JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"), nullable=True
     )
     error: Mapped[str] = mapped_column(String(4096), default="")
+    # The W3C traceparent of the span that made it (NULL when the server does not trace).
+    trace_parent: Mapped[str | None] = mapped_column(String(55), nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

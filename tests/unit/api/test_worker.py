@@ -104,6 +104,7 @@ class FakeCommand:
         self._time, self._ends_at, self._finished = time, time.now + runs_for, finished
         self.killed = False
         self.stdin = ""
+        self.environment: dict[str, str] = {}
 
     def wait(self, timeout: float) -> Finished | None:
         if self.killed:
@@ -191,9 +192,10 @@ class Harness:
         )
         self.stub.when_drained = self.worker.stop
 
-    def _start(self, argv, stdin_text):
+    def _start(self, argv, stdin_text, environment):
         command = FakeCommand(self.time, self.runs_for, self.finished)
         command.stdin = stdin_text
+        command.environment = dict(environment)
         self.commands.append(command)
         return command
 
@@ -567,9 +569,33 @@ def test_the_command_gets_the_objective_as_protojson():
     assert '"id": "obj_1"' in h.commands[0].stdin
 
 
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def test_the_command_gets_the_objectives_trace_context_as_traceparent():
+    h = Harness()
+    response = claimed("obj_1", "obj_2")
+    response.objectives[0].info.trace_parent = TRACEPARENT
+    h.stub.scripts["ClaimObjectives"] = [response]
+
+    h.worker.run()
+
+    assert [c.environment for c in h.commands] == [{"TRACEPARENT": TRACEPARENT}, {}]
+
+
+def test_a_real_subprocess_gets_the_extra_environment_on_top_of_the_workers(monkeypatch):
+    monkeypatch.setenv("SUNDIAL_TEST_INHERITED", "kept")
+    script = "import os; print(os.environ['TRACEPARENT'], os.environ['SUNDIAL_TEST_INHERITED'])"
+    command = start_subprocess([sys.executable, "-c", script], "", {"TRACEPARENT": TRACEPARENT})
+    finished = None
+    while finished is None:
+        finished = command.wait(5)
+    assert finished == Finished(0, f"{TRACEPARENT} kept\n", "")
+
+
 def test_a_real_subprocess_reads_stdin_and_its_output_is_kept():
     script = "import sys; data = sys.stdin.read(); print(data.upper()); sys.stderr.write('e')"
-    command = start_subprocess([sys.executable, "-c", script], "hello")
+    command = start_subprocess([sys.executable, "-c", script], "hello", {})
     finished = None
     while finished is None:
         finished = command.wait(5)
@@ -577,7 +603,7 @@ def test_a_real_subprocess_reads_stdin_and_its_output_is_kept():
 
 
 def test_a_real_subprocess_is_killed():
-    command = start_subprocess([sys.executable, "-c", "import time; time.sleep(600)"], "")
+    command = start_subprocess([sys.executable, "-c", "import time; time.sleep(600)"], "", {})
     assert command.wait(0.01) is None
     command.kill()
     assert command._process.poll() is not None  # ended (by SIGTERM)

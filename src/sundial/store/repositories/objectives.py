@@ -299,5 +299,6 @@ def objective_of(row: Any) -> Objective:
             retry_of=row["retry_of"],
             deadline=row["deadline"],
             fired_at=row["created_at"],
+            trace_parent=row["trace_parent"] or "",
         ),
     )
