@@ -140,13 +140,16 @@ class HttpServer:
         self._closing.set()
         self._server.pull_trigger()
         self._thread.join()
+        # Closed here, once the loop has ended: closed by the loop itself, the trigger could
+        # be gone (its descriptor perhaps reused) when the pull above wrote to it.
+        wasyncore.close_all(self._map)
         self._server.task_dispatcher.shutdown(
             timeout=max(0, math.ceil(deadline - time.monotonic()))
         )
 
     def _serve(self) -> None:
         # waitress's loop, one poll at a time, so that every socket is opened and closed on
-        # this thread: stop() only raises flags and wakes it.
+        # this thread until stop() (which only raises flags and wakes it) closes what is left.
         drained = False
         while not self._closing.is_set():
             if self._draining.is_set() and not drained:
@@ -155,7 +158,6 @@ class HttpServer:
             if drained:
                 self._server.close_idle()
             wasyncore.loop(timeout=_CHECK_INTERVAL_SECONDS, map=self._map, use_poll=True, count=1)
-        wasyncore.close_all(self._map)
 
 
 class _Parser(HTTPRequestParser):
