@@ -47,11 +47,15 @@ DATABASE_MODULES = ("sqlalchemy", "alembic", "psycopg")
 HTTP_SERVER_MODULES = ("waitress",)
 # The CEL library: conditions are compiled and evaluated in one place, domain/conditions.py.
 CEL_MODULES = ("cel", "celpy")
+# Outgoing webhooks: the HTTP client and the signing library, used by the service layer
+# (service/webhooks.py and the modules it is split into).
+WEBHOOK_MODULES = ("httpx", "httpcore", "standardwebhooks")
 THIRD_PARTY_OWNERS = {
     GRPC_MODULES: {"api", "gateway"},
     DATABASE_MODULES: {"store"},
     HTTP_SERVER_MODULES: {"gateway"},
     CEL_MODULES: {"domain"},
+    WEBHOOK_MODULES: {"service"},
 }
 
 
