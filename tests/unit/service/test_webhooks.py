@@ -289,3 +289,18 @@ def test_bad_targets_are_refused_naming_the_field(fields, message):
 def test_bad_message_ids_are_refused(bad_id):
     with pytest.raises(ValueError, match="id must be 1 to 256 printable ASCII"):
         WebhookMessage(id=bad_id, body="{}")
+
+
+def test_connections_are_pooled_and_guarded_once_each(clock, receiver):
+    lookups = []
+
+    def counting(host: str, port: int):
+        from ipaddress import ip_address
+
+        lookups.append(host)
+        return [ip_address("127.0.0.1")]
+
+    with WebhookSender(clock, allow_private_targets=True, resolver=counting) as pooled:
+        outcomes = [pooled.send(target(receiver.url("/hook")), MESSAGE) for _ in range(3)]
+    assert [o.error for o in outcomes] == [None] * 3
+    assert lookups == ["127.0.0.1"]
