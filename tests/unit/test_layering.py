@@ -50,12 +50,16 @@ HTTP_SERVER_MODULES = ("waitress",)
 # The CEL library: conditions are compiled and evaluated in one place, domain/conditions.py.
 CEL_MODULES = ("cel", "celpy")
 TRACING_MODULES = ("opentelemetry",)
+# Outgoing webhooks: the HTTP client and the signing library, used by the service layer
+# (service/webhooks.py and the modules it is split into).
+WEBHOOK_MODULES = ("httpx", "httpcore", "standardwebhooks")
 THIRD_PARTY_OWNERS = {
     GRPC_MODULES: {"api", "gateway"},
     DATABASE_MODULES: {"store"},
     HTTP_SERVER_MODULES: {"gateway"},
     CEL_MODULES: {"domain"},
     TRACING_MODULES: {"tracing"},
+    WEBHOOK_MODULES: {"service"},
 }
 
 
