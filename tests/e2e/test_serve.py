@@ -39,15 +39,20 @@ class Process:
         self.lines: queue.Queue[str] = queue.Queue()
         self.workspace = ""
         self.account = ""
+        # stderr is read as it comes too: a server that logs more than a pipe holds would
+        # otherwise block on its next log line.
+        self._stderr_parts: list[str] = []
         self._pump_thread = threading.Thread(target=self._pump, daemon=True)
         self._pump_thread.start()
+        self._stderr_thread = threading.Thread(target=self._pump_stderr, daemon=True)
+        self._stderr_thread.start()
 
     def finish(self) -> tuple[str, str]:
         """Waits for the exit; returns the stdout lines not yet read, and stderr."""
-        assert self.popen.stderr is not None
-        stderr = self.popen.stderr.read()
         self.popen.wait(timeout=60)
         self._pump_thread.join(timeout=60)
+        self._stderr_thread.join(timeout=60)
+        stderr = "".join(self._stderr_parts)
         lines = []
         while not self.lines.empty():
             lines.append(self.lines.get())
@@ -57,6 +62,11 @@ class Process:
         assert self.popen.stdout is not None
         for line in self.popen.stdout:
             self.lines.put(line.rstrip("\n"))
+
+    def _pump_stderr(self) -> None:
+        assert self.popen.stderr is not None
+        for line in self.popen.stderr:
+            self._stderr_parts.append(line)
 
     def wait_for_line(self, pattern: str) -> re.Match[str]:
         while True:
@@ -71,8 +81,8 @@ class Process:
     def _stderr(self) -> str:
         if self.popen.poll() is None:
             return "(still running)"
-        assert self.popen.stderr is not None
-        return self.popen.stderr.read()[-2000:]
+        self._stderr_thread.join(timeout=60)
+        return "".join(self._stderr_parts)[-2000:]
 
 
 @pytest.fixture
