@@ -36,6 +36,7 @@ from sundial.service.tenancy import require_workspace
 from sundial.service.validation import Violations, check_request_id
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
+from sundial.store.repositories.schedules import new_schedules
 from sundial.store.unit_of_work import UnitOfWork
 
 MAX_BATCH_SIZE = 1000
@@ -146,15 +147,14 @@ class ScheduleBatchService:
     ) -> list[AgentSchedule]:
         """The batch written in one transaction, with its request id; or, for a retry of a
         call that did, what that call created."""
+        rows = new_schedules([(draft.schedule, draft.next_fire) for draft in batch.drafts])
         with UnitOfWork(self._database, write=True) as uow:
             replayed_ids = find_batch_replay(uow, self._clock, key)
             if replayed_ids is not None:
                 return self._replayed(uow, batch.workspace_id, replayed_ids)
             _check_batch(uow, principal, batch)
             creator = uow.tenancy.get_profile(principal.account_id, principal.profile_id)
-            created = uow.schedules.add_many(
-                [(draft.schedule, draft.next_fire) for draft in batch.drafts], creator
-            )
+            created = uow.schedules.add_many(rows, creator)
             record_batch_request(uow, self._clock, key, [s.metadata.id for s in created])
             uow.commit()
         # As a read presents them: nothing has fired, the future fire times came with the

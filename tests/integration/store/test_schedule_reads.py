@@ -24,6 +24,7 @@ from sundial.service.schedule_drafts import draft_schedule
 from sundial.store.database import Database
 from sundial.store.firing import objectives
 from sundial.store.repositories import objectives as objective_reads
+from sundial.store.repositories.schedules import new_schedules
 from sundial.store.unit_of_work import UnitOfWork
 from tests.support.tenants import MINUTE
 
@@ -173,7 +174,9 @@ def test_what_add_many_returns_is_what_a_read_of_the_rows_gives(database, tenant
     ]
     with UnitOfWork(database, write=True) as uow:
         creator = uow.tenancy.get_profile(tenant.principal.account_id, tenant.principal.profile_id)
-        added = uow.schedules.add_many([(d.schedule, d.next_fire) for d in drafts], creator)
+        added = uow.schedules.add_many(
+            new_schedules([(d.schedule, d.next_fire) for d in drafts]), creator
+        )
         uow.commit()
     with UnitOfWork(database, write=False) as uow:
         read = uow.schedules.get_many(tenant.workspace_id, [s.metadata.id for s in added])

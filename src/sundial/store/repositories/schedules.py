@@ -47,6 +47,20 @@ class NextFire:
     at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewSchedules:
+    """Schedules not stored yet, with their rows: built before the write transaction, so
+    that a batch's thousand rows (and their specs' JSON) are not built while it holds the
+    database's write turn."""
+
+    schedules: tuple[tuple[AgentSchedule, NextFire], ...]
+    rows: tuple[dict[str, Any], ...]
+
+
+def new_schedules(schedules: Sequence[tuple[AgentSchedule, NextFire]]) -> NewSchedules:
+    return NewSchedules(tuple(schedules), tuple(_new_row(s, n) for s, n in schedules))
+
+
 class ScheduleRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -56,15 +70,13 @@ class ScheduleRepository:
     ) -> AgentSchedule:
         """Inserts a new schedule (by its creator, `created_by`); returns it as a read of
         its row would (`get`), with the future fire times it was given."""
-        return self.add_many([(schedule, next_fire)], created_by)[0]
+        return self.add_many(new_schedules([(schedule, next_fire)]), created_by)[0]
 
-    def add_many(
-        self, schedules: Sequence[tuple[AgentSchedule, NextFire]], created_by: Profile | None
-    ) -> list[AgentSchedule]:
+    def add_many(self, new: NewSchedules, created_by: Profile | None) -> list[AgentSchedule]:
         """Inserts new schedules, all by `created_by`, in one executemany (no RETURNING:
         psycopg pipelines it, sqlite3 reuses one statement); returns them as `add` does."""
-        self._session.execute(insert(_schedules), [_new_row(s, n) for s, n in schedules])
-        return [_stored(s, n, created_by) for s, n in schedules]
+        self._session.execute(insert(_schedules), list(new.rows))
+        return [_stored(s, n, created_by) for s, n in new.schedules]
 
     def get(
         self, workspace_id: str, schedule_id: str, *, for_update: bool = False
