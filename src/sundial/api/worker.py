@@ -19,14 +19,12 @@ Time, waiting and randomness are injected so that tests drive them without sleep
 
 import json
 import logging
-import os
 import random
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2, json_format, struct_pb2
@@ -34,6 +32,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from sundial.api.client import authorized_channel
+from sundial.api.worker_commands import Finished, RunningCommand, start_subprocess
 from sundial.v1 import objective_pb2, objective_service_pb2, objective_service_pb2_grpc
 
 logger = logging.getLogger("sundial.worker")
@@ -44,8 +43,6 @@ MAX_BACKOFF_SECONDS = 30.0
 RPC_TIMEOUT_SECONDS = 10.0
 # How often a running command is checked for a stop request.
 STOP_CHECK_SECONDS = 0.5
-# How long a command stopped at the end of the grace gets between SIGTERM and SIGKILL.
-KILL_GRACE_SECONDS = 5.0
 
 # Codes a later call may not meet: the server restarting or overloaded, a network blip.
 _RETRYABLE = frozenset(
@@ -97,63 +94,6 @@ class WorkerOptions:
     max_objectives: int = 1
     # After a stop request, how long the running command may take to finish.
     stop_grace_seconds: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """What a command did."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-class RunningCommand(Protocol):
-    def wait(self, timeout: float) -> Finished | None:
-        """Waits up to `timeout` seconds for the command to end; what it did, once it has."""
-
-    def kill(self) -> None:
-        """Ends the command (SIGTERM, then SIGKILL) and waits for it."""
-
-
-class _Subprocess:
-    def __init__(
-        self, argv: Sequence[str], stdin_text: str, environment: Mapping[str, str]
-    ) -> None:
-        self._process = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **environment} if environment else None,
-        )
-        self._input: str | None = stdin_text
-
-    def wait(self, timeout: float) -> Finished | None:
-        # communicate() may be called again after a timeout without losing output.
-        try:
-            stdout, stderr = self._process.communicate(self._input, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        finally:
-            self._input = None
-        return Finished(self._process.returncode, stdout, stderr)
-
-    def kill(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.communicate(timeout=KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.communicate()
-
-
-def start_subprocess(
-    argv: Sequence[str], stdin_text: str, environment: Mapping[str, str]
-) -> RunningCommand:
-    """Starts `argv` with the worker's environment plus `environment`."""
-    return _Subprocess(argv, stdin_text, environment)
 
 
 def command_environment(objective: objective_pb2.Objective) -> dict[str, str]:

@@ -13,14 +13,8 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from sundial.api.worker import (
-    MAX_BACKOFF_SECONDS,
-    Finished,
-    Worker,
-    WorkerError,
-    WorkerOptions,
-    start_subprocess,
-)
+from sundial.api.worker import MAX_BACKOFF_SECONDS, Worker, WorkerError, WorkerOptions
+from sundial.api.worker_commands import Finished, start_subprocess
 from sundial.v1 import objective_pb2, objective_service_pb2
 
 WORKER_ID = "w1"
