@@ -4,7 +4,7 @@ the schedule's retry policy, failure pause and buffered-fire promotion in one tr
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sundial.service.agents import require_agent
 from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
+from sundial.service.objective_endings import Ending, report_ending
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.validation import json_size
@@ -65,18 +66,6 @@ def backoff(policy: RetryPolicy, attempt: int) -> timedelta:
     if not seconds < ceiling.total_seconds():  # also NaN
         return ceiling
     return timedelta(seconds=max(seconds, 0.0))
-
-
-@dataclass(frozen=True, slots=True)
-class _Ending:
-    """How one attempt ended, reported (metrics, log) once its transaction committed."""
-
-    objective: Objective
-    status: ObjectiveStatus
-    error: str
-    ended_at: datetime
-    retry_at: datetime | None = None  # when the retry it got becomes available
-    paused: bool = False  # its schedule was paused (pause_on_failure)
 
 
 class ObjectiveService:
@@ -141,7 +130,7 @@ class ObjectiveService:
                 uow, objective, ObjectiveStatus.CANCELLED, error=reason or "cancelled"
             )
             uow.commit()
-        self._report(ending)
+        report_ending(ending, self._metrics)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     # --- the worker protocol --------------------------------------------------------------
@@ -267,7 +256,7 @@ class ObjectiveService:
                 uow, objective, ObjectiveStatus.SUCCEEDED, output=output, held_by=worker_id
             )
             uow.commit()
-        self._report(ending)
+        report_ending(ending, self._metrics)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     def fail(
@@ -292,7 +281,7 @@ class ObjectiveService:
                 held_by=worker_id,
             )
             uow.commit()
-        self._report(ending)
+        report_ending(ending, self._metrics)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     def reap(self) -> int:
@@ -318,7 +307,7 @@ class ObjectiveService:
                 )
             uow.commit()
         for ending in endings:
-            self._report(ending)
+            report_ending(ending, self._metrics)
         return len(expired)
 
     # --- finishing an attempt -------------------------------------------------------------
@@ -333,7 +322,7 @@ class ObjectiveService:
         output: Any = None,
         retryable: bool = False,
         held_by: str = "",
-    ) -> _Ending:
+    ) -> Ending:
         """Ends the attempt; `held_by`, a worker's finish, requires its lease to hold still.
         Returns how it ended, for `_report` to tell once the transaction committed."""
         now = self._clock.now()
@@ -350,7 +339,7 @@ class ObjectiveService:
         schedule = uow.schedules.get(
             objective.metadata.workspace_id, objective.spec.schedule_id, for_update=True
         )
-        ending = _Ending(objective, status, error, now)
+        ending = Ending(objective, status, error, now)
         if schedule is None:
             return ending
         if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
@@ -362,62 +351,6 @@ class ObjectiveService:
         paused = self._record_outcome(uow, schedule, objective, status, error, now)
         self._promote_buffered(uow, schedule.metadata.id, now)
         return replace(ending, paused=paused)
-
-    def _report(self, ending: _Ending) -> None:
-        """Counts and logs one ended attempt: its status, its retry, its schedule's pause."""
-        objective, status = ending.objective, ending.status
-        started = objective.info.started_at
-        duration = (ending.ended_at - started).total_seconds() if started else None
-        self._metrics.objective_finished(status.name, duration)
-        if ending.retry_at is not None:
-            self._metrics.retries.inc()
-        else:
-            self._metrics.attempts.observe(objective.info.attempt)
-        if ending.paused:
-            self._metrics.auto_paused.inc()
-        ids = {
-            "objective_id": objective.metadata.id,
-            "schedule_id": objective.spec.schedule_id,
-            "agent_id": objective.spec.agent_id,
-            "workspace_id": objective.metadata.workspace_id,
-            "attempt": objective.info.attempt,
-        }
-        if status is ObjectiveStatus.TIMED_OUT:
-            logger.info(
-                "objective %s of schedule %s timed out (attempt %d): %s",
-                objective.metadata.id,
-                objective.spec.schedule_id,
-                objective.info.attempt,
-                ending.error,
-                extra={**ids, "event": "timeout", "reason": ending.error},
-            )
-        if ending.retry_at is not None:
-            logger.info(
-                "objective %s of schedule %s ended %s; attempt %d retries at %s",
-                objective.metadata.id,
-                objective.spec.schedule_id,
-                status.name,
-                objective.info.attempt + 1,
-                ending.retry_at.isoformat(),
-                extra={**ids, "event": "retry", "retry_at": ending.retry_at.isoformat()},
-            )
-        elif status is ObjectiveStatus.FAILED:
-            logger.info(
-                "objective %s of schedule %s failed after %d attempt(s): %s",
-                objective.metadata.id,
-                objective.spec.schedule_id,
-                objective.info.attempt,
-                ending.error,
-                extra={**ids, "event": "failure", "reason": ending.error},
-            )
-        if ending.paused:
-            logger.info(
-                "schedule %s paused itself (pause_on_failure): objective %s ended %s",
-                objective.spec.schedule_id,
-                objective.metadata.id,
-                status.name,
-                extra={**ids, "event": "auto_pause", "status": status.name},
-            )
 
     def _retry(
         self, uow: UnitOfWork, objective: Objective, available_at: datetime, now: datetime
