@@ -23,12 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from sundial.v1 import metadata_pb2 as sundial_dot_v1_dot_metadata__pb2
 from sundial.v1 import profile_pb2 as sundial_dot_v1_dot_profile__pb2
+from sundial.v1 import webhook_pb2 as sundial_dot_v1_dot_webhook__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16sundial/v1/agent.proto\x12\nsundial.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x19sundial/v1/metadata.proto\x1a\x18sundial/v1/profile.proto\"\x87\x01\n\x05\x41gent\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.sundial.v1.ResourceMetadata\x12#\n\x04spec\x18\x02 \x01(\x0b\x32\x15.sundial.v1.AgentSpec\x12)\n\x04info\x18\x03 \x01(\x0b\x32\x15.sundial.v1.AgentInfoB\x04\xe2\x41\x01\x03\"\xca\x01\n\tAgentSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x32\n\x11input_data_schema\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nvariations\x18\x03 \x03(\x0b\x32\x1a.sundial.v1.AgentVariation\x12\x44\n\x18variation_selection_mode\x18\x04 \x01(\x0e\x32\".sundial.v1.VariationSelectionMode\"c\n\x0e\x41gentVariation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x05\x12\'\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"L\n\tAgentInfo\x12\'\n\ncreated_by\x18\x01 \x01(\x0b\x32\x13.sundial.v1.Profile\x12\x16\n\x0eschedule_count\x18\x02 \x01(\x05*\xbe\x01\n\x16VariationSelectionMode\x12(\n$VARIATION_SELECTION_MODE_UNSPECIFIED\x10\x00\x12\"\n\x1eVARIATION_SELECTION_MODE_FIRST\x10\x01\x12,\n(VARIATION_SELECTION_MODE_WEIGHTED_RANDOM\x10\x02\x12(\n$VARIATION_SELECTION_MODE_ROUND_ROBIN\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16sundial/v1/agent.proto\x12\nsundial.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x19sundial/v1/metadata.proto\x1a\x18sundial/v1/profile.proto\x1a\x18sundial/v1/webhook.proto\"\x87\x01\n\x05\x41gent\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.sundial.v1.ResourceMetadata\x12#\n\x04spec\x18\x02 \x01(\x0b\x32\x15.sundial.v1.AgentSpec\x12)\n\x04info\x18\x03 \x01(\x0b\x32\x15.sundial.v1.AgentInfoB\x04\xe2\x41\x01\x03\"\xc5\x02\n\tAgentSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x32\n\x11input_data_schema\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nvariations\x18\x03 \x03(\x0b\x32\x1a.sundial.v1.AgentVariation\x12\x44\n\x18variation_selection_mode\x18\x04 \x01(\x0e\x32\".sundial.v1.VariationSelectionMode\x12#\n\x04mode\x18\x05 \x01(\x0e\x32\x15.sundial.v1.AgentMode\x12$\n\x04push\x18\x06 \x01(\x0b\x32\x16.sundial.v1.PushTarget\x12.\n\ndeliveries\x18\x07 \x03(\x0b\x32\x1a.sundial.v1.ResultDelivery\"\xc7\x01\n\nPushTarget\x12\x11\n\x03url\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12*\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x07headers\x18\x03 \x03(\x0b\x32#.sundial.v1.PushTarget.HeadersEntry\x12\x14\n\x06secret\x18\x04 \x01(\tB\x04\xe2\x41\x01\x04\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x0e\x41gentVariation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x05\x12\'\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"{\n\tAgentInfo\x12\'\n\ncreated_by\x18\x01 \x01(\x0b\x32\x13.sundial.v1.Profile\x12\x16\n\x0eschedule_count\x18\x02 \x01(\x05\x12\x13\n\x0bpush_secret\x18\x03 \x01(\t\x12\x18\n\x10push_secret_hint\x18\x04 \x01(\t*\xbe\x01\n\x16VariationSelectionMode\x12(\n$VARIATION_SELECTION_MODE_UNSPECIFIED\x10\x00\x12\"\n\x1eVARIATION_SELECTION_MODE_FIRST\x10\x01\x12,\n(VARIATION_SELECTION_MODE_WEIGHTED_RANDOM\x10\x02\x12(\n$VARIATION_SELECTION_MODE_ROUND_ROBIN\x10\x03*Q\n\tAgentMode\x12\x1a\n\x16\x41GENT_MODE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41GENT_MODE_PULL\x10\x01\x12\x13\n\x0f\x41GENT_MODE_PUSH\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,14 +39,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AGENT'].fields_by_name['info']._loaded_options = None
   _globals['_AGENT'].fields_by_name['info']._serialized_options = b'\342A\001\003'
-  _globals['_VARIATIONSELECTIONMODE']._serialized_start=677
-  _globals['_VARIATIONSELECTIONMODE']._serialized_end=867
-  _globals['_AGENT']._serialized_start=155
-  _globals['_AGENT']._serialized_end=290
-  _globals['_AGENTSPEC']._serialized_start=293
-  _globals['_AGENTSPEC']._serialized_end=495
-  _globals['_AGENTVARIATION']._serialized_start=497
-  _globals['_AGENTVARIATION']._serialized_end=596
-  _globals['_AGENTINFO']._serialized_start=598
-  _globals['_AGENTINFO']._serialized_end=674
+  _globals['_PUSHTARGET_HEADERSENTRY']._loaded_options = None
+  _globals['_PUSHTARGET_HEADERSENTRY']._serialized_options = b'8\001'
+  _globals['_PUSHTARGET'].fields_by_name['url']._loaded_options = None
+  _globals['_PUSHTARGET'].fields_by_name['url']._serialized_options = b'\342A\001\002'
+  _globals['_PUSHTARGET'].fields_by_name['secret']._loaded_options = None
+  _globals['_PUSHTARGET'].fields_by_name['secret']._serialized_options = b'\342A\001\004'
+  _globals['_VARIATIONSELECTIONMODE']._serialized_start=1107
+  _globals['_VARIATIONSELECTIONMODE']._serialized_end=1297
+  _globals['_AGENTMODE']._serialized_start=1299
+  _globals['_AGENTMODE']._serialized_end=1380
+  _globals['_AGENT']._serialized_start=213
+  _globals['_AGENT']._serialized_end=348
+  _globals['_AGENTSPEC']._serialized_start=351
+  _globals['_AGENTSPEC']._serialized_end=676
+  _globals['_PUSHTARGET']._serialized_start=679
+  _globals['_PUSHTARGET']._serialized_end=878
+  _globals['_PUSHTARGET_HEADERSENTRY']._serialized_start=832
+  _globals['_PUSHTARGET_HEADERSENTRY']._serialized_end=878
+  _globals['_AGENTVARIATION']._serialized_start=880
+  _globals['_AGENTVARIATION']._serialized_end=979
+  _globals['_AGENTINFO']._serialized_start=981
+  _globals['_AGENTINFO']._serialized_end=1104
 # @@protoc_insertion_point(module_scope)

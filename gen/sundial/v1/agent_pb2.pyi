@@ -6,12 +6,14 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from sundial.v1 import metadata_pb2 as _metadata_pb2
 from sundial.v1 import profile_pb2 as _profile_pb2
+from sundial.v1 import webhook_pb2 as _webhook_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -50,6 +52,30 @@ VARIATION_SELECTION_MODE_WEIGHTED_RANDOM: VariationSelectionMode.ValueType  # 2
 VARIATION_SELECTION_MODE_ROUND_ROBIN: VariationSelectionMode.ValueType  # 3
 """Cycle through the variations in order."""
 Global___VariationSelectionMode: _TypeAlias = VariationSelectionMode  # noqa: Y015
+
+class _AgentMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AgentModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AgentMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AGENT_MODE_UNSPECIFIED: _AgentMode.ValueType  # 0
+    """Defaults to AGENT_MODE_PULL."""
+    AGENT_MODE_PULL: _AgentMode.ValueType  # 1
+    """Workers claim objectives (ObjectiveService.ClaimObjectives) and complete them."""
+    AGENT_MODE_PUSH: _AgentMode.ValueType  # 2
+    """The engine POSTs each objective to `spec.push.url`; the answer completes it."""
+
+class AgentMode(_AgentMode, metaclass=_AgentModeEnumTypeWrapper):
+    """How an agent's objectives reach it."""
+
+AGENT_MODE_UNSPECIFIED: AgentMode.ValueType  # 0
+"""Defaults to AGENT_MODE_PULL."""
+AGENT_MODE_PULL: AgentMode.ValueType  # 1
+"""Workers claim objectives (ObjectiveService.ClaimObjectives) and complete them."""
+AGENT_MODE_PUSH: AgentMode.ValueType  # 2
+"""The engine POSTs each objective to `spec.push.url`; the answer completes it."""
+Global___AgentMode: _TypeAlias = AgentMode  # noqa: Y015
 
 @_typing.final
 class Agent(_message.Message):
@@ -97,10 +123,15 @@ class AgentSpec(_message.Message):
     INPUT_DATA_SCHEMA_FIELD_NUMBER: _builtins.int
     VARIATIONS_FIELD_NUMBER: _builtins.int
     VARIATION_SELECTION_MODE_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    PUSH_FIELD_NUMBER: _builtins.int
+    DELIVERIES_FIELD_NUMBER: _builtins.int
     description: _builtins.str
     """What the agent does, for people."""
     variation_selection_mode: Global___VariationSelectionMode.ValueType
     """How a variation is chosen when a schedule names none."""
+    mode: Global___AgentMode.ValueType
+    """PULL (workers claim objectives, the default) or PUSH (the engine posts them)."""
     @_builtins.property
     def input_data_schema(self) -> _struct_pb2.Struct:
         """A JSON Schema (draft 2020-12) that every schedule's `data` must satisfy."""
@@ -109,6 +140,16 @@ class AgentSpec(_message.Message):
     def variations(self) -> _containers.RepeatedCompositeFieldContainer[Global___AgentVariation]:
         """Alternative configurations of the agent (model, prompt, ...)."""
 
+    @_builtins.property
+    def push(self) -> Global___PushTarget:
+        """Where PUSH objectives are posted; required when mode is PUSH."""
+
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[_webhook_pb2.ResultDelivery]:
+        """Where the results of the agent's objectives are sent, for schedules that
+        list no `deliveries` of their own.
+        """
+
     def __init__(
         self,
         *,
@@ -116,14 +157,84 @@ class AgentSpec(_message.Message):
         input_data_schema: _struct_pb2.Struct | None = ...,
         variations: _abc.Iterable[Global___AgentVariation] | None = ...,
         variation_selection_mode: Global___VariationSelectionMode.ValueType = ...,
+        mode: Global___AgentMode.ValueType = ...,
+        push: Global___PushTarget | None = ...,
+        deliveries: _abc.Iterable[_webhook_pb2.ResultDelivery] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["input_data_schema", b"input_data_schema"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["input_data_schema", b"input_data_schema", "push", b"push"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "input_data_schema", b"input_data_schema", "variation_selection_mode", b"variation_selection_mode", "variations", b"variations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "description", b"description", "input_data_schema", b"input_data_schema", "mode", b"mode", "push", b"push", "variation_selection_mode", b"variation_selection_mode", "variations", b"variations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AgentSpec: _TypeAlias = AgentSpec  # noqa: Y015
+
+@_typing.final
+class PushTarget(_message.Message):
+    """The HTTP target of a PUSH agent. Each objective is POSTed to it as ProtoJSON,
+    signed per the Standard Webhooks specification: a 2xx answer completes it
+    SUCCEEDED with the JSON response body as output; any other answer, a timeout
+    or a connection error is a failed attempt under the schedule's retry policy
+    (a `Retry-After` answer sets when the retry is due).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class HeadersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    URL_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
+    HEADERS_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    """The https (or, with the server's allow flag, http) URL."""
+    secret: _builtins.str
+    """The signing secret (`whsec_` + base64). Write only: never returned. Empty on
+    create: the server makes one and returns it once in `info.push_secret`.
+    """
+    @_builtins.property
+    def timeout(self) -> _duration_pb2.Duration:
+        """How long to wait for the answer (default 30 s, at most the objective's
+        execution timeout).
+        """
+
+    @_builtins.property
+    def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Extra request headers."""
+
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+        timeout: _duration_pb2.Duration | None = ...,
+        headers: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["headers", b"headers", "secret", b"secret", "timeout", b"timeout", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PushTarget: _TypeAlias = PushTarget  # noqa: Y015
 
 @_typing.final
 class AgentVariation(_message.Message):
@@ -169,8 +280,16 @@ class AgentInfo(_message.Message):
 
     CREATED_BY_FIELD_NUMBER: _builtins.int
     SCHEDULE_COUNT_FIELD_NUMBER: _builtins.int
+    PUSH_SECRET_FIELD_NUMBER: _builtins.int
+    PUSH_SECRET_HINT_FIELD_NUMBER: _builtins.int
     schedule_count: _builtins.int
     """How many schedules (of any status) target this agent."""
+    push_secret: _builtins.str
+    """The push signing secret the server made, only in the response of the call
+    that made it.
+    """
+    push_secret_hint: _builtins.str
+    """The last four characters of the push signing secret; empty when there is none."""
     @_builtins.property
     def created_by(self) -> _profile_pb2.Profile:
         """The profile that created the agent."""
@@ -180,10 +299,12 @@ class AgentInfo(_message.Message):
         *,
         created_by: _profile_pb2.Profile | None = ...,
         schedule_count: _builtins.int = ...,
+        push_secret: _builtins.str = ...,
+        push_secret_hint: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_by", b"created_by"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_by", b"created_by", "schedule_count", b"schedule_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_by", b"created_by", "push_secret", b"push_secret", "push_secret_hint", b"push_secret_hint", "schedule_count", b"schedule_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -15,6 +15,7 @@ from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from sundial.v1 import metadata_pb2 as _metadata_pb2
 from sundial.v1 import objective_pb2 as _objective_pb2
 from sundial.v1 import profile_pb2 as _profile_pb2
+from sundial.v1 import webhook_pb2 as _webhook_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -194,6 +195,7 @@ class AgentScheduleSpec(_message.Message):
     PAUSE_ON_FAILURE_FIELD_NUMBER: _builtins.int
     MAX_FIRES_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
+    DELIVERIES_FIELD_NUMBER: _builtins.int
     initial_message: _builtins.str
     """The first user message of each objective the schedule creates."""
     overlap_policy: Global___OverlapPolicy.ValueType
@@ -232,6 +234,10 @@ class AgentScheduleSpec(_message.Message):
     def retry_policy(self) -> Global___RetryPolicy:
         """How failed attempts are retried."""
 
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[_webhook_pb2.ResultDelivery]:
+        """Where the result of each objective is sent; empty: the agent's `deliveries`."""
+
     def __init__(
         self,
         *,
@@ -247,10 +253,11 @@ class AgentScheduleSpec(_message.Message):
         pause_on_failure: _builtins.bool = ...,
         max_fires: _builtins.int = ...,
         notes: _builtins.str = ...,
+        deliveries: _abc.Iterable[_webhook_pb2.ResultDelivery] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window", "data", b"data", "execution_timeout", b"execution_timeout", "retry_policy", b"retry_policy", "schedule", b"schedule"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window", "data", b"data", "execution_timeout", b"execution_timeout", "initial_message", b"initial_message", "max_fires", b"max_fires", "notes", b"notes", "overlap_policy", b"overlap_policy", "pause_on_failure", b"pause_on_failure", "retry_policy", b"retry_policy", "schedule", b"schedule", "status", b"status", "variation_id", b"variation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window", "data", b"data", "deliveries", b"deliveries", "execution_timeout", b"execution_timeout", "initial_message", b"initial_message", "max_fires", b"max_fires", "notes", b"notes", "overlap_policy", b"overlap_policy", "pause_on_failure", b"pause_on_failure", "retry_policy", b"retry_policy", "schedule", b"schedule", "status", b"status", "variation_id", b"variation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -19,6 +19,9 @@ class IdPrefix(StrEnum):
     OBJECTIVE = "obj"
     API_KEY = "key"
     REQUEST = "req"
+    WEBHOOK = "whk"
+    # A delivery's id is its `webhook-id` header; Standard Webhooks' examples use msg_.
+    DELIVERY = "msg"
 
 
 _ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)_(?P<ulid>[0-9A-HJKMNP-TV-Z]{26})$")

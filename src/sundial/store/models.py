@@ -118,6 +118,8 @@ class AgentRow(_WorkspaceResource, Base):
     __tablename__ = "agents"
 
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    # A PUSH agent's signing secret: write only, so kept out of the spec document.
+    push_secret: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
     __table_args__ = (Index("ix_agents_workspace_id_id", "workspace_id", "id"),)
 
@@ -255,3 +257,69 @@ class EngineReplicaRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
     last_pass_at: Mapped[datetime]
     schedules_examined: Mapped[int]
+
+
+class WebhookRow(_WorkspaceResource, Base):
+    """An endpoint deliveries are posted to. The signing secret is kept as it is (it signs
+    every request), and is shown only by the calls that make it."""
+
+    __tablename__ = "webhooks"
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    secret: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    disabled_reason: Mapped[str] = mapped_column(String(512), default="")
+    disabled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    # The first failed attempt since the last success: a target failing for the whole
+    # disable window is disabled.
+    failing_since: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_webhooks_workspace_id_id", "workspace_id", "id"),)
+
+
+class DeliveryRow(Base):
+    """The outbox: one event or result for one webhook, written in the transaction of the
+    state change that caused it and sent (at least once, always with this id as
+    `webhook-id`) by the dispatcher."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id)
+    workspace_id: Mapped[str] = mapped_column(Id)
+    webhook_id: Mapped[str] = mapped_column(Id)
+    # EventType name, or RESULT for a result delivery.
+    event_type: Mapped[str] = mapped_column(String(32))
+    objective_id: Mapped[str] = mapped_column(Id, default="")
+    schedule_id: Mapped[str] = mapped_column(Id, default="")
+    agent_id: Mapped[str] = mapped_column(Id, default="")
+    format: Mapped[str] = mapped_column(String(16))
+    # The rendered body, sent unchanged on every attempt.
+    body: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_http_status: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(String(4096), default="")
+    # Due time of the next attempt; NULL unless PENDING. A dispatcher that takes a
+    # delivery moves it past the attempt's timeout, so that a crashed sender's delivery
+    # is taken again later (at least once) and a live one's is not taken twice.
+    next_attempt_at: Mapped[datetime | None]
+    # When the retry window started (creation, or the last redeliver).
+    window_started_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_deliveries_webhook_id_id", "webhook_id", "id"),
+        Index("ix_deliveries_workspace_id_id", "workspace_id", "id"),
+        # The dispatcher's due deliveries.
+        Index(
+            "ix_deliveries_next_attempt_at",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
+    )
