@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.dispatch import DispatchRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
@@ -24,6 +25,7 @@ class UnitOfWork:
     idempotency: IdempotencyRepository
     objectives: ObjectiveRepository
     insight: InsightRepository
+    dispatch: DispatchRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -41,6 +43,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.objectives = ObjectiveRepository(session)
         self.insight = InsightRepository(session)
+        self.dispatch = DispatchRepository(session)
         return self
 
     @property
