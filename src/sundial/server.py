@@ -16,13 +16,21 @@ from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
 from sundial.service.authorization import Authorizer, WorkspaceDirectory
 from sundial.service.database_health import DatabaseWatcher
+from sundial.service.dispatcher import DeliveryDispatcher
 from sundial.service.engine_reports import EngineReporter, new_replica_id
 from sundial.service.failure_limiter import FailureLimiter
 from sundial.service.fire_views import FireViewService
 from sundial.service.firing import FiringService
 from sundial.service.housekeeping import Housekeeping
 from sundial.service.insight_stats import StatsService
-from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
+from sundial.service.notifier import (
+    CREDENTIALS,
+    DELIVERIES,
+    OBJECTIVES,
+    SCHEDULES,
+    Notifier,
+    due_at_of,
+)
 from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import ObjectiveService
 from sundial.service.profiles import ProfileService
@@ -31,12 +39,14 @@ from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
+from sundial.service.webhooks import WebhookSender
 from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
 from sundial.store.errors import DatabaseUnavailableError
 from sundial.store.notifications import (
     CREDENTIALS_CHANNEL,
+    DELIVERIES_CHANNEL,
     OBJECTIVES_CHANNEL,
     SCHEDULES_CHANNEL,
     PostgresNotifications,
@@ -48,6 +58,7 @@ _CHANNELS = {
     SCHEDULES: SCHEDULES_CHANNEL,
     OBJECTIVES: OBJECTIVES_CHANNEL,
     CREDENTIALS: CREDENTIALS_CHANNEL,
+    DELIVERIES: DELIVERIES_CHANNEL,
 }
 
 
@@ -129,6 +140,14 @@ class SundialServer:
             around_pass=self.tracing.firing_pass,
         )
         self.notifier.on_schedules_changed(self.engine.wake)
+        self._webhook_sender = WebhookSender(
+            self.clock, allow_private_targets=settings.allow_private_webhook_targets
+        )
+        self.dispatcher = DeliveryDispatcher(
+            self.database, self.clock, self._webhook_sender, metrics=self.metrics
+        )
+        self.notifier.on_deliveries_written(self.dispatcher.wake)
+        self.metrics.watch_delivery_backlog(self.dispatcher.count_due)
         self._notifications: PostgresNotifications | None = None
         if self.database.dialect == "postgresql":
             self._notifications = PostgresNotifications(self.database)
@@ -203,6 +222,7 @@ class SundialServer:
         self.database_watcher.start()
         if "engine" in self.settings.roles:
             self.engine.start()
+            self.dispatcher.start()
         if "api" in self.settings.roles:
             self._serving = True
             self._grpc.set_serving(self.database_watcher.available)
@@ -250,6 +270,7 @@ class SundialServer:
             self._grpc.set_serving(available)
         if available:
             self.engine.wake()
+            self.dispatcher.wake()
 
     def stop(self) -> None:
         """Graceful shutdown: NOT_SERVING, drain delay, waiting claims answer, stop
@@ -259,6 +280,7 @@ class SundialServer:
         self._stopped.set()
         if "api" not in self.settings.roles:
             self.engine.stop()
+            self.dispatcher.stop()
             self._close()
             return
         self._grpc.enter_graceful_shutdown()
@@ -274,8 +296,10 @@ class SundialServer:
         # REST requests are calls of the gRPC server: finish them before it stops.
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
-        # The engine finishes its batch (one transaction) and stops.
+        # The engine finishes its batch (one transaction) and stops; the dispatcher records
+        # the attempts in flight (each bounded by its timeout) and stops.
         self.engine.stop()
+        self.dispatcher.stop()
         self._close()
         logger.info("stopped")
 
@@ -284,6 +308,7 @@ class SundialServer:
         if self._metrics_listener is not None:
             self._metrics_listener.stop(0)
         self.database_watcher.stop()
+        self._webhook_sender.close()
         if self._notifications is not None:
             self._notifications.close()
         self.database.dispose()
@@ -306,6 +331,8 @@ class SundialServer:
             self.notifier.local_schedules_changed(due_at_of(payload))
         elif channel == CREDENTIALS_CHANNEL:
             self.notifier.local_credentials_changed(payload)
+        elif channel == DELIVERIES_CHANNEL:
+            self.notifier.local_deliveries_written()
         elif payload:
             self.notifier.local_objectives_available(payload.split(","))
 
