@@ -52,7 +52,9 @@ logger = logging.getLogger("sundial.deliveries")
 # sender's delivery is never taken twice, a crashed one's is taken again after this.
 DEFAULT_LEASE = timedelta(minutes=1)
 DEFAULT_CONCURRENCY = 16
-MAX_SLEEP = timedelta(seconds=5)
+# Also the longest a delivery written without a wake-up (by a process that cannot notify
+# this one: another on the same SQLite file) waits; a poll is one indexed MIN() query.
+MAX_SLEEP = timedelta(seconds=1)
 ERROR_BACKOFF = timedelta(seconds=1)
 # While due rows exist that this dispatcher could not take (another replica holds them
 # locked for a moment), it looks again after this rather than spinning.
