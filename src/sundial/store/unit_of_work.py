@@ -11,6 +11,7 @@ from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
+from sundial.store.repositories.outbox import OutboxRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
 
@@ -24,6 +25,7 @@ class UnitOfWork:
     idempotency: IdempotencyRepository
     objectives: ObjectiveRepository
     insight: InsightRepository
+    outbox: OutboxRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -41,6 +43,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.objectives = ObjectiveRepository(session)
         self.insight = InsightRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     @property
