@@ -28,6 +28,11 @@ DATABASE_ERROR_KINDS = ("unavailable", "constraint", "other")
 # What one webhook delivery attempt led to: sent ("delivered"), to be tried again ("retry"),
 # given up ("dead_letter"), or nothing written because its lease was lost ("stale").
 DELIVERY_OUTCOMES = ("delivered", "retry", "dead_letter", "stale")
+# What the outbox decided for a webhook an event or result may go to (service/outbox.py): a
+# delivery written ("written"), none because the condition was false ("filtered"), or a
+# CONDITION_ERROR delivery because it could not be decided ("condition_error").
+OUTBOX_KINDS = ("event", "result")
+OUTBOX_OUTCOMES = ("written", "filtered", "condition_error")
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Lag from a fire's nominal time to its objective: milliseconds when the engine keeps up,
@@ -173,6 +178,14 @@ class Metrics:
             "Webhooks disabled because every delivery to them kept failing.",
             registry=registry,
         )
+        self.outbox = Counter(
+            "sundial_outbox_decisions",
+            "Webhooks an event (kind=event) or an objective's result (kind=result) may go "
+            "to, by what the outbox decided: written, filtered (condition false) or "
+            "condition_error.",
+            ["kind", "outcome"],
+            registry=registry,
+        )
         # Every series of a fixed label set exists from the start, at 0: rate() and
         # increase() see the first event, and dashboards show 0 rather than nothing.
         self._fires_by_outcome = {outcome: self.fires.labels(outcome) for outcome in FIRE_OUTCOMES}
@@ -183,6 +196,9 @@ class Metrics:
         self._deliveries_by_outcome = {
             outcome: self.deliveries.labels(outcome) for outcome in DELIVERY_OUTCOMES
         }
+        for kind in OUTBOX_KINDS:
+            for outcome in OUTBOX_OUTCOMES:
+                self.outbox.labels(kind, outcome)
 
     # --- recording --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Secur
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
 from sundial.gateway import Gateway, HttpLimits, MetricsListener, WebOptions
+from sundial.gateway.bodies import objective_json
 from sundial.metrics import Metrics
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
@@ -33,6 +34,7 @@ from sundial.service.notifier import (
 )
 from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import ObjectiveService
+from sundial.service.outbox import Outbox
 from sundial.service.profiles import ProfileService
 from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
@@ -109,8 +111,15 @@ class SundialServer:
             min_fire_interval=settings.min_fire_interval,
             notifier=self.notifier,
         )
+        # The outbox renders objectives as the API shows them (the service layer cannot).
+        self.outbox = Outbox(render_objective=objective_json)
         self.objectives = ObjectiveService(
-            self.database, self.clock, self.notifier, metrics=self.metrics, tracing=self.tracing
+            self.database,
+            self.clock,
+            self.notifier,
+            metrics=self.metrics,
+            tracing=self.tracing,
+            outbox=self.outbox,
         )
         self.metrics.watch_pending(self.objectives.pending_by_agent)
         self.schedule_batches = ScheduleBatchService(
@@ -128,6 +137,7 @@ class SundialServer:
             on_created=self.notifier.objectives_available,
             metrics=self.metrics,
             tracing=self.tracing,
+            outbox=self.outbox,
         )
         self._engine_reporter = EngineReporter(self.database, self.clock, new_replica_id())
         self.engine = FiringLoop(

@@ -17,8 +17,10 @@ from sundial.service.updates import Writable, check_etag, merge_update, new_meta
 from sundial.service.validation import (
     Violations,
     check_agent_spec,
+    check_delivery_webhooks,
     check_metadata,
     check_request_id,
+    named_webhooks,
 )
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
@@ -51,6 +53,7 @@ class AgentService:
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
                 require_workspace(uow, principal, workspace_id)
+                _check_webhooks(uow, workspace_id, spec)
             now = self._clock.now()
             return Agent(
                 metadata=new_metadata(principal, workspace_id, "", metadata, now), spec=spec
@@ -78,6 +81,7 @@ class AgentService:
             if replayed_id is not None:
                 return require_agent(uow, principal, workspace_id, replayed_id)
             require_workspace(uow, principal, workspace_id)
+            _check_webhooks(uow, workspace_id, spec)
             agent_id = new_id(IdPrefix.AGENT)
             now = self._clock.now()
             uow.agents.add(
@@ -127,6 +131,7 @@ class AgentService:
             check_metadata(violations, updated.metadata)
             check_agent_spec(violations, updated.spec)
             violations.raise_if_any()
+            _check_webhooks(uow, workspace_id, updated.spec)
             agent = replace(
                 current,
                 metadata=updated.apply_to(current.metadata, self._clock.now()),
@@ -156,6 +161,14 @@ class AgentService:
                 )
             uow.agents.delete(workspace_id, agent_id)
             uow.commit()
+
+
+def _check_webhooks(uow: UnitOfWork, workspace_id: str, spec: AgentSpec) -> None:
+    """The webhooks the agent's deliveries name exist in its workspace."""
+    violations = Violations()
+    existing = uow.outbox.webhook_ids_in(workspace_id, named_webhooks(spec.deliveries))
+    check_delivery_webhooks(violations, spec.deliveries, existing)
+    violations.raise_if_any()
 
 
 def require_agent(

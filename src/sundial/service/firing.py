@@ -1,5 +1,6 @@
 """One firing batch = one transaction: lock due schedules, plan their fires, insert the
-objectives and advance the schedules, commit. No window exists in which an objective is
+objectives, advance the schedules and write the outbox's deliveries of the fires missed or
+skipped and the schedules finished, commit. No window exists in which an objective is
 written and its schedule has not advanced, or the reverse."""
 
 import functools
@@ -17,8 +18,10 @@ from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.clock import Clock, later
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
+from sundial.domain.webhooks import EventType
 from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
 from sundial.metrics import Metrics
+from sundial.service.outbox import Outbox, ScheduleEvent
 from sundial.store.codec import from_json
 from sundial.store.database import Database
 from sundial.store.firing import (
@@ -29,6 +32,7 @@ from sundial.store.firing import (
     ScheduleAdvance,
     objective_spec_of,
 )
+from sundial.store.repositories.outbox import OutboxRepository
 from sundial.timing import CompiledSchedule, compile_schedule
 from sundial.tracing import FireSpan, Tracing
 
@@ -41,6 +45,7 @@ _DOCUMENT_CACHE_SIZE = 10_000
 _NOTHING_IN_FLIGHT = InFlight((), 0)
 # The metrics' outcome of a new objective, by its status.
 _OUTCOMES = {"PENDING": "created", "BUFFERED": "buffered", "CANCELLED": "cancelled"}
+MISSED_REASON = "older than the schedule's catch-up window"
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -89,10 +94,12 @@ class FiringService:
         on_created: Callable[[frozenset[str]], None] | None = None,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._database = database
         self._metrics = metrics or Metrics()
         self._tracing = tracing or Tracing()
+        self._outbox = outbox or Outbox()
         self._clock = clock
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
@@ -161,6 +168,11 @@ class FiringService:
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
+            # Most passes have no event at all, and so read no webhook; the others read the
+            # webhooks of their events' workspaces in one query.
+            events = [event for row, plan, _ in decided for event in _events_of(row, plan)]
+            outbox = self._outbox.schedule_events(OutboxRepository(connection), events, now)
+        outbox.record(self._metrics)
         if spans:  # tracing on
             for fire, span in zip(fires, spans, strict=True):
                 span.end({"sundial.lag_seconds": (now - fire.scheduled_time).total_seconds()})
@@ -483,6 +495,34 @@ def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePl
         ),
         now,
     )
+
+
+def _events_of(row: DueRow, plan: FirePlan) -> list[ScheduleEvent]:
+    """What one schedule's plan announces: its missed fires, its skipped fires, and its end
+    (no fire time left: end_time, max_fires, the last one-shot time)."""
+    events = []
+
+    def event(kind: EventType, times: list[datetime], count: int, reason: str) -> None:
+        events.append(
+            ScheduleEvent(
+                kind,
+                account_id=row.account_id,
+                workspace_id=row.workspace_id,
+                schedule_id=row.id,
+                agent_id=row.agent_id,
+                scheduled_times=tuple(times),
+                count=count,
+                reason=reason,
+            )
+        )
+
+    if plan.missed:
+        event(EventType.FIRE_MISSED, plan.missed_times, plan.missed, MISSED_REASON)
+    if plan.skipped:
+        event(EventType.FIRE_SKIPPED, plan.skipped_times, plan.skipped, plan.skip_reason)
+    if plan.next_nominal_at is None:
+        event(EventType.SCHEDULE_FINISHED, [], plan.scheduled_fires, "no fire time left")
+    return events
 
 
 def _set_aside(row: DueRow, now: datetime) -> ScheduleAdvance:

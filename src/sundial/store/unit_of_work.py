@@ -12,6 +12,7 @@ from sundial.store.repositories.dispatch import DispatchRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
+from sundial.store.repositories.outbox import OutboxRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
 
@@ -26,6 +27,7 @@ class UnitOfWork:
     objectives: ObjectiveRepository
     insight: InsightRepository
     dispatch: DispatchRepository
+    outbox: OutboxRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -44,6 +46,7 @@ class UnitOfWork:
         self.objectives = ObjectiveRepository(session)
         self.insight = InsightRepository(session)
         self.dispatch = DispatchRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     @property
