@@ -154,7 +154,11 @@ class SundialServer:
             self.clock, allow_private_targets=settings.allow_private_webhook_targets
         )
         self.dispatcher = DeliveryDispatcher(
-            self.database, self.clock, self._webhook_sender, metrics=self.metrics
+            self.database,
+            self.clock,
+            self._webhook_sender,
+            metrics=self.metrics,
+            outbox=self.outbox,
         )
         self.notifier.on_deliveries_written(self.dispatcher.wake)
         self.metrics.watch_delivery_backlog(self.dispatcher.count_due)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.webhooks import DeliveryStatus, WebhookSpec, WebhookState
+from sundial.domain.webhooks import DeliveryStatus, EventType, WebhookSpec, WebhookState
 from sundial.service.webhook_signing import generate_secret
 from sundial.store.codec import to_json
 from sundial.store.models import DeliveryRow, WebhookRow
@@ -22,6 +22,7 @@ def add_webhook(
     headers: dict[str, str] | None = None,
     state: WebhookState = WebhookState.ENABLED,
     secret: str | None = None,
+    event_types: tuple[EventType, ...] = (),
 ) -> tuple[str, str]:
     """A webhook of the tenant's workspace posting to `url`; returns its id and secret."""
     now = tenant.clock.now()
@@ -36,7 +37,7 @@ def add_webhook(
         bundle_key="",
         external_id="",
         labels={},
-        spec=to_json(WebhookSpec(url=url, headers=headers or {})),
+        spec=to_json(WebhookSpec(url=url, headers=headers or {}, event_types=event_types)),
         revision=1,
         secret=secret,
         state=state.name,
@@ -82,6 +83,12 @@ def add_delivery(
     with Session(tenant.database.writer) as session, session.begin():
         session.add(row)
     return delivery_id
+
+
+def deliveries_to(tenant: Tenant, webhook_id: str) -> list[DeliveryRow]:
+    with Session(tenant.database.reader, expire_on_commit=False) as session:
+        statement = select(DeliveryRow).where(DeliveryRow.webhook_id == webhook_id)
+        return list(session.execute(statement.order_by(DeliveryRow.id)).scalars())
 
 
 def delivery_row(tenant: Tenant, delivery_id: str) -> DeliveryRow:

@@ -12,7 +12,7 @@ earlier than it would wake.
 
 What follows an attempt is `domain.webhook_retries`: backoff with full jitter honouring
 Retry-After, dead letter when the next attempt would start past the 24 h window, and the
-webhook disabled (with a `webhook.disabled` event, written by `on_disabled` in the same
+webhook disabled (with a `webhook.disabled` event, written by `service.outbox` in the same
 transaction) once every delivery to it has failed for the disable window."""
 
 import logging
@@ -22,7 +22,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sundial.domain.clock import Clock, later
 from sundial.domain.errors import UnavailableError
@@ -35,6 +34,7 @@ from sundial.domain.webhook_retries import (
 from sundial.domain.webhooks import DeliveryStatus, WebhookState
 from sundial.engine.loop import Alarm
 from sundial.metrics import Metrics
+from sundial.service.outbox import Outbox, OutboxReport
 from sundial.service.webhooks import (
     ErrorKind,
     SendOutcome,
@@ -69,17 +69,8 @@ class WebhookDisabled:
     workspace_id: str
     reason: str
     at: datetime
-
-
-class DisabledEventWriter(Protocol):
-    """Writes the `webhook.disabled` event's deliveries into `uow` (the transaction that
-    disabled the webhook), for the webhooks subscribed to it."""
-
-    def __call__(self, uow: UnitOfWork, disabled: WebhookDisabled) -> None: ...
-
-
-def _no_event(uow: UnitOfWork, disabled: WebhookDisabled) -> None:
-    del uow, disabled
+    # The event's deliveries to the workspace's other webhooks, counted once committed.
+    event: OutboxReport
 
 
 class DeliveryDispatcher:
@@ -94,7 +85,7 @@ class DeliveryDispatcher:
         sender: WebhookSender,
         *,
         metrics: Metrics | None = None,
-        on_disabled: DisabledEventWriter = _no_event,
+        outbox: Outbox | None = None,
         policy: DeliveryRetryPolicy | None = None,
         random_source: Callable[[], float] = random.random,
         concurrency: int = DEFAULT_CONCURRENCY,
@@ -108,7 +99,7 @@ class DeliveryDispatcher:
         self._clock = clock
         self._sender = sender
         self._metrics = metrics
-        self._on_disabled = on_disabled
+        self._outbox = outbox or Outbox()
         self._policy = policy or DeliveryRetryPolicy()
         self._random = random_source
         self._concurrency = concurrency
@@ -300,9 +291,13 @@ class DeliveryDispatcher:
         reason = disable_reason(failing_since=failing_since, dead_letters=dead_letters, now=now)
         if reason is None or not uow.dispatch.disable_webhook(delivery.webhook_id, now, reason):
             return None
-        disabled = WebhookDisabled(delivery.webhook_id, delivery.workspace_id, reason, now)
-        self._on_disabled(uow, disabled)
-        return disabled
+        [webhook] = [
+            w
+            for w in uow.outbox.webhooks_in([delivery.workspace_id])
+            if w.metadata.id == delivery.webhook_id
+        ]
+        event = self._outbox.webhook_disabled(uow.outbox, webhook, reason, now)
+        return WebhookDisabled(delivery.webhook_id, delivery.workspace_id, reason, now, event)
 
     # --- reporting --------------------------------------------------------------------------
 
@@ -372,3 +367,4 @@ class DeliveryDispatcher:
         )
         if self._metrics is not None:
             self._metrics.webhook_disabled()
+            disabled.event.record(self._metrics)

@@ -14,11 +14,17 @@ from standardwebhooks import Webhook
 
 from sundial.domain.clock import FakeClock, SystemClock
 from sundial.domain.webhook_retries import DeliveryRetryPolicy
+from sundial.domain.webhooks import EventType
 from sundial.metrics import Metrics
-from sundial.service.dispatcher import DeliveryDispatcher, WebhookDisabled
+from sundial.service.dispatcher import DeliveryDispatcher
 from sundial.service.webhooks import WebhookSender
-from sundial.store.unit_of_work import UnitOfWork
-from tests.support.outbox import add_delivery, add_webhook, delivery_row, webhook_row
+from tests.support.outbox import (
+    add_delivery,
+    add_webhook,
+    deliveries_to,
+    delivery_row,
+    webhook_row,
+)
 from tests.support.tenants import START
 from tests.support.webhook_receiver import Receiver, receiving
 
@@ -39,36 +45,18 @@ def sender() -> Iterator[WebhookSender]:
         yield made
 
 
-class DisabledEvents:
-    """A fake `webhook.disabled` writer: what it was asked to write, in which transaction."""
-
-    def __init__(self) -> None:
-        self.written: list[WebhookDisabled] = []
-
-    def __call__(self, uow: UnitOfWork, disabled: WebhookDisabled) -> None:
-        # It runs inside the disabling transaction: the webhook is DISABLED there already.
-        assert uow.dispatch.disable_webhook(disabled.webhook_id, disabled.at, "x") is False
-        self.written.append(disabled)
-
-
-@pytest.fixture
-def events() -> DisabledEvents:
-    return DisabledEvents()
-
-
 @pytest.fixture
 def metrics() -> Metrics:
     return Metrics()
 
 
 @pytest.fixture
-def dispatcher(database, clock, sender, events, metrics) -> Iterator[DeliveryDispatcher]:
+def dispatcher(database, clock, sender, metrics) -> Iterator[DeliveryDispatcher]:
     made = DeliveryDispatcher(
         database,
         clock,
         sender,
         metrics=metrics,
-        on_disabled=events,
         random_source=lambda: 0.5,
         concurrency=4,
     )
@@ -172,9 +160,12 @@ def test_a_delivery_that_keeps_failing_is_dead_lettered_after_its_window(
 
 
 def test_a_webhook_failing_for_the_disable_window_is_disabled_with_an_event(
-    tenant, receiver, dispatcher, clock, events, metrics
+    tenant, receiver, dispatcher, clock, metrics
 ):
     webhook_id, _ = add_webhook(tenant, receiver.url("/down"))
+    watcher_id, watcher_secret = add_webhook(
+        tenant, receiver.url("/watch"), event_types=(EventType.WEBHOOK_DISABLED,)
+    )
     receiver.reply("/down", status=500)
     first = add_delivery(tenant, webhook_id)
     _fail_until_settled(dispatcher, tenant, clock, first)
@@ -188,9 +179,14 @@ def test_a_webhook_failing_for_the_disable_window_is_disabled_with_an_event(
     assert (row.state, row.disabled_at, row.failing_since) == ("DISABLED", clock.now(), START)
     assert "failed since" in row.disabled_reason
     assert "1 dead-lettered" in row.disabled_reason
-    assert events.written == [
-        WebhookDisabled(webhook_id, tenant.workspace_id, row.disabled_reason, clock.now())
-    ]
+    # The event, written in the disabling transaction, goes to the webhook subscribed to it.
+    assert dispatcher.dispatch_due() == 1
+    [event] = deliveries_to(tenant, watcher_id)
+    assert (event.event_type, event.status) == ("WEBHOOK_DISABLED", "DELIVERED")
+    [request] = [r for r in receiver.requests if r.path == "/watch"]
+    body = _verified(watcher_secret, request)
+    assert body["type"] == "webhook.disabled"
+    assert request.headers["webhook-id"] == event.id
     assert metrics.registry.get_sample_value("sundial_webhooks_disabled_total") == 1
     # Its pending deliveries wait (for the webhook to be enabled again), untaken.
     clock.advance(timedelta(hours=1))
