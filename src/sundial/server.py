@@ -41,6 +41,7 @@ from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
+from sundial.service.webhook_resources import WebhookResourceService
 from sundial.service.webhooks import WebhookSender
 from sundial.settings import Settings
 from sundial.store import migrate
@@ -105,6 +106,7 @@ class SundialServer:
             self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
         self.agents = AgentService(self.database, self.clock)
+        self.webhooks = WebhookResourceService(self.database, self.clock)
         self.schedules = ScheduleService(
             self.database,
             self.clock,
@@ -180,6 +182,7 @@ class SundialServer:
                 stats=StatsService(self.database, self.clock),
                 fire_views=FireViewService(self.database, self.clock, self.schedules),
                 comparisons=ComparisonService(self.database),
+                webhooks=self.webhooks,
             ),
             security=Security(
                 authenticator=self.authenticator,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.deliveries import DeliveryRepository
 from sundial.store.repositories.dispatch import DispatchRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
@@ -15,6 +16,7 @@ from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.outbox import OutboxRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
+from sundial.store.repositories.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -28,6 +30,8 @@ class UnitOfWork:
     insight: InsightRepository
     dispatch: DispatchRepository
     outbox: OutboxRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -47,6 +51,8 @@ class UnitOfWork:
         self.insight = InsightRepository(session)
         self.dispatch = DispatchRepository(session)
         self.outbox = OutboxRepository(session)
+        self.webhooks = WebhookRepository(session)
+        self.deliveries = DeliveryRepository(session)
         return self
 
     @property
