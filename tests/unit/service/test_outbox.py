@@ -147,7 +147,8 @@ def test_each_webhook_gets_its_own_format_and_one_id_per_row() -> None:
     }
     assert rows["whk_3"].spec.format is WebhookFormat.JSON
     ids = [row.metadata.id for row in rows.values()]
-    assert len(set(ids)) == 3 and all(i.startswith("msg_") for i in ids)
+    assert len(set(ids)) == 3
+    assert all(i.startswith("msg_") for i in ids)
 
 
 @pytest.mark.parametrize(
