@@ -25,7 +25,8 @@ from sundial.service.objectives import ObjectiveService
 from sundial.service.outbox import Outbox, OutboxReport
 from sundial.store.unit_of_work import UnitOfWork
 from tests.support.tenants import MINUTE, Tenant
-from tests.support.webhook_rows import add_webhook, delivery_rows
+from tests.support.webhook_rows import add_webhook as add_webhook_row
+from tests.support.webhook_rows import delivery_rows
 
 URL = "https://example.com/hook"
 WORKER = "worker-1"
@@ -35,6 +36,17 @@ ENDED = [
     EventType.OBJECTIVE_TIMED_OUT,
     EventType.OBJECTIVE_CANCELLED,
 ]
+
+
+def add_webhook(tenant: Tenant, spec: WebhookSpec | None = None, **options: Any) -> str:
+    return add_webhook_row(
+        tenant.database,
+        tenant.principal,
+        tenant.workspace_id,
+        spec,
+        now=tenant.clock.now(),
+        **options,
+    )
 
 
 def subscribed(*types: EventType, **spec: Any) -> WebhookSpec:
