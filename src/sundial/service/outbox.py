@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sundial.domain.conditions import (
     Condition,
@@ -47,8 +47,9 @@ from sundial.domain.webhooks import (
 from sundial.metrics import Metrics
 from sundial.service.slack_messages import MessageFacts, slack_message
 from sundial.store.codec import to_json
+from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.outbox import OutboxRepository
-from sundial.store.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("sundial.outbox")
 
@@ -72,6 +73,15 @@ def domain_objective_json(objective: Objective) -> dict[str, Any]:
     server renders the API's ProtoJSON instead)."""
     encoded: dict[str, Any] = to_json(objective)
     return encoded
+
+
+class OutboxReads(Protocol):
+    """What objective_ended reads and writes with: a UnitOfWork, or the firing pass's
+    JoinedWork."""
+
+    outbox: OutboxRepository
+    objectives: ObjectiveRepository
+    agents: AgentRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +145,20 @@ class Outbox:
 
     def objective_ended(
         self,
-        uow: UnitOfWork,
+        uow: OutboxReads,
         objective_id: str,
         workspace_id: str,
         schedule: AgentSchedule | None,
         now: datetime,
+        *,
+        webhooks: Sequence[Webhook] | None = None,
     ) -> OutboxReport:
         """The event of an objective's final status and its result deliveries. Reads the
-        objective as it ended, and its agent, only when the workspace has a webhook."""
+        objective as it ended, and its agent, only when the workspace has a webhook
+        (`webhooks`: the workspace's, if the caller read them already)."""
         report = OutboxReport()
-        webhooks = uow.outbox.webhooks_in([workspace_id])
+        if webhooks is None:
+            webhooks = uow.outbox.webhooks_in([workspace_id])
         if not webhooks:
             return report
         objective = uow.objectives.get(workspace_id, objective_id)

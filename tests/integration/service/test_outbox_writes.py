@@ -23,6 +23,7 @@ from sundial.service.firing import FiringService
 from sundial.service.notifier import Notifier
 from sundial.service.objectives import ObjectiveService
 from sundial.service.outbox import Outbox, OutboxReport
+from sundial.service.triggers import TriggerService
 from sundial.store.unit_of_work import UnitOfWork
 from tests.support.tenants import MINUTE, Tenant
 from tests.support.webhook_rows import add_webhook as add_webhook_row
@@ -191,6 +192,50 @@ def test_missed_and_skipped_fires_and_a_finished_schedule_are_announced(tenant):
     assert skipped["count"] == 3
     assert skipped["reason"] == "previous objective still in flight"
     assert rows[(finishing, "SCHEDULE_FINISHED")].body["data"]["count"] == 2
+
+
+def test_objectives_that_a_newer_fire_or_a_trigger_cancels_are_announced(tenant):
+    listener = add_webhook(tenant, subscribed(EventType.OBJECTIVE_CANCELLED))
+    results = add_webhook(tenant)
+    only_cancelled = ResultDelivery(webhook_id=results, condition='status == "CANCELLED"')
+    schedule_id = tenant.schedule(OverlapPolicy.CANCEL_OTHER, deliveries=(only_cancelled,))
+    objectives = objective_service(tenant)
+
+    def in_flight() -> list[str]:
+        with UnitOfWork(tenant.database, write=False) as uow:
+            return uow.objectives.in_flight_ids(schedule_id)
+
+    fire(tenant)
+    [first] = in_flight()
+    fire(tenant)  # the newer fire cancels the first objective
+    [second] = in_flight()
+    assert {
+        (r.webhook_id, r.event_type, r.objective_id) for r in delivery_rows(tenant.database)
+    } == {
+        (listener, "OBJECTIVE_CANCELLED", first),
+        (results, "RESULT", first),
+    }
+    TriggerService(tenant.database, tenant.clock, tenant.schedules, Notifier()).trigger(
+        tenant.principal,
+        tenant.workspace_id,
+        tenant.agent_id,
+        schedule_id,
+        overlap_policy=OverlapPolicy.CANCEL_OTHER,
+    )
+    cancelled = {r.objective_id for r in delivery_rows(tenant.database) if r.event_type != "RESULT"}
+    assert cancelled == {first, second}
+    [event] = [
+        r
+        for r in delivery_rows(tenant.database)
+        if r.objective_id == second and r.event_type != "RESULT"
+    ]
+    assert event.body["data"]["objective"]["info"]["error"] == (
+        "cancelled by a manual trigger (CANCEL_OTHER)"
+    )
+    assert (
+        objectives.get(tenant.principal, tenant.workspace_id, tenant.agent_id, second).info.status
+        is ObjectiveStatus.CANCELLED
+    )
 
 
 def test_filters_and_conditions_decide_which_webhooks_get_a_row(tenant):
