@@ -134,7 +134,13 @@ class SundialServer:
             self.database, self.clock, self.schedules, self.notifier
         )
         self.triggers = TriggerService(
-            self.database, self.clock, self.schedules, self.notifier, tracing=self.tracing
+            self.database,
+            self.clock,
+            self.schedules,
+            self.notifier,
+            tracing=self.tracing,
+            outbox=self.outbox,
+            metrics=self.metrics,
         )
         self.firing = FiringService(
             self.database,

@@ -48,12 +48,14 @@ class AgentService:
         check_metadata(violations, metadata)
         check_agent_spec(violations, spec)
         check_request_id(violations, request_id)
+        if violations.items or validate_only:
+            # Every problem at once: the webhooks the deliveries name are looked up too.
+            with UnitOfWork(self._database, write=False) as uow:
+                require_workspace(uow, principal, workspace_id)
+                _check_webhooks(uow, workspace_id, spec, violations)
         violations.raise_if_any()
 
         if validate_only:
-            with UnitOfWork(self._database, write=False) as uow:
-                require_workspace(uow, principal, workspace_id)
-                _check_webhooks(uow, workspace_id, spec)
             now = self._clock.now()
             return Agent(
                 metadata=new_metadata(principal, workspace_id, "", metadata, now), spec=spec
@@ -81,7 +83,9 @@ class AgentService:
             if replayed_id is not None:
                 return require_agent(uow, principal, workspace_id, replayed_id)
             require_workspace(uow, principal, workspace_id)
-            _check_webhooks(uow, workspace_id, spec)
+            violations = Violations()
+            _check_webhooks(uow, workspace_id, spec, violations)
+            violations.raise_if_any()
             agent_id = new_id(IdPrefix.AGENT)
             now = self._clock.now()
             uow.agents.add(
@@ -130,8 +134,8 @@ class AgentService:
             violations = Violations()
             check_metadata(violations, updated.metadata)
             check_agent_spec(violations, updated.spec)
+            _check_webhooks(uow, workspace_id, updated.spec, violations)
             violations.raise_if_any()
-            _check_webhooks(uow, workspace_id, updated.spec)
             agent = replace(
                 current,
                 metadata=updated.apply_to(current.metadata, self._clock.now()),
@@ -163,12 +167,12 @@ class AgentService:
             uow.commit()
 
 
-def _check_webhooks(uow: UnitOfWork, workspace_id: str, spec: AgentSpec) -> None:
+def _check_webhooks(
+    uow: UnitOfWork, workspace_id: str, spec: AgentSpec, violations: Violations
+) -> None:
     """The webhooks the agent's deliveries name exist in its workspace."""
-    violations = Violations()
     existing = uow.outbox.webhook_ids_in(workspace_id, named_webhooks(spec.deliveries))
     check_delivery_webhooks(violations, spec.deliveries, existing)
-    violations.raise_if_any()
 
 
 def require_agent(

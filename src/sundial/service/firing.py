@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,11 +18,11 @@ from cachetools import LRUCache
 from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.clock import Clock, later
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
-from sundial.domain.webhooks import EventType
+from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, OverlapPolicy
+from sundial.domain.webhooks import EventType, Webhook
 from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
 from sundial.metrics import Metrics
-from sundial.service.outbox import Outbox, ScheduleEvent
+from sundial.service.outbox import Outbox, OutboxReport, ScheduleEvent
 from sundial.store.codec import from_json
 from sundial.store.database import Database
 from sundial.store.firing import (
@@ -33,6 +34,7 @@ from sundial.store.firing import (
     objective_spec_of,
 )
 from sundial.store.repositories.outbox import OutboxRepository
+from sundial.store.unit_of_work import JoinedWork
 from sundial.timing import CompiledSchedule, compile_schedule
 from sundial.tracing import FireSpan, Tracing
 
@@ -168,10 +170,9 @@ class FiringService:
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
-            # Most passes have no event at all, and so read no webhook; the others read the
-            # webhooks of their events' workspaces in one query.
-            events = [event for row, plan, _ in decided for event in _events_of(row, plan)]
-            outbox = self._outbox.schedule_events(OutboxRepository(connection), events, now)
+            outbox = self._write_outbox(
+                OutboxRepository(connection), lambda: JoinedWork(connection), decided, now
+            )
         outbox.record(self._metrics)
         if spans:  # tracing on
             for fire, span in zip(fires, spans, strict=True):
@@ -185,6 +186,56 @@ class FiringService:
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
+
+    def _write_outbox(
+        self,
+        repository: OutboxRepository,
+        joined_work: Callable[[], JoinedWork],
+        decided: list[tuple[DueRow, FirePlan, list[NewFire]]],
+        now: datetime,
+    ) -> OutboxReport:
+        """The deliveries of the pass's events and of the objectives it cancelled
+        (CANCEL_OTHER), on the pass's connection (`joined_work` opens repositories there).
+        Most passes have neither and read no webhook; the others read the webhooks of their
+        workspaces in one query, and nothing more when there are none."""
+        report = OutboxReport()
+        events = [event for row, plan, _ in decided for event in _events_of(row, plan)]
+        ended = [
+            (row, objective_id)
+            for row, plan, created in decided
+            for objective_id in _cancelled_ids(plan, created)
+        ]
+        if not events and not ended:
+            return report
+        workspaces = {e.workspace_id for e in events} | {row.workspace_id for row, _ in ended}
+        webhooks = repository.webhooks_in(workspaces)
+        if not webhooks:
+            return report
+        report.merge(self._outbox.schedule_events(repository, events, now, webhooks=webhooks))
+        by_workspace: dict[str, list[Webhook]] = defaultdict(list)
+        for webhook in webhooks:
+            by_workspace[webhook.metadata.workspace_id].append(webhook)
+        ended = [
+            (row, objective_id) for row, objective_id in ended if row.workspace_id in by_workspace
+        ]
+        if not ended:
+            return report
+        with joined_work() as work:
+            schedules: dict[str, AgentSchedule | None] = {}
+            for row, objective_id in ended:
+                if row.id not in schedules:
+                    schedules[row.id] = work.schedules.get(row.workspace_id, row.id)
+                report.merge(
+                    self._outbox.objective_ended(
+                        work,
+                        objective_id,
+                        row.workspace_id,
+                        schedules[row.id],
+                        now,
+                        webhooks=by_workspace[row.workspace_id],
+                    )
+                )
+        return report
 
     def _traced(self, fires: list[NewFire]) -> tuple[list[NewFire], list[FireSpan]]:
         """The fires with the traceparent of their own new span, and those spans."""
@@ -495,6 +546,12 @@ def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePl
         ),
         now,
     )
+
+
+def _cancelled_ids(plan: FirePlan, created: list[NewFire]) -> list[str]:
+    """The objectives a plan ends CANCELLED: those in flight that a newer fire cancels, and
+    those of its own fires that a later fire of the same pass superseded."""
+    return [*plan.cancel_ids, *(f.objective_id for f in created if f.status == "CANCELLED")]
 
 
 def _events_of(row: DueRow, plan: FirePlan) -> list[ScheduleEvent]:

@@ -18,9 +18,9 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sundial.domain.conditions import (
     Condition,
@@ -47,8 +47,9 @@ from sundial.domain.webhooks import (
 from sundial.metrics import Metrics
 from sundial.service.slack_messages import MessageFacts, slack_message
 from sundial.store.codec import to_json
+from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.outbox import OutboxRepository
-from sundial.store.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("sundial.outbox")
 
@@ -72,6 +73,15 @@ def domain_objective_json(objective: Objective) -> dict[str, Any]:
     server renders the API's ProtoJSON instead)."""
     encoded: dict[str, Any] = to_json(objective)
     return encoded
+
+
+class OutboxReads(Protocol):
+    """What objective_ended reads and writes with: a UnitOfWork, or the firing pass's
+    JoinedWork."""
+
+    outbox: OutboxRepository
+    objectives: ObjectiveRepository
+    agents: AgentRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +145,20 @@ class Outbox:
 
     def objective_ended(
         self,
-        uow: UnitOfWork,
+        uow: OutboxReads,
         objective_id: str,
         workspace_id: str,
         schedule: AgentSchedule | None,
         now: datetime,
+        *,
+        webhooks: Sequence[Webhook] | None = None,
     ) -> OutboxReport:
         """The event of an objective's final status and its result deliveries. Reads the
-        objective as it ended, and its agent, only when the workspace has a webhook."""
+        objective as it ended, and its agent, only when the workspace has a webhook
+        (`webhooks`: the workspace's, if the caller read them already)."""
         report = OutboxReport()
-        webhooks = uow.outbox.webhooks_in([workspace_id])
+        if webhooks is None:
+            webhooks = uow.outbox.webhooks_in([workspace_id])
         if not webhooks:
             return report
         objective = uow.objectives.get(workspace_id, objective_id)
@@ -189,7 +203,7 @@ class Outbox:
                 agent_id=objective.spec.agent_id,
             )
 
-        rows = self._event_rows(webhooks, subject(event_type.wire_name, event_type), report)
+        rows = _event_rows(webhooks, subject(event_type.wire_name, event_type), report)
         deliveries: Sequence[ResultDelivery] = ()
         if schedule is not None and schedule.spec.deliveries:
             deliveries = schedule.spec.deliveries
@@ -197,7 +211,7 @@ class Outbox:
             deliveries = agent.spec.deliveries
         if deliveries:
             result = subject(RESULT_TYPE, EventType.UNSPECIFIED)
-            rows.extend(self._result_rows(webhooks, deliveries, result, report))
+            rows.extend(_result_rows(webhooks, deliveries, result, report))
         uow.outbox.add(rows, now)
         return report
 
@@ -233,9 +247,8 @@ class Outbox:
                 name, labels = facts.get(
                     event.schedule_id, (event.schedule_name, event.schedule_labels)
                 )
-                rows.extend(
-                    self._event_rows(targets, _schedule_subject(event, name, labels, now), report)
-                )
+                named = replace(event, schedule_name=name, schedule_labels=labels)
+                rows.extend(schedule_event_deliveries(targets, named, now, report))
         repository.add(rows, now)
         return report
 
@@ -271,64 +284,75 @@ class Outbox:
             ),
             event_type=kind,
         )
-        repository.add(self._event_rows(others, subject, report), now)
+        repository.add(_event_rows(others, subject, report), now)
         return report
 
-    # --- deciding -------------------------------------------------------------------------
 
-    def _event_rows(
-        self, webhooks: Sequence[Webhook], subject: _Subject, report: OutboxReport
-    ) -> list[Delivery]:
-        rows = []
-        bodies: dict[WebhookFormat, dict[str, Any]] = {}
-        for webhook in webhooks:
-            spec = webhook.spec
-            if subject.event_type not in spec.event_types:
-                continue
-            if spec.agent_ids and subject.agent_id not in spec.agent_ids:
-                continue
-            if spec.schedule_ids and subject.schedule_id not in spec.schedule_ids:
-                continue
-            row = _decided(
-                webhook,
-                spec.condition,
-                _format(WebhookFormat.UNSPECIFIED, webhook),
-                subject,
-                bodies,
-                report,
-                "event",
-            )
-            if row is not None:
-                rows.append(row)
-        return rows
+# --- deciding ---------------------------------------------------------------------------
 
-    def _result_rows(
-        self,
-        webhooks: Sequence[Webhook],
-        deliveries: Sequence[ResultDelivery],
-        subject: _Subject,
-        report: OutboxReport,
-    ) -> list[Delivery]:
-        by_id = {webhook.metadata.id: webhook for webhook in webhooks}
-        rows = []
-        bodies: dict[WebhookFormat, dict[str, Any]] = {}
-        for delivery in deliveries:
-            # A webhook a delivery names cannot be deleted; one gone all the same is skipped.
-            webhook = by_id.get(delivery.webhook_id)
-            if webhook is None:
-                continue
-            row = _decided(
-                webhook,
-                delivery.condition,
-                _format(delivery.format, webhook),
-                subject,
-                bodies,
-                report,
-                "result",
-            )
-            if row is not None:
-                rows.append(row)
-        return rows
+
+def schedule_event_deliveries(
+    webhooks: Sequence[Webhook], event: ScheduleEvent, now: datetime, report: OutboxReport
+) -> list[Delivery]:
+    """The deliveries of one fire or schedule event to the webhooks of its workspace (the
+    event carries its schedule's name and labels); what was decided is counted in `report`."""
+    subject = _schedule_subject(event, event.schedule_name, event.schedule_labels, now)
+    return _event_rows(webhooks, subject, report)
+
+
+def _event_rows(
+    webhooks: Sequence[Webhook], subject: _Subject, report: OutboxReport
+) -> list[Delivery]:
+    rows = []
+    bodies: dict[WebhookFormat, dict[str, Any]] = {}
+    for webhook in webhooks:
+        spec = webhook.spec
+        if subject.event_type not in spec.event_types:
+            continue
+        if spec.agent_ids and subject.agent_id not in spec.agent_ids:
+            continue
+        if spec.schedule_ids and subject.schedule_id not in spec.schedule_ids:
+            continue
+        row = _decided(
+            webhook,
+            spec.condition,
+            _format(WebhookFormat.UNSPECIFIED, webhook),
+            subject,
+            bodies,
+            report,
+            "event",
+        )
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _result_rows(
+    webhooks: Sequence[Webhook],
+    deliveries: Sequence[ResultDelivery],
+    subject: _Subject,
+    report: OutboxReport,
+) -> list[Delivery]:
+    by_id = {webhook.metadata.id: webhook for webhook in webhooks}
+    rows = []
+    bodies: dict[WebhookFormat, dict[str, Any]] = {}
+    for delivery in deliveries:
+        # A webhook a delivery names cannot be deleted; one gone all the same is skipped.
+        webhook = by_id.get(delivery.webhook_id)
+        if webhook is None:
+            continue
+        row = _decided(
+            webhook,
+            delivery.condition,
+            _format(delivery.format, webhook),
+            subject,
+            bodies,
+            report,
+            "result",
+        )
+        if row is not None:
+            rows.append(row)
+    return rows
 
 
 def _decided(
