@@ -93,7 +93,11 @@ class SundialServer:
             self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
         self.agents = AgentService(self.database, self.clock)
-        self.webhooks = WebhookResourceService(self.database, self.clock)
+        self.webhooks = WebhookResourceService(
+            self.database,
+            self.clock,
+            allow_private_targets=settings.allow_private_webhook_targets,
+        )
         self.schedules = ScheduleService(
             self.database,
             self.clock,

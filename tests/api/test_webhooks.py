@@ -19,8 +19,10 @@ from sundial.v1 import (
     webhook_service_pb2_grpc,
 )
 from tests.api.schedule_requests import create_request
+from tests.support.auth import ADMIN_SECRET
 from tests.support.deliveries import insert_delivery, name_in_schedule_deliveries
 from tests.support.rpc import failure_of
+from tests.support.servers import running, server_settings
 
 pb = webhook_service_pb2
 wp = webhook_pb2
@@ -453,3 +455,18 @@ def test_a_viewer_reads_but_cannot_write(server, channel, webhooks, workspace_id
         ]
         for call, request in denied:
             assert _failure(call, request).code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_server_that_allows_private_targets_takes_a_local_http_url(database_url, clock):
+    settings = server_settings(database_url, allow_private_webhook_targets=True)
+    with (
+        running(settings, clock) as local,
+        authorized_channel(f"127.0.0.1:{local.port}", ADMIN_SECRET) as local_channel,
+    ):
+        stub = webhook_service_pb2_grpc.WebhookServiceStub(local_channel)
+        created = _create(
+            stub,
+            local.bootstrap.default_workspace.id,
+            spec=_spec(url="http://127.0.0.1:8080/hook"),
+        )
+    assert created.spec.url == "http://127.0.0.1:8080/hook"

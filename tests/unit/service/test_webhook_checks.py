@@ -73,11 +73,15 @@ def test_bad_urls_are_named(url: str, expected: str) -> None:
     assert expected in problems["spec.url"]
 
 
-def test_http_and_private_literals_only_when_the_server_allows_them() -> None:
-    spec = WebhookSpec(url="http://127.0.0.1:8080/hook")
+@pytest.mark.parametrize(
+    "url",
+    ["http://hooks.example.com/", "https://127.0.0.1:8080/hook", "http://[::1]/"],
+    ids=["http", "loopback", "both"],
+)
+def test_http_and_private_literals_only_when_the_server_allows_them(url: str) -> None:
+    spec = WebhookSpec(url=url)
     assert set(_problems(spec)) == {"spec.url"}
-    assert set(_problems(spec, allow_http=True)) == {"spec.url"}  # still loopback
-    assert _problems(spec, allow_http=True, allow_private=True) == {}
+    assert _problems(spec, allow_private_targets=True) == {}
 
 
 def test_headers_each_problem_named_by_its_key() -> None:
