@@ -71,6 +71,9 @@ MAX_MACRO_DEPTH = 3
 COST_LIMIT = 10_000_000
 
 VARIABLES = ("output", "data", "status", "schedule", "agent")
+# What an event webhook's condition sees (WebhookSpec.condition): the event's dotted type and
+# the objective, schedule, agent and fire it is about.
+EVENT_VARIABLES = ("type", "objective", "schedule", "agent", "fire")
 STATUS_NAMES = frozenset(s.name for s in ObjectiveStatus if s is not ObjectiveStatus.UNSPECIFIED)
 MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 

@@ -9,16 +9,13 @@ import re
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from sundial.domain.conditions import compile_condition
+from sundial.domain.conditions import EVENT_VARIABLES, compile_condition
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.webhook_addresses import address_refusal
 from sundial.domain.webhooks import EventType, WebhookSpec
 from sundial.service.validation import Violations
 from sundial.service.webhooks import RESERVED_HEADERS
 
-# What an event webhook's condition sees (webhook.proto, WebhookSpec.condition): the event's
-# dotted type and the objective, schedule, agent and fire it is about.
-EVENT_VARIABLES = ("type", "objective", "schedule", "agent", "fire")
 MAX_URL_LENGTH = 2048
 MAX_HEADERS = 32
 MAX_HEADER_NAME_LENGTH = 256
