@@ -93,10 +93,12 @@ class SundialServer:
             self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
         self.agents = AgentService(self.database, self.clock)
+        # One flag for both: a target the dispatcher would refuse cannot be written either.
         self.webhooks = WebhookResourceService(
             self.database,
             self.clock,
-            allow_private_targets=settings.allow_private_webhook_targets,
+            allow_http=settings.allow_private_webhook_targets,
+            allow_private=settings.allow_private_webhook_targets,
         )
         self.schedules = ScheduleService(
             self.database,

@@ -46,12 +46,13 @@ def check_webhook_spec(
     violations: Violations,
     spec: WebhookSpec,
     *,
-    allow_private_targets: bool = False,
+    allow_http: bool = False,
+    allow_private: bool = False,
     prefix: str = "spec",
 ) -> None:
     """Appends a violation for every bad field of `spec`, each named `spec.<field>`.
-    `allow_private_targets` also lets the URL be http and an IP literal of any network."""
-    _check_url(violations, f"{prefix}.url", spec.url, allow_private_targets)
+    `allow_http` lets the URL be http; `allow_private`, an IP literal of any network."""
+    _check_url(violations, f"{prefix}.url", spec.url, allow_http, allow_private)
     _check_headers(violations, f"{prefix}.headers", spec.headers)
     _check_event_types(violations, f"{prefix}.event_types", spec.event_types)
     _check_ids(violations, f"{prefix}.agent_ids", spec.agent_ids)
@@ -75,7 +76,9 @@ def check_disable_reason(reason: str) -> None:
     violations.raise_if_any()
 
 
-def _check_url(violations: Violations, path: str, url: str, allow_private_targets: bool) -> None:
+def _check_url(
+    violations: Violations, path: str, url: str, allow_http: bool, allow_private: bool
+) -> None:
     if not url:
         violations.add(path, "url is required")
         return
@@ -86,7 +89,7 @@ def _check_url(violations: Violations, path: str, url: str, allow_private_target
         violations.add(path, "a URL must not contain spaces or control characters")
         return
     parts = urlsplit(url)
-    schemes = ("https", "http") if allow_private_targets else ("https",)
+    schemes = ("https", "http") if allow_http else ("https",)
     if parts.scheme.lower() not in schemes:
         violations.add(
             path, f"the scheme must be {' or '.join(schemes)}, got {parts.scheme or 'none'!r}"
@@ -111,7 +114,7 @@ def _check_url(violations: Violations, path: str, url: str, allow_private_target
     except ValueError:
         return  # a host name: checked when each attempt connects
     refusal = address_refusal(address)
-    if refusal is not None and not allow_private_targets:
+    if refusal is not None and not allow_private:
         violations.add(path, f"webhooks cannot be sent to {refusal}")
 
 

@@ -46,15 +46,21 @@ _DELIVERY_FILTERS: dict[str, ValueNormalizer | None] = {
 
 
 class WebhookResourceService:
-    """`allow_private_targets` (development and tests, as the sender's guard has it) lets a
-    webhook's URL be http, and an IP literal of a loopback or private network."""
+    """`allow_http` and `allow_private` relax the URL checks (http URLs; IP literals of
+    loopback and private networks) for development and tests, as the sender's guard does."""
 
     def __init__(
-        self, database: Database, clock: Clock, *, allow_private_targets: bool = False
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        allow_http: bool = False,
+        allow_private: bool = False,
     ) -> None:
         self._database = database
         self._clock = clock
-        self._allow_private_targets = allow_private_targets
+        self._allow_http = allow_http
+        self._allow_private = allow_private
 
     def create(
         self,
@@ -250,7 +256,9 @@ class WebhookResourceService:
         violations = Violations()
         check_metadata(violations, metadata)
         check_request_id(violations, request_id)
-        check_webhook_spec(violations, spec, allow_private_targets=self._allow_private_targets)
+        check_webhook_spec(
+            violations, spec, allow_http=self._allow_http, allow_private=self._allow_private
+        )
         violations.raise_if_any()
 
 

@@ -74,14 +74,22 @@ def test_bad_urls_are_named(url: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url",
-    ["http://hooks.example.com/", "https://127.0.0.1:8080/hook", "http://[::1]/"],
+    ("url", "needs"),
+    [
+        ("http://hooks.example.com/", {"allow_http": True}),
+        ("https://127.0.0.1:8080/hook", {"allow_private": True}),
+        ("http://[::1]/", {"allow_http": True, "allow_private": True}),
+    ],
     ids=["http", "loopback", "both"],
 )
-def test_http_and_private_literals_only_when_the_server_allows_them(url: str) -> None:
+def test_http_and_private_literals_only_when_the_server_allows_them(
+    url: str, needs: dict[str, bool]
+) -> None:
     spec = WebhookSpec(url=url)
     assert set(_problems(spec)) == {"spec.url"}
-    assert _problems(spec, allow_private_targets=True) == {}
+    for flag in needs:
+        assert set(_problems(spec, **{flag: True})) == ({"spec.url"} if len(needs) > 1 else set())
+    assert _problems(spec, **needs) == {}
 
 
 def test_headers_each_problem_named_by_its_key() -> None:
