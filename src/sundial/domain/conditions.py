@@ -5,8 +5,8 @@ tell events apart), compiled when a schedule or webhook is written and evaluated
 delivery.
 
 The library is `common-expression-language` (Python bindings of the Rust `cel` crate),
-chosen against `cel-python` with `bench/cel_libraries.py` (BENCHMARKS.md, "CEL conditions"): compiling
-is about 10x faster (8-22 µs against 84-221 µs); evaluating is 1.8-19x faster (about 230 µs,
+chosen against `cel-python` with `bench/cel_libraries.py` (BENCHMARKS.md, "CEL
+conditions"): compiling is about 10x faster (8-22 µs against 84-221 µs); evaluating is 1.8-19x faster (about 230 µs,
 almost all of it converting a 50-item activation, against 0.4 ms for a comparison and 4.8 ms
 for `exists` over 50 items); it follows the spec where cel-python does not (`output.count ==
 3` is true when the JSON had 3, a double; cel-python raises "no such overload"); both report

@@ -11,9 +11,9 @@ Three parts, on threads of their own:
 
 The taker sleeps until the next delivery (or lease end) falls due, and is woken at once when
 deliveries are written (`Notifier.deliveries_written`, on PostgreSQL from other replicas
-too), when slots free up while every one was busy, and when an attempt schedules a retry
-earlier than it would wake. `dispatch_due()` does one pass synchronously, for tests with a
-fake clock."""
+too), when a quarter of the slots free up while it waited for them, and when an attempt
+schedules a retry earlier than it would wake. `dispatch_due()` does one pass synchronously,
+for tests with a fake clock."""
 
 import logging
 import queue
@@ -88,6 +88,9 @@ class DeliveryDispatcher:
             metrics=metrics,
         )
         self._concurrency = concurrency
+        # While busy, take again once a quarter of the slots are free, not at every slot:
+        # a take costs a transaction whatever its size.
+        self._refill_at = max(1, concurrency // 4)
         self._lease = lease
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery")
         self._sent: queue.SimpleQueue[SentAttempt | None] = queue.SimpleQueue()
@@ -182,8 +185,8 @@ class DeliveryDispatcher:
         returns how long to sleep."""
         with self._lock:
             free = self._concurrency - self._in_flight
-        if free == 0:
-            return MAX_SLEEP  # woken when slots free
+        if free < self._refill_at:
+            return MAX_SLEEP  # woken when enough slots free
         taken = self.take(free)
         with self._lock:
             self._in_flight += len(taken)
@@ -244,9 +247,9 @@ class DeliveryDispatcher:
 
     def _free(self, count: int) -> None:
         with self._lock:
-            saturated = self._in_flight == self._concurrency
+            was_free = self._concurrency - self._in_flight
             self._in_flight -= count
-        if saturated:
+        if was_free < self._refill_at <= was_free + count:
             self._alarm.ring(None)
 
     def _after(self, recorded: RecordedBatch) -> None:
