@@ -25,6 +25,16 @@ FIRE_OUTCOMES = ("created", "buffered", "cancelled", "skipped", "missed")
 # How an objective ends (ObjectiveStatus's final values).
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED")
 DATABASE_ERROR_KINDS = ("unavailable", "constraint", "other")
+# How a push to a PUSH agent went (service.pusher): answered 2xx, or the sender's error kind,
+# or "lease_lost" (the answer came after the attempt's lease ran out; the reaper ended it).
+PUSH_OUTCOMES = (
+    "succeeded",
+    "http_status",
+    "timeout",
+    "connection",
+    "refused_by_guard",
+    "lease_lost",
+)
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Lag from a fire's nominal time to its objective: milliseconds when the engine keeps up,
@@ -35,6 +45,8 @@ _DURATION_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200
 _PASS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _CALL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60)
 _ATTEMPT_BUCKETS = (1, 2, 3, 4, 5, 7, 10, 20)
+# A push waits up to its target's timeout: 30 s by default, 10 min at most.
+_PUSH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 # The text exposition's suffixes of each metric type (what PromQL can name).
 _SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -151,6 +163,19 @@ class Metrics:
             ["kind"],
             registry=registry,
         )
+        self.pushes = Counter(
+            "sundial_pushes",
+            "Objectives POSTed to PUSH agents, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.push_duration = Histogram(
+            "sundial_push_duration_seconds",
+            "From sending a push to its answer (or its failure), by outcome.",
+            ["outcome"],
+            buckets=_PUSH_BUCKETS,
+            registry=registry,
+        )
         # Every series of a fixed label set exists from the start, at 0: rate() and
         # increase() see the first event, and dashboards show 0 rather than nothing.
         self._fires_by_outcome = {outcome: self.fires.labels(outcome) for outcome in FIRE_OUTCOMES}
@@ -158,6 +183,8 @@ class Metrics:
             self.objectives_finished.labels(status)
         for kind in DATABASE_ERROR_KINDS:
             self.database_errors.labels(kind)
+        for outcome in PUSH_OUTCOMES:
+            self.pushes.labels(outcome)
 
     # --- recording --------------------------------------------------------------------------
 
@@ -170,6 +197,11 @@ class Metrics:
         self.objectives_finished.labels(status).inc()
         if duration_seconds is not None:
             self.objective_duration.labels(status).observe(max(duration_seconds, 0.0))
+
+    def pushed(self, outcome: str, seconds: float) -> None:
+        """`outcome`: one of PUSH_OUTCOMES."""
+        self.pushes.labels(outcome).inc()
+        self.push_duration.labels(outcome).observe(max(seconds, 0.0))
 
     def firing_pass(self, schedules: int, seconds: float, ended_at: float) -> None:
         self.pass_duration.observe(seconds)
