@@ -10,6 +10,7 @@ from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Secur
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
 from sundial.gateway import Gateway, HttpLimits, MetricsListener, WebOptions
+from sundial.gateway.bodies import objective_json
 from sundial.metrics import Metrics
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
@@ -24,13 +25,15 @@ from sundial.service.housekeeping import Housekeeping
 from sundial.service.insight_stats import StatsService
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objective_comparison import ComparisonService
-from sundial.service.objectives import ObjectiveService
+from sundial.service.objectives import MAX_OUTPUT_BYTES, ObjectiveService
 from sundial.service.profiles import ProfileService
+from sundial.service.pusher import Pusher
 from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
+from sundial.service.webhooks import WebhookSender
 from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
@@ -91,7 +94,11 @@ class SundialServer:
         self.api_keys = ApiKeyService(
             self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
-        self.agents = AgentService(self.database, self.clock)
+        self.agents = AgentService(
+            self.database,
+            self.clock,
+            allow_private_push_targets=settings.allow_private_webhook_targets,
+        )
         self.schedules = ScheduleService(
             self.database,
             self.clock,
@@ -118,7 +125,25 @@ class SundialServer:
             metrics=self.metrics,
             tracing=self.tracing,
         )
-        self._engine_reporter = EngineReporter(self.database, self.clock, new_replica_id())
+        replica_id = new_replica_id()
+        self._engine_reporter = EngineReporter(self.database, self.clock, replica_id)
+        self._push_sender = WebhookSender(
+            self.clock,
+            allow_private_targets=settings.allow_private_webhook_targets,
+            max_concurrency=settings.push_concurrency,
+            body_cap=MAX_OUTPUT_BYTES,
+        )
+        self.pusher = Pusher(
+            self.database,
+            self.clock,
+            self.objectives,
+            self._push_sender,
+            objective_json,
+            replica_id=replica_id,
+            concurrency=settings.push_concurrency,
+            metrics=self.metrics,
+        )
+        self.notifier.on_objectives_available(self.pusher.wake)
         self.engine = FiringLoop(
             fire_batch=lambda: self.firing.fire_due().schedules,
             earliest_due=self.firing.earliest_due,
@@ -203,6 +228,7 @@ class SundialServer:
         self.database_watcher.start()
         if "engine" in self.settings.roles:
             self.engine.start()
+            self.pusher.start()
         if "api" in self.settings.roles:
             self._serving = True
             self._grpc.set_serving(self.database_watcher.available)
@@ -259,6 +285,7 @@ class SundialServer:
         self._stopped.set()
         if "api" not in self.settings.roles:
             self.engine.stop()
+            self.pusher.stop()
             self._close()
             return
         self._grpc.enter_graceful_shutdown()
@@ -274,8 +301,10 @@ class SundialServer:
         # REST requests are calls of the gRPC server: finish them before it stops.
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
-        # The engine finishes its batch (one transaction) and stops.
+        # The engine finishes its batch (one transaction) and stops; pushes in flight end
+        # their attempts (each within its timeout).
         self.engine.stop()
+        self.pusher.stop()
         self._close()
         logger.info("stopped")
 
@@ -284,6 +313,7 @@ class SundialServer:
         if self._metrics_listener is not None:
             self._metrics_listener.stop(0)
         self.database_watcher.stop()
+        self._push_sender.close()
         if self._notifications is not None:
             self._notifications.close()
         self.database.dispose()

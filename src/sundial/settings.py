@@ -57,6 +57,8 @@ class Settings:
     roles: frozenset[str] = frozenset({"api", "engine"})
     # Schedules fired per transaction.
     engine_batch_size: int = 500
+    # Objectives POSTed to PUSH agents at once by this replica's pusher (engine role).
+    push_concurrency: int = 8
     # On an empty database, the secret of the bootstrap admin key (SUNDIAL_BOOTSTRAP_API_KEY);
     # empty: a random one, printed once.
     bootstrap_api_key: str = field(default="", repr=False)
@@ -80,6 +82,9 @@ class Settings:
     metrics_per_agent: bool = False
     # RPC access lines (one per call) at INFO; else at DEBUG.
     access_log: bool = False
+    # Outgoing webhooks and pushes may reach http URLs and private, loopback or link-local
+    # addresses (development and tests); else only https to public addresses.
+    allow_private_webhook_targets: bool = False
     # Tracing: OTLP/HTTP export to this base URL (http://collector:4318). None: on only when
     # the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variables name a collector.
     otlp_endpoint: str | None = None
