@@ -142,6 +142,7 @@ class SundialServer:
             replica_id=replica_id,
             concurrency=settings.push_concurrency,
             metrics=self.metrics,
+            tracing=self.tracing,
         )
         self.notifier.on_objectives_available(self.pusher.wake)
         self.engine = FiringLoop(

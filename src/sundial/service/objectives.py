@@ -21,6 +21,7 @@ from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.objective_endings import Ending, report_ending
+from sundial.service.objective_leases import execution_timeout, lease_objective
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.validation import json_size
@@ -497,44 +498,6 @@ def _require_objective(
     if objective is None or agent_id not in (objective.spec.agent_id, ALL_AGENTS):
         raise NotFoundError("objective", objective_id)
     return objective
-
-
-def lease_objective(
-    uow: UnitOfWork,
-    objective: Objective,
-    worker_id: str,
-    now: datetime,
-    lease: timedelta,
-    timeout: timedelta | None,
-) -> None:
-    """Makes a PENDING objective RUNNING for `worker_id` until `now + lease`, due to end
-    by its schedule's execution `timeout` (if any)."""
-    values: dict[str, Any] = {
-        "status": ObjectiveStatus.RUNNING,
-        "worker_id": worker_id,
-        "lease_expires_at": now + lease,
-        "started_at": now,
-        "deadline": later(now, timeout) if timeout else None,
-    }
-    uow.objectives.update(objective.metadata.id, now, **values)
-
-
-def execution_timeout(uow: UnitOfWork, objective: Objective) -> timedelta | None:
-    """The objective's schedule's execution_timeout. A stored schedule that cannot be read
-    (values no longer accepted) gives none: it must not fail the claim of other objectives."""
-    try:
-        schedule = uow.schedules.get(objective.metadata.workspace_id, objective.spec.schedule_id)
-    except (ArithmeticError, ValueError, TypeError, KeyError) as error:
-        logger.warning(
-            "schedule %s of objective %s cannot be read, claimed without its "
-            "execution_timeout: %s: %s",
-            objective.spec.schedule_id,
-            objective.metadata.id,
-            type(error).__name__,
-            error,
-        )
-        return None
-    return schedule.spec.execution_timeout if schedule is not None else None
 
 
 def _lease_expired(objective_id: str, worker_id: str) -> FailedPreconditionError:

@@ -30,16 +30,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sundial.domain.agents import PushTarget
 from sundial.domain.clock import Clock
 from sundial.domain.errors import UnavailableError
 from sundial.domain.objectives import Objective, ObjectiveStatus
 from sundial.metrics import Metrics
-from sundial.service.objectives import (
-    MAX_OUTPUT_BYTES,
-    ObjectiveService,
-    execution_timeout,
-    lease_objective,
-)
+from sundial.service.objective_leases import execution_timeout, lease_objective
+from sundial.service.objectives import MAX_OUTPUT_BYTES, ObjectiveService
 from sundial.service.push_targets import webhook_target
 from sundial.service.validation import json_size
 from sundial.service.webhooks import (
@@ -51,6 +48,7 @@ from sundial.service.webhooks import (
 )
 from sundial.store.database import Database
 from sundial.store.unit_of_work import UnitOfWork
+from sundial.tracing import Tracing
 
 logger = logging.getLogger("sundial.pusher")
 
@@ -89,9 +87,11 @@ class Pusher:
         replica_id: str,
         concurrency: int = DEFAULT_CONCURRENCY,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         """`body`: the objective's ProtoJSON (gateway.bodies.objective_json: the service
-        layer cannot encode protos itself)."""
+        layer cannot encode protos itself). Each claim is recorded in its objective's
+        trace, as a worker's claim is."""
         self._database = database
         self._clock = clock
         self._objectives = objectives
@@ -100,6 +100,7 @@ class Pusher:
         self.worker_id = f"{WORKER_PREFIX}{replica_id}"
         self._concurrency = concurrency
         self._metrics = metrics or Metrics()
+        self._tracing = tracing or Tracing()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._free = threading.Semaphore(concurrency)
@@ -113,15 +114,23 @@ class Pusher:
         with UnitOfWork(self._database, write=True) as uow:
             now = self._clock.now()
             claimed: list[tuple[str, str, WebhookTarget]] = []
+            # Agents read once per claim, however many of their objectives it takes.
+            targets: dict[str, tuple[PushTarget, str] | None] = {}
             for objective in uow.objectives.claimable_pushes(now, limit):
                 workspace_id = objective.metadata.workspace_id
-                spec = uow.agents.spec_of(workspace_id, objective.spec.agent_id)
-                if spec is None or spec.push is None:
+                agent_id = objective.spec.agent_id
+                if agent_id not in targets:
+                    spec = uow.agents.spec_of(workspace_id, agent_id)
+                    configured = None if spec is None or not spec.pushed else spec.push
+                    secret = uow.agents.push_secret_of(agent_id)
+                    targets[agent_id] = (
+                        None if configured is None or not secret else (configured, secret)
+                    )
+                found = targets[agent_id]
+                if found is None:
                     continue  # the agent became PULL in the meantime: its workers claim it
                 timeout = execution_timeout(uow, objective)
-                target = webhook_target(
-                    spec.push, uow.agents.push_secret_of(objective.spec.agent_id), timeout
-                )
+                target = webhook_target(found[0], found[1], timeout)
                 lease = target.timeout + LEASE_MARGIN
                 lease_objective(uow, objective, self.worker_id, now, lease, timeout)
                 claimed.append((workspace_id, objective.metadata.id, target))
@@ -131,6 +140,18 @@ class Pusher:
                 leased = uow.objectives.get(workspace_id, objective_id)
                 if leased is not None:
                     pushes.append(Push(leased, target, self._message(leased)))
+        for push in pushes:
+            objective = push.objective
+            self._tracing.claimed(
+                objective.info.trace_parent,
+                {
+                    "sundial.workspace_id": objective.metadata.workspace_id,
+                    "sundial.agent_id": objective.spec.agent_id,
+                    "sundial.objective_id": objective.metadata.id,
+                    "sundial.worker_id": self.worker_id,
+                    "sundial.attempt": objective.info.attempt,
+                },
+            )
         return pushes
 
     def push(self, push: Push) -> SendOutcome:
