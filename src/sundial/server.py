@@ -286,7 +286,7 @@ class SundialServer:
         self._stopped.set()
         if "api" not in self.settings.roles:
             self.engine.stop()
-            self.pusher.stop()
+            self.pusher.stop(self.settings.shutdown_grace)
             self._close()
             return
         self._grpc.enter_graceful_shutdown()
@@ -303,9 +303,9 @@ class SundialServer:
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
         # The engine finishes its batch (one transaction) and stops; pushes in flight end
-        # their attempts (each within its timeout).
+        # their attempts, or, still waiting after the grace, are left to their leases.
         self.engine.stop()
-        self.pusher.stop()
+        self.pusher.stop(self.settings.shutdown_grace)
         self._close()
         logger.info("stopped")
 

@@ -25,7 +25,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -104,13 +103,22 @@ class Pusher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._free = threading.Semaphore(concurrency)
-        self._pool: ThreadPoolExecutor | None = None
+        # Pushes in flight, each on a daemon thread of its own: a target that hangs must
+        # not hold the process's exit (an executor's threads are joined at exit).
+        self._ended = threading.Condition()
+        self._in_flight = 0
+        self._waiting_for_database = False
         self._thread: threading.Thread | None = None
 
     # --- one round ------------------------------------------------------------------------
 
     def claim(self, limit: int) -> list[Push]:
         """Leases up to `limit` available objectives of PUSH agents to this pusher."""
+        # Looked for first in a read: on SQLite an idle pusher would otherwise take the
+        # write lock at every poll.
+        with UnitOfWork(self._database, write=False) as uow:
+            if not uow.objectives.claimable_pushes(self._clock.now(), 1):
+                return []
         with UnitOfWork(self._database, write=True) as uow:
             now = self._clock.now()
             claimed: list[tuple[str, str, WebhookTarget]] = []
@@ -202,40 +210,61 @@ class Pusher:
         self._wake.set()
 
     def start(self) -> None:
-        self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="pusher")
         self._thread = threading.Thread(target=self._run, name="pusher", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stops claiming and waits for the pushes in flight (each is bounded by its
-        timeout) to end their attempts."""
+    def stop(self, grace: timedelta | None = None) -> None:
+        """Stops claiming and waits up to `grace` (None: as long as they take, each within
+        its timeout) for the pushes in flight to end their attempts. One still going after
+        that is left to its lease: the reaper times it out and the retry policy applies."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        seconds = None if grace is None else grace.total_seconds()
+        with self._ended:
+            self._ended.wait_for(lambda: self._in_flight == 0, seconds)
+            left = self._in_flight
+        if left:
+            logger.warning(
+                "stopping with %d push(es) still waiting for an answer; their leases "
+                "will run out and the reaper time them out",
+                left,
+            )
 
     def _run(self) -> None:
-        assert self._pool is not None
         while not self._stop.is_set():
             self._wake.clear()
             free = self._take_free_slots()
-            try:
-                pushes = self.claim(free) if free else []
-            except UnavailableError as error:
-                logger.info("pushing paused: %s", error.message)
-                pushes = []
-            except Exception:
-                logger.exception("claiming objectives to push failed; retrying")
-                pushes = []
+            pushes = self._claim_in_loop(free) if free else []
             for _ in range(free - len(pushes)):
                 self._free.release()
             for push in pushes:
-                self._pool.submit(self._push_in_slot, push)
+                with self._ended:
+                    self._in_flight += 1
+                threading.Thread(
+                    target=self._push_in_slot, args=(push,), name="pusher-push", daemon=True
+                ).start()
             if free and len(pushes) == free:
                 continue  # maybe more is waiting: claim again once a slot frees
             self._wake.wait(POLL_INTERVAL.total_seconds())
+
+    def _claim_in_loop(self, limit: int) -> list[Push]:
+        try:
+            pushes = self.claim(limit)
+        except UnavailableError as error:
+            if not self._waiting_for_database:
+                self._waiting_for_database = True
+                # INFO: the outage itself is warned of once, where it is watched.
+                logger.info("pushing paused: %s", error.message)
+            return []
+        except Exception:
+            logger.exception("claiming objectives to push failed; retrying")
+            return []
+        if self._waiting_for_database:
+            self._waiting_for_database = False
+            logger.info("pushing resumed")
+        return pushes
 
     def _take_free_slots(self) -> int:
         """Takes every free slot (waiting for one, up to the poll interval, when none is)."""
@@ -255,6 +284,9 @@ class Pusher:
         finally:
             self._free.release()
             self._wake.set()
+            with self._ended:
+                self._in_flight -= 1
+                self._ended.notify_all()
 
 
 _TOO_LARGE = f"the answer is larger than the output limit of {MAX_OUTPUT_BYTES} bytes"

@@ -257,3 +257,34 @@ def test_the_body_is_the_objectives_protojson(world, receiver):
     # What GET would have shown while it ran: the same, but the status and end.
     assert sent["metadata"] == objective_json(running)["metadata"]
     assert sent["spec"] == objective_json(running)["spec"]
+
+
+def test_stopping_leaves_a_push_still_waiting_after_the_grace_to_its_lease(
+    world, receiver, caplog, monkeypatch
+):
+    hold = threading.Event()
+    receiver.reply("/agent", hold=hold)
+    pusher = world.pusher()
+    sender = world.senders[-1]
+    sending, ended = threading.Event(), threading.Event()
+    send = sender.send
+
+    def send_and_tell(target, message):
+        sending.set()
+        try:
+            return send(target, message)
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(sender, "send", send_and_tell)
+    objective = world.trigger(world.schedule())
+    pusher.start()
+    pusher.wake()
+    assert sending.wait(BOUND_SECONDS), "the push never started"
+
+    pusher.stop(timedelta(0))
+
+    assert "1 push(es) still waiting" in caplog.text
+    assert world.objective(objective.metadata.id).info.status is ObjectiveStatus.RUNNING
+    hold.set()
+    assert ended.wait(BOUND_SECONDS)
