@@ -82,12 +82,13 @@ class Settings:
     metrics_per_agent: bool = False
     # RPC access lines (one per call) at INFO; else at DEBUG.
     access_log: bool = False
-    # Outgoing webhooks and pushes may reach http URLs and private, loopback or link-local
-    # addresses (development and tests); else only https to public addresses.
-    allow_private_webhook_targets: bool = False
     # Tracing: OTLP/HTTP export to this base URL (http://collector:4318). None: on only when
     # the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variables name a collector.
     otlp_endpoint: str | None = None
+    # Webhook deliveries may go to loopback, private, link-local and cloud-metadata
+    # addresses (a receiver on the same host or network); off, the guard refuses them at
+    # connect time and the delivery records that error.
+    allow_private_webhook_targets: bool = False
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -231,20 +231,20 @@ _SERVE_FLAGS: tuple[Decorator, ...] = (
         help="pending objectives by agent in /metrics (one series per agent); default one total",
     ),
     _flag(
-        "--allow-private-webhook-targets",
-        "ALLOW_PRIVATE_WEBHOOK_TARGETS",
-        is_flag=True,
-        default=False,
-        help="let webhooks and push agents reach http URLs and private or loopback "
-        "addresses (development); default only https to public addresses",
-    ),
-    _flag(
         "--access-log",
         "ACCESS_LOG",
         is_flag=True,
         default=False,
         help="one INFO line per RPC and REST call, and per REST request refused before any "
         "RPC (default: at DEBUG)",
+    ),
+    _flag(
+        "--allow-private-webhook-targets",
+        "ALLOW_PRIVATE_WEBHOOK_TARGETS",
+        is_flag=True,
+        default=False,
+        help="let webhook deliveries reach loopback, private, link-local and metadata "
+        "addresses (default: refused at connect time, against SSRF)",
     ),
     _flag(
         "--otlp-endpoint",
@@ -307,8 +307,8 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         metrics_address=flags["metrics_address"] or None,
         metrics_per_agent=flags["metrics_per_agent"],
         access_log=flags["access_log"],
-        allow_private_webhook_targets=flags["allow_private_webhook_targets"],
         otlp_endpoint=flags["otlp_endpoint"] or None,
+        allow_private_webhook_targets=flags["allow_private_webhook_targets"],
     )
     stop = stop or threading.Event()
     server = SundialServer(settings)
