@@ -35,6 +35,11 @@ PUSH_OUTCOMES = (
     "refused_by_guard",
     "lease_lost",
 )
+# What the outbox decided for a webhook an event or result may go to (service/outbox.py): a
+# delivery written ("written"), none because the condition was false ("filtered"), or a
+# CONDITION_ERROR delivery because it could not be decided ("condition_error").
+OUTBOX_KINDS = ("event", "result")
+OUTBOX_OUTCOMES = ("written", "filtered", "condition_error")
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Lag from a fire's nominal time to its objective: milliseconds when the engine keeps up,
@@ -176,6 +181,14 @@ class Metrics:
             buckets=_PUSH_BUCKETS,
             registry=registry,
         )
+        self.outbox = Counter(
+            "sundial_outbox_decisions",
+            "Webhooks an event (kind=event) or an objective's result (kind=result) may go "
+            "to, by what the outbox decided: written, filtered (condition false) or "
+            "condition_error.",
+            ["kind", "outcome"],
+            registry=registry,
+        )
         # Every series of a fixed label set exists from the start, at 0: rate() and
         # increase() see the first event, and dashboards show 0 rather than nothing.
         self._fires_by_outcome = {outcome: self.fires.labels(outcome) for outcome in FIRE_OUTCOMES}
@@ -185,6 +198,9 @@ class Metrics:
             self.database_errors.labels(kind)
         for outcome in PUSH_OUTCOMES:
             self.pushes.labels(outcome)
+        for kind in OUTBOX_KINDS:
+            for outcome in OUTBOX_OUTCOMES:
+                self.outbox.labels(kind, outcome)
 
     # --- recording --------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from sundial.service.insight_stats import StatsService
 from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
 from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import MAX_OUTPUT_BYTES, ObjectiveService
+from sundial.service.outbox import Outbox
 from sundial.service.profiles import ProfileService
 from sundial.service.pusher import Pusher
 from sundial.service.schedule_batches import ScheduleBatchService
@@ -105,15 +106,28 @@ class SundialServer:
             min_fire_interval=settings.min_fire_interval,
             notifier=self.notifier,
         )
+        # The outbox renders objectives as the API shows them (the service layer cannot).
+        self.outbox = Outbox(render_objective=objective_json)
         self.objectives = ObjectiveService(
-            self.database, self.clock, self.notifier, metrics=self.metrics, tracing=self.tracing
+            self.database,
+            self.clock,
+            self.notifier,
+            metrics=self.metrics,
+            tracing=self.tracing,
+            outbox=self.outbox,
         )
         self.metrics.watch_pending(self.objectives.pending_by_agent)
         self.schedule_batches = ScheduleBatchService(
             self.database, self.clock, self.schedules, self.notifier
         )
         self.triggers = TriggerService(
-            self.database, self.clock, self.schedules, self.notifier, tracing=self.tracing
+            self.database,
+            self.clock,
+            self.schedules,
+            self.notifier,
+            tracing=self.tracing,
+            outbox=self.outbox,
+            metrics=self.metrics,
         )
         self.firing = FiringService(
             self.database,
@@ -124,6 +138,7 @@ class SundialServer:
             on_created=self.notifier.objectives_available,
             metrics=self.metrics,
             tracing=self.tracing,
+            outbox=self.outbox,
         )
         replica_id = new_replica_id()
         self._engine_reporter = EngineReporter(self.database, self.clock, replica_id)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sundial.domain.metadata import ResourceMetadata
 from sundial.domain.tenancy import Profile
+from sundial.domain.webhooks import ResultDelivery
 
 
 class VariationSelectionMode(enum.Enum):
@@ -58,6 +59,8 @@ class AgentSpec:
     input_data_schema: dict[str, Any] | None = None
     variations: tuple[AgentVariation, ...] = ()
     variation_selection_mode: VariationSelectionMode = VariationSelectionMode.UNSPECIFIED
+    # Where the results of its objectives go, for schedules that list none of their own.
+    deliveries: tuple[ResultDelivery, ...] = ()
     mode: AgentMode = AgentMode.UNSPECIFIED
     push: PushTarget | None = None
 

@@ -1,5 +1,7 @@
 """Conditions (issue 14): CEL expressions over an objective's `output`, `data`, `status`,
-`schedule` and `agent`, compiled when a schedule or webhook is written and evaluated for each
+`schedule` and `agent`, and the event's `type` (its wire name: `objective.failed`,
+`fire.missed`, or `objective.result` for a result delivery, so that one webhook condition can
+tell events apart), compiled when a schedule or webhook is written and evaluated for each
 delivery.
 
 The library is `common-expression-language` (Python bindings of the Rust `cel` crate),
@@ -23,7 +25,7 @@ hand-written part):
 - Checks against the declared variables. cel-go and cel-cpp have a type checker; these two
   libraries accept `nosuch > 1` and `1 + "a"` at compile time. Here the program's free
   variables (`Program.variables()` used outside the macros that bind them) must be among
-  the five declared ones, with the position of the first unknown one, and a bare `status`
+  the six declared ones, with the position of the first unknown one, and a bare `status`
   compared with a bare string literal must name an objective status (`status == "FAILD"`
   is refused). Other type errors are found when evaluating and come back as an error result.
 - A cost bound. Neither has one: the bench's 300 x 300 x 300 nested `all` runs 8.8 s in the
@@ -70,7 +72,7 @@ MAX_NESTING = 32
 MAX_MACRO_DEPTH = 3
 COST_LIMIT = 10_000_000
 
-VARIABLES = ("output", "data", "status", "schedule", "agent")
+VARIABLES = ("output", "data", "status", "schedule", "agent", "type")
 STATUS_NAMES = frozenset(s.name for s in ObjectiveStatus if s is not ObjectiveStatus.UNSPECIFIED)
 MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 
@@ -209,14 +211,15 @@ def _string_value(literal: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ConditionInput:
-    """What a condition sees: the objective's output and data (JSON), its status, and the
-    schedule and agent as maps (id, name, labels, ...)."""
+    """What a condition sees: the objective's output and data (JSON), its status, the
+    schedule and agent as maps (id, name, labels, ...), and the event's wire name."""
 
     output: Any
     data: Mapping[str, Any]
     status: ObjectiveStatus
     schedule: Mapping[str, Any] = field(default_factory=dict)
     agent: Mapping[str, Any] = field(default_factory=dict)
+    type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +258,7 @@ class Condition:
                 "status": activation.status.name,
                 "schedule": _json(activation.schedule, counter),
                 "agent": _json(activation.agent, counter),
+                "type": activation.type,
             }
         except _NotJsonError as error:
             return ConditionResult(False, str(error))

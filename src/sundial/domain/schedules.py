@@ -10,6 +10,7 @@ from typing import Any
 from sundial.domain.metadata import ResourceMetadata
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.tenancy import Profile
+from sundial.domain.webhooks import ResultDelivery
 
 # Caps on what one schedule spec may hold (the README lists them): generous for real
 # schedules, small enough that validating and compiling one stays cheap.
@@ -141,6 +142,8 @@ class AgentScheduleSpec:
     pause_on_failure: bool = False
     max_fires: int = 0
     notes: str = ""
+    # Where each objective's result goes; empty: the agent's deliveries.
+    deliveries: tuple[ResultDelivery, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

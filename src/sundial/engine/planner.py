@@ -18,6 +18,9 @@ DEFAULT_CATCHUP_WINDOW = timedelta(hours=24)
 MAX_CATCHUP_FIRES = 1000
 MAX_MISSED_PER_PASS = 100_000
 BUFFER_ALL_CAP = 100
+# Missed and skipped fire times a plan lists (for the events that announce them); the
+# counts have them all.
+MAX_LISTED_TIMES = 100
 
 SKIP_IN_FLIGHT = "previous objective still in flight"
 SKIP_BUFFER_FULL = "a fire is already buffered (BUFFER_ONE)"
@@ -57,6 +60,8 @@ class FirePlan:
     missed: int = 0
     skipped: int = 0
     skip_reason: str = ""
+    missed_times: list[datetime] = field(default_factory=list)  # the first MAX_LISTED_TIMES
+    skipped_times: list[datetime] = field(default_factory=list)  # the first MAX_LISTED_TIMES
 
 
 def plan_fires(due: DueSchedule, now: datetime) -> FirePlan:
@@ -78,12 +83,16 @@ def plan_fires(due: DueSchedule, now: datetime) -> FirePlan:
             break
         if now - nominal > catchup:
             plan.missed += 1
+            if len(plan.missed_times) < MAX_LISTED_TIMES:
+                plan.missed_times.append(nominal)
         else:
             decided += 1
             status, reason = decide(policy, in_flight, buffered)
             if status is None:
                 plan.skipped += 1
                 plan.skip_reason = reason
+                if len(plan.skipped_times) < MAX_LISTED_TIMES:
+                    plan.skipped_times.append(nominal)
             else:
                 if policy is OverlapPolicy.CANCEL_OTHER and in_flight:
                     plan.cancel_ids.extend(due.in_flight_ids)

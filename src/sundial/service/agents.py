@@ -20,8 +20,10 @@ from sundial.service.updates import Writable, check_etag, merge_update, new_meta
 from sundial.service.validation import (
     Violations,
     check_agent_spec,
+    check_delivery_webhooks,
     check_metadata,
     check_request_id,
+    named_webhooks,
 )
 from sundial.service.webhook_signing import generate_secret
 from sundial.store.database import Database
@@ -60,11 +62,14 @@ class AgentService:
         check_metadata(violations, metadata)
         self._check_spec(violations, spec)
         check_request_id(violations, request_id)
+        if violations.items or validate_only:
+            # Every problem at once: the webhooks the deliveries name are looked up too.
+            with UnitOfWork(self._database, write=False) as uow:
+                require_workspace(uow, principal, workspace_id)
+                _check_webhooks(uow, workspace_id, spec, violations)
         violations.raise_if_any()
 
         if validate_only:
-            with UnitOfWork(self._database, write=False) as uow:
-                require_workspace(uow, principal, workspace_id)
             now = self._clock.now()
             return Agent(
                 metadata=new_metadata(principal, workspace_id, "", metadata, now),
@@ -93,6 +98,9 @@ class AgentService:
             if replayed_id is not None:
                 return require_agent(uow, principal, workspace_id, replayed_id)
             require_workspace(uow, principal, workspace_id)
+            violations = Violations()
+            _check_webhooks(uow, workspace_id, spec, violations)
+            violations.raise_if_any()
             agent_id = new_id(IdPrefix.AGENT)
             now = self._clock.now()
             given = spec.push.secret if spec.push is not None else ""
@@ -144,6 +152,7 @@ class AgentService:
             violations = Violations()
             check_metadata(violations, updated.metadata)
             self._check_spec(violations, updated.spec)
+            _check_webhooks(uow, workspace_id, updated.spec, violations)
             violations.raise_if_any()
             agent = replace(
                 current,
@@ -196,6 +205,14 @@ def _with_made_secret(agent: Agent, secret: str) -> Agent:
     if not secret:
         return agent
     return replace(agent, info=replace(agent.info, push_secret=secret))
+
+
+def _check_webhooks(
+    uow: UnitOfWork, workspace_id: str, spec: AgentSpec, violations: Violations
+) -> None:
+    """The webhooks the agent's deliveries name exist in its workspace."""
+    existing = uow.outbox.webhook_ids_in(workspace_id, named_webhooks(spec.deliveries))
+    check_delivery_webhooks(violations, spec.deliveries, existing)
 
 
 def require_agent(

@@ -1,11 +1,13 @@
 """One firing batch = one transaction: lock due schedules, plan their fires, insert the
-objectives and advance the schedules, commit. No window exists in which an objective is
+objectives, advance the schedules and write the outbox's deliveries of the fires missed or
+skipped and the schedules finished, commit. No window exists in which an objective is
 written and its schedule has not advanced, or the reverse."""
 
 import functools
 import json
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,9 +18,11 @@ from cachetools import LRUCache
 from sundial.domain.agents import AgentSpec, choose_variation
 from sundial.domain.clock import Clock, later
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
+from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, OverlapPolicy
+from sundial.domain.webhooks import EventType, Webhook
 from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
 from sundial.metrics import Metrics
+from sundial.service.outbox import Outbox, OutboxReport, ScheduleEvent
 from sundial.store.codec import from_json
 from sundial.store.database import Database
 from sundial.store.firing import (
@@ -29,6 +33,8 @@ from sundial.store.firing import (
     ScheduleAdvance,
     objective_spec_of,
 )
+from sundial.store.repositories.outbox import OutboxRepository
+from sundial.store.unit_of_work import JoinedWork
 from sundial.timing import CompiledSchedule, compile_schedule
 from sundial.tracing import FireSpan, Tracing
 
@@ -41,6 +47,7 @@ _DOCUMENT_CACHE_SIZE = 10_000
 _NOTHING_IN_FLIGHT = InFlight((), 0)
 # The metrics' outcome of a new objective, by its status.
 _OUTCOMES = {"PENDING": "created", "BUFFERED": "buffered", "CANCELLED": "cancelled"}
+MISSED_REASON = "older than the schedule's catch-up window"
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -89,10 +96,12 @@ class FiringService:
         on_created: Callable[[frozenset[str]], None] | None = None,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._database = database
         self._metrics = metrics or Metrics()
         self._tracing = tracing or Tracing()
+        self._outbox = outbox or Outbox()
         self._clock = clock
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
@@ -161,6 +170,10 @@ class FiringService:
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
+            outbox = self._write_outbox(
+                OutboxRepository(connection), lambda: JoinedWork(connection), decided, now
+            )
+        outbox.record(self._metrics)
         if spans:  # tracing on
             for fire, span in zip(fires, spans, strict=True):
                 span.end({"sundial.lag_seconds": (now - fire.scheduled_time).total_seconds()})
@@ -173,6 +186,56 @@ class FiringService:
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
+
+    def _write_outbox(
+        self,
+        repository: OutboxRepository,
+        joined_work: Callable[[], JoinedWork],
+        decided: list[tuple[DueRow, FirePlan, list[NewFire]]],
+        now: datetime,
+    ) -> OutboxReport:
+        """The deliveries of the pass's events and of the objectives it cancelled
+        (CANCEL_OTHER), on the pass's connection (`joined_work` opens repositories there).
+        Most passes have neither and read no webhook; the others read the webhooks of their
+        workspaces in one query, and nothing more when there are none."""
+        report = OutboxReport()
+        events = [event for row, plan, _ in decided for event in _events_of(row, plan)]
+        ended = [
+            (row, objective_id)
+            for row, plan, created in decided
+            for objective_id in _cancelled_ids(plan, created)
+        ]
+        if not events and not ended:
+            return report
+        workspaces = {e.workspace_id for e in events} | {row.workspace_id for row, _ in ended}
+        webhooks = repository.webhooks_in(workspaces)
+        if not webhooks:
+            return report
+        report.merge(self._outbox.schedule_events(repository, events, now, webhooks=webhooks))
+        by_workspace: dict[str, list[Webhook]] = defaultdict(list)
+        for webhook in webhooks:
+            by_workspace[webhook.metadata.workspace_id].append(webhook)
+        ended = [
+            (row, objective_id) for row, objective_id in ended if row.workspace_id in by_workspace
+        ]
+        if not ended:
+            return report
+        with joined_work() as work:
+            schedules: dict[str, AgentSchedule | None] = {}
+            for row, objective_id in ended:
+                if row.id not in schedules:
+                    schedules[row.id] = work.schedules.get(row.workspace_id, row.id)
+                report.merge(
+                    self._outbox.objective_ended(
+                        work,
+                        objective_id,
+                        row.workspace_id,
+                        schedules[row.id],
+                        now,
+                        webhooks=by_workspace[row.workspace_id],
+                    )
+                )
+        return report
 
     def _traced(self, fires: list[NewFire]) -> tuple[list[NewFire], list[FireSpan]]:
         """The fires with the traceparent of their own new span, and those spans."""
@@ -483,6 +546,40 @@ def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePl
         ),
         now,
     )
+
+
+def _cancelled_ids(plan: FirePlan, created: list[NewFire]) -> list[str]:
+    """The objectives a plan ends CANCELLED: those in flight that a newer fire cancels, and
+    those of its own fires that a later fire of the same pass superseded."""
+    return [*plan.cancel_ids, *(f.objective_id for f in created if f.status == "CANCELLED")]
+
+
+def _events_of(row: DueRow, plan: FirePlan) -> list[ScheduleEvent]:
+    """What one schedule's plan announces: its missed fires, its skipped fires, and its end
+    (no fire time left: end_time, max_fires, the last one-shot time)."""
+    events = []
+
+    def event(kind: EventType, times: list[datetime], count: int, reason: str) -> None:
+        events.append(
+            ScheduleEvent(
+                kind,
+                account_id=row.account_id,
+                workspace_id=row.workspace_id,
+                schedule_id=row.id,
+                agent_id=row.agent_id,
+                scheduled_times=tuple(times),
+                count=count,
+                reason=reason,
+            )
+        )
+
+    if plan.missed:
+        event(EventType.FIRE_MISSED, plan.missed_times, plan.missed, MISSED_REASON)
+    if plan.skipped:
+        event(EventType.FIRE_SKIPPED, plan.skipped_times, plan.skipped, plan.skip_reason)
+    if plan.next_nominal_at is None:
+        event(EventType.SCHEDULE_FINISHED, [], plan.scheduled_fires, "no fire time left")
+    return events
 
 
 def _set_aside(row: DueRow, now: datetime) -> ScheduleAdvance:

@@ -1,5 +1,6 @@
 """What an objective's ending tells the operator, once its transaction committed: the
-metrics it moves and its log line (timeout, retry, final failure, auto-pause)."""
+metrics it moves (the outbox's decisions among them) and its log line (timeout, retry,
+final failure, auto-pause)."""
 
 import logging
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from datetime import datetime
 
 from sundial.domain.objectives import Objective, ObjectiveStatus
 from sundial.metrics import Metrics
+from sundial.service.outbox import OutboxReport
 
 # The objective service's logger: these lines are its events.
 logger = logging.getLogger("sundial.objectives")
@@ -22,6 +24,7 @@ class Ending:
     ended_at: datetime
     retry_at: datetime | None = None  # when the retry it got becomes available
     paused: bool = False  # its schedule was paused (pause_on_failure)
+    outbox: OutboxReport | None = None  # the deliveries its transaction wrote
 
 
 def report_ending(ending: Ending, metrics: Metrics) -> None:
@@ -36,6 +39,8 @@ def report_ending(ending: Ending, metrics: Metrics) -> None:
         metrics.attempts.observe(objective.info.attempt)
     if ending.paused:
         metrics.auto_paused.inc()
+    if ending.outbox is not None:
+        ending.outbox.record(metrics)
     ids = {
         "objective_id": objective.metadata.id,
         "schedule_id": objective.spec.schedule_id,

@@ -15,6 +15,7 @@ from sundial.domain.listing import Page
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.principals import Principal
 from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
+from sundial.domain.webhooks import EventType
 from sundial.metrics import Metrics
 from sundial.service.agents import require_agent
 from sundial.service.filtering import enum_value
@@ -22,6 +23,7 @@ from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.objective_endings import Ending, report_ending
 from sundial.service.objective_leases import execution_timeout, lease_objective
+from sundial.service.outbox import Outbox, ScheduleEvent
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.validation import json_size
@@ -78,11 +80,14 @@ class ObjectiveService:
         *,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
         self._notifier = notifier
         self._metrics = metrics or Metrics()
+        # Writes each ending's events and results in the ending's transaction.
+        self._outbox = outbox or Outbox()
         # Each claim is recorded in its objective's trace (the one its fire started).
         self._tracing = tracing or Tracing()
 
@@ -373,18 +378,44 @@ class ObjectiveService:
             objective.metadata.workspace_id, objective.spec.schedule_id, for_update=True
         )
         ending = Ending(objective, status, error, now)
+        workspace_id = objective.metadata.workspace_id
         if schedule is None:
-            return ending
+            report = self._outbox.objective_ended(
+                uow, objective.metadata.id, workspace_id, None, now
+            )
+            return replace(ending, outbox=report)
         if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
             policy = schedule.spec.retry_policy or RetryPolicy()
             if retryable and objective.info.attempt < max(policy.max_attempts, 1):
                 delay = backoff(policy, objective.info.attempt)
                 available_at = later(now, delay if retry_after is None else retry_after)
                 self._retry(uow, objective, available_at, now)
+                # Not an ending yet: the retry's own ending is announced.
                 return replace(ending, retry_at=available_at)
-        paused = self._record_outcome(uow, schedule, objective, status, error, now)
+        pause_note = self._record_outcome(uow, schedule, objective, status, error, now)
         self._promote_buffered(uow, schedule.metadata.id, now)
-        return replace(ending, paused=paused)
+        report = self._outbox.objective_ended(
+            uow, objective.metadata.id, workspace_id, schedule, now
+        )
+        if pause_note is not None:
+            paused = ScheduleEvent(
+                EventType.SCHEDULE_AUTO_PAUSED,
+                account_id=objective.metadata.account_id,
+                workspace_id=workspace_id,
+                schedule_id=schedule.metadata.id,
+                agent_id=schedule.info.agent_id,
+                scheduled_times=(
+                    ()
+                    if objective.spec.scheduled_time is None
+                    else (objective.spec.scheduled_time,)
+                ),
+                count=schedule.info.consecutive_failure_count + 1,
+                reason=pause_note,
+                schedule_name=schedule.metadata.name,
+                schedule_labels=dict(schedule.metadata.labels),
+            )
+            report.merge(self._outbox.schedule_events(uow.outbox, [paused], now))
+        return replace(ending, paused=pause_note is not None, outbox=report)
 
     def _retry(
         self, uow: UnitOfWork, objective: Objective, available_at: datetime, now: datetime
@@ -427,8 +458,9 @@ class ObjectiveService:
         status: ObjectiveStatus,
         error: str,
         now: datetime,
-    ) -> bool:
-        """Updates the schedule's failure count; returns whether it paused the schedule."""
+    ) -> str | None:
+        """Updates the schedule's failure count; returns the note of the pause if it paused
+        the schedule (pause_on_failure), else None."""
         failures = schedule.info.consecutive_failure_count
         if status is ObjectiveStatus.SUCCEEDED:
             failures = 0
@@ -448,8 +480,8 @@ class ObjectiveService:
             spec = replace(schedule.spec, status=ScheduleStatus.PAUSED, notes=note[:4096])
             metadata = replace(schedule.metadata, updated_at=now)
             uow.schedules.update(replace(schedule, spec=spec, metadata=metadata), NextFire())
-            return True
-        return False
+            return spec.notes
+        return None
 
     def _promote_buffered(self, uow: UnitOfWork, schedule_id: str, now: datetime) -> None:
         """When nothing of the schedule is in flight, its oldest buffered fire starts."""

@@ -33,7 +33,7 @@ from sundial.service.schedule_drafts import (
 )
 from sundial.service.schedules import FUTURE_FIRE_TIMES, ScheduleService
 from sundial.service.tenancy import require_workspace
-from sundial.service.validation import Violations, check_request_id
+from sundial.service.validation import Violations, check_request_id, named_webhooks
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.repositories.schedules import new_schedules
@@ -232,12 +232,17 @@ def _check_batch(uow: UnitOfWork, principal: Principal, batch: _Batch) -> None:
         agent_id = draft.schedule.info.agent_id
         if agent_id not in agents:
             agents[agent_id] = _agent_spec(uow, batch.workspace_id, agent_id)
+    # One query for the webhooks every request's deliveries name.
+    webhook_ids = uow.outbox.webhook_ids_in(
+        batch.workspace_id,
+        set().union(*(named_webhooks(d.schedule.spec.deliveries) for d in batch.drafts)),
+    )
     violations = list(batch.violations)
     for index, draft in enumerate(batch.drafts):
         violations.extend(batch.parent_violations[index])
         violations.extend(
             FieldViolation(f"requests[{index}].{v.field}", v.description)
-            for v in draft_violations(draft, agents[draft.schedule.info.agent_id])
+            for v in draft_violations(draft, agents[draft.schedule.info.agent_id], webhook_ids)
         )
     if violations:
         raise InvalidArgumentError(violations)

@@ -5,6 +5,7 @@ What needs no database (metadata checks, compiling the rules, the first fire) is
 the write transaction, which then holds the write lock only for its statements (on SQLite,
 the process's writers queue behind it); `draft_violations` keeps the errors in their order."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from sundial.domain.schedules import (
 from sundial.service.updates import new_metadata
 from sundial.service.validation import (
     Violations,
+    check_delivery_webhooks,
     check_metadata,
     check_request_id,
     check_schedule_spec,
@@ -124,14 +126,18 @@ def draft_schedule(
     return Draft(schedule, next_fire, tuple(violations.items), rules_error, has_fire=bool(fires))
 
 
-def draft_violations(draft: Draft, agent_spec: AgentSpec | None) -> list[FieldViolation]:
-    """Every violation of the draft once its agent's spec is known, in a fixed order: the
-    metadata's, the rest of the spec's, then the rules'. Without an agent (a batch request
-    that names none) the checks against it are left out."""
+def draft_violations(
+    draft: Draft, agent_spec: AgentSpec | None, webhook_ids: Collection[str]
+) -> list[FieldViolation]:
+    """Every violation of the draft once its agent's spec and the workspace's webhooks it
+    names (`webhook_ids`: those found) are known, in a fixed order: the metadata's, the rest
+    of the spec's, then the rules'. Without an agent (a batch request that names none) the
+    checks against it are left out."""
     violations = Violations()
     violations.items.extend(draft.violations)
     if agent_spec is not None:
         check_schedule_spec(violations, draft.schedule.spec, agent_spec)
+    check_delivery_webhooks(violations, draft.schedule.spec.deliveries, webhook_ids)
     if draft.rules_error is not None:
         violations.extend(draft.rules_error)
     elif not draft.has_fire:

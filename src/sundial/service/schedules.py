@@ -34,9 +34,11 @@ from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update
 from sundial.service.validation import (
     Violations,
+    check_delivery_webhooks,
     check_metadata,
     check_pause_reason,
     check_schedule_spec,
+    named_webhooks,
 )
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
@@ -202,6 +204,11 @@ class ScheduleService:
             check_metadata(violations, merged.metadata)
             agent_spec = require_agent_spec(uow, principal, workspace_id, current.info.agent_id)
             compiled = self._validate(violations, schedule_id, new_spec, agent_spec)
+            check_delivery_webhooks(
+                violations,
+                new_spec.deliveries,
+                uow.outbox.webhook_ids_in(workspace_id, named_webhooks(new_spec.deliveries)),
+            )
             violations.raise_if_any()
             now = self._clock.now()
             if (
@@ -456,7 +463,10 @@ def _check_draft(uow: UnitOfWork, principal: Principal, draft: Draft) -> None:
     agent_spec = require_agent_spec(
         uow, principal, schedule.metadata.workspace_id, schedule.info.agent_id
     )
-    violations = draft_violations(draft, agent_spec)
+    webhook_ids = uow.outbox.webhook_ids_in(
+        schedule.metadata.workspace_id, named_webhooks(schedule.spec.deliveries)
+    )
+    violations = draft_violations(draft, agent_spec, webhook_ids)
     if violations:
         raise InvalidArgumentError(violations)
 

@@ -13,8 +13,10 @@ from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.principals import Principal
 from sundial.domain.schedules import AgentSchedule, OverlapPolicy
 from sundial.engine.planner import decide
+from sundial.metrics import Metrics
 from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.notifier import Notifier
+from sundial.service.outbox import Outbox, OutboxReport
 from sundial.service.schedules import ScheduleService, require_schedule
 from sundial.service.validation import Violations, check_request_id
 from sundial.store.codec import to_json
@@ -49,8 +51,13 @@ class TriggerService:
         notifier: Notifier,
         *,
         tracing: Tracing | None = None,
+        outbox: Outbox | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._tracing = tracing or Tracing()
+        # Announces the objectives a CANCEL_OTHER trigger cancels, in its transaction.
+        self._outbox = outbox or Outbox()
+        self._metrics = metrics or Metrics()
         self._database = database
         self._clock = clock
         self._schedules = schedules
@@ -113,10 +120,18 @@ class TriggerService:
                     f"not triggered: {reason} (overlap policy {policy.name})",
                     reason="TRIGGER_SKIPPED",
                 )
-            if policy is OverlapPolicy.CANCEL_OTHER:
+            cancelled = OutboxReport()
+            if policy is OverlapPolicy.CANCEL_OTHER and in_flight:
                 uow.objectives.cancel(
                     in_flight, now, "cancelled by a manual trigger (CANCEL_OTHER)"
                 )
+                webhooks = uow.outbox.webhooks_in([workspace_id])
+                for ended_id in in_flight if webhooks else ():
+                    cancelled.merge(
+                        self._outbox.objective_ended(
+                            uow, ended_id, workspace_id, schedule, now, webhooks=webhooks
+                        )
+                    )
             objective_id = new_id(IdPrefix.OBJECTIVE)
             span = self._tracing.fire_span(
                 {
@@ -148,6 +163,7 @@ class TriggerService:
             # Answered as a Get will read it.
             created = _require_objective(uow, workspace_id, objective_id)
             uow.commit()
+        cancelled.record(self._metrics)
         span.end()
         return created
 

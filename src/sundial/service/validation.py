@@ -5,12 +5,14 @@ sees every problem at once."""
 
 import json
 import re
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
 import jsonschema
 
 from sundial.domain.agents import AgentSpec
+from sundial.domain.conditions import compile_condition
 from sundial.domain.errors import FieldViolation, InvalidArgumentError
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.schedules import (
@@ -19,6 +21,7 @@ from sundial.domain.schedules import (
     MAX_RETRY_BACKOFF,
     AgentScheduleSpec,
 )
+from sundial.domain.webhooks import ResultDelivery
 
 MAX_NAME_LENGTH = 256
 MAX_KEY_LENGTH = 256
@@ -32,6 +35,7 @@ MAX_SCHEMA_BYTES = 64 * 1024
 MAX_VARIATIONS = 100
 MAX_RETRY_ATTEMPTS = 100
 MAX_REQUEST_ID_LENGTH = 128
+MAX_DELIVERIES = 10
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_.\-/]*$")
 _VARIATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]+$")
@@ -127,6 +131,7 @@ def check_agent_spec(violations: Violations, spec: AgentSpec, *, prefix: str = "
         _check_text(violations, f"{path}.name", variation.name, MAX_NAME_LENGTH)
         if variation.weight < 0:
             violations.add(f"{path}.weight", f"weight must be >= 0, got {variation.weight}")
+    check_deliveries(violations, spec.deliveries, prefix=prefix)
 
 
 def check_schedule_spec(
@@ -158,6 +163,7 @@ def check_schedule_spec(
     if spec.max_fires < 0:
         violations.add(f"{prefix}.max_fires", f"max_fires must be >= 0, got {spec.max_fires}")
     _check_text(violations, f"{prefix}.notes", spec.notes, MAX_DESCRIPTION_LENGTH)
+    check_deliveries(violations, spec.deliveries, prefix=prefix)
     retry = spec.retry_policy
     if retry is None:
         return
@@ -176,6 +182,51 @@ def check_schedule_spec(
             f"{path}.backoff_multiplier",
             f"backoff_multiplier must be 0 (default 2.0) or 1-100, got {retry.backoff_multiplier}",
         )
+
+
+def check_deliveries(
+    violations: Violations, deliveries: Sequence[ResultDelivery], *, prefix: str = "spec"
+) -> None:
+    """A schedule's or agent's result deliveries, but whether their webhooks exist (that
+    needs the database: check_delivery_webhooks)."""
+    if len(deliveries) > MAX_DELIVERIES:
+        violations.add(
+            f"{prefix}.deliveries", f"at most {MAX_DELIVERIES} deliveries, got {len(deliveries)}"
+        )
+    seen: set[str] = set()
+    for index, delivery in enumerate(deliveries):
+        path = f"{prefix}.deliveries[{index}]"
+        if not delivery.webhook_id:
+            violations.add(f"{path}.webhook_id", "webhook_id is required")
+        elif delivery.webhook_id in seen:
+            violations.add(f"{path}.webhook_id", f"webhook {delivery.webhook_id!r} is listed twice")
+        seen.add(delivery.webhook_id)
+        if delivery.condition:
+            try:
+                compile_condition(delivery.condition, f"{path}.condition")
+            except InvalidArgumentError as error:
+                violations.extend(error)
+
+
+def named_webhooks(deliveries: Sequence[ResultDelivery]) -> set[str]:
+    """The webhook ids result deliveries name (what check_delivery_webhooks looks up)."""
+    return {delivery.webhook_id for delivery in deliveries if delivery.webhook_id}
+
+
+def check_delivery_webhooks(
+    violations: Violations,
+    deliveries: Sequence[ResultDelivery],
+    existing: Collection[str],
+    *,
+    prefix: str = "spec",
+) -> None:
+    """Each delivery names a webhook of the workspace (`existing`: those found)."""
+    for index, delivery in enumerate(deliveries):
+        if delivery.webhook_id and delivery.webhook_id not in existing:
+            violations.add(
+                f"{prefix}.deliveries[{index}].webhook_id",
+                f"the workspace has no webhook {delivery.webhook_id!r}",
+            )
 
 
 def _check_data(

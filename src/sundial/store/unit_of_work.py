@@ -3,6 +3,7 @@
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from sundial.store.database import Database
@@ -11,6 +12,7 @@ from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
+from sundial.store.repositories.outbox import OutboxRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
 
@@ -24,6 +26,7 @@ class UnitOfWork:
     idempotency: IdempotencyRepository
     objectives: ObjectiveRepository
     insight: InsightRepository
+    outbox: OutboxRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -41,6 +44,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.objectives = ObjectiveRepository(session)
         self.insight = InsightRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     @property
@@ -68,3 +72,34 @@ class UnitOfWork:
             self._session = None
             if self._turn is not None:
                 self._turn.__exit__(None, None, None)
+
+
+class JoinedWork:
+    """The repositories an outbox writer reads with, on a connection whose transaction the
+    caller owns (the firing pass's Core connection): they join that transaction, and
+    committing it stays the caller's."""
+
+    agents: AgentRepository
+    schedules: ScheduleRepository
+    objectives: ObjectiveRepository
+    outbox: OutboxRepository
+
+    def __init__(self, connection: Connection) -> None:
+        # Joins the connection's transaction: closing the session leaves it as it is.
+        self._session = Session(bind=connection, join_transaction_mode="rollback_only")
+
+    def __enter__(self) -> Self:
+        session = self._session
+        self.agents = AgentRepository(session)
+        self.schedules = ScheduleRepository(session)
+        self.objectives = ObjectiveRepository(session)
+        self.outbox = OutboxRepository(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._session.close()

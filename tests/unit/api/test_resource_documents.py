@@ -37,6 +37,8 @@ FULL_SPEC = {
     "pauseOnFailure": True,
     "maxFires": 5,
     "notes": "n",
+    "deliveries": [{"webhookId": "whk_1", "format": "WEBHOOK_FORMAT_SLACK_MARKDOWN",
+                    "condition": "status == 'FAILED'"}],
 }  # fmt: skip
 
 

@@ -73,6 +73,21 @@ def test_a_condition_is_true_or_false(text: str, matched: bool) -> None:
     assert evaluate(text) == ConditionResult(matched)
 
 
+@pytest.mark.parametrize(
+    ("text", "event_type", "matched"),
+    [
+        ('type == "objective.failed"', "objective.failed", True),
+        ('type == "objective.failed"', "fire.missed", False),
+        ('type.startsWith("fire.") && schedule.name == "daily-prices"', "fire.skipped", True),
+        ('type == "objective.result" && status == "FAILED"', "objective.result", True),
+        ('type == ""', "", True),
+    ],
+    ids=["same", "other", "prefix", "result", "unset"],
+)
+def test_the_event_type_is_a_variable(text: str, event_type: str, matched: bool) -> None:
+    assert evaluate(text, type=event_type) == ConditionResult(matched)
+
+
 def test_json_numbers_are_doubles_whatever_the_dict_held() -> None:
     # A Struct holds 3 as 3.0, json.loads as 3: both compare equal to the int literal 3.
     for output in ({"count": 3.0}, json.loads('{"count": 3}')):

@@ -1,0 +1,510 @@
+"""The outbox's writers: for each state change (an objective ending, a schedule pausing
+itself, fires missed or skipped, a schedule finishing, a webhook disabled) the delivery rows
+of the webhooks it goes to, written by the caller's transaction (DESIGN.md section 9) and
+sent later by the dispatcher.
+
+An event goes to each webhook of the workspace that subscribes to its type, passes the
+webhook's agent and schedule filters and whose condition is true. An objective's result goes
+to each webhook its schedule's `deliveries` name (the agent's when the schedule names none)
+whose condition is true. A condition that cannot be decided writes a CONDITION_ERROR row
+saying why, so the user sees it over the API instead of a result that silently never came.
+
+Bodies are rendered once, when the row is written, so every attempt sends the same bytes:
+the ProtoJSON of a sundial.v1.WebhookEvent, or a Slack message. An objective's ProtoJSON
+needs the generated code, which this layer cannot import, so the server hands a renderer in
+(gateway/bodies.py objective_json)."""
+
+import functools
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sundial.domain.conditions import (
+    Condition,
+    ConditionInput,
+    ConditionResult,
+    compile_condition,
+)
+from sundial.domain.errors import InvalidArgumentError
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.metadata import ResourceMetadata
+from sundial.domain.objectives import Objective, ObjectiveStatus
+from sundial.domain.schedules import AgentSchedule
+from sundial.domain.webhooks import (
+    RESULT_TYPE,
+    Delivery,
+    DeliveryInfo,
+    DeliverySpec,
+    DeliveryStatus,
+    EventType,
+    ResultDelivery,
+    Webhook,
+    WebhookFormat,
+)
+from sundial.metrics import Metrics
+from sundial.service.slack_messages import MessageFacts, slack_message
+from sundial.store.codec import to_json
+from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.objectives import ObjectiveRepository
+from sundial.store.repositories.outbox import OutboxRepository
+
+logger = logging.getLogger("sundial.outbox")
+
+ObjectiveRenderer = Callable[[Objective], dict[str, Any]]
+
+# How an objective's final status is announced.
+ENDED_EVENTS = {
+    ObjectiveStatus.SUCCEEDED: EventType.OBJECTIVE_SUCCEEDED,
+    ObjectiveStatus.FAILED: EventType.OBJECTIVE_FAILED,
+    ObjectiveStatus.TIMED_OUT: EventType.OBJECTIVE_TIMED_OUT,
+    ObjectiveStatus.CANCELLED: EventType.OBJECTIVE_CANCELLED,
+}
+# Distinct condition texts kept compiled (webhook conditions are evaluated at every event).
+_COMPILED_CONDITIONS = 1024
+# Fire times listed in one event body (a long outage can miss thousands; `count` has all).
+MAX_EVENT_TIMES = 100
+
+
+def domain_objective_json(objective: Objective) -> dict[str, Any]:
+    """The objective's stored form: for services built without the server's wiring (the
+    server renders the API's ProtoJSON instead)."""
+    encoded: dict[str, Any] = to_json(objective)
+    return encoded
+
+
+class OutboxReads(Protocol):
+    """What objective_ended reads and writes with: a UnitOfWork, or the firing pass's
+    JoinedWork."""
+
+    outbox: OutboxRepository
+    objectives: ObjectiveRepository
+    agents: AgentRepository
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleEvent:
+    """A fire or schedule event (missed, skipped, finished, auto-paused) of one schedule."""
+
+    type: EventType
+    account_id: str
+    workspace_id: str
+    schedule_id: str
+    agent_id: str
+    scheduled_times: tuple[datetime, ...] = ()
+    count: int = 0
+    reason: str = ""
+    schedule_name: str = ""
+    schedule_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OutboxReport:
+    """What the writers decided, counted in the metrics once the transaction committed."""
+
+    decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def count(self, kind: str, outcome: str) -> None:
+        self.decisions[(kind, outcome)] += 1
+
+    def record(self, metrics: Metrics) -> None:
+        for (kind, outcome), count in self.decisions.items():
+            metrics.outbox.labels(kind, outcome).inc(count)
+
+    def merge(self, other: "OutboxReport") -> None:
+        self.decisions.update(other.decisions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """What one event is about, for the filters, the conditions and the bodies."""
+
+    type: str
+    account_id: str
+    workspace_id: str
+    timestamp: datetime
+    data: dict[str, Any]
+    facts: MessageFacts
+    condition_input: ConditionInput
+    event_type: EventType = EventType.UNSPECIFIED
+    objective_id: str = ""
+    schedule_id: str = ""
+    agent_id: str = ""
+
+
+class Outbox:
+    """Decides and writes deliveries inside the caller's transaction; returns an
+    OutboxReport for the caller to record once it committed."""
+
+    def __init__(self, render_objective: ObjectiveRenderer = domain_objective_json) -> None:
+        self._render_objective = render_objective
+
+    # --- writers --------------------------------------------------------------------------
+
+    def objective_ended(
+        self,
+        uow: OutboxReads,
+        objective_id: str,
+        workspace_id: str,
+        schedule: AgentSchedule | None,
+        now: datetime,
+        *,
+        webhooks: Sequence[Webhook] | None = None,
+    ) -> OutboxReport:
+        """The event of an objective's final status and its result deliveries. Reads the
+        objective as it ended, and its agent, only when the workspace has a webhook
+        (`webhooks`: the workspace's, if the caller read them already)."""
+        report = OutboxReport()
+        if webhooks is None:
+            webhooks = uow.outbox.webhooks_in([workspace_id])
+        if not webhooks:
+            return report
+        objective = uow.objectives.get(workspace_id, objective_id)
+        if objective is None:
+            return report
+        agent = uow.agents.get(workspace_id, objective.spec.agent_id)
+        event_type = ENDED_EVENTS[objective.info.status]
+        schedule_map = _resource_map(schedule.metadata if schedule else None, objective.spec)
+        agent_map = _resource_map(agent.metadata if agent else None, None)
+        agent_map.setdefault("id", objective.spec.agent_id)
+        rendered = self._render_objective(objective)
+        facts = MessageFacts(
+            headline=f"Objective {objective.info.status.name}",
+            schedule_name=schedule.metadata.name if schedule else "",
+            schedule_id=objective.spec.schedule_id,
+            agent_name=agent.metadata.name if agent else "",
+            agent_id=objective.spec.agent_id,
+            scheduled_time=objective.spec.scheduled_time,
+            output=objective.info.output,
+            error=objective.info.error,
+        )
+
+        def subject(type_name: str, kind: EventType) -> _Subject:
+            return _Subject(
+                type=type_name,
+                account_id=objective.metadata.account_id,
+                workspace_id=workspace_id,
+                timestamp=now,
+                data={"objective": rendered},
+                facts=facts,
+                condition_input=ConditionInput(
+                    output=objective.info.output,
+                    data=objective.spec.data if isinstance(objective.spec.data, dict) else {},
+                    status=objective.info.status,
+                    schedule=schedule_map,
+                    agent=agent_map,
+                    type=type_name,
+                ),
+                event_type=kind,
+                objective_id=objective.metadata.id,
+                schedule_id=objective.spec.schedule_id,
+                agent_id=objective.spec.agent_id,
+            )
+
+        rows = _event_rows(webhooks, subject(event_type.wire_name, event_type), report)
+        deliveries: Sequence[ResultDelivery] = ()
+        if schedule is not None and schedule.spec.deliveries:
+            deliveries = schedule.spec.deliveries
+        elif agent is not None:
+            deliveries = agent.spec.deliveries
+        if deliveries:
+            result = subject(RESULT_TYPE, EventType.UNSPECIFIED)
+            rows.extend(_result_rows(webhooks, deliveries, result, report))
+        uow.outbox.add(rows, now)
+        return report
+
+    def schedule_events(
+        self,
+        repository: OutboxRepository,
+        events: Sequence[ScheduleEvent],
+        now: datetime,
+        *,
+        webhooks: Sequence[Webhook] | None = None,
+    ) -> OutboxReport:
+        """The deliveries of fire and schedule events, in one insert. `webhooks`: those of
+        the events' workspaces if the caller read them already; else one query reads them
+        (and, when there are any, one more the schedules' names and labels)."""
+        report = OutboxReport()
+        if not events:
+            return report
+        if webhooks is None:
+            webhooks = repository.webhooks_in({e.workspace_id for e in events})
+        if not webhooks:
+            return report
+        by_workspace: dict[str, list[Webhook]] = {}
+        for webhook in webhooks:
+            by_workspace.setdefault(webhook.metadata.workspace_id, []).append(webhook)
+        unnamed = {e.schedule_id for e in events if not e.schedule_name}
+        facts = repository.schedule_facts(
+            {e.schedule_id for e in events if e.workspace_id in by_workspace} & unnamed
+        )
+        rows: list[Delivery] = []
+        for event in events:
+            targets = by_workspace.get(event.workspace_id)
+            if targets:
+                name, labels = facts.get(
+                    event.schedule_id, (event.schedule_name, event.schedule_labels)
+                )
+                named = replace(event, schedule_name=name, schedule_labels=labels)
+                rows.extend(schedule_event_deliveries(targets, named, now, report))
+        repository.add(rows, now)
+        return report
+
+    def webhook_disabled(
+        self,
+        repository: OutboxRepository,
+        webhook: Webhook,
+        reason: str,
+        now: datetime,
+    ) -> OutboxReport:
+        """The `webhook.disabled` event of `webhook` (whose target kept failing), to the
+        workspace's other webhooks that subscribe to it."""
+        report = OutboxReport()
+        meta = webhook.metadata
+        others = [
+            w for w in repository.webhooks_in([meta.workspace_id]) if w.metadata.id != meta.id
+        ]
+        if not others:
+            return report
+        kind = EventType.WEBHOOK_DISABLED
+        subject = _Subject(
+            type=kind.wire_name,
+            account_id=meta.account_id,
+            workspace_id=meta.workspace_id,
+            timestamp=now,
+            data={"webhookId": meta.id, "reason": reason},
+            facts=MessageFacts(headline=f"Webhook {meta.name or meta.id} disabled", reason=reason),
+            condition_input=ConditionInput(
+                output=None,
+                data={},
+                status=ObjectiveStatus.UNSPECIFIED,
+                type=kind.wire_name,
+            ),
+            event_type=kind,
+        )
+        repository.add(_event_rows(others, subject, report), now)
+        return report
+
+
+# --- deciding ---------------------------------------------------------------------------
+
+
+def schedule_event_deliveries(
+    webhooks: Sequence[Webhook], event: ScheduleEvent, now: datetime, report: OutboxReport
+) -> list[Delivery]:
+    """The deliveries of one fire or schedule event to the webhooks of its workspace (the
+    event carries its schedule's name and labels); what was decided is counted in `report`."""
+    subject = _schedule_subject(event, event.schedule_name, event.schedule_labels, now)
+    return _event_rows(webhooks, subject, report)
+
+
+def _event_rows(
+    webhooks: Sequence[Webhook], subject: _Subject, report: OutboxReport
+) -> list[Delivery]:
+    rows = []
+    bodies: dict[WebhookFormat, dict[str, Any]] = {}
+    for webhook in webhooks:
+        spec = webhook.spec
+        if subject.event_type not in spec.event_types:
+            continue
+        if spec.agent_ids and subject.agent_id not in spec.agent_ids:
+            continue
+        if spec.schedule_ids and subject.schedule_id not in spec.schedule_ids:
+            continue
+        row = _decided(
+            webhook,
+            spec.condition,
+            _format(WebhookFormat.UNSPECIFIED, webhook),
+            subject,
+            bodies,
+            report,
+            "event",
+        )
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _result_rows(
+    webhooks: Sequence[Webhook],
+    deliveries: Sequence[ResultDelivery],
+    subject: _Subject,
+    report: OutboxReport,
+) -> list[Delivery]:
+    by_id = {webhook.metadata.id: webhook for webhook in webhooks}
+    rows = []
+    bodies: dict[WebhookFormat, dict[str, Any]] = {}
+    for delivery in deliveries:
+        # A webhook a delivery names cannot be deleted; one gone all the same is skipped.
+        webhook = by_id.get(delivery.webhook_id)
+        if webhook is None:
+            continue
+        row = _decided(
+            webhook,
+            delivery.condition,
+            _format(delivery.format, webhook),
+            subject,
+            bodies,
+            report,
+            "result",
+        )
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _decided(
+    webhook: Webhook,
+    condition: str,
+    body_format: WebhookFormat,
+    subject: _Subject,
+    bodies: dict[WebhookFormat, dict[str, Any]],
+    report: OutboxReport,
+    kind: str,
+) -> Delivery | None:
+    """The delivery of `subject` to `webhook`, or None when the condition is false."""
+    outcome = _evaluated(condition, subject.condition_input)
+    if outcome.error is None and not outcome.matched:
+        report.count(kind, "filtered")
+        return None
+    body = bodies.get(body_format)
+    if body is None:
+        body = bodies[body_format] = _body(subject, body_format)
+    if outcome.error is not None:
+        report.count(kind, "condition_error")
+        status, error = DeliveryStatus.CONDITION_ERROR, f"condition: {outcome.error}"
+        logger.info(
+            "delivery of %s to webhook %s not sent: its condition failed: %s",
+            subject.type,
+            webhook.metadata.id,
+            outcome.error,
+            extra={
+                "event": "condition_error",
+                "webhook_id": webhook.metadata.id,
+                "workspace_id": subject.workspace_id,
+                "objective_id": subject.objective_id,
+                "schedule_id": subject.schedule_id,
+            },
+        )
+    else:
+        report.count(kind, "written")
+        status, error = DeliveryStatus.PENDING, ""
+    return Delivery(
+        metadata=ResourceMetadata(
+            id=new_id(IdPrefix.DELIVERY),
+            account_id=subject.account_id,
+            workspace_id=subject.workspace_id,
+        ),
+        spec=DeliverySpec(
+            webhook_id=webhook.metadata.id,
+            event_type=subject.event_type,
+            result=kind == "result",
+            objective_id=subject.objective_id,
+            schedule_id=subject.schedule_id,
+            agent_id=subject.agent_id,
+            format=body_format,
+            body=body,
+        ),
+        info=DeliveryInfo(status=status, last_error=error),
+    )
+
+
+def _evaluated(condition: str, activation: ConditionInput) -> ConditionResult:
+    if not condition:
+        return ConditionResult(True)
+    try:
+        compiled = _compiled(condition)
+    except InvalidArgumentError as error:  # stored before a stricter check: say why
+        return ConditionResult(False, "; ".join(v.description for v in error.violations))
+    return compiled.evaluate(activation)
+
+
+@functools.lru_cache(maxsize=_COMPILED_CONDITIONS)
+def _compiled(condition: str) -> Condition:
+    return compile_condition(condition, "condition")
+
+
+def _format(chosen: WebhookFormat, webhook: Webhook) -> WebhookFormat:
+    """The delivery's format, else the webhook's, else JSON."""
+    for candidate in (chosen, webhook.spec.format):
+        if candidate is not WebhookFormat.UNSPECIFIED:
+            return candidate
+    return WebhookFormat.JSON
+
+
+def _body(subject: _Subject, body_format: WebhookFormat) -> dict[str, Any]:
+    if body_format is WebhookFormat.JSON:
+        return {
+            "type": subject.type,
+            "timestamp": rfc3339(subject.timestamp),
+            "workspaceId": subject.workspace_id,
+            "data": subject.data,
+        }
+    return slack_message(subject.facts, markdown=body_format is WebhookFormat.SLACK_MARKDOWN)
+
+
+def _schedule_subject(
+    event: ScheduleEvent, name: str, labels: dict[str, str], now: datetime
+) -> _Subject:
+    times = event.scheduled_times[:MAX_EVENT_TIMES]
+    type_name = event.type.wire_name
+    headlines = {
+        EventType.FIRE_MISSED: f"{event.count} fire(s) missed",
+        EventType.FIRE_SKIPPED: f"{event.count} fire(s) skipped",
+        EventType.SCHEDULE_FINISHED: "Schedule finished",
+        EventType.SCHEDULE_AUTO_PAUSED: "Schedule paused itself",
+    }
+    schedule_map: dict[str, Any] = {"id": event.schedule_id, "name": name, "labels": labels}
+    return _Subject(
+        type=type_name,
+        account_id=event.account_id,
+        workspace_id=event.workspace_id,
+        timestamp=now,
+        data={
+            "schedule": {"id": event.schedule_id, "name": name, "agentId": event.agent_id},
+            "scheduledTimes": [rfc3339(t) for t in times],
+            "count": event.count,
+            "reason": event.reason,
+        },
+        facts=MessageFacts(
+            headline=headlines.get(event.type, type_name),
+            schedule_name=name,
+            schedule_id=event.schedule_id,
+            agent_id=event.agent_id,
+            scheduled_time=times[0] if times else None,
+            reason=event.reason,
+        ),
+        condition_input=ConditionInput(
+            output=None,
+            data={},
+            status=ObjectiveStatus.UNSPECIFIED,
+            schedule=schedule_map,
+            agent={"id": event.agent_id},
+            type=type_name,
+        ),
+        event_type=event.type,
+        schedule_id=event.schedule_id,
+        agent_id=event.agent_id,
+    )
+
+
+def _resource_map(meta: ResourceMetadata | None, spec: Any) -> dict[str, Any]:
+    """A schedule or agent as a condition sees it: id, name, labels."""
+    if meta is None:
+        schedule_id = getattr(spec, "schedule_id", "")
+        return {"id": schedule_id} if schedule_id else {}
+    return {"id": meta.id, "name": meta.name, "labels": dict(meta.labels)}
+
+
+def rfc3339(moment: datetime) -> str:
+    """A Timestamp's ProtoJSON: UTC, `Z`, and 0, 3 or 6 fractional digits as needed."""
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    micros = moment.microsecond
+    if micros % 1000 == 0 and micros:
+        text += f".{micros // 1000:03d}"
+    elif micros:
+        text += f".{micros:06d}"
+    return text + "Z"
