@@ -12,6 +12,7 @@ Publisher = Callable[[str, str], None]
 SCHEDULES = "schedules"
 OBJECTIVES = "objectives"
 CREDENTIALS = "credentials"
+DELIVERIES = "deliveries"
 
 
 class Notifier:
@@ -21,6 +22,7 @@ class Notifier:
         self._schedule_listeners: list[Callable[[datetime], None]] = []
         self._credential_listeners: list[Callable[[str], None]] = []
         self._objective_listeners: list[Callable[[list[str]], None]] = []
+        self._delivery_listeners: list[Callable[[], None]] = []
         self._publishers: list[Publisher] = []
         self._waits_ended = False
 
@@ -60,6 +62,20 @@ class Notifier:
     def credentials_changed(self, resource_id: str) -> None:
         self.local_credentials_changed(resource_id)
         self._publish(CREDENTIALS, resource_id)
+
+    def on_deliveries_written(self, listener: Callable[[], None]) -> None:
+        """`listener()` hears when outbox rows were committed (the dispatcher wakes)."""
+        self._delivery_listeners.append(listener)
+
+    def deliveries_written(self) -> None:
+        """Deliveries were committed to the outbox: call after the commit, so that the
+        dispatcher woken by it can see them."""
+        self.local_deliveries_written()
+        self._publish(DELIVERIES, "")
+
+    def local_deliveries_written(self) -> None:
+        for listener in self._delivery_listeners:
+            listener()
 
     def local_credentials_changed(self, resource_id: str) -> None:
         for listener in self._credential_listeners:

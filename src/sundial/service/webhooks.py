@@ -68,6 +68,8 @@ class ErrorKind(StrEnum):
     CONNECTION = "connection"
     HTTP_STATUS = "http_status"
     REFUSED = "refused_by_guard"
+    # The stored target itself is unusable (the dispatcher's check, before any request).
+    INVALID_TARGET = "invalid_target"
 
 
 @dataclass(frozen=True)

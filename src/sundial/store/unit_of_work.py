@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.deliveries import DeliveryRepository
+from sundial.store.repositories.dispatch import DispatchRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.outbox import OutboxRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
+from sundial.store.repositories.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -26,7 +29,10 @@ class UnitOfWork:
     idempotency: IdempotencyRepository
     objectives: ObjectiveRepository
     insight: InsightRepository
+    dispatch: DispatchRepository
     outbox: OutboxRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -44,7 +50,10 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.objectives = ObjectiveRepository(session)
         self.insight = InsightRepository(session)
+        self.dispatch = DispatchRepository(session)
         self.outbox = OutboxRepository(session)
+        self.webhooks = WebhookRepository(session)
+        self.deliveries = DeliveryRepository(session)
         return self
 
     @property
