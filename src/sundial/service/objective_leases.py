@@ -12,6 +12,9 @@ from sundial.store.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("sundial.objectives")
 
+# The worker ids of pushers (service.pusher): `push:<replica>`. Workers may not use them.
+PUSH_WORKER_PREFIX = "push:"
+
 
 def lease_objective(
     uow: UnitOfWork,

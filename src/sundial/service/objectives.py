@@ -22,7 +22,11 @@ from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.objective_endings import Ending, report_ending
-from sundial.service.objective_leases import execution_timeout, lease_objective
+from sundial.service.objective_leases import (
+    PUSH_WORKER_PREFIX,
+    execution_timeout,
+    lease_objective,
+)
 from sundial.service.outbox import Outbox, ScheduleEvent
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
@@ -544,6 +548,12 @@ def _check_worker(worker_id: str) -> None:
     if not worker_id or len(worker_id) > 256:
         raise InvalidArgumentError.single(
             "worker_id", "worker_id is required (at most 256 characters)"
+        )
+    if worker_id.startswith(PUSH_WORKER_PREFIX):
+        # A worker must not heartbeat, complete or fail an attempt a pusher holds.
+        raise InvalidArgumentError.single(
+            "worker_id",
+            f"worker ids starting with {PUSH_WORKER_PREFIX!r} are Sundial's pushers'",
         )
 
 

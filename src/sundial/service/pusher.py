@@ -34,7 +34,11 @@ from sundial.domain.clock import Clock
 from sundial.domain.errors import UnavailableError
 from sundial.domain.objectives import Objective, ObjectiveStatus
 from sundial.metrics import Metrics
-from sundial.service.objective_leases import execution_timeout, lease_objective
+from sundial.service.objective_leases import (
+    PUSH_WORKER_PREFIX,
+    execution_timeout,
+    lease_objective,
+)
 from sundial.service.objectives import MAX_OUTPUT_BYTES, ObjectiveService
 from sundial.service.push_targets import webhook_target
 from sundial.service.validation import json_size
@@ -51,7 +55,6 @@ from sundial.tracing import Tracing
 
 logger = logging.getLogger("sundial.pusher")
 
-WORKER_PREFIX = "push:"
 # Beyond the push timeout: the lease covers claiming, signing and ending the attempt too.
 LEASE_MARGIN = timedelta(seconds=30)
 # A target asking for more is retried then anyway; as long as webhook deliveries wait.
@@ -96,7 +99,7 @@ class Pusher:
         self._objectives = objectives
         self._sender = sender
         self._body = body
-        self.worker_id = f"{WORKER_PREFIX}{replica_id}"
+        self.worker_id = f"{PUSH_WORKER_PREFIX}{replica_id}"
         self._concurrency = concurrency
         self._metrics = metrics or Metrics()
         self._tracing = tracing or Tracing()

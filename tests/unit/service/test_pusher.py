@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 
 from sundial.domain.agents import AgentMode, AgentSpec, PushTarget
 from sundial.domain.clock import FakeClock
-from sundial.domain.errors import FailedPreconditionError
+from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import AgentScheduleSpec, ScheduleInterval, ScheduleRules
@@ -191,6 +191,19 @@ def test_pull_workers_cannot_claim_the_objectives_of_a_push_agent(world):
         )
     assert caught.value.reason == "AGENT_IS_PUSH"
     assert world.agent_id in caught.value.message
+
+
+def test_a_worker_cannot_end_or_extend_an_attempt_a_pusher_holds(world):
+    objective = world.trigger(world.schedule())
+    pusher = world.pusher()
+    [push] = pusher.claim(1)
+    ids = (world.principal, world.workspace_id, world.agent_id, objective.metadata.id)
+    for call in (world.objectives.complete, world.objectives.fail, world.objectives.heartbeat):
+        with pytest.raises(InvalidArgumentError) as caught:
+            call(*ids, worker_id=pusher.worker_id)
+        assert [v.field for v in caught.value.violations] == ["worker_id"]
+    pusher.push(push)
+    assert world.objective(objective.metadata.id).info.status is ObjectiveStatus.SUCCEEDED
 
 
 def test_the_pusher_leaves_pull_agents_objectives_to_their_workers(world, receiver):
