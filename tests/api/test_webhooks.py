@@ -1,6 +1,7 @@
 """WebhookService through a real server: every RPC, validation naming the field, etags,
 request ids, the secret shown only by Create and Rotate, and the roles."""
 
+import logging
 from datetime import timedelta
 
 import grpc
@@ -19,8 +20,10 @@ from sundial.v1 import (
     webhook_service_pb2_grpc,
 )
 from tests.api.schedule_requests import create_request
+from tests.support.auth import ADMIN_SECRET
 from tests.support.deliveries import insert_delivery, name_in_schedule_deliveries
 from tests.support.rpc import failure_of
+from tests.support.servers import running, server_settings
 
 pb = webhook_service_pb2
 wp = webhook_pb2
@@ -453,3 +456,42 @@ def test_a_viewer_reads_but_cannot_write(server, channel, webhooks, workspace_id
         ]
         for call, request in denied:
             assert _failure(call, request).code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_server_that_allows_private_targets_takes_a_local_http_url(database_url, clock):
+    settings = server_settings(database_url, allow_private_webhook_targets=True)
+    with (
+        running(settings, clock) as local,
+        authorized_channel(f"127.0.0.1:{local.port}", ADMIN_SECRET) as local_channel,
+    ):
+        stub = webhook_service_pb2_grpc.WebhookServiceStub(local_channel)
+        created = _create(
+            stub,
+            local.bootstrap.default_workspace.id,
+            spec=_spec(url="http://127.0.0.1:8080/hook"),
+        )
+    assert created.spec.url == "http://127.0.0.1:8080/hook"
+
+
+def test_changes_are_logged_with_their_ids_and_never_the_secret(webhooks, workspace_id, caplog):
+    caplog.set_level(logging.INFO, logger="sundial.webhooks")
+    created = _create(webhooks, workspace_id, spec=_spec(url="https://hooks.example.com/T0/s3cr3t"))
+    webhook_id = created.metadata.id
+    rotated = webhooks.RotateWebhookSecret(
+        pb.RotateWebhookSecretRequest(workspace_id=workspace_id, webhook_id=webhook_id)
+    )
+    webhooks.DisableWebhook(
+        pb.DisableWebhookRequest(workspace_id=workspace_id, webhook_id=webhook_id, reason="r1")
+    )
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "sundial.webhooks"]
+    assert len(lines) == 3
+    assert all(webhook_id in line for line in lines)
+    assert "posting to hooks.example.com" in lines[0]
+    assert "disabled" in lines[2]
+    assert lines[2].endswith(": r1")
+    text = "\n".join(lines)
+    assert "s3cr3t" not in text
+    assert created.info.secret not in text
+    assert rotated.info.secret not in text
+    assert f"...{rotated.info.secret[-4:]}" in lines[1]

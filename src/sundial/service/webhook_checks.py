@@ -50,7 +50,8 @@ def check_webhook_spec(
     allow_private: bool = False,
     prefix: str = "spec",
 ) -> None:
-    """Appends a violation for every bad field of `spec`, each named `spec.<field>`."""
+    """Appends a violation for every bad field of `spec`, each named `spec.<field>`.
+    `allow_http` lets the URL be http; `allow_private`, an IP literal of any network."""
     _check_url(violations, f"{prefix}.url", spec.url, allow_http, allow_private)
     _check_headers(violations, f"{prefix}.headers", spec.headers)
     _check_event_types(violations, f"{prefix}.event_types", spec.event_types)

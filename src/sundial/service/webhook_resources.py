@@ -4,7 +4,9 @@ deliveries made for them. Sending is the dispatcher's (service/webhooks.py sends
 A webhook's signing secret is made here and shown only in the answers of Create and
 RotateWebhookSecret; every other answer has its last four characters (`secret_hint`)."""
 
+import logging
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, NotFoundError
@@ -34,6 +36,9 @@ from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
+# Changes to where Sundial sends and with which secret are worth a line each (never the
+# secret itself); reads are in the access log.
+logger = logging.getLogger("sundial.webhooks")
 # The webhook id that lists (or gets) the deliveries of every webhook (AIP-159).
 ALL_WEBHOOKS = "-"
 SECRET_HINT_LENGTH = 4
@@ -123,6 +128,14 @@ class WebhookResourceService:
             record_request(uow, self._clock, key, webhook_id)
             created = require_webhook(uow, principal, workspace_id, webhook_id)
             uow.commit()
+        # Only the host: a URL's path or query is often a credential (Slack's are).
+        logger.info(
+            "webhook %s created in workspace %s by %s, posting to %s",
+            webhook_id,
+            workspace_id,
+            principal.profile_id,
+            urlsplit(spec.url).hostname,
+        )
         return _with_secret(created, secret)
 
     def get(self, principal: Principal, workspace_id: str, webhook_id: str) -> Webhook:
@@ -180,6 +193,7 @@ class WebhookResourceService:
                 )
             uow.webhooks.delete(workspace_id, webhook_id)
             uow.commit()
+        logger.info("webhook %s deleted by %s", webhook_id, principal.profile_id)
 
     def rotate_secret(self, principal: Principal, workspace_id: str, webhook_id: str) -> Webhook:
         """The webhook WITH its new secret; deliveries from now on are signed with it."""
@@ -189,6 +203,12 @@ class WebhookResourceService:
             uow.webhooks.set_secret(webhook_id, secret, now=self._clock.now())
             rotated = require_webhook(uow, principal, workspace_id, webhook_id)
             uow.commit()
+        logger.info(
+            "webhook %s has a new signing secret (...%s), rotated by %s",
+            webhook_id,
+            rotated.info.secret_hint,
+            principal.profile_id,
+        )
         return _with_secret(rotated, secret)
 
     def enable(self, principal: Principal, workspace_id: str, webhook_id: str) -> Webhook:
@@ -213,6 +233,13 @@ class WebhookResourceService:
             uow.webhooks.set_state(webhook_id, state, reason=reason, now=self._clock.now())
             changed = require_webhook(uow, principal, workspace_id, webhook_id)
             uow.commit()
+        logger.info(
+            "webhook %s %s by %s%s",
+            webhook_id,
+            state.name.lower(),
+            principal.profile_id,
+            f": {reason}" if reason else "",
+        )
         return changed
 
     def list_deliveries(
@@ -250,6 +277,13 @@ class WebhookResourceService:
             uow.deliveries.redeliver(delivery_id, self._clock.now())
             redelivered = require_delivery(uow, principal, workspace_id, webhook_id, delivery_id)
             uow.commit()
+        logger.info(
+            "delivery %s to webhook %s redelivered by %s (after %d attempt(s))",
+            delivery_id,
+            redelivered.spec.webhook_id,
+            principal.profile_id,
+            redelivered.info.attempts,
+        )
         return redelivered
 
     def _check(self, metadata: MetadataInput, spec: WebhookSpec, request_id: str = "") -> None:
