@@ -120,37 +120,45 @@ class Pusher:
         # Looked for first in a read: on SQLite an idle pusher would otherwise take the
         # write lock at every poll.
         with UnitOfWork(self._database, write=False) as uow:
-            if not uow.objectives.claimable_pushes(self._clock.now(), 1):
+            if not uow.objectives.any_claimable_push(self._clock.now()):
                 return []
         with UnitOfWork(self._database, write=True) as uow:
             now = self._clock.now()
-            claimed: list[tuple[str, str, WebhookTarget]] = []
+            claimed: list[tuple[str, str, WebhookTarget | str]] = []
             # Agents read once per claim, however many of their objectives it takes.
             targets: dict[str, tuple[PushTarget, str] | None] = {}
             for objective in uow.objectives.claimable_pushes(now, limit):
                 workspace_id = objective.metadata.workspace_id
                 agent_id = objective.spec.agent_id
                 if agent_id not in targets:
-                    spec = uow.agents.spec_of(workspace_id, agent_id)
-                    configured = None if spec is None or not spec.pushed else spec.push
-                    secret = uow.agents.push_secret_of(agent_id)
-                    targets[agent_id] = (
-                        None if configured is None or not secret else (configured, secret)
-                    )
+                    targets[agent_id] = _configured_target(uow, workspace_id, agent_id)
                 found = targets[agent_id]
                 if found is None:
                     continue  # the agent became PULL in the meantime: its workers claim it
                 timeout = execution_timeout(uow, objective)
-                target = webhook_target(found[0], found[1], timeout)
-                lease = target.timeout + LEASE_MARGIN
+                target = _target_or_problem(found, timeout)
+                lease = (
+                    target.timeout if isinstance(target, WebhookTarget) else timedelta(0)
+                ) + LEASE_MARGIN
                 lease_objective(uow, objective, self.worker_id, now, lease, timeout)
                 claimed.append((workspace_id, objective.metadata.id, target))
             uow.commit()
             pushes = []
+            unsendable = []
             for workspace_id, objective_id, target in claimed:
                 leased = uow.objectives.get(workspace_id, objective_id)
-                if leased is not None:
+                if leased is None:
+                    continue
+                if isinstance(target, str):
+                    unsendable.append((leased, target))
+                else:
                     pushes.append(Push(leased, target, self._message(leased)))
+        for objective, problem in unsendable:
+            # Sending again would meet the same target: fail it for good, and say why.
+            self._objectives.end_leased(
+                objective, ObjectiveStatus.FAILED, worker_id=self.worker_id, error=problem
+            )
+            logger.warning("objective %s cannot be pushed: %s", objective.metadata.id, problem)
         for push in pushes:
             objective = push.objective
             self._tracing.claimed(
@@ -290,6 +298,27 @@ class Pusher:
             with self._ended:
                 self._in_flight -= 1
                 self._ended.notify_all()
+
+
+def _configured_target(
+    uow: UnitOfWork, workspace_id: str, agent_id: str
+) -> tuple[PushTarget, str] | None:
+    """The agent's push target and secret, None unless it is (still) a PUSH agent."""
+    spec = uow.agents.spec_of(workspace_id, agent_id)
+    configured = None if spec is None or not spec.pushed else spec.push
+    secret = uow.agents.push_secret_of(agent_id)
+    return None if configured is None or not secret else (configured, secret)
+
+
+def _target_or_problem(
+    configured: tuple[PushTarget, str], execution_timeout: timedelta | None
+) -> WebhookTarget | str:
+    """Where to send, or why the stored target cannot be sent to (written by an older
+    version, or changed in the database by hand): one bad agent must not stop the claim."""
+    try:
+        return webhook_target(configured[0], configured[1], execution_timeout)
+    except ValueError as error:
+        return f"push: the agent's push target cannot be used: {error}"
 
 
 _TOO_LARGE = f"the answer is larger than the output limit of {MAX_OUTPUT_BYTES} bytes"

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from standardwebhooks import Webhook
 
 from sundial.domain.agents import AgentMode, AgentSpec, PushTarget
@@ -21,6 +22,7 @@ from sundial.gateway.bodies import objective_json
 from sundial.service.objectives import MAX_OUTPUT_BYTES
 from sundial.service.pusher import output_of
 from sundial.store.database import Database
+from sundial.store.models import AgentRow
 from tests.support.push_agents import PushWorld
 from tests.support.webhook_receiver import Receiver, receiving
 
@@ -181,6 +183,22 @@ def test_an_answer_larger_than_the_output_limit_fails_without_retry(world, recei
     [failed] = world.attempts()
     assert failed.info.status is ObjectiveStatus.FAILED
     assert "larger than the output limit" in failed.info.error
+
+
+def test_an_agent_whose_stored_target_cannot_be_used_fails_its_objectives_saying_why(
+    world, receiver
+):
+    with world.database.writer.begin() as connection:
+        connection.execute(update(AgentRow).values(push_secret="whsec_damaged"))
+    objective = world.trigger(world.schedule(max_attempts=3))
+
+    assert world.pusher().push_pending() == 0
+
+    [failed] = world.attempts()
+    assert failed.metadata.id == objective.metadata.id
+    assert failed.info.status is ObjectiveStatus.FAILED
+    assert failed.info.error.startswith("push: the agent's push target cannot be used: ")
+    assert receiver.requests == []
 
 
 def test_pull_workers_cannot_claim_the_objectives_of_a_push_agent(world):
