@@ -25,6 +25,16 @@ FIRE_OUTCOMES = ("created", "buffered", "cancelled", "skipped", "missed")
 # How an objective ends (ObjectiveStatus's final values).
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED")
 DATABASE_ERROR_KINDS = ("unavailable", "constraint", "other")
+# How a push to a PUSH agent went (service.pusher): answered 2xx, or the sender's error kind,
+# or "lease_lost" (the answer came after the attempt's lease ran out; the reaper ended it).
+PUSH_OUTCOMES = (
+    "succeeded",
+    "http_status",
+    "timeout",
+    "connection",
+    "refused_by_guard",
+    "lease_lost",
+)
 # What one webhook delivery attempt led to: sent ("delivered"), to be tried again ("retry"),
 # given up ("dead_letter"), or nothing written because its lease was lost ("stale").
 DELIVERY_OUTCOMES = ("delivered", "retry", "dead_letter", "stale")
@@ -43,6 +53,8 @@ _DURATION_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200
 _PASS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _CALL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60)
 _ATTEMPT_BUCKETS = (1, 2, 3, 4, 5, 7, 10, 20)
+# A push waits up to its target's timeout: 30 s by default, 10 min at most.
+_PUSH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 # A webhook attempt: a few ms to a receiver nearby, up to its timeout (10 s by default).
 _DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 # The text exposition's suffixes of each metric type (what PromQL can name).
@@ -161,6 +173,19 @@ class Metrics:
             ["kind"],
             registry=registry,
         )
+        self.pushes = Counter(
+            "sundial_pushes",
+            "Objectives POSTed to PUSH agents, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.push_duration = Histogram(
+            "sundial_push_duration_seconds",
+            "From sending a push to its answer (or its failure), by outcome.",
+            ["outcome"],
+            buckets=_PUSH_BUCKETS,
+            registry=registry,
+        )
         self.deliveries = Counter(
             "sundial_webhook_deliveries",
             "Webhook delivery attempts, by what they led to.",
@@ -193,6 +218,8 @@ class Metrics:
             self.objectives_finished.labels(status)
         for kind in DATABASE_ERROR_KINDS:
             self.database_errors.labels(kind)
+        for outcome in PUSH_OUTCOMES:
+            self.pushes.labels(outcome)
         self._deliveries_by_outcome = {
             outcome: self.deliveries.labels(outcome) for outcome in DELIVERY_OUTCOMES
         }
@@ -211,6 +238,11 @@ class Metrics:
         self.objectives_finished.labels(status).inc()
         if duration_seconds is not None:
             self.objective_duration.labels(status).observe(max(duration_seconds, 0.0))
+
+    def pushed(self, outcome: str, seconds: float) -> None:
+        """`outcome`: one of PUSH_OUTCOMES."""
+        self.pushes.labels(outcome).inc()
+        self.push_duration.labels(outcome).observe(max(seconds, 0.0))
 
     def firing_pass(self, schedules: int, seconds: float, ended_at: float) -> None:
         self.pass_duration.observe(seconds)

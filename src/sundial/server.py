@@ -33,9 +33,10 @@ from sundial.service.notifier import (
     due_at_of,
 )
 from sundial.service.objective_comparison import ComparisonService
-from sundial.service.objectives import ObjectiveService
+from sundial.service.objectives import MAX_OUTPUT_BYTES, ObjectiveService
 from sundial.service.outbox import Outbox
 from sundial.service.profiles import ProfileService
+from sundial.service.pusher import Pusher
 from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
@@ -105,7 +106,11 @@ class SundialServer:
         self.api_keys = ApiKeyService(
             self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
-        self.agents = AgentService(self.database, self.clock)
+        self.agents = AgentService(
+            self.database,
+            self.clock,
+            allow_private_push_targets=settings.allow_private_webhook_targets,
+        )
         # One flag for both: a target the dispatcher would refuse cannot be written either.
         self.webhooks = WebhookResourceService(
             self.database,
@@ -153,7 +158,9 @@ class SundialServer:
             tracing=self.tracing,
             outbox=self.outbox,
         )
-        self._engine_reporter = EngineReporter(self.database, self.clock, new_replica_id())
+        replica_id = new_replica_id()
+        self._engine_reporter = EngineReporter(self.database, self.clock, replica_id)
+        self._push_sender, self.pusher = self._make_pusher(replica_id)
         self.engine = FiringLoop(
             fire_batch=lambda: self.firing.fire_due().schedules,
             earliest_due=self.firing.earliest_due,
@@ -236,6 +243,29 @@ class SundialServer:
         if settings.metrics_address is not None:
             self._metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
 
+    def _make_pusher(self, replica_id: str) -> tuple[WebhookSender, Pusher]:
+        """The pusher of PUSH agents' objectives (engine role), on a sender of its own (its
+        bodies may be as large as an objective's output), woken by new objectives."""
+        sender = WebhookSender(
+            self.clock,
+            allow_private_targets=self.settings.allow_private_webhook_targets,
+            max_concurrency=self.settings.push_concurrency,
+            body_cap=MAX_OUTPUT_BYTES,
+        )
+        pusher = Pusher(
+            self.database,
+            self.clock,
+            self.objectives,
+            sender,
+            objective_json,
+            replica_id=replica_id,
+            concurrency=self.settings.push_concurrency,
+            metrics=self.metrics,
+            tracing=self.tracing,
+        )
+        self.notifier.on_objectives_available(pusher.wake)
+        return sender, pusher
+
     def start(self) -> None:
         """Listens, bootstraps an empty database, starts the engine, then serves. Raises
         OSError, with nothing created, when an address cannot be listened on."""
@@ -252,6 +282,7 @@ class SundialServer:
         if "engine" in self.settings.roles:
             self.engine.start()
             self.dispatcher.start()
+            self.pusher.start()
         if "api" in self.settings.roles:
             self._serving = True
             self._grpc.set_serving(self.database_watcher.available)
@@ -300,6 +331,7 @@ class SundialServer:
         if available:
             self.engine.wake()
             self.dispatcher.wake()
+            self.pusher.wake()
 
     def stop(self) -> None:
         """Graceful shutdown: NOT_SERVING, drain delay, waiting claims answer, stop
@@ -310,6 +342,7 @@ class SundialServer:
         if "api" not in self.settings.roles:
             self.engine.stop()
             self.dispatcher.stop()
+            self.pusher.stop(self.settings.shutdown_grace)
             self._close()
             return
         self._grpc.enter_graceful_shutdown()
@@ -326,9 +359,11 @@ class SundialServer:
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
         # The engine finishes its batch (one transaction) and stops; the dispatcher records
-        # the attempts in flight (each bounded by its timeout) and stops.
+        # the attempts in flight (each bounded by its timeout) and stops; pushes in flight end
+        # their attempts, or, still waiting after the grace, are left to their leases.
         self.engine.stop()
         self.dispatcher.stop()
+        self.pusher.stop(self.settings.shutdown_grace)
         self._close()
         logger.info("stopped")
 
@@ -338,6 +373,7 @@ class SundialServer:
             self._metrics_listener.stop(0)
         self.database_watcher.stop()
         self._webhook_sender.close()
+        self._push_sender.close()
         if self._notifications is not None:
             self._notifications.close()
         self.database.dispose()

@@ -21,6 +21,7 @@ class Notifier:
         self._versions: dict[str, int] = {}
         self._schedule_listeners: list[Callable[[datetime], None]] = []
         self._credential_listeners: list[Callable[[str], None]] = []
+        self._objective_listeners: list[Callable[[list[str]], None]] = []
         self._delivery_listeners: list[Callable[[], None]] = []
         self._publishers: list[Publisher] = []
         self._waits_ended = False
@@ -42,6 +43,11 @@ class Notifier:
             return
         self.local_schedules_changed(due_at)
         self._publish(SCHEDULES, due_at.isoformat())
+
+    def on_objectives_available(self, listener: Callable[[list[str]], None]) -> None:
+        """`listener(agent_ids)` hears when objectives of those agents became PENDING (the
+        pusher, which serves every PUSH agent, listens rather than waiting per agent)."""
+        self._objective_listeners.append(listener)
 
     def objectives_available(self, agent_ids: Iterable[str]) -> None:
         agents = list(agent_ids)
@@ -80,10 +86,13 @@ class Notifier:
             listener(due_at)
 
     def local_objectives_available(self, agent_ids: Iterable[str]) -> None:
+        agents = list(agent_ids)
         with self._condition:
-            for agent_id in agent_ids:
+            for agent_id in agents:
                 self._versions[agent_id] = self._versions.get(agent_id, 0) + 1
             self._condition.notify_all()
+        for listener in self._objective_listeners:
+            listener(agents)
 
     def wait_for_objectives(self, agent_id: str, timeout: float) -> None:
         """Returns when objectives may have arrived for `agent_id`, or after `timeout` s, or
