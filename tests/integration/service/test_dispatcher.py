@@ -272,6 +272,34 @@ def test_a_slow_target_holds_one_slot_while_the_others_deliver(database, tenant,
     assert delivery_row(tenant, held).status == "DELIVERED"
 
 
+def test_two_dispatchers_on_one_database_send_each_delivery_once(
+    database, tenant, receiver, sender, clock
+):
+    webhook_id, _ = add_webhook(tenant, receiver.url("/hook"))
+    ids = {add_delivery(tenant, webhook_id, {"n": n}) for n in range(40)}
+    pair = [
+        DeliveryDispatcher(database, clock, sender, concurrency=3, random_source=lambda: 0.5)
+        for _ in range(2)
+    ]
+    counts: list[int] = []
+    try:
+        passes = [
+            threading.Thread(target=lambda d=d: counts.append(d.dispatch_due())) for d in pair
+        ]
+        for thread in passes:
+            thread.start()
+        for thread in passes:
+            thread.join(DEADLINE_SECONDS)
+    finally:
+        for dispatcher in pair:
+            dispatcher.stop()
+
+    assert sum(counts) == 40
+    sent = [request.headers["webhook-id"] for request in receiver.requests]
+    assert sorted(sent) == sorted(ids)  # each once: no delivery taken by both
+    assert {delivery_row(tenant, d).status for d in ids} == {"DELIVERED"}
+
+
 def test_the_backlog_counts_what_is_due_and_not_taken(tenant, dispatcher, clock):
     webhook_id, _ = add_webhook(tenant, "https://example.com/hook")
     add_delivery(tenant, webhook_id)
