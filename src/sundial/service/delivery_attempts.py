@@ -133,7 +133,9 @@ class AttemptRecorder:
                         record.status is DeliveryStatus.DELIVERED
                     )
             workspaces = {sent.delivery.webhook_id: sent.delivery.workspace_id for sent in batch}
-            for webhook_id, succeeded in results.items():
+            # In id order: two replicas' batches lock shared webhook rows in the same order,
+            # so they wait for each other instead of deadlocking (PostgreSQL).
+            for webhook_id, succeeded in sorted(results.items()):
                 health = uow.dispatch.webhook_attempted(
                     webhook_id, now, succeeded=any(succeeded), failing=not succeeded[-1]
                 )

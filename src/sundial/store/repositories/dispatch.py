@@ -3,7 +3,8 @@ sender's delivery is taken again and a live one's is not taken twice), record ea
 and keep the webhook's success and failure times. Core statements: this is a hot path.
 
 The transaction belongs to the caller (service.dispatcher): `take_due` in one short
-transaction of its own, an attempt's row, its webhook and any event it causes in another."""
+transaction of its own; a batch of attempts' rows, their webhooks and any event they cause
+in another (service.delivery_attempts)."""
 
 import json
 import typing
