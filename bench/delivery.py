@@ -188,7 +188,7 @@ def dispatcher_rate(scene: Scene, port: int, count: int, concurrency: int) -> fl
             while _delivered(scene) < before + count:
                 if time.perf_counter() > deadline:
                     raise RuntimeError("the dispatcher did not deliver every row in time")
-                pause.wait(0.01)
+                pause.wait(0.05)
             elapsed = time.perf_counter() - started
         finally:
             dispatcher.stop()

@@ -136,10 +136,14 @@ class AttemptRecorder:
             # In id order: two replicas' batches lock shared webhook rows in the same order,
             # so they wait for each other instead of deadlocking (PostgreSQL).
             for webhook_id, succeeded in sorted(results.items()):
-                health = uow.dispatch.webhook_attempted(
-                    webhook_id, now, succeeded=any(succeeded), failing=not succeeded[-1]
+                failing = not succeeded[-1]
+                uow.dispatch.webhook_attempted(
+                    webhook_id, now, succeeded=any(succeeded), failing=failing
                 )
-                if not succeeded[-1] and health.state is WebhookState.ENABLED:
+                if not failing:
+                    continue
+                health = uow.dispatch.webhook_health(webhook_id)
+                if health.state is WebhookState.ENABLED:
                     off = self._disable_if_failing(
                         uow, webhook_id, workspaces[webhook_id], health.failing_since, now
                     )

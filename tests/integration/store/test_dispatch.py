@@ -192,11 +192,11 @@ def test_a_webhook_fails_from_its_first_failure_until_a_success(database, tenant
 
     def attempted(*, succeeded: bool, failing: bool):
         with UnitOfWork(database, write=True) as uow:
-            health = uow.dispatch.webhook_attempted(
+            uow.dispatch.webhook_attempted(
                 webhook_id, clock.now(), succeeded=succeeded, failing=failing
             )
             uow.commit()
-        return health
+            return uow.dispatch.webhook_health(webhook_id)
 
     assert attempted(succeeded=False, failing=True).failing_since == first_failure
     clock.advance(timedelta(hours=1))

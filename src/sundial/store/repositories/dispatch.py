@@ -63,7 +63,8 @@ class AttemptRecord:
 
 @dataclass(frozen=True, slots=True)
 class WebhookHealth:
-    """A webhook's state after an attempt was recorded against it."""
+    """A webhook's state and the start of its failing streak (None: its last attempt
+    succeeded)."""
 
     state: WebhookState
     failing_since: datetime | None
@@ -211,7 +212,7 @@ class DispatchRepository:
 
     def webhook_attempted(
         self, webhook_id: str, at: datetime, *, succeeded: bool, failing: bool
-    ) -> WebhookHealth:
+    ) -> None:
         """Notes attempts on the webhook at `at`: one that `succeeded` sets `last_success_at`
         and ends the failing streak; `failing` (the last attempt failed) starts one, or
         keeps the start of the streak under way when none succeeded."""
@@ -225,6 +226,8 @@ class DispatchRepository:
             self._session.execute(
                 update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
             )
+
+    def webhook_health(self, webhook_id: str) -> WebhookHealth:
         row = self._session.execute(
             select(webhooks.c.state, webhooks.c.failing_since).where(webhooks.c.id == webhook_id)
         ).one()
