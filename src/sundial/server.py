@@ -33,6 +33,7 @@ from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
+from sundial.service.webhook_resources import WebhookResourceService
 from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
@@ -94,6 +95,13 @@ class SundialServer:
             self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
         self.agents = AgentService(self.database, self.clock)
+        # One flag for both: a target the dispatcher would refuse cannot be written either.
+        self.webhooks = WebhookResourceService(
+            self.database,
+            self.clock,
+            allow_http=settings.allow_private_webhook_targets,
+            allow_private=settings.allow_private_webhook_targets,
+        )
         self.schedules = ScheduleService(
             self.database,
             self.clock,
@@ -163,6 +171,7 @@ class SundialServer:
                 stats=StatsService(self.database, self.clock),
                 fire_views=FireViewService(self.database, self.clock, self.schedules),
                 comparisons=ComparisonService(self.database),
+                webhooks=self.webhooks,
             ),
             security=Security(
                 authenticator=self.authenticator,

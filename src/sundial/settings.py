@@ -83,6 +83,10 @@ class Settings:
     # Tracing: OTLP/HTTP export to this base URL (http://collector:4318). None: on only when
     # the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variables name a collector.
     otlp_endpoint: str | None = None
+    # Webhook deliveries may go to loopback, private, link-local and cloud-metadata
+    # addresses (a receiver on the same host or network); off, the guard refuses them at
+    # connect time and the delivery records that error.
+    allow_private_webhook_targets: bool = False
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

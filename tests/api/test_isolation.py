@@ -28,10 +28,12 @@ from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Permission, Role
 from sundial.domain.schedules import AgentScheduleSpec, ScheduleInterval, ScheduleRules
 from sundial.domain.tenancy import ApiKeySpec, ProfileSpec
+from sundial.domain.webhooks import WebhookSpec
 from sundial.server import SundialServer
 from sundial.service.tokens import JwtSettings
 from tests.gateway.client import Reply, call
 from tests.support.auth import ADMIN_SECRET
+from tests.support.deliveries import insert_delivery
 from tests.support.jwts import AUDIENCE, ISSUER, TokenIssuer
 from tests.support.servers import running, server_settings
 
@@ -160,6 +162,20 @@ def _populate(server: SundialServer, issuer: TokenIssuer, clock: FakeClock) -> W
     profile = server.profiles.create(
         system, MetadataInput(name=f"{VICTIM}-user"), ProfileSpec(email=f"{VICTIM}@example.com")
     )
+    webhook = server.webhooks.create(
+        system,
+        workspace,
+        MetadataInput(name=f"{VICTIM}-webhook"),
+        WebhookSpec(url=f"https://hooks.example.com/{VICTIM}"),
+    )
+    delivery_id = insert_delivery(
+        server.database,
+        account_id=account,
+        workspace_id=workspace,
+        webhook_id=webhook.metadata.id,
+        at=clock.now(),
+        body={"text": VICTIM},
+    )
 
     def key(role: Role, *workspaces: str, expires: timedelta | None = None) -> Any:
         spec = ApiKeySpec(
@@ -215,6 +231,8 @@ def _populate(server: SundialServer, issuer: TokenIssuer, clock: FakeClock) -> W
         "api_key_id": viewer.metadata.id,
         "profile_id": profile.metadata.id,
         "worker_id": "matrix-worker",
+        "webhook_id": webhook.metadata.id,
+        "delivery_id": delivery_id,
     }
     return World(server, ids, credentials)
 

@@ -23,6 +23,7 @@ from sundial.api.objectives import ObjectiveServicer
 from sundial.api.principal import call_principal
 from sundial.api.reflection import SERVICE_NAME_V1, SERVICE_NAME_V1ALPHA, enable_reflection
 from sundial.api.schedules import AgentScheduleServicer
+from sundial.api.webhooks import WebhookServicer
 from sundial.metrics import Metrics
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
@@ -38,6 +39,7 @@ from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService
+from sundial.service.webhook_resources import WebhookResourceService
 from sundial.tracing import Tracing
 from sundial.v1 import (
     account_service_pb2,
@@ -54,6 +56,8 @@ from sundial.v1 import (
     objective_service_pb2_grpc,
     profile_service_pb2,
     profile_service_pb2_grpc,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
     workspace_service_pb2,
     workspace_service_pb2_grpc,
 )
@@ -67,6 +71,7 @@ SERVICES = (
     profile_service_pb2.DESCRIPTOR.services_by_name["ProfileService"],
     api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"],
     insight_service_pb2.DESCRIPTOR.services_by_name["InsightService"],
+    webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"],
 )
 SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
 # Open to everyone: health checking and reflection.
@@ -92,6 +97,7 @@ class Services:
     stats: StatsService
     fire_views: FireViewService
     comparisons: ComparisonService
+    webhooks: WebhookResourceService
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +192,9 @@ class GrpcServer:
         insight_service_pb2_grpc.add_InsightServiceServicer_to_server(
             InsightServicer(services.stats, services.fire_views, services.comparisons, principal),
             server,
+        )
+        webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(
+            WebhookServicer(services.webhooks, principal), server
         )
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

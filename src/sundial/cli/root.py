@@ -24,6 +24,8 @@ _COMMANDS = {
     "schedules": "sundial.cli.describe:schedules",
     "runs": "sundial.cli.runs:runs",
     "keys": "sundial.cli.keys:keys",
+    "webhooks": "sundial.cli.webhooks:webhooks",
+    "deliveries": "sundial.cli.webhooks:deliveries",
     "apply": "sundial.cli.apply:apply_command",
 }
 

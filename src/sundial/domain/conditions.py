@@ -73,6 +73,9 @@ MAX_MACRO_DEPTH = 3
 COST_LIMIT = 10_000_000
 
 VARIABLES = ("output", "data", "status", "schedule", "agent", "type")
+# What an event webhook's condition sees (WebhookSpec.condition): the event's dotted type and
+# the objective, schedule, agent and fire it is about.
+EVENT_VARIABLES = ("type", "objective", "schedule", "agent", "fire")
 STATUS_NAMES = frozenset(s.name for s in ObjectiveStatus if s is not ObjectiveStatus.UNSPECIFIED)
 MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 
@@ -283,8 +286,11 @@ class Condition:
         return ConditionResult(value)
 
 
-def compile_condition(text: str, field_name: str) -> Condition:
-    """Parse and check `text`; InvalidArgumentError names `field_name` and the position."""
+def compile_condition(
+    text: str, field_name: str, variables: Sequence[str] = VARIABLES
+) -> Condition:
+    """Parse and check `text` against the declared `variables` (a result delivery's by
+    default); InvalidArgumentError names `field_name` and the position."""
     if not text.strip():
         raise InvalidArgumentError.single(field_name, "a condition must not be empty")
     if len(text.encode()) > MAX_LENGTH:
@@ -298,13 +304,13 @@ def compile_condition(text: str, field_name: str) -> Condition:
         if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit):
             raise
         raise _syntax_error(field_name, error) from None
-    unknown = [name for name in program.variables() if name not in VARIABLES and name in shape.free]
+    unknown = [name for name in program.variables() if name not in variables and name in shape.free]
     if unknown:
         first = min((shape.free[name] for name in unknown), key=lambda t: (t.line, t.column))
         raise _error(
             field_name,
             first,
-            f"undeclared variable {first.text!r}; a condition can use {', '.join(VARIABLES)}",
+            f"undeclared variable {first.text!r}; a condition can use {', '.join(variables)}",
         )
     for literal in shape.status_literals:
         value = _string_value(literal.text)

@@ -46,6 +46,18 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
             "value": {"spec": {"notes": "on call"}, "updateMask": "spec.notes"},
         }
     },
+    "WebhookService_CreateWebhook": {
+        "failures": {
+            "summary": "Failed and timed-out objectives, posted to an https endpoint",
+            "value": {
+                "metadata": {"name": "failures"},
+                "spec": {
+                    "url": "https://hooks.example.com/sundial",
+                    "eventTypes": ["EVENT_TYPE_OBJECTIVE_FAILED", "EVENT_TYPE_OBJECTIVE_TIMED_OUT"],
+                },
+            },
+        }
+    },
     "AgentScheduleService_PauseAgentSchedule": {
         "holiday": {
             "summary": "Pause, with the reason in spec.notes",

@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.deliveries import DeliveryRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.outbox import OutboxRepository
 from sundial.store.repositories.schedules import ScheduleRepository
 from sundial.store.repositories.tenancy import TenancyRepository
+from sundial.store.repositories.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -27,6 +29,8 @@ class UnitOfWork:
     objectives: ObjectiveRepository
     insight: InsightRepository
     outbox: OutboxRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -45,6 +49,8 @@ class UnitOfWork:
         self.objectives = ObjectiveRepository(session)
         self.insight = InsightRepository(session)
         self.outbox = OutboxRepository(session)
+        self.webhooks = WebhookRepository(session)
+        self.deliveries = DeliveryRepository(session)
         return self
 
     @property

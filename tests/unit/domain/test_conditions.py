@@ -256,3 +256,14 @@ def test_compile_raises_nothing_but_the_validation_error(text: str) -> None:
         return
     assert [v.field for v in violations] == [FIELD]
     assert violations[0].description
+
+
+def test_the_caller_declares_the_variables_a_condition_may_use() -> None:
+    event_variables = ("type", "objective", "fire")
+    compile_condition('type == "fire.missed" && fire.count > 2.0', FIELD, event_variables)
+    with pytest.raises(InvalidArgumentError) as raised:
+        compile_condition("type == 'x' && output.count > 1", FIELD, event_variables)
+    (only,) = raised.value.violations
+    assert only.description == (
+        "line 1, column 16: undeclared variable 'output'; a condition can use type, objective, fire"
+    )

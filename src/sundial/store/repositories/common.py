@@ -8,10 +8,10 @@ from sqlalchemy import ColumnElement, Select, and_, or_
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.listing import FilterOp, FilterTerm, ListQuery
 from sundial.domain.metadata import ResourceMetadata
-from sundial.store.models import AgentRow, ObjectiveRow, ScheduleRow
+from sundial.store.models import AgentRow, DeliveryRow, ObjectiveRow, ScheduleRow, WebhookRow
 
-ResourceRow = AgentRow | ScheduleRow
-ListedRow = AgentRow | ScheduleRow | ObjectiveRow
+ResourceRow = AgentRow | ScheduleRow | WebhookRow
+ListedRow = AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow
 S = TypeVar("S", bound=Select[Any])
 
 
