@@ -73,6 +73,9 @@ def decided(
         ({"condition": 'type == "fire.missed" && schedule.labels.team == "pricing"'}, True),
         ({"condition": 'type.startsWith("objective.")'}, False),
         ({"condition": 'agent.id == "agt_1" && schedule.id == "sch_1"'}, True),
+        ({"condition": "fire.count > 1.0 && size(fire.scheduledTimes) == 2"}, True),
+        ({"condition": 'schedule.agentId == "agt_1" && fire.reason.contains("window")'}, True),
+        ({"condition": "size(objective) > 0"}, False),
     ],
     ids=[
         "subscribed",
@@ -85,6 +88,9 @@ def decided(
         "condition-true",
         "condition-false",
         "condition-on-agent",
+        "condition-on-fire",
+        "condition-on-fire-reason",
+        "no-objective-in-a-fire-event",
     ],
 )
 def test_a_webhook_gets_an_event_it_subscribes_to_and_passes(spec: dict, sent: bool) -> None:
@@ -101,6 +107,16 @@ def test_a_condition_that_errs_writes_a_condition_error_row_that_is_never_sent()
     assert row.info.status is DeliveryStatus.CONDITION_ERROR
     assert row.info.last_error.startswith("condition: ")
     assert "nosuch" in row.info.last_error
+    assert report.decisions == {("event", "condition_error"): 1}
+
+
+def test_an_event_condition_sees_the_event_variables_not_a_results() -> None:
+    # `output` is a result delivery's variable; an event's condition is compiled with
+    # EVENT_VARIABLES (as the webhook API checked it when it was written).
+    rows, report = decided(webhook("whk_1", condition="output.count > 1.0"))
+    row = rows["whk_1"]
+    assert row.info.status is DeliveryStatus.CONDITION_ERROR
+    assert "undeclared variable 'output'" in row.info.last_error
     assert report.decisions == {("event", "condition_error"): 1}
 
 
