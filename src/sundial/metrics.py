@@ -25,6 +25,19 @@ FIRE_OUTCOMES = ("created", "buffered", "cancelled", "skipped", "missed")
 # How an objective ends (ObjectiveStatus's final values).
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED")
 DATABASE_ERROR_KINDS = ("unavailable", "constraint", "other")
+# How a push to a PUSH agent went (service.pusher): answered 2xx, or the sender's error kind,
+# or "lease_lost" (the answer came after the attempt's lease ran out; the reaper ended it).
+PUSH_OUTCOMES = (
+    "succeeded",
+    "http_status",
+    "timeout",
+    "connection",
+    "refused_by_guard",
+    "lease_lost",
+)
+# What one webhook delivery attempt led to: sent ("delivered"), to be tried again ("retry"),
+# given up ("dead_letter"), or nothing written because its lease was lost ("stale").
+DELIVERY_OUTCOMES = ("delivered", "retry", "dead_letter", "stale")
 # What the outbox decided for a webhook an event or result may go to (service/outbox.py): a
 # delivery written ("written"), none because the condition was false ("filtered"), or a
 # CONDITION_ERROR delivery because it could not be decided ("condition_error").
@@ -40,6 +53,10 @@ _DURATION_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200
 _PASS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _CALL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60)
 _ATTEMPT_BUCKETS = (1, 2, 3, 4, 5, 7, 10, 20)
+# A push waits up to its target's timeout: 30 s by default, 10 min at most.
+_PUSH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+# A webhook attempt: a few ms to a receiver nearby, up to its timeout (10 s by default).
+_DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 # The text exposition's suffixes of each metric type (what PromQL can name).
 _SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -156,6 +173,36 @@ class Metrics:
             ["kind"],
             registry=registry,
         )
+        self.pushes = Counter(
+            "sundial_pushes",
+            "Objectives POSTed to PUSH agents, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.push_duration = Histogram(
+            "sundial_push_duration_seconds",
+            "From sending a push to its answer (or its failure), by outcome.",
+            ["outcome"],
+            buckets=_PUSH_BUCKETS,
+            registry=registry,
+        )
+        self.deliveries = Counter(
+            "sundial_webhook_deliveries",
+            "Webhook delivery attempts, by what they led to.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.delivery_duration = Histogram(
+            "sundial_webhook_attempt_duration_seconds",
+            "Duration of one webhook delivery attempt (the HTTP request).",
+            buckets=_DELIVERY_BUCKETS,
+            registry=registry,
+        )
+        self.webhooks_disabled = Counter(
+            "sundial_webhooks_disabled",
+            "Webhooks disabled because every delivery to them kept failing.",
+            registry=registry,
+        )
         self.outbox = Counter(
             "sundial_outbox_decisions",
             "Webhooks an event (kind=event) or an objective's result (kind=result) may go "
@@ -171,6 +218,11 @@ class Metrics:
             self.objectives_finished.labels(status)
         for kind in DATABASE_ERROR_KINDS:
             self.database_errors.labels(kind)
+        for outcome in PUSH_OUTCOMES:
+            self.pushes.labels(outcome)
+        self._deliveries_by_outcome = {
+            outcome: self.deliveries.labels(outcome) for outcome in DELIVERY_OUTCOMES
+        }
         for kind in OUTBOX_KINDS:
             for outcome in OUTBOX_OUTCOMES:
                 self.outbox.labels(kind, outcome)
@@ -186,6 +238,11 @@ class Metrics:
         self.objectives_finished.labels(status).inc()
         if duration_seconds is not None:
             self.objective_duration.labels(status).observe(max(duration_seconds, 0.0))
+
+    def pushed(self, outcome: str, seconds: float) -> None:
+        """`outcome`: one of PUSH_OUTCOMES."""
+        self.pushes.labels(outcome).inc()
+        self.push_duration.labels(outcome).observe(max(seconds, 0.0))
 
     def firing_pass(self, schedules: int, seconds: float, ended_at: float) -> None:
         self.pass_duration.observe(seconds)
@@ -208,6 +265,18 @@ class Metrics:
 
     def database_error(self, kind: str) -> None:
         self.database_errors.labels(kind).inc()
+
+    def delivery_attempted(self, outcome: str, seconds: float) -> None:
+        """`outcome`: one of DELIVERY_OUTCOMES (KeyError otherwise: the label set is fixed)."""
+        self._deliveries_by_outcome[outcome].inc()
+        self.delivery_duration.observe(max(seconds, 0.0))
+
+    def webhook_disabled(self) -> None:
+        self.webhooks_disabled.inc()
+
+    def watch_delivery_backlog(self, count: Callable[[], int]) -> None:
+        """Reports `count()` (deliveries due and not yet taken) at each scrape."""
+        self.registry.register(_BacklogCollector(count))
 
     def watch_pending(self, counts: Callable[[], Mapping[str, int]]) -> None:
         """Reports `counts()` (pending objectives by agent id) at each scrape."""
@@ -261,3 +330,30 @@ class _PendingCollector(Collector):
         if self._by_agent:
             return GaugeMetricFamily("sundial_objectives_pending", help_text, labels=["agent_id"])
         return GaugeMetricFamily("sundial_objectives_pending", help_text)
+
+
+class _BacklogCollector(Collector):
+    """`sundial_webhook_deliveries_due`, read from the database at scrape time (every
+    replica's dispatcher takes from the same outbox)."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
+
+    def describe(self) -> list[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            count = self._count()
+        except Exception as error:  # a scrape during an outage shows the rest, not a 500
+            logger.debug("due deliveries not counted: %s", error)
+            return
+        family = self._family()
+        family.add_metric([], count)
+        yield family
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "sundial_webhook_deliveries_due",
+            "Webhook deliveries due now and not yet taken by a dispatcher.",
+        )

@@ -17,29 +17,40 @@ from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
 from sundial.service.authorization import Authorizer, WorkspaceDirectory
 from sundial.service.database_health import DatabaseWatcher
+from sundial.service.dispatcher import DeliveryDispatcher
 from sundial.service.engine_reports import EngineReporter, new_replica_id
 from sundial.service.failure_limiter import FailureLimiter
 from sundial.service.fire_views import FireViewService
 from sundial.service.firing import FiringService
 from sundial.service.housekeeping import Housekeeping
 from sundial.service.insight_stats import StatsService
-from sundial.service.notifier import CREDENTIALS, OBJECTIVES, SCHEDULES, Notifier, due_at_of
+from sundial.service.notifier import (
+    CREDENTIALS,
+    DELIVERIES,
+    OBJECTIVES,
+    SCHEDULES,
+    Notifier,
+    due_at_of,
+)
 from sundial.service.objective_comparison import ComparisonService
-from sundial.service.objectives import ObjectiveService
+from sundial.service.objectives import MAX_OUTPUT_BYTES, ObjectiveService
 from sundial.service.outbox import Outbox
 from sundial.service.profiles import ProfileService
+from sundial.service.pusher import Pusher
 from sundial.service.schedule_batches import ScheduleBatchService
 from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import Bootstrap, TenancyService
 from sundial.service.tokens import JwtVerifier
 from sundial.service.triggers import TriggerService
 from sundial.service.webhook_resources import WebhookResourceService
+from sundial.service.webhooks import WebhookSender
 from sundial.settings import Settings
 from sundial.store import migrate
 from sundial.store.database import Database
 from sundial.store.errors import DatabaseUnavailableError
 from sundial.store.notifications import (
     CREDENTIALS_CHANNEL,
+    DELIVERIES_CHANNEL,
     OBJECTIVES_CHANNEL,
     SCHEDULES_CHANNEL,
     PostgresNotifications,
@@ -51,6 +62,7 @@ _CHANNELS = {
     SCHEDULES: SCHEDULES_CHANNEL,
     OBJECTIVES: OBJECTIVES_CHANNEL,
     CREDENTIALS: CREDENTIALS_CHANNEL,
+    DELIVERIES: DELIVERIES_CHANNEL,
 }
 
 
@@ -94,7 +106,11 @@ class SundialServer:
         self.api_keys = ApiKeyService(
             self.database, self.clock, on_revoked=self.notifier.credentials_changed
         )
-        self.agents = AgentService(self.database, self.clock)
+        self.agents = AgentService(
+            self.database,
+            self.clock,
+            allow_private_push_targets=settings.allow_private_webhook_targets,
+        )
         # One flag for both: a target the dispatcher would refuse cannot be written either.
         self.webhooks = WebhookResourceService(
             self.database,
@@ -109,7 +125,9 @@ class SundialServer:
             notifier=self.notifier,
         )
         # The outbox renders objectives as the API shows them (the service layer cannot).
-        self.outbox = Outbox(render_objective=objective_json)
+        self.outbox = Outbox(
+            render_objective=objective_json, on_written=self.notifier.deliveries_written
+        )
         self.objectives = ObjectiveService(
             self.database,
             self.clock,
@@ -142,7 +160,9 @@ class SundialServer:
             tracing=self.tracing,
             outbox=self.outbox,
         )
-        self._engine_reporter = EngineReporter(self.database, self.clock, new_replica_id())
+        replica_id = new_replica_id()
+        self._engine_reporter = EngineReporter(self.database, self.clock, replica_id)
+        self._push_sender, self.pusher = self._make_pusher(replica_id)
         self.engine = FiringLoop(
             fire_batch=lambda: self.firing.fire_due().schedules,
             earliest_due=self.firing.earliest_due,
@@ -153,6 +173,18 @@ class SundialServer:
             around_pass=self.tracing.firing_pass,
         )
         self.notifier.on_schedules_changed(self.engine.wake)
+        self._webhook_sender = WebhookSender(
+            self.clock, allow_private_targets=settings.allow_private_webhook_targets
+        )
+        self.dispatcher = DeliveryDispatcher(
+            self.database,
+            self.clock,
+            self._webhook_sender,
+            metrics=self.metrics,
+            outbox=self.outbox,
+        )
+        self.notifier.on_deliveries_written(self.dispatcher.wake)
+        self.metrics.watch_delivery_backlog(self.dispatcher.count_due)
         self._notifications: PostgresNotifications | None = None
         if self.database.dialect == "postgresql":
             self._notifications = PostgresNotifications(self.database)
@@ -213,6 +245,29 @@ class SundialServer:
         if settings.metrics_address is not None:
             self._metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
 
+    def _make_pusher(self, replica_id: str) -> tuple[WebhookSender, Pusher]:
+        """The pusher of PUSH agents' objectives (engine role), on a sender of its own (its
+        bodies may be as large as an objective's output), woken by new objectives."""
+        sender = WebhookSender(
+            self.clock,
+            allow_private_targets=self.settings.allow_private_webhook_targets,
+            max_concurrency=self.settings.push_concurrency,
+            body_cap=MAX_OUTPUT_BYTES,
+        )
+        pusher = Pusher(
+            self.database,
+            self.clock,
+            self.objectives,
+            sender,
+            objective_json,
+            replica_id=replica_id,
+            concurrency=self.settings.push_concurrency,
+            metrics=self.metrics,
+            tracing=self.tracing,
+        )
+        self.notifier.on_objectives_available(pusher.wake)
+        return sender, pusher
+
     def start(self) -> None:
         """Listens, bootstraps an empty database, starts the engine, then serves. Raises
         OSError, with nothing created, when an address cannot be listened on."""
@@ -228,6 +283,8 @@ class SundialServer:
         self.database_watcher.start()
         if "engine" in self.settings.roles:
             self.engine.start()
+            self.dispatcher.start()
+            self.pusher.start()
         if "api" in self.settings.roles:
             self._serving = True
             self._grpc.set_serving(self.database_watcher.available)
@@ -275,6 +332,8 @@ class SundialServer:
             self._grpc.set_serving(available)
         if available:
             self.engine.wake()
+            self.dispatcher.wake()
+            self.pusher.wake()
 
     def stop(self) -> None:
         """Graceful shutdown: NOT_SERVING, drain delay, waiting claims answer, stop
@@ -284,6 +343,8 @@ class SundialServer:
         self._stopped.set()
         if "api" not in self.settings.roles:
             self.engine.stop()
+            self.dispatcher.stop()
+            self.pusher.stop(self.settings.shutdown_grace)
             self._close()
             return
         self._grpc.enter_graceful_shutdown()
@@ -299,8 +360,12 @@ class SundialServer:
         # REST requests are calls of the gRPC server: finish them before it stops.
         self._gateway.stop(self.settings.shutdown_grace.total_seconds())
         self._grpc.stop(self.settings.shutdown_grace.total_seconds())
-        # The engine finishes its batch (one transaction) and stops.
+        # The engine finishes its batch (one transaction) and stops; the dispatcher records
+        # the attempts in flight (each bounded by its timeout) and stops; pushes in flight end
+        # their attempts, or, still waiting after the grace, are left to their leases.
         self.engine.stop()
+        self.dispatcher.stop()
+        self.pusher.stop(self.settings.shutdown_grace)
         self._close()
         logger.info("stopped")
 
@@ -309,6 +374,8 @@ class SundialServer:
         if self._metrics_listener is not None:
             self._metrics_listener.stop(0)
         self.database_watcher.stop()
+        self._webhook_sender.close()
+        self._push_sender.close()
         if self._notifications is not None:
             self._notifications.close()
         self.database.dispose()
@@ -331,6 +398,8 @@ class SundialServer:
             self.notifier.local_schedules_changed(due_at_of(payload))
         elif channel == CREDENTIALS_CHANNEL:
             self.notifier.local_credentials_changed(payload)
+        elif channel == DELIVERIES_CHANNEL:
+            self.notifier.local_deliveries_written()
         elif payload:
             self.notifier.local_objectives_available(payload.split(","))
 

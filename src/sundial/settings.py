@@ -57,6 +57,8 @@ class Settings:
     roles: frozenset[str] = frozenset({"api", "engine"})
     # Schedules fired per transaction.
     engine_batch_size: int = 500
+    # Objectives POSTed to PUSH agents at once by this replica's pusher (engine role).
+    push_concurrency: int = 8
     # On an empty database, the secret of the bootstrap admin key (SUNDIAL_BOOTSTRAP_API_KEY);
     # empty: a random one, printed once.
     bootstrap_api_key: str = field(default="", repr=False)

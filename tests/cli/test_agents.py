@@ -97,3 +97,17 @@ def test_debug_shows_the_traceback(sundial: Sundial):
     assert result.exit_code == 3
     assert "Traceback" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("sundial agents get: NOT_FOUND")
+
+
+def test_a_push_agent_is_created_with_its_url_and_its_secret_shown_once(sundial: Sundial):
+    url = "https://agent.example.com/run"
+    created = sundial("agents", "create", "pushed", "--push-url", url)
+    secret = created.stderr.split("push signing secret (shown only now): ")[1].strip()
+    assert secret.startswith("whsec_")
+    agent_id = ok(created).splitlines()[2].split()[0]
+    got = as_json(sundial("agents", "get", agent_id, "-o", "json"))
+    assert got["spec"] == {"mode": "AGENT_MODE_PUSH", "push": {"url": url}}
+    assert got["info"]["pushSecretHint"] == secret[-4:]
+    assert "pushSecret" not in got["info"]
+    as_document = as_json(sundial("agents", "create", "again", "--push-url", url, "-o", "json"))
+    assert as_document["info"]["pushSecret"].startswith("whsec_")

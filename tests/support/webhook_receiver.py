@@ -21,12 +21,14 @@ class Received:
 
 @dataclass
 class Reply:
-    """What the receiver answers on a path: `hold` blocks the reply until it is set."""
+    """What the receiver answers on a path: `hold` blocks the reply until it is set;
+    `then`, if any, is what the path answers from the next request on."""
 
     status: int = 200
     body: bytes = b'{"ok": true}'
     headers: dict[str, str] = field(default_factory=dict)
     hold: threading.Event | None = None
+    then: "Reply | None" = None
 
 
 class Receiver:
@@ -66,7 +68,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 )
                 receiver.in_flight += 1
                 receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
-            reply = receiver.replies.get(self.path, Reply())
+                reply = receiver.replies.get(self.path, Reply())
+                if reply.then is not None:
+                    receiver.replies[self.path] = reply.then
             try:
                 if reply.hold is not None:
                     reply.hold.wait(timeout=30)

@@ -30,6 +30,7 @@ def _dashboard_expressions() -> list[str]:
 def metrics() -> Metrics:
     served = Metrics()
     served.watch_pending(dict)
+    served.watch_delivery_backlog(lambda: 0)
     return served
 
 

@@ -3,7 +3,7 @@ the names a scrape can show."""
 
 import pytest
 
-from sundial.metrics import FINAL_STATUSES, FIRE_OUTCOMES, Metrics
+from sundial.metrics import DELIVERY_OUTCOMES, FINAL_STATUSES, FIRE_OUTCOMES, Metrics
 
 
 def test_each_server_counts_apart():
@@ -19,6 +19,29 @@ def test_fixed_label_sets_start_at_zero():
     assert [value("sundial_fires_total", {"outcome": o}) for o in FIRE_OUTCOMES] == [0.0] * 5
     finished = [value("sundial_objectives_finished_total", {"status": s}) for s in FINAL_STATUSES]
     assert finished == [0.0] * 4
+    deliveries = [
+        value("sundial_webhook_deliveries_total", {"outcome": o}) for o in DELIVERY_OUTCOMES
+    ]
+    assert deliveries == [0.0] * 4
+
+
+def test_a_delivery_outcome_outside_the_fixed_set_is_refused():
+    metrics = Metrics()
+    with pytest.raises(KeyError):
+        metrics.delivery_attempted("bounced", 0.1)
+    metrics.delivery_attempted("retry", 0.25)
+    value = metrics.registry.get_sample_value
+    assert value("sundial_webhook_deliveries_total", {"outcome": "retry"}) == 1
+    assert value("sundial_webhook_attempt_duration_seconds_sum") == 0.25
+
+
+def test_the_delivery_backlog_is_read_at_each_scrape():
+    metrics = Metrics()
+    backlog = iter([3, 7])
+    metrics.watch_delivery_backlog(lambda: next(backlog))
+    value = metrics.registry.get_sample_value
+    assert value("sundial_webhook_deliveries_due") == 3
+    assert value("sundial_webhook_deliveries_due") == 7
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,9 @@ class ObjectiveServiceServicer:
 
     def ClaimObjectives(self, request, context):
         """Claims up to `max_objectives` PENDING objectives of the agent for a worker, each
-        with a lease; waits up to `wait` for one to arrive when none is pending.
+        with a lease; waits up to `wait` for one to arrive when none is pending. A PUSH
+        agent's objectives are posted by Sundial, not claimed: claiming them is
+        FAILED_PRECONDITION (reason AGENT_IS_PUSH) naming the agent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

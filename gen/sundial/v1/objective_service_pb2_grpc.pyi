@@ -43,7 +43,9 @@ class ObjectiveServiceStub:
     """Cancels an objective that has not finished."""
     ClaimObjectives: _grpc.UnaryUnaryMultiCallable[_objective_service_pb2.ClaimObjectivesRequest, _objective_service_pb2.ClaimObjectivesResponse]
     """Claims up to `max_objectives` PENDING objectives of the agent for a worker, each
-    with a lease; waits up to `wait` for one to arrive when none is pending.
+    with a lease; waits up to `wait` for one to arrive when none is pending. A PUSH
+    agent's objectives are posted by Sundial, not claimed: claiming them is
+    FAILED_PRECONDITION (reason AGENT_IS_PUSH) naming the agent.
     """
     HeartbeatObjective: _grpc.UnaryUnaryMultiCallable[_objective_service_pb2.HeartbeatObjectiveRequest, _objective_pb2.Objective]
     """Extends the lease of a claimed objective."""
@@ -67,7 +69,9 @@ class ObjectiveServiceAsyncStub(ObjectiveServiceStub):
     """Cancels an objective that has not finished."""
     ClaimObjectives: _aio.UnaryUnaryMultiCallable[_objective_service_pb2.ClaimObjectivesRequest, _objective_service_pb2.ClaimObjectivesResponse]  # type: ignore[assignment]
     """Claims up to `max_objectives` PENDING objectives of the agent for a worker, each
-    with a lease; waits up to `wait` for one to arrive when none is pending.
+    with a lease; waits up to `wait` for one to arrive when none is pending. A PUSH
+    agent's objectives are posted by Sundial, not claimed: claiming them is
+    FAILED_PRECONDITION (reason AGENT_IS_PUSH) naming the agent.
     """
     HeartbeatObjective: _aio.UnaryUnaryMultiCallable[_objective_service_pb2.HeartbeatObjectiveRequest, _objective_pb2.Objective]  # type: ignore[assignment]
     """Extends the lease of a claimed objective."""
@@ -112,7 +116,9 @@ class ObjectiveServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_objective_service_pb2.ClaimObjectivesResponse, _abc.Awaitable[_objective_service_pb2.ClaimObjectivesResponse]]:
         """Claims up to `max_objectives` PENDING objectives of the agent for a worker, each
-        with a lease; waits up to `wait` for one to arrive when none is pending.
+        with a lease; waits up to `wait` for one to arrive when none is pending. A PUSH
+        agent's objectives are posted by Sundial, not claimed: claiming them is
+        FAILED_PRECONDITION (reason AGENT_IS_PUSH) naming the agent.
         """
 
     @_abc_1.abstractmethod

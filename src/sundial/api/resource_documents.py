@@ -12,6 +12,7 @@ Struct) are leaves; other messages are walked into. Protobuf has no message diff
 from collections.abc import Mapping
 from typing import Any
 
+from google.api import field_behavior_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -43,7 +44,8 @@ def changed_fields(
     message_name: str, desired: Mapping[str, Any], current: Mapping[str, Any]
 ) -> list[str]:
     """The ProtoJSON paths (`schedule.cronExpressions`) where two canonical documents of
-    `message_name` differ; keys that are not fields of the message are not compared."""
+    `message_name` differ; keys that are not fields of the message, and INPUT_ONLY fields
+    (which a file may set on create, but the server never shows), are not compared."""
     return _changes(_descriptor(message_name), desired, current, "")
 
 
@@ -69,6 +71,10 @@ def _changes(
 ) -> list[str]:
     paths: list[str] = []
     for field in descriptor.fields:
+        if _is_input_only(field):
+            # The server never shows it (a PUSH agent's secret): there is nothing to compare
+            # with, and a diff on every run would send it again each time.
+            continue
         wanted, found = desired.get(field.json_name), current.get(field.json_name)
         if wanted == found:
             continue
@@ -78,6 +84,11 @@ def _changes(
         else:
             paths.extend(_changes(field.message_type, wanted or {}, found or {}, path + "."))
     return paths
+
+
+def _is_input_only(field: FieldDescriptor) -> bool:
+    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    return field_behavior_pb2.INPUT_ONLY in behaviors
 
 
 def _unknown_field(descriptor: Descriptor, value: Any, path: str) -> str:

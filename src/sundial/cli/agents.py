@@ -59,6 +59,10 @@ def get_agent(session: Session, agent_id: str) -> int:
 @click.argument("name", required=False)
 @click.option("--description", help="what the agent does, for people")
 @file_option()
+@click.option(
+    "--push-url",
+    help="a PUSH agent: Sundial POSTs each objective to this URL (spec.push.url)",
+)
 @click.option("--request-id", default="", help="idempotency key (24 h)")
 @click.option("--validate-only", is_flag=True, help="check, and show what would be created")
 @client_command
@@ -67,10 +71,12 @@ def create_agent(
     name: str | None,
     description: str | None,
     file: str | None,
+    push_url: str | None,
     request_id: str,
     validate_only: bool,
 ) -> int:
-    """A new agent named NAME (or as the file's `metadata` and `spec` say)."""
+    """A new agent named NAME (or as the file's `metadata` and `spec` say). A PUSH agent
+    created without a secret gets one, shown only in this answer."""
     document: dict[str, Any] = read_document(file) if file else {}
     metadata = dict(document.get("metadata") or {})
     spec = dict(document.get("spec") or {})
@@ -78,6 +84,9 @@ def create_agent(
         metadata["name"] = name
     if description is not None:
         spec["description"] = description
+    if push_url is not None:
+        spec["mode"] = "AGENT_MODE_PUSH"
+        spec["push"] = {**(spec.get("push") or {}), "url": push_url}
     if not metadata.get("name"):
         raise CommandError("give the agent a NAME (or metadata.name in the file)")
     request = {
@@ -87,7 +96,12 @@ def create_agent(
         "requestId": request_id,
         "validateOnly": validate_only,
     }
-    print_one(session.output, session.call("AgentService.CreateAgent", request), COLUMNS)
+    created = session.call("AgentService.CreateAgent", request)
+    print_one(session.output, created, COLUMNS)
+    secret = created.get("info", {}).get("pushSecret", "")
+    if secret and session.output == "table":
+        # The table has no room for it, and it is never shown again.
+        click.echo(f"push signing secret (shown only now): {secret}", err=True)
     return 0
 
 

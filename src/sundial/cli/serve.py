@@ -239,6 +239,14 @@ _SERVE_FLAGS: tuple[Decorator, ...] = (
         "RPC (default: at DEBUG)",
     ),
     _flag(
+        "--allow-private-webhook-targets",
+        "ALLOW_PRIVATE_WEBHOOK_TARGETS",
+        is_flag=True,
+        default=False,
+        help="let webhook deliveries reach loopback, private, link-local and metadata "
+        "addresses (default: refused at connect time, against SSRF)",
+    ),
+    _flag(
         "--otlp-endpoint",
         "OTLP_ENDPOINT",
         type=CheckedType("URL", otlp_endpoint),
@@ -300,6 +308,7 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         metrics_per_agent=flags["metrics_per_agent"],
         access_log=flags["access_log"],
         otlp_endpoint=flags["otlp_endpoint"] or None,
+        allow_private_webhook_targets=flags["allow_private_webhook_targets"],
     )
     stop = stop or threading.Event()
     server = SundialServer(settings)

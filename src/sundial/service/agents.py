@@ -1,4 +1,6 @@
-"""Agent use cases."""
+"""Agent use cases. A PUSH agent's signing secret is the user's (spec.push.secret) or,
+when none was given, one the server makes and returns once, in info.push_secret of the
+answer of the call that made it; later reads show only info.push_secret_hint."""
 
 from dataclasses import replace
 
@@ -12,6 +14,7 @@ from sundial.domain.principals import Principal
 from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.listing import page_of, prepare_query
 from sundial.service.pagination import PageRequest
+from sundial.service.push_targets import check_push
 from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
 from sundial.service.validation import (
@@ -22,17 +25,28 @@ from sundial.service.validation import (
     check_request_id,
     named_webhooks,
 )
+from sundial.service.webhook_signing import generate_secret
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
+from sundial.store.repositories.agents import without_secret
 from sundial.store.unit_of_work import UnitOfWork
 
 _FILTERABLE = {"name": None, "external_id": None, "bundle_key": None}
 
 
 class AgentService:
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(
+        self, database: Database, clock: Clock, *, allow_private_push_targets: bool = False
+    ) -> None:
+        """`allow_private_push_targets`: push URLs may be http and name private, loopback
+        or link-local addresses (the server's --allow-private-webhook-targets)."""
         self._database = database
         self._clock = clock
+        self._allow_private = allow_private_push_targets
+
+    def _check_spec(self, violations: Violations, spec: AgentSpec) -> None:
+        check_agent_spec(violations, spec)
+        check_push(violations, spec, allow_private=self._allow_private)
 
     def create(
         self,
@@ -46,7 +60,7 @@ class AgentService:
     ) -> Agent:
         violations = Violations()
         check_metadata(violations, metadata)
-        check_agent_spec(violations, spec)
+        self._check_spec(violations, spec)
         check_request_id(violations, request_id)
         if violations.items or validate_only:
             # Every problem at once: the webhooks the deliveries name are looked up too.
@@ -58,7 +72,8 @@ class AgentService:
         if validate_only:
             now = self._clock.now()
             return Agent(
-                metadata=new_metadata(principal, workspace_id, "", metadata, now), spec=spec
+                metadata=new_metadata(principal, workspace_id, "", metadata, now),
+                spec=without_secret(spec),
             )
 
         key = request_key(workspace_id, "CreateAgent", request_id, metadata, spec)
@@ -88,17 +103,20 @@ class AgentService:
             violations.raise_if_any()
             agent_id = new_id(IdPrefix.AGENT)
             now = self._clock.now()
+            given = spec.push.secret if spec.push is not None else ""
+            secret = (given or generate_secret()) if spec.pushed else ""
             uow.agents.add(
                 Agent(
                     metadata=new_metadata(principal, workspace_id, agent_id, metadata, now),
                     spec=spec,
-                )
+                ),
+                push_secret=secret,
             )
             record_request(uow, self._clock, key, agent_id)
             # Answered as a Get will read it.
             created = require_agent(uow, principal, workspace_id, agent_id)
             uow.commit()
-        return created
+        return _with_made_secret(created, secret if secret != given else "")
 
     def get(self, principal: Principal, workspace_id: str, agent_id: str) -> Agent:
         with UnitOfWork(self._database, write=False) as uow:
@@ -133,7 +151,7 @@ class AgentService:
             )
             violations = Violations()
             check_metadata(violations, updated.metadata)
-            check_agent_spec(violations, updated.spec)
+            self._check_spec(violations, updated.spec)
             _check_webhooks(uow, workspace_id, updated.spec, violations)
             violations.raise_if_any()
             agent = replace(
@@ -141,9 +159,10 @@ class AgentService:
                 metadata=updated.apply_to(current.metadata, self._clock.now()),
                 spec=updated.spec,
             )
-            uow.agents.update(agent)
+            secret, made = _secret_after_update(current, updated.spec)
+            uow.agents.update(agent, push_secret=secret)
             uow.commit()
-        return self.get(principal, workspace_id, agent_id)
+        return _with_made_secret(self.get(principal, workspace_id, agent_id), made)
 
     def delete(
         self,
@@ -165,6 +184,27 @@ class AgentService:
                 )
             uow.agents.delete(workspace_id, agent_id)
             uow.commit()
+
+
+def _secret_after_update(current: Agent, spec: AgentSpec) -> tuple[str | None, str]:
+    """The push secret to store (None: keep the stored one) and the one the server made
+    ("" when it made none). A PUSH agent keeps its secret unless the update gives a new one;
+    it gets one when it becomes PUSH without; a PULL agent has none."""
+    if not spec.pushed:
+        return "", ""
+    given = spec.push.secret if spec.push is not None else ""
+    if given:
+        return given, ""
+    if current.info.push_secret_hint:
+        return None, ""
+    made = generate_secret()
+    return made, made
+
+
+def _with_made_secret(agent: Agent, secret: str) -> Agent:
+    if not secret:
+        return agent
+    return replace(agent, info=replace(agent.info, push_secret=secret))
 
 
 def _check_webhooks(

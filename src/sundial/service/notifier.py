@@ -12,6 +12,7 @@ Publisher = Callable[[str, str], None]
 SCHEDULES = "schedules"
 OBJECTIVES = "objectives"
 CREDENTIALS = "credentials"
+DELIVERIES = "deliveries"
 
 
 class Notifier:
@@ -20,6 +21,8 @@ class Notifier:
         self._versions: dict[str, int] = {}
         self._schedule_listeners: list[Callable[[datetime], None]] = []
         self._credential_listeners: list[Callable[[str], None]] = []
+        self._objective_listeners: list[Callable[[list[str]], None]] = []
+        self._delivery_listeners: list[Callable[[], None]] = []
         self._publishers: list[Publisher] = []
         self._waits_ended = False
 
@@ -41,6 +44,11 @@ class Notifier:
         self.local_schedules_changed(due_at)
         self._publish(SCHEDULES, due_at.isoformat())
 
+    def on_objectives_available(self, listener: Callable[[list[str]], None]) -> None:
+        """`listener(agent_ids)` hears when objectives of those agents became PENDING (the
+        pusher, which serves every PUSH agent, listens rather than waiting per agent)."""
+        self._objective_listeners.append(listener)
+
     def objectives_available(self, agent_ids: Iterable[str]) -> None:
         agents = list(agent_ids)
         self.local_objectives_available(agents)
@@ -55,6 +63,20 @@ class Notifier:
         self.local_credentials_changed(resource_id)
         self._publish(CREDENTIALS, resource_id)
 
+    def on_deliveries_written(self, listener: Callable[[], None]) -> None:
+        """`listener()` hears when outbox rows were committed (the dispatcher wakes)."""
+        self._delivery_listeners.append(listener)
+
+    def deliveries_written(self) -> None:
+        """Deliveries were committed to the outbox: call after the commit, so that the
+        dispatcher woken by it can see them."""
+        self.local_deliveries_written()
+        self._publish(DELIVERIES, "")
+
+    def local_deliveries_written(self) -> None:
+        for listener in self._delivery_listeners:
+            listener()
+
     def local_credentials_changed(self, resource_id: str) -> None:
         for listener in self._credential_listeners:
             listener(resource_id)
@@ -64,10 +86,13 @@ class Notifier:
             listener(due_at)
 
     def local_objectives_available(self, agent_ids: Iterable[str]) -> None:
+        agents = list(agent_ids)
         with self._condition:
-            for agent_id in agent_ids:
+            for agent_id in agents:
                 self._versions[agent_id] = self._versions.get(agent_id, 0) + 1
             self._condition.notify_all()
+        for listener in self._objective_listeners:
+            listener(agents)
 
     def wait_for_objectives(self, agent_id: str, timeout: float) -> None:
         """Returns when objectives may have arrived for `agent_id`, or after `timeout` s, or

@@ -22,6 +22,11 @@ from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.objective_endings import Ending, report_ending
+from sundial.service.objective_leases import (
+    PUSH_WORKER_PREFIX,
+    execution_timeout,
+    lease_objective,
+)
 from sundial.service.outbox import Outbox, ScheduleEvent
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
@@ -188,20 +193,19 @@ class ObjectiveService:
         lease: timedelta,
     ) -> list[Objective]:
         with UnitOfWork(self._database, write=True) as uow:
-            require_agent(uow, principal, workspace_id, agent_id)
+            agent = require_agent(uow, principal, workspace_id, agent_id)
+            if agent.spec.pushed:
+                raise FailedPreconditionError(
+                    f"agent {agent_id!r} is a PUSH agent: Sundial posts its objectives to "
+                    "its spec.push.url, and workers cannot claim them",
+                    reason="AGENT_IS_PUSH",
+                )
             now = self._clock.now()
             found = uow.objectives.claimable(agent_id, now, limit)
             claimed = []
             for objective in found:
-                timeout = _execution_timeout(uow, workspace_id, objective)
-                values: dict[str, Any] = {
-                    "status": ObjectiveStatus.RUNNING,
-                    "worker_id": worker_id,
-                    "lease_expires_at": now + lease,
-                    "started_at": now,
-                    "deadline": later(now, timeout) if timeout else None,
-                }
-                uow.objectives.update(objective.metadata.id, now, **values)
+                timeout = execution_timeout(uow, objective)
+                lease_objective(uow, objective, worker_id, now, lease, timeout)
                 claimed.append(objective.metadata.id)
             uow.commit()
             objectives = [
@@ -289,6 +293,38 @@ class ObjectiveService:
         report_ending(ending, self._metrics)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
+    def end_leased(
+        self,
+        objective: Objective,
+        status: ObjectiveStatus,
+        *,
+        worker_id: str,
+        output: Any = None,
+        error: str = "",
+        retryable: bool = False,
+        retry_after: timedelta | None = None,
+    ) -> bool:
+        """Ends an attempt the engine itself holds (the pusher's), as complete and fail do
+        a worker's; `retry_after` (the target's wish) replaces the retry policy's backoff.
+        Returns False, changing nothing, when the lease was lost (the reaper ends it)."""
+        with UnitOfWork(self._database, write=True) as uow:
+            try:
+                ending = self._finish(
+                    uow,
+                    objective,
+                    status,
+                    output=output,
+                    error=error[:MAX_ERROR_LENGTH],
+                    retryable=retryable,
+                    held_by=worker_id,
+                    retry_after=retry_after,
+                )
+            except FailedPreconditionError:
+                return False
+            uow.commit()
+        report_ending(ending, self._metrics)
+        return True
+
     def reap(self) -> int:
         """Times out RUNNING objectives whose lease or execution deadline passed (retryable)."""
         with UnitOfWork(self._database, write=True) as uow:
@@ -327,6 +363,7 @@ class ObjectiveService:
         output: Any = None,
         retryable: bool = False,
         held_by: str = "",
+        retry_after: timedelta | None = None,
     ) -> Ending:
         """Ends the attempt; `held_by`, a worker's finish, requires its lease to hold still.
         Returns how it ended, for `_report` to tell once the transaction committed."""
@@ -354,7 +391,8 @@ class ObjectiveService:
         if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
             policy = schedule.spec.retry_policy or RetryPolicy()
             if retryable and objective.info.attempt < max(policy.max_attempts, 1):
-                available_at = later(now, backoff(policy, objective.info.attempt))
+                delay = backoff(policy, objective.info.attempt)
+                available_at = later(now, delay if retry_after is None else retry_after)
                 self._retry(uow, objective, available_at, now)
                 # Not an ending yet: the retry's own ending is announced.
                 return replace(ending, retry_at=available_at)
@@ -498,26 +536,6 @@ def _require_objective(
     return objective
 
 
-def _execution_timeout(
-    uow: UnitOfWork, workspace_id: str, objective: Objective
-) -> timedelta | None:
-    """The objective's schedule's execution_timeout. A stored schedule that cannot be read
-    (values no longer accepted) gives none: it must not fail the claim of other objectives."""
-    try:
-        schedule = uow.schedules.get(workspace_id, objective.spec.schedule_id)
-    except (ArithmeticError, ValueError, TypeError, KeyError) as error:
-        logger.warning(
-            "schedule %s of objective %s cannot be read, claimed without its "
-            "execution_timeout: %s: %s",
-            objective.spec.schedule_id,
-            objective.metadata.id,
-            type(error).__name__,
-            error,
-        )
-        return None
-    return schedule.spec.execution_timeout if schedule is not None else None
-
-
 def _lease_expired(objective_id: str, worker_id: str) -> FailedPreconditionError:
     return FailedPreconditionError(
         f"the lease of worker {worker_id!r} on objective {objective_id!r} has expired; "
@@ -530,6 +548,12 @@ def _check_worker(worker_id: str) -> None:
     if not worker_id or len(worker_id) > 256:
         raise InvalidArgumentError.single(
             "worker_id", "worker_id is required (at most 256 characters)"
+        )
+    if worker_id.startswith(PUSH_WORKER_PREFIX):
+        # A worker must not heartbeat, complete or fail an attempt a pusher holds.
+        raise InvalidArgumentError.single(
+            "worker_id",
+            f"worker ids starting with {PUSH_WORKER_PREFIX!r} are Sundial's pushers'",
         )
 
 

@@ -107,9 +107,11 @@ class ScheduleEvent:
 
 @dataclass(slots=True)
 class OutboxReport:
-    """What the writers decided, counted in the metrics once the transaction committed."""
+    """What the writers decided, for `record` to tell once the transaction committed: the
+    metrics, and (`on_written`) the dispatcher, woken when there is something to send."""
 
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    on_written: Callable[[], None] | None = None
 
     def count(self, kind: str, outcome: str) -> None:
         self.decisions[(kind, outcome)] += 1
@@ -117,9 +119,13 @@ class OutboxReport:
     def record(self, metrics: Metrics) -> None:
         for (kind, outcome), count in self.decisions.items():
             metrics.outbox.labels(kind, outcome).inc(count)
+        written = self.decisions[("event", "written")] + self.decisions[("result", "written")]
+        if written and self.on_written is not None:
+            self.on_written()
 
     def merge(self, other: "OutboxReport") -> None:
         self.decisions.update(other.decisions)
+        self.on_written = self.on_written or other.on_written
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +150,15 @@ class Outbox:
     """Decides and writes deliveries inside the caller's transaction; returns an
     OutboxReport for the caller to record once it committed."""
 
-    def __init__(self, render_objective: ObjectiveRenderer = domain_objective_json) -> None:
+    def __init__(
+        self,
+        render_objective: ObjectiveRenderer = domain_objective_json,
+        *,
+        on_written: Callable[[], None] | None = None,
+    ) -> None:
         self._render_objective = render_objective
+        # Called (by OutboxReport.record, after the commit) when deliveries are due to send.
+        self._on_written = on_written
 
     # --- writers --------------------------------------------------------------------------
 
@@ -162,7 +175,7 @@ class Outbox:
         """The event of an objective's final status and its result deliveries. Reads the
         objective as it ended, and its agent, only when the workspace has a webhook
         (`webhooks`: the workspace's, if the caller read them already)."""
-        report = OutboxReport()
+        report = OutboxReport(on_written=self._on_written)
         if webhooks is None:
             webhooks = uow.outbox.webhooks_in([workspace_id])
         if not webhooks:
@@ -238,7 +251,7 @@ class Outbox:
         """The deliveries of fire and schedule events, in one insert. `webhooks`: those of
         the events' workspaces if the caller read them already; else one query reads them
         (and, when there are any, one more the schedules' names and labels)."""
-        report = OutboxReport()
+        report = OutboxReport(on_written=self._on_written)
         if not events:
             return report
         if webhooks is None:
@@ -273,7 +286,7 @@ class Outbox:
     ) -> OutboxReport:
         """The `webhook.disabled` event of `webhook` (whose target kept failing), to the
         workspace's other webhooks that subscribe to it."""
-        report = OutboxReport()
+        report = OutboxReport(on_written=self._on_written)
         meta = webhook.metadata
         others = [
             w for w in repository.webhooks_in([meta.workspace_id]) if w.metadata.id != meta.id

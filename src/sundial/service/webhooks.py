@@ -42,7 +42,7 @@ from sundial.service.webhook_signing import check_message_id, check_secret, sign
 
 USER_AGENT = "Sundial-Webhooks/1"
 BODY_CAP = 64 * 1024
-MAX_TIMEOUT = timedelta(minutes=5)
+MAX_TIMEOUT = timedelta(minutes=10)
 # Headers the sender sets itself; a target's extra headers may not replace them.
 RESERVED_HEADERS = frozenset(
     {
@@ -68,6 +68,8 @@ class ErrorKind(StrEnum):
     CONNECTION = "connection"
     HTTP_STATUS = "http_status"
     REFUSED = "refused_by_guard"
+    # The stored target itself is unusable (the dispatcher's check, before any request).
+    INVALID_TARGET = "invalid_target"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.deliveries import DeliveryRepository
+from sundial.store.repositories.dispatch import DispatchRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
 from sundial.store.repositories.insight import InsightRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
@@ -28,6 +29,7 @@ class UnitOfWork:
     idempotency: IdempotencyRepository
     objectives: ObjectiveRepository
     insight: InsightRepository
+    dispatch: DispatchRepository
     outbox: OutboxRepository
     webhooks: WebhookRepository
     deliveries: DeliveryRepository
@@ -48,6 +50,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.objectives = ObjectiveRepository(session)
         self.insight = InsightRepository(session)
+        self.dispatch = DispatchRepository(session)
         self.outbox = OutboxRepository(session)
         self.webhooks = WebhookRepository(session)
         self.deliveries = DeliveryRepository(session)

@@ -5,7 +5,12 @@ import queue
 import pytest
 
 from sundial.store.database import Database
-from sundial.store.notifications import OBJECTIVES_CHANNEL, SCHEDULES_CHANNEL, PostgresNotifications
+from sundial.store.notifications import (
+    DELIVERIES_CHANNEL,
+    OBJECTIVES_CHANNEL,
+    SCHEDULES_CHANNEL,
+    PostgresNotifications,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -31,6 +36,8 @@ def test_a_publish_reaches_a_listener_on_another_connection(postgres_cluster):
         publisher.publish(OBJECTIVES_CHANNEL, "agent_a,agent_b")
         while (message := received.get(timeout=10)) != (OBJECTIVES_CHANNEL, "agent_a,agent_b"):
             assert message[0] == SCHEDULES_CHANNEL
+        publisher.publish(DELIVERIES_CHANNEL)
+        assert received.get(timeout=10) == (DELIVERIES_CHANNEL, "")
     finally:
         listener.close()
         publisher_db.dispose()

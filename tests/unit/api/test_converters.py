@@ -3,6 +3,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sundial.api.converters import from_proto, to_proto
+from sundial.domain.agents import (
+    Agent,
+    AgentInfo,
+    AgentMode,
+    AgentSpec,
+    AgentVariation,
+    PushTarget,
+    VariationSelectionMode,
+)
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.metadata import ResourceMetadata
 from sundial.domain.schedules import (
@@ -15,7 +24,7 @@ from sundial.domain.schedules import (
     ScheduleRange,
     ScheduleRules,
 )
-from sundial.v1 import agent_schedule_pb2
+from sundial.v1 import agent_pb2, agent_schedule_pb2
 
 
 def test_schedule_round_trips_through_proto():
@@ -60,3 +69,42 @@ def test_bad_enum_and_timestamp_name_the_field():
     with pytest.raises(InvalidArgumentError) as caught:
         from_proto(message, AgentScheduleSpec, "spec")
     assert caught.value.violations[0].field == "spec.schedule.at[0]"
+
+
+def test_an_agent_with_every_push_field_round_trips_through_proto():
+    agent = Agent(
+        metadata=ResourceMetadata(id="agent_1", name="pushed"),
+        spec=AgentSpec(
+            description="d",
+            variations=(AgentVariation(id="fast", weight=2, config={"model": "m"}),),
+            variation_selection_mode=VariationSelectionMode.ROUND_ROBIN,
+            mode=AgentMode.PUSH,
+            push=PushTarget(
+                url="https://agent.example/run",
+                timeout=timedelta(seconds=45),
+                headers={"x-team": "cx"},
+                secret="whsec_abc",
+            ),
+        ),
+        info=AgentInfo(schedule_count=1, push_secret="whsec_made", push_secret_hint="made"),
+    )
+    message = to_proto(agent, agent_pb2.Agent())
+    # Every field of the push target and the mode crosses (the schema and the result
+    # deliveries have tests of their own).
+    assert _unset(message.spec) == ["input_data_schema", "deliveries"]
+    assert _unset(message.spec.push) == []
+    assert _unset(message.info) == ["created_by"]
+    assert from_proto(message, Agent) == agent
+
+
+def _unset(message) -> list[str]:
+    return [f.name for f in message.DESCRIPTOR.fields if not _is_set(message, f.name)]
+
+
+def _is_set(message, name: str) -> bool:
+    field = message.DESCRIPTOR.fields_by_name[name]
+    if field.is_repeated:
+        return len(getattr(message, name)) > 0
+    if field.message_type is not None:
+        return message.HasField(name)
+    return bool(getattr(message, name))

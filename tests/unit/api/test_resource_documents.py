@@ -103,3 +103,16 @@ def test_a_change_in_any_field_is_seen(field: str):
     desired = {key: value for key, value in current.items() if key != field}
     assert changed_fields(SPEC, desired, current)
     assert all(path.split(".")[0] == field for path in changed_fields(SPEC, desired, current))
+
+
+def test_a_write_only_field_is_not_a_change():
+    # A PUSH agent's secret is INPUT_ONLY: the server never shows it, so a file that sets it
+    # must not differ from the server on every run.
+    agent = "sundial.v1.AgentSpec"
+    current = canonical(
+        agent, {"mode": "AGENT_MODE_PUSH", "push": {"url": "https://a.example/"}}, "spec"
+    )
+    desired = {**current, "push": {**current["push"], "secret": "whsec_x"}}
+    assert changed_fields(agent, desired, current) == []
+    moved = {**desired, "push": {**desired["push"], "url": "https://b.example/"}}
+    assert changed_fields(agent, moved, current) == ["push.url"]

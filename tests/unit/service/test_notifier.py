@@ -5,7 +5,7 @@ nobody. At shutdown, waits for objectives end at once."""
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
-from sundial.service.notifier import SCHEDULES, Notifier, due_at_of
+from sundial.service.notifier import DELIVERIES, SCHEDULES, Notifier, due_at_of
 
 DUE = datetime(2026, 3, 2, 12, 0, 30, 125_000, tzinfo=UTC)
 
@@ -67,3 +67,15 @@ def test_ending_waits_wakes_a_waiting_claim_and_later_ones_do_not_wait():
     later = _waiting(notifier)
     later.join(JOIN_SECONDS)
     assert not later.is_alive()
+
+
+def test_written_deliveries_wake_the_dispatchers_here_and_on_other_replicas():
+    notifier, _, published = _notifier()
+    woken: list[str] = []
+    notifier.on_deliveries_written(lambda: woken.append("here"))
+    notifier.deliveries_written()
+    assert woken == ["here"]
+    assert published == [(DELIVERIES, "")]
+    notifier.local_deliveries_written()  # what a replica's NOTIFY listener calls
+    assert woken == ["here", "here"]
+    assert published == [(DELIVERIES, "")]

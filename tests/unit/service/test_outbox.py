@@ -14,6 +14,7 @@ from sundial.domain.webhooks import (
     WebhookFormat,
     WebhookSpec,
 )
+from sundial.metrics import Metrics
 from sundial.service.outbox import (
     OutboxReport,
     ScheduleEvent,
@@ -214,3 +215,21 @@ def test_a_nested_output_is_a_short_code_block_and_the_error_is_shown() -> None:
     assert "```" not in block[3:-3]
     plain = slack_message(facts, markdown=False)["text"]
     assert "```" not in plain.split("Output:\n", 1)[1][:3]
+
+
+def test_recording_a_report_wakes_the_dispatcher_only_for_something_to_send() -> None:
+    woken: list[str] = []
+    metrics = Metrics()
+    for condition, wakes in (
+        ('type == "fire.skipped"', False),  # filtered
+        ("schedule.nosuch", False),  # a CONDITION_ERROR row is never sent
+        ("", True),
+    ):
+        report = OutboxReport(on_written=lambda: woken.append("woken"))
+        schedule_event_deliveries([webhook("whk_1", condition=condition)], MISSED, NOW, report)
+        report.record(metrics)
+        assert woken == (["woken"] if wakes else []), condition
+    value = metrics.registry.get_sample_value
+    for outcome in ("written", "filtered", "condition_error"):
+        labels = {"kind": "event", "outcome": outcome}
+        assert value("sundial_outbox_decisions_total", labels) == 1, outcome

@@ -21,10 +21,13 @@ from sundial.domain.objectives import (
 )
 from sundial.domain.schedules import RecentFire
 from sundial.store.firing import FiringRepository
-from sundial.store.models import ObjectiveRow
+from sundial.store.models import AgentRow, ObjectiveRow
 from sundial.store.repositories.common import apply_listing, etag_of
 
 objectives = typing.cast(Table, ObjectiveRow.__table__)
+_agents = typing.cast(Table, AgentRow.__table__)
+# PUSH agents are the ones with a signing secret (store/repositories/agents.py).
+_PUSH_AGENT_IDS = select(_agents.c.id).where(_agents.c.push_secret != "")
 _FILTERABLE: dict[str, Any] = {
     "schedule_id": objectives.c.schedule_id,
     "status": objectives.c.status,
@@ -84,6 +87,18 @@ class ObjectiveRepository:
         )
         if self._is_postgresql():
             statement = statement.with_for_update(skip_locked=True)
+        return [objective_of(row) for row in self._session.execute(statement).mappings()]
+
+    def any_claimable_push(self, now: datetime) -> bool:
+        """Whether `claimable_pushes` would find one (read without locking anything)."""
+        found = self._session.execute(_claimable_pushes(now).with_only_columns(objectives.c.id))
+        return found.first() is not None
+
+    def claimable_pushes(self, now: datetime, limit: int) -> list[Objective]:
+        """What `claimable` gives, for every PUSH agent at once (the pusher's claim)."""
+        statement = _claimable_pushes(now).limit(limit)
+        if self._is_postgresql():
+            statement = statement.with_for_update(of=objectives, skip_locked=True)
         return [objective_of(row) for row in self._session.execute(statement).mappings()]
 
     def expired(self, now: datetime, limit: int) -> list[Objective]:
@@ -205,6 +220,18 @@ class ObjectiveRepository:
             facts.recent.update(found.recent)
             facts.running.update(found.running)
         return facts
+
+
+def _claimable_pushes(now: datetime) -> Any:
+    return (
+        select(objectives)
+        .where(
+            objectives.c.agent_id.in_(_PUSH_AGENT_IDS),
+            objectives.c.status == ObjectiveStatus.PENDING.name,
+            objectives.c.available_at <= now,
+        )
+        .order_by(objectives.c.available_at, objectives.c.id)
+    )
 
 
 def _fires_of_one(dialect_name: str) -> Any:
