@@ -36,17 +36,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# bench/cel.py would shadow the `cel` library that the outbox's conditions import.
-HERE = Path(__file__).resolve().parent
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+import httpx
+from sqlalchemy import func, select
 
-import httpx  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-
-from sundial.domain.clock import SystemClock  # noqa: E402
-from sundial.domain.ids import IdPrefix, new_id  # noqa: E402
-from sundial.domain.metadata import MetadataInput, ResourceMetadata  # noqa: E402
-from sundial.domain.webhooks import (  # noqa: E402
+from sundial.domain.clock import SystemClock
+from sundial.domain.ids import IdPrefix, new_id
+from sundial.domain.metadata import MetadataInput, ResourceMetadata
+from sundial.domain.webhooks import (
     Delivery,
     DeliveryInfo,
     DeliverySpec,
@@ -55,16 +51,17 @@ from sundial.domain.webhooks import (  # noqa: E402
     WebhookFormat,
     WebhookSpec,
 )
-from sundial.service.dispatcher import DEFAULT_CONCURRENCY, DeliveryDispatcher  # noqa: E402
-from sundial.service.notifier import Notifier  # noqa: E402
-from sundial.service.tenancy import TenancyService  # noqa: E402
-from sundial.service.webhook_resources import WebhookResourceService  # noqa: E402
-from sundial.service.webhooks import WebhookSender  # noqa: E402
-from sundial.store import migrate  # noqa: E402
-from sundial.store.database import Database  # noqa: E402
-from sundial.store.models import DeliveryRow  # noqa: E402
-from sundial.store.unit_of_work import UnitOfWork  # noqa: E402
+from sundial.service.dispatcher import DEFAULT_CONCURRENCY, DeliveryDispatcher
+from sundial.service.notifier import Notifier
+from sundial.service.tenancy import TenancyService
+from sundial.service.webhook_resources import WebhookResourceService
+from sundial.service.webhooks import WebhookSender
+from sundial.store import migrate
+from sundial.store.database import Database
+from sundial.store.models import DeliveryRow
+from sundial.store.unit_of_work import UnitOfWork
 
+HERE = Path(__file__).resolve().parent
 THROUGHPUT_GOAL = 0.50
 DELAY_GOAL_SECONDS = 0.250
 # Bounds how long the bench waits for what it sent (it fails, not hangs).
@@ -191,7 +188,7 @@ def dispatcher_rate(scene: Scene, port: int, count: int, concurrency: int) -> fl
             while _delivered(scene) < before + count:
                 if time.perf_counter() > deadline:
                     raise RuntimeError("the dispatcher did not deliver every row in time")
-                pause.wait(0.01)
+                pause.wait(0.05)
             elapsed = time.perf_counter() - started
         finally:
             dispatcher.stop()

@@ -6,14 +6,15 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
-from sundial.domain.webhooks import WebhookSpec
+from sundial.domain.webhooks import EventType, WebhookSpec
 from sundial.server import SundialServer
 from sundial.v1 import agent_pb2, agent_service_pb2, metadata_pb2, webhook_pb2
 from sundial.v1 import agent_schedule_service_pb2 as pb
 from tests.api.conftest import START
 from tests.api.schedule_requests import create_request, schedule_spec
+from tests.api.test_firing import Harness
 from tests.support.rpc import failure_of
-from tests.support.webhook_rows import add_webhook
+from tests.support.webhook_rows import add_webhook, delivery_rows
 
 
 def webhook_in(server: SundialServer, workspace_id: str) -> str:
@@ -162,3 +163,39 @@ def test_an_agent_with_bad_deliveries_is_refused_on_create_and_update(
         agent_service_pb2.GetAgentRequest(workspace_id=workspace_id, agent_id=created.metadata.id)
     )
     assert list(read.spec.deliveries) == good
+
+
+def test_the_server_renders_objectives_as_the_api_shows_them(
+    server, schedules, objectives, workspace_id, agent, clock
+):
+    """The outbox of a real server: the event's body holds the objective's ProtoJSON (as
+    GET .../objectives/{id} answers), and the decisions are counted."""
+    listener = add_webhook(
+        server.database,
+        server.bootstrap.principal,
+        workspace_id,
+        WebhookSpec(url="https://example.com/hook", event_types=(EventType.OBJECTIVE_FAILED,)),
+        now=START,
+    )
+    filtered = webhook_in(server, workspace_id)
+    harness = Harness(server, schedules, objectives, workspace_id, agent, clock)
+    harness.create(deliveries=[delivery(filtered, condition='status == "SUCCEEDED"')])
+    harness.tick()
+    [objective] = harness.claim()
+    harness.fail(objective)
+
+    [row] = delivery_rows(server.database)
+    assert row.webhook_id == listener
+    rendered = row.body["data"]["objective"]
+    assert rendered["metadata"]["id"] == objective.metadata.id
+    assert rendered["info"]["status"] == "OBJECTIVE_STATUS_FAILED"
+    assert rendered["info"]["error"] == "boom"
+    assert rendered["spec"]["scheduleId"] == harness.schedule.metadata.id
+
+    def decisions(kind: str, outcome: str) -> float:
+        labels = {"kind": kind, "outcome": outcome}
+        value = server.metrics.registry.get_sample_value("sundial_outbox_decisions_total", labels)
+        return value or 0.0
+
+    assert decisions("event", "written") == 1
+    assert decisions("result", "filtered") == 1

@@ -5,19 +5,19 @@ tell events apart), compiled when a schedule or webhook is written and evaluated
 delivery.
 
 The library is `common-expression-language` (Python bindings of the Rust `cel` crate),
-chosen against `cel-python` with `bench/cel.py` (BENCHMARKS.md, "CEL conditions"): compiling
-is about 10x faster (8-22 µs against 84-221 µs); evaluating is 1.8-19x faster (about 230 µs,
-almost all of it converting a 50-item activation, against 0.4 ms for a comparison and 4.8 ms
-for `exists` over 50 items); it follows the spec where cel-python does not (`output.count ==
-3` is true when the JSON had 3, a double; cel-python raises "no such overload"); both report
-a syntax error's line and column; it is one 6 MB wheel with no dependency (cel-python brings
-about 35 MB: lark, google-re2, pendulum, jmespath and a CLI's typer, rich, prompt-toolkit and
-pygments, and sets the process-wide recursion limit to 2,500 whenever an Environment is
-made); and it was released more recently (0.10.0 in 2026-09; cel-python 0.5.0 in 2026-01,
-though cel-python has more downloads). Its regular expressions are the Rust `regex` crate
-(linear time), and it has no function that can reach a file, the network or the clock
-unless Python callables are registered, which this module never does: a condition cannot
-do I/O.
+chosen against `cel-python` with `bench/cel_libraries.py` (BENCHMARKS.md, "CEL conditions"):
+compiling is about 10x faster (8-22 µs against 84-221 µs); evaluating is 1.8-19x faster
+(about 230 µs, almost all of it converting a 50-item activation, against 0.4 ms for a
+comparison and 4.8 ms for `exists` over 50 items); it follows the spec where cel-python does
+not (`output.count == 3` is true when the JSON had 3, a double; cel-python raises "no such
+overload"); both report a syntax error's line and column; it is one 6 MB wheel with no
+dependency (cel-python brings about 35 MB: lark, google-re2, pendulum, jmespath and a CLI's
+typer, rich, prompt-toolkit and pygments, and sets the process-wide recursion limit to 2,500
+whenever an Environment is made); and it was released more recently (0.10.0 in 2026-09;
+cel-python 0.5.0 in 2026-01, though cel-python has more downloads). Its regular expressions
+are the Rust `regex` crate (linear time), and it has no function that can reach a file, the
+network or the clock unless Python callables are registered, which this module never does: a
+condition cannot do I/O.
 
 What neither library has, and this module therefore adds (a token scan and a bound, the only
 hand-written part):

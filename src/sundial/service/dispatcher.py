@@ -1,49 +1,43 @@
 """The delivery dispatcher (engine role): sends the deliveries outbox to its webhooks, at
 least once, with one stable `webhook-id` (the delivery's id) across attempts.
 
-One thread takes due deliveries, as many as there are free send slots, each leased for
-`lease` in one short transaction (`store.repositories.dispatch`), and hands them to a small
-pool that sends them (`service.webhooks.WebhookSender`: pooled, guarded, signed) and records
-each attempt in a transaction of its own. A slow target holds one slot, not a batch. The
-thread sleeps until the next delivery (or lease end) falls due, and is woken at once when
-deliveries are written (`Notifier.deliveries_written`, on PostgreSQL from other replicas
-too), when a slot frees up while every slot was busy, and when an attempt schedules a retry
-earlier than it would wake.
+Three parts, on threads of their own:
+- the taker takes due deliveries, as many as there are free slots, each leased for `lease`
+  in one short transaction (`store.repositories.dispatch`);
+- a pool of `concurrency` senders POSTs them (`service.webhooks.WebhookSender`: pooled,
+  guarded, signed); a slow target holds one slot, not a batch;
+- the recorder writes the attempts that ended, all those waiting in one transaction
+  (`service.delivery_attempts`), then frees their slots.
 
-What follows an attempt is `domain.webhook_retries`: backoff with full jitter honouring
-Retry-After, dead letter when the next attempt would start past the 24 h window, and the
-webhook disabled (with a `webhook.disabled` event, written by `service.outbox` in the same
-transaction) once every delivery to it has failed for the disable window."""
+The taker sleeps until the next delivery (or lease end) falls due, and is woken at once when
+deliveries are written (`Notifier.deliveries_written`, on PostgreSQL from other replicas
+too), when a quarter of the slots free up while it waited for them, and when an attempt
+schedules a retry earlier than it would wake. `dispatch_due()` does one pass synchronously,
+for tests with a fake clock."""
 
 import logging
+import queue
 import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sundial.domain.clock import Clock, later
 from sundial.domain.errors import UnavailableError
-from sundial.domain.webhook_retries import (
-    DISABLE_AFTER,
-    DeliveryRetryPolicy,
-    disable_reason,
-    next_attempt_at,
-)
-from sundial.domain.webhooks import DeliveryStatus, WebhookState
+from sundial.domain.webhook_retries import DeliveryRetryPolicy
 from sundial.engine.loop import Alarm
 from sundial.metrics import Metrics
-from sundial.service.outbox import Outbox, OutboxReport
-from sundial.service.webhooks import (
-    ErrorKind,
-    SendOutcome,
-    WebhookMessage,
-    WebhookSender,
-    WebhookTarget,
+from sundial.service.delivery_attempts import (
+    AttemptRecorder,
+    RecordedBatch,
+    SentAttempt,
+    send_attempt,
 )
+from sundial.service.outbox import Outbox
+from sundial.service.webhooks import WebhookSender
 from sundial.store.database import Database
-from sundial.store.repositories.dispatch import AttemptRecord, TakenDelivery
+from sundial.store.repositories.dispatch import TakenDelivery
 from sundial.store.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("sundial.deliveries")
@@ -61,22 +55,9 @@ ERROR_BACKOFF = timedelta(seconds=1)
 BUSY_RETRY = timedelta(milliseconds=20)
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookDisabled:
-    """A webhook the dispatcher just disabled: what the `webhook.disabled` event says."""
-
-    webhook_id: str
-    workspace_id: str
-    reason: str
-    at: datetime
-    # The event's deliveries to the workspace's other webhooks, counted once committed.
-    event: OutboxReport
-
-
 class DeliveryDispatcher:
-    """Takes due deliveries and sends them; `start()` runs it on its own thread, `stop()`
-    lets the attempts in flight finish and record. `dispatch_due()` is one synchronous pass
-    (tests and benchmarks drive it with a fake clock)."""
+    """Takes due deliveries and sends them; `start()` runs it on its threads, `stop()` lets
+    the attempts in flight finish and record."""
 
     def __init__(
         self,
@@ -98,18 +79,26 @@ class DeliveryDispatcher:
         self._database = database
         self._clock = clock
         self._sender = sender
-        self._metrics = metrics
-        self._outbox = outbox or Outbox()
-        self._policy = policy or DeliveryRetryPolicy()
-        self._random = random_source
+        self._recorder = AttemptRecorder(
+            database,
+            clock,
+            outbox=outbox or Outbox(),
+            policy=policy or DeliveryRetryPolicy(),
+            random_source=random_source,
+            metrics=metrics,
+        )
         self._concurrency = concurrency
+        # While busy, take again once a quarter of the slots are free, not at every slot:
+        # a take costs a transaction whatever its size.
+        self._refill_at = max(1, concurrency // 4)
         self._lease = lease
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery")
+        self._sent: queue.SimpleQueue[SentAttempt | None] = queue.SimpleQueue()
         self._alarm = Alarm()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._in_flight = 0
+        self._in_flight = 0  # taken and not yet recorded
         self._waiting_for_database = False
 
     # --- use cases --------------------------------------------------------------------------
@@ -122,36 +111,16 @@ class DeliveryDispatcher:
             uow.commit()
         return taken
 
-    def attempt(self, delivery: TakenDelivery) -> str:
-        """Sends one attempt and records what follows; returns the outcome (one of
-        metrics.DELIVERY_OUTCOMES)."""
-        outcome = self._send(delivery)
-        now = self._clock.now()
-        record = self._record_of(delivery, outcome, now)
-        disabled: WebhookDisabled | None = None
-        with UnitOfWork(self._database, write=True) as uow:
-            if not uow.dispatch.record(record):
-                stale = True
-            else:
-                stale = False
-                health = uow.dispatch.webhook_attempted(delivery.webhook_id, now, outcome.succeeded)
-                if not outcome.succeeded and health.state is WebhookState.ENABLED:
-                    disabled = self._disable_if_failing(uow, delivery, health.failing_since, now)
-            uow.commit()
-        result = self._report(delivery, record, outcome, stale)
-        if disabled is not None:
-            self._report_disabled(disabled)
-            self._alarm.ring(None)  # the event's own deliveries
-        elif record.next_attempt_at is not None:
-            self._alarm.ring(record.next_attempt_at)
-        return result
-
     def dispatch_due(self) -> int:
-        """Sends every delivery due now, waiting for each attempt; returns how many."""
+        """Sends every delivery due now, `concurrency` at a time, and records them; returns
+        how many attempts were made."""
         sent = 0
         while True:
             taken = self.take(self._concurrency)
-            sent += len(list(self._pool.map(self.attempt, taken)))
+            if taken:
+                attempts = list(self._pool.map(self._send, taken))
+                self._after(self._recorder.record(attempts))
+            sent += len(taken)
             if len(taken) < self._concurrency:
                 return sent
 
@@ -164,26 +133,34 @@ class DeliveryDispatcher:
         with UnitOfWork(self._database, write=False) as uow:
             return uow.dispatch.count_due(self._clock.now())
 
-    # --- the thread -------------------------------------------------------------------------
+    # --- the threads ------------------------------------------------------------------------
 
     def wake(self) -> None:
         """Looks for due deliveries now (some were written)."""
         self._alarm.ring(None)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="delivery-dispatcher", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._take_loop, name="delivery-taker", daemon=True),
+            threading.Thread(target=self._record_loop, name="delivery-recorder", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Takes no more; waits for the attempts in flight (each bounded by its timeout) to
-        send and record. A delivery taken but not recorded is taken again after its lease."""
+        send and be recorded. A delivery taken but not recorded is taken again after its
+        lease."""
         self._stop.set()
         self._alarm.ring(None)
-        if self._thread is not None:
-            self._thread.join()
+        if self._threads:
+            self._threads[0].join()
         self._pool.shutdown(wait=True)
+        self._sent.put(None)  # after every attempt the pool queued
+        if self._threads:
+            self._threads[1].join()
 
-    def _run(self) -> None:
+    def _take_loop(self) -> None:
         while not self._stop.is_set():
             try:
                 delay = self._fill()
@@ -204,17 +181,17 @@ class DeliveryDispatcher:
                 self._alarm.sleep(later(self._clock.now(), delay), delay.total_seconds())
 
     def _fill(self) -> timedelta:
-        """Takes as many due deliveries as there are free slots and starts them; returns how
-        long to sleep."""
+        """Takes as many due deliveries as there are free slots and starts sending them;
+        returns how long to sleep."""
         with self._lock:
             free = self._concurrency - self._in_flight
-        if free == 0:
-            return MAX_SLEEP  # woken when a slot frees
+        if free < self._refill_at:
+            return MAX_SLEEP  # woken when enough slots free
         taken = self.take(free)
+        with self._lock:
+            self._in_flight += len(taken)
         for delivery in taken:
-            with self._lock:
-                self._in_flight += 1
-            self._pool.submit(self._attempt_in_slot, delivery)
+            self._pool.submit(self._send_to_recorder, delivery)
         if len(taken) == free:
             return timedelta(0)
         earliest = self.earliest_due()
@@ -222,149 +199,59 @@ class DeliveryDispatcher:
             return MAX_SLEEP
         return min(MAX_SLEEP, max(BUSY_RETRY, earliest - self._clock.now()))
 
-    def _attempt_in_slot(self, delivery: TakenDelivery) -> None:
+    def _send(self, delivery: TakenDelivery) -> SentAttempt:
+        return send_attempt(self._sender, delivery)
+
+    def _send_to_recorder(self, delivery: TakenDelivery) -> None:
         try:
-            self.attempt(delivery)
+            self._sent.put(self._send(delivery))
         except Exception:
-            # Not recorded: the lease runs out and the delivery is taken again.
-            logger.exception(
-                "recording delivery %s failed; it is retried when its lease ends",
-                delivery.id,
-                extra={"delivery_id": delivery.id, "webhook_id": delivery.webhook_id},
-            )
-        finally:
-            with self._lock:
-                saturated = self._in_flight == self._concurrency
-                self._in_flight -= 1
-            if saturated:
-                self._alarm.ring(None)
+            # Not sent (a bug, not the target: the sender reports those): the lease runs out
+            # and the delivery is taken again.
+            logger.exception("sending delivery %s failed", delivery.id)
+            self._free(1)
 
-    # --- one attempt ------------------------------------------------------------------------
+    def _record_loop(self) -> None:
+        while True:
+            first = self._sent.get()
+            if first is None:
+                return
+            batch = [first]
+            stopping = False
+            while len(batch) < self._concurrency:
+                try:
+                    more = self._sent.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            try:
+                self._after(self._recorder.record(batch))
+            except Exception as error:
+                # Not recorded: each lease runs out and the delivery is taken again (the
+                # receiver gets it twice, with the same webhook-id).
+                level = logging.INFO if isinstance(error, UnavailableError) else logging.ERROR
+                logger.log(
+                    level,
+                    "recording %d delivery attempt(s) failed; they are retried when their "
+                    "leases end",
+                    len(batch),
+                    exc_info=level == logging.ERROR,
+                )
+            finally:
+                self._free(len(batch))
+            if stopping:
+                return
 
-    def _send(self, delivery: TakenDelivery) -> SendOutcome:
-        try:
-            target = WebhookTarget(
-                url=delivery.url, secret=delivery.secret, headers=delivery.headers
-            )
-        except ValueError as error:
-            # Checked when the webhook was written; kept as a failed attempt (not a crash)
-            # so that a fixed webhook gets the retries that are left.
-            return SendOutcome(
-                status=None,
-                body=b"",
-                body_truncated=False,
-                duration=timedelta(0),
-                error=ErrorKind.INVALID_TARGET,
-                detail=str(error),
-            )
-        return self._sender.send(target, WebhookMessage(id=delivery.id, body=delivery.body))
+    def _free(self, count: int) -> None:
+        with self._lock:
+            was_free = self._concurrency - self._in_flight
+            self._in_flight -= count
+        if was_free < self._refill_at <= was_free + count:
+            self._alarm.ring(None)
 
-    def _record_of(
-        self, delivery: TakenDelivery, outcome: SendOutcome, now: datetime
-    ) -> AttemptRecord:
-        status_code = outcome.status or 0
-        if outcome.succeeded:
-            return AttemptRecord(delivery, now, DeliveryStatus.DELIVERED, status_code, "")
-        error = outcome.detail if outcome.error is None else f"{outcome.error}: {outcome.detail}"
-        retry_at = next_attempt_at(
-            self._policy,
-            attempts=delivery.attempts + 1,
-            first_attempt_at=delivery.window_started_at,
-            now=now,
-            random=self._random,
-            retry_after=outcome.retry_after,
-        )
-        status = DeliveryStatus.PENDING if retry_at is not None else DeliveryStatus.DEAD_LETTER
-        return AttemptRecord(delivery, now, status, status_code, error, retry_at)
-
-    def _disable_if_failing(
-        self,
-        uow: UnitOfWork,
-        delivery: TakenDelivery,
-        failing_since: datetime | None,
-        now: datetime,
-    ) -> WebhookDisabled | None:
-        # The count is read only once the streak is long enough to matter.
-        if failing_since is None or now - failing_since < DISABLE_AFTER:
-            return None
-        dead_letters = uow.dispatch.count_dead_letters(delivery.webhook_id, failing_since)
-        reason = disable_reason(failing_since=failing_since, dead_letters=dead_letters, now=now)
-        if reason is None or not uow.dispatch.disable_webhook(delivery.webhook_id, now, reason):
-            return None
-        [webhook] = [
-            w
-            for w in uow.outbox.webhooks_in([delivery.workspace_id])
-            if w.metadata.id == delivery.webhook_id
-        ]
-        event = self._outbox.webhook_disabled(uow.outbox, webhook, reason, now)
-        return WebhookDisabled(delivery.webhook_id, delivery.workspace_id, reason, now, event)
-
-    # --- reporting --------------------------------------------------------------------------
-
-    def _report(
-        self, delivery: TakenDelivery, record: AttemptRecord, outcome: SendOutcome, stale: bool
-    ) -> str:
-        ids = {
-            "delivery_id": delivery.id,
-            "webhook_id": delivery.webhook_id,
-            "workspace_id": delivery.workspace_id,
-            "attempt": delivery.attempts + 1,
-        }
-        if stale:
-            result = "stale"
-            logger.info(
-                "delivery %s: attempt %d not recorded, its lease was lost (taken again or "
-                "redelivered)",
-                delivery.id,
-                delivery.attempts + 1,
-                extra={**ids, "event": "stale_lease"},
-            )
-        elif record.status is DeliveryStatus.DELIVERED:
-            result = "delivered"
-            logger.debug(
-                "delivery %s to webhook %s delivered (attempt %d, HTTP %d)",
-                delivery.id,
-                delivery.webhook_id,
-                delivery.attempts + 1,
-                record.http_status,
-                extra={**ids, "event": "delivered"},
-            )
-        elif record.next_attempt_at is not None:
-            result = "retry"
-            logger.info(
-                "delivery %s to webhook %s failed (attempt %d: %s); retries at %s",
-                delivery.id,
-                delivery.webhook_id,
-                delivery.attempts + 1,
-                record.error,
-                record.next_attempt_at.isoformat(),
-                extra={**ids, "event": "retry", "reason": record.error},
-            )
-        else:
-            result = "dead_letter"
-            logger.warning(
-                "delivery %s to webhook %s dead-lettered after %d attempt(s): %s",
-                delivery.id,
-                delivery.webhook_id,
-                delivery.attempts + 1,
-                record.error,
-                extra={**ids, "event": "dead_letter", "reason": record.error},
-            )
-        if self._metrics is not None:
-            self._metrics.delivery_attempted(result, outcome.duration.total_seconds())
-        return result
-
-    def _report_disabled(self, disabled: WebhookDisabled) -> None:
-        logger.warning(
-            "webhook %s disabled: %s",
-            disabled.webhook_id,
-            disabled.reason,
-            extra={
-                "webhook_id": disabled.webhook_id,
-                "workspace_id": disabled.workspace_id,
-                "event": "webhook_disabled",
-            },
-        )
-        if self._metrics is not None:
-            self._metrics.webhook_disabled()
-            disabled.event.record(self._metrics)
+    def _after(self, recorded: RecordedBatch) -> None:
+        if recorded.wake_at is not None:
+            self._alarm.ring(recorded.wake_at)

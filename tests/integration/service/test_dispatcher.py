@@ -247,6 +247,59 @@ def test_the_thread_sends_a_new_delivery_when_woken_and_stops_after_recording_it
     assert delivery_row(tenant, delivery_id).status == "DELIVERED"
 
 
+def test_a_slow_target_holds_one_slot_while_the_others_deliver(database, tenant, receiver, sender):
+    clock = FakeClock(START)
+    dispatcher = DeliveryDispatcher(database, clock, sender, concurrency=2)
+    slow_id, _ = add_webhook(tenant, receiver.url("/slow"))
+    fast_id, _ = add_webhook(tenant, receiver.url("/fast"))
+    hold = threading.Event()
+    receiver.reply("/slow", hold=hold)
+    held = add_delivery(tenant, slow_id)
+    dispatcher.start()
+    try:
+        dispatcher.wake()
+        assert _eventually(lambda: receiver.in_flight == 1)
+        quick = [add_delivery(tenant, fast_id) for _ in range(3)]
+        dispatcher.wake()
+        # One slot is held by the slow target; the other carries the fast ones in turn.
+        assert _eventually(
+            lambda: all(delivery_row(tenant, d).status == "DELIVERED" for d in quick)
+        )
+        assert delivery_row(tenant, held).status == "PENDING"
+    finally:
+        hold.set()
+        dispatcher.stop()
+    assert delivery_row(tenant, held).status == "DELIVERED"
+
+
+def test_two_dispatchers_on_one_database_send_each_delivery_once(
+    database, tenant, receiver, sender, clock
+):
+    webhook_id, _ = add_webhook(tenant, receiver.url("/hook"))
+    ids = {add_delivery(tenant, webhook_id, {"n": n}) for n in range(40)}
+    pair = [
+        DeliveryDispatcher(database, clock, sender, concurrency=3, random_source=lambda: 0.5)
+        for _ in range(2)
+    ]
+    counts: list[int] = []
+    try:
+        passes = [
+            threading.Thread(target=lambda d=d: counts.append(d.dispatch_due())) for d in pair
+        ]
+        for thread in passes:
+            thread.start()
+        for thread in passes:
+            thread.join(DEADLINE_SECONDS)
+    finally:
+        for dispatcher in pair:
+            dispatcher.stop()
+
+    assert sum(counts) == 40
+    sent = [request.headers["webhook-id"] for request in receiver.requests]
+    assert sorted(sent) == sorted(ids)  # each once: no delivery taken by both
+    assert {delivery_row(tenant, d).status for d in ids} == {"DELIVERED"}
+
+
 def test_the_backlog_counts_what_is_due_and_not_taken(tenant, dispatcher, clock):
     webhook_id, _ = add_webhook(tenant, "https://example.com/hook")
     add_delivery(tenant, webhook_id)

@@ -190,20 +190,27 @@ def test_a_webhook_fails_from_its_first_failure_until_a_success(database, tenant
     webhook_id, _ = add_webhook(tenant, "https://example.com/hook")
     first_failure = clock.now()
 
-    def attempted(succeeded: bool):
+    def attempted(*, succeeded: bool, failing: bool):
         with UnitOfWork(database, write=True) as uow:
-            health = uow.dispatch.webhook_attempted(webhook_id, clock.now(), succeeded)
+            uow.dispatch.webhook_attempted(
+                webhook_id, clock.now(), succeeded=succeeded, failing=failing
+            )
             uow.commit()
-        return health
+            return uow.dispatch.webhook_health(webhook_id)
 
-    assert attempted(False).failing_since == first_failure
+    assert attempted(succeeded=False, failing=True).failing_since == first_failure
     clock.advance(timedelta(hours=1))
-    assert attempted(False).failing_since == first_failure  # the streak's start is kept
+    # The streak's start is kept.
+    assert attempted(succeeded=False, failing=True).failing_since == first_failure
     clock.advance(timedelta(hours=1))
-    health = attempted(True)
+    health = attempted(succeeded=True, failing=False)
     assert (health.state, health.failing_since) == (WebhookState.ENABLED, None)
     row = webhook_row(tenant, webhook_id)
     assert (row.last_success_at, row.failing_since) == (clock.now(), None)
+    # A batch whose last attempt failed after one succeeded: a new streak starts now.
+    clock.advance(timedelta(hours=1))
+    assert attempted(succeeded=True, failing=True).failing_since == clock.now()
+    assert webhook_row(tenant, webhook_id).last_success_at == clock.now()
 
 
 def test_dead_letters_are_counted_since_a_time_and_a_webhook_is_disabled_once(

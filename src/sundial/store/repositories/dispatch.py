@@ -3,7 +3,8 @@ sender's delivery is taken again and a live one's is not taken twice), record ea
 and keep the webhook's success and failure times. Core statements: this is a hot path.
 
 The transaction belongs to the caller (service.dispatcher): `take_due` in one short
-transaction of its own, an attempt's row, its webhook and any event it causes in another."""
+transaction of its own; a batch of attempts' rows, their webhooks and any event they cause
+in another (service.delivery_attempts)."""
 
 import json
 import typing
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Table, func, select, update
+from sqlalchemy import String, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from sundial.domain.webhooks import DeliveryStatus, WebhookSpec, WebhookState
@@ -62,10 +63,64 @@ class AttemptRecord:
 
 @dataclass(frozen=True, slots=True)
 class WebhookHealth:
-    """A webhook's state after an attempt was recorded against it."""
+    """A webhook's state and the start of its failing streak (None: its last attempt
+    succeeded)."""
 
     state: WebhookState
     failing_since: datetime | None
+
+
+# Built once, with bound parameters: these run for every delivery, and a statement built
+# per call spends more in SQLAlchemy's construction and cache keys than in the database.
+_DUE = (
+    select(
+        deliveries.c.id,
+        deliveries.c.workspace_id,
+        deliveries.c.webhook_id,
+        deliveries.c.event_type,
+        deliveries.c.body,
+        deliveries.c.attempts,
+        deliveries.c.window_started_at,
+        webhooks.c.spec,
+        webhooks.c.secret,
+    )
+    .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+    .where(
+        deliveries.c.status == _PENDING,
+        deliveries.c.next_attempt_at <= bindparam("now"),
+        webhooks.c.state == _ENABLED,
+    )
+    .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+    .limit(bindparam("limit"))
+)
+# Only the deliveries are locked: a webhook row is shared by many of them, and locking it
+# would make concurrent takers skip each other's whole targets.
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True, of=deliveries)
+_LEASE = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .values(next_attempt_at=bindparam("leased_until"), updated_at=bindparam("now"))
+)
+_RECORD = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("taken_id"),
+        deliveries.c.status == _PENDING,
+        deliveries.c.attempts == bindparam("taken_attempts"),
+        deliveries.c.next_attempt_at == bindparam("leased_until"),
+    )
+    .values(
+        attempts=bindparam("attempts"),
+        last_http_status=bindparam("last_http_status"),
+        last_error=bindparam("last_error"),
+        last_attempt_at=bindparam("at"),
+        status=bindparam("status"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        # Kept when NULL: a redelivered delivery that fails still shows its first delivery.
+        delivered_at=func.coalesce(bindparam("delivered_at"), deliveries.c.delivered_at),
+        updated_at=bindparam("at"),
+    )
+)
 
 
 class DispatchRepository:
@@ -77,54 +132,32 @@ class DispatchRepository:
         first, moved to `next_attempt_at = leased_until`. On PostgreSQL the rows are locked
         with SKIP LOCKED, so concurrent takers (other replicas) take disjoint rows; SQLite's
         write lock serializes takers."""
-        statement = (
-            select(
-                deliveries.c.id,
-                deliveries.c.workspace_id,
-                deliveries.c.webhook_id,
-                deliveries.c.event_type,
-                deliveries.c.body,
-                deliveries.c.attempts,
-                deliveries.c.window_started_at,
-                webhooks.c.spec,
-                webhooks.c.secret,
-            )
-            .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
-            .where(
-                deliveries.c.status == _PENDING,
-                deliveries.c.next_attempt_at <= now,
-                webhooks.c.state == _ENABLED,
-            )
-            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-            .limit(limit)
-        )
-        if self._is_postgresql():
-            # Only the deliveries are locked: a webhook row is shared by many of them, and
-            # locking it would make concurrent takers skip each other's whole targets.
-            statement = statement.with_for_update(skip_locked=True, of=deliveries)
-        rows = self._session.execute(statement).mappings().all()
+        statement = _DUE_SKIP_LOCKED if self._is_postgresql() else _DUE
+        rows = self._session.execute(statement, {"now": now, "limit": limit}).all()
         if not rows:
             return []
         self._session.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_([row["id"] for row in rows]))
-            .values(next_attempt_at=leased_until, updated_at=now)
+            _LEASE, {"ids": [row.id for row in rows], "leased_until": leased_until, "now": now}
         )
+        # Decoded once per webhook: a batch mostly goes to a few.
+        specs: dict[str, WebhookSpec] = {}
         taken: list[TakenDelivery] = []
         for row in rows:
-            spec = from_json(WebhookSpec, row["spec"])
+            spec = specs.get(row.webhook_id)
+            if spec is None:
+                spec = specs[row.webhook_id] = from_json(WebhookSpec, row.spec)
             taken.append(
                 TakenDelivery(
-                    id=row["id"],
-                    workspace_id=row["workspace_id"],
-                    webhook_id=row["webhook_id"],
-                    event_type=row["event_type"],
-                    body=body_text(row["body"]),
+                    id=row.id,
+                    workspace_id=row.workspace_id,
+                    webhook_id=row.webhook_id,
+                    event_type=row.event_type,
+                    body=body_text(row.body),
                     url=spec.url,
                     headers=dict(spec.headers),
-                    secret=row["secret"],
-                    attempts=row["attempts"],
-                    window_started_at=row["window_started_at"],
+                    secret=row.secret,
+                    attempts=row.attempts,
+                    window_started_at=row.window_started_at,
                     leased_until=leased_until,
                 )
             )
@@ -159,37 +192,42 @@ class DispatchRepository:
         lease was lost (it ran out and another sender took the delivery, or it was
         redelivered); then nothing is written."""
         taken = attempt.delivery
-        values: dict[str, Any] = {
-            "attempts": taken.attempts + 1,
-            "last_http_status": attempt.http_status,
-            "last_error": attempt.error[:_ERROR_LENGTH],
-            "last_attempt_at": attempt.at,
-            "status": attempt.status.name,
-            "next_attempt_at": attempt.next_attempt_at,
-            "updated_at": attempt.at,
-        }
-        if attempt.status is DeliveryStatus.DELIVERED:
-            values["delivered_at"] = attempt.at
+        delivered = attempt.status is DeliveryStatus.DELIVERED
         result = self._session.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.id == taken.id,
-                deliveries.c.status == _PENDING,
-                deliveries.c.attempts == taken.attempts,
-                deliveries.c.next_attempt_at == taken.leased_until,
-            )
-            .values(**values)
+            _RECORD,
+            {
+                "taken_id": taken.id,
+                "taken_attempts": taken.attempts,
+                "leased_until": taken.leased_until,
+                "attempts": taken.attempts + 1,
+                "last_http_status": attempt.http_status,
+                "last_error": attempt.error[:_ERROR_LENGTH],
+                "at": attempt.at,
+                "status": attempt.status.name,
+                "next_attempt_at": attempt.next_attempt_at,
+                "delivered_at": attempt.at if delivered else None,
+            },
         )
         return bool(typing.cast(Any, result).rowcount)
 
-    def webhook_attempted(self, webhook_id: str, at: datetime, succeeded: bool) -> WebhookHealth:
-        """Notes an attempt on the webhook: a success sets `last_success_at` and ends the
-        failing streak; the first failure after a success starts it (`failing_since`)."""
+    def webhook_attempted(
+        self, webhook_id: str, at: datetime, *, succeeded: bool, failing: bool
+    ) -> None:
+        """Notes attempts on the webhook at `at`: one that `succeeded` sets `last_success_at`
+        and ends the failing streak; `failing` (the last attempt failed) starts one, or
+        keeps the start of the streak under way when none succeeded."""
+        values: dict[str, Any] = {}
         if succeeded:
-            values: dict[str, Any] = {"last_success_at": at, "failing_since": None}
-        else:
-            values = {"failing_since": func.coalesce(webhooks.c.failing_since, at)}
-        self._session.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
+            values["last_success_at"] = at
+            values["failing_since"] = at if failing else None
+        elif failing:
+            values["failing_since"] = func.coalesce(webhooks.c.failing_since, at)
+        if values:
+            self._session.execute(
+                update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
+            )
+
+    def webhook_health(self, webhook_id: str) -> WebhookHealth:
         row = self._session.execute(
             select(webhooks.c.state, webhooks.c.failing_since).where(webhooks.c.id == webhook_id)
         ).one()

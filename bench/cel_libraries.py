@@ -10,7 +10,7 @@ than speed: unknown variable / type error caught before evaluation, the position
 for a syntax error, and how long a pathological nested comprehension runs (neither library
 has a cost limit of its own).
 
-Run: .venv/bin/python bench/cel.py  (cel-python is a dev dependency; src/ on the path)."""
+Run: .venv/bin/python bench/cel_libraries.py  (cel-python is a dev dependency; src/ on the path)."""
 
 import statistics
 import sys
@@ -19,16 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# This file is bench/cel.py: drop bench/ from the path so `import cel` finds the library.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-import cel  # noqa: E402  (common-expression-language)
-import celpy  # noqa: E402  (cel-python)
+import cel
+import celpy
 
-from sundial.domain.conditions import ConditionInput, compile_condition  # noqa: E402
-from sundial.domain.objectives import ObjectiveStatus  # noqa: E402
+from sundial.domain.conditions import ConditionInput, compile_condition
+from sundial.domain.objectives import ObjectiveStatus
 
 ACTIVATION: dict[str, Any] = {
     "output": {
