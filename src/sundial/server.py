@@ -125,7 +125,9 @@ class SundialServer:
             notifier=self.notifier,
         )
         # The outbox renders objectives as the API shows them (the service layer cannot).
-        self.outbox = Outbox(render_objective=objective_json)
+        self.outbox = Outbox(
+            render_objective=objective_json, on_written=self.notifier.deliveries_written
+        )
         self.objectives = ObjectiveService(
             self.database,
             self.clock,

@@ -174,7 +174,12 @@ def test_the_server_renders_objectives_as_the_api_shows_them(
         server.database,
         server.bootstrap.principal,
         workspace_id,
-        WebhookSpec(url="https://example.com/hook", event_types=(EventType.OBJECTIVE_FAILED,)),
+        WebhookSpec(
+            url="https://example.com/hook",
+            event_types=(EventType.OBJECTIVE_FAILED,),
+            # An event's condition sees the objective as the body shows it.
+            condition='objective.info.status == "OBJECTIVE_STATUS_FAILED"',
+        ),
         now=START,
     )
     filtered = webhook_in(server, workspace_id)

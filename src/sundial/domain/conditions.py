@@ -226,6 +226,20 @@ class ConditionInput:
 
 
 @dataclass(frozen=True, slots=True)
+class EventInput:
+    """What an event webhook's condition sees (EVENT_VARIABLES): the event's wire name and
+    the objective, schedule, agent and fire it is about, as JSON maps (empty when the event
+    is about none: `fire` holds the scheduled times, count and reason of a fire or schedule
+    event)."""
+
+    type: str
+    objective: Mapping[str, Any] = field(default_factory=dict)
+    schedule: Mapping[str, Any] = field(default_factory=dict)
+    agent: Mapping[str, Any] = field(default_factory=dict)
+    fire: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ConditionResult:
     """`matched` is whether to deliver; `error` says why a condition could not be decided
     (then `matched` is False: a condition that errors does not deliver)."""
@@ -252,17 +266,10 @@ class Condition:
         bound: int = self._size * longest_range**self._macro_depth
         return bound
 
-    def evaluate(self, activation: ConditionInput) -> ConditionResult:
+    def evaluate(self, activation: ConditionInput | EventInput) -> ConditionResult:
         counter = [0]
         try:
-            values = {
-                "output": _json(activation.output, counter),
-                "data": _json(activation.data, counter),
-                "status": activation.status.name,
-                "schedule": _json(activation.schedule, counter),
-                "agent": _json(activation.agent, counter),
-                "type": activation.type,
-            }
+            values = _values(activation, counter)
         except _NotJsonError as error:
             return ConditionResult(False, str(error))
         bound = self.cost_bound(counter[0])
@@ -332,6 +339,26 @@ def _syntax_error(field_name: str, error: BaseException) -> InvalidArgumentError
 
 class _NotJsonError(Exception):
     pass
+
+
+def _values(activation: ConditionInput | EventInput, counter: list[int]) -> dict[str, Any]:
+    """The CEL activation: VARIABLES of a ConditionInput, EVENT_VARIABLES of an EventInput."""
+    if isinstance(activation, EventInput):
+        return {
+            "type": activation.type,
+            "objective": _json(activation.objective, counter),
+            "schedule": _json(activation.schedule, counter),
+            "agent": _json(activation.agent, counter),
+            "fire": _json(activation.fire, counter),
+        }
+    return {
+        "output": _json(activation.output, counter),
+        "data": _json(activation.data, counter),
+        "status": activation.status.name,
+        "schedule": _json(activation.schedule, counter),
+        "agent": _json(activation.agent, counter),
+        "type": activation.type,
+    }
 
 
 def _json(value: Any, counter: list[int]) -> Any:

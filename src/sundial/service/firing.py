@@ -199,12 +199,15 @@ class FiringService:
         Most passes have neither and read no webhook; the others read the webhooks of their
         workspaces in one query, and nothing more when there are none."""
         report = OutboxReport()
-        events = [event for row, plan, _ in decided for event in _events_of(row, plan)]
-        ended = [
-            (row, objective_id)
-            for row, plan, created in decided
-            for objective_id in _cancelled_ids(plan, created)
-        ]
+        events: list[ScheduleEvent] = []
+        ended: list[tuple[DueRow, str]] = []
+        for row, plan, created in decided:
+            # Cheap tests first: this loop runs for every fire of every pass.
+            if plan.missed or plan.skipped or plan.next_nominal_at is None:
+                events.extend(_events_of(row, plan))
+            # A fire superseded within the pass is its first one (all before the last are).
+            if plan.cancel_ids or (created and created[0].status == "CANCELLED"):
+                ended.extend((row, objective_id) for objective_id in _cancelled_ids(plan, created))
         if not events and not ended:
             return report
         workspaces = {e.workspace_id for e in events} | {row.workspace_id for row, _ in ended}

@@ -4,7 +4,9 @@ of the webhooks it goes to, written by the caller's transaction (DESIGN.md secti
 sent later by the dispatcher.
 
 An event goes to each webhook of the workspace that subscribes to its type, passes the
-webhook's agent and schedule filters and whose condition is true. An objective's result goes
+webhook's agent and schedule filters and whose condition is true (over EVENT_VARIABLES:
+`type`, and the `objective`, `schedule`, `agent` and `fire` the event is about, the objective
+as its body shows it). An objective's result goes
 to each webhook its schedule's `deliveries` name (the agent's when the schedule names none)
 whose condition is true. A condition that cannot be decided writes a CONDITION_ERROR row
 saying why, so the user sees it over the API instead of a result that silently never came.
@@ -23,9 +25,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sundial.domain.conditions import (
+    EVENT_VARIABLES,
+    VARIABLES,
     Condition,
     ConditionInput,
     ConditionResult,
+    EventInput,
     compile_condition,
 )
 from sundial.domain.errors import InvalidArgumentError
@@ -102,9 +107,11 @@ class ScheduleEvent:
 
 @dataclass(slots=True)
 class OutboxReport:
-    """What the writers decided, counted in the metrics once the transaction committed."""
+    """What the writers decided, for `record` to tell once the transaction committed: the
+    metrics, and (`on_written`) the dispatcher, woken when there is something to send."""
 
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    on_written: Callable[[], None] | None = None
 
     def count(self, kind: str, outcome: str) -> None:
         self.decisions[(kind, outcome)] += 1
@@ -112,9 +119,13 @@ class OutboxReport:
     def record(self, metrics: Metrics) -> None:
         for (kind, outcome), count in self.decisions.items():
             metrics.outbox.labels(kind, outcome).inc(count)
+        written = self.decisions[("event", "written")] + self.decisions[("result", "written")]
+        if written and self.on_written is not None:
+            self.on_written()
 
     def merge(self, other: "OutboxReport") -> None:
         self.decisions.update(other.decisions)
+        self.on_written = self.on_written or other.on_written
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +138,8 @@ class _Subject:
     timestamp: datetime
     data: dict[str, Any]
     facts: MessageFacts
-    condition_input: ConditionInput
+    # A result's condition sees VARIABLES (ConditionInput), an event's EVENT_VARIABLES.
+    condition_input: ConditionInput | EventInput
     event_type: EventType = EventType.UNSPECIFIED
     objective_id: str = ""
     schedule_id: str = ""
@@ -138,8 +150,15 @@ class Outbox:
     """Decides and writes deliveries inside the caller's transaction; returns an
     OutboxReport for the caller to record once it committed."""
 
-    def __init__(self, render_objective: ObjectiveRenderer = domain_objective_json) -> None:
+    def __init__(
+        self,
+        render_objective: ObjectiveRenderer = domain_objective_json,
+        *,
+        on_written: Callable[[], None] | None = None,
+    ) -> None:
         self._render_objective = render_objective
+        # Called (by OutboxReport.record, after the commit) when deliveries are due to send.
+        self._on_written = on_written
 
     # --- writers --------------------------------------------------------------------------
 
@@ -156,7 +175,7 @@ class Outbox:
         """The event of an objective's final status and its result deliveries. Reads the
         objective as it ended, and its agent, only when the workspace has a webhook
         (`webhooks`: the workspace's, if the caller read them already)."""
-        report = OutboxReport()
+        report = OutboxReport(on_written=self._on_written)
         if webhooks is None:
             webhooks = uow.outbox.webhooks_in([workspace_id])
         if not webhooks:
@@ -181,7 +200,9 @@ class Outbox:
             error=objective.info.error,
         )
 
-        def subject(type_name: str, kind: EventType) -> _Subject:
+        def subject(
+            type_name: str, kind: EventType, condition_input: ConditionInput | EventInput
+        ) -> _Subject:
             return _Subject(
                 type=type_name,
                 account_id=objective.metadata.account_id,
@@ -189,28 +210,32 @@ class Outbox:
                 timestamp=now,
                 data={"objective": rendered},
                 facts=facts,
-                condition_input=ConditionInput(
-                    output=objective.info.output,
-                    data=objective.spec.data if isinstance(objective.spec.data, dict) else {},
-                    status=objective.info.status,
-                    schedule=schedule_map,
-                    agent=agent_map,
-                    type=type_name,
-                ),
+                condition_input=condition_input,
                 event_type=kind,
                 objective_id=objective.metadata.id,
                 schedule_id=objective.spec.schedule_id,
                 agent_id=objective.spec.agent_id,
             )
 
-        rows = _event_rows(webhooks, subject(event_type.wire_name, event_type), report)
+        event = EventInput(
+            type=event_type.wire_name, objective=rendered, schedule=schedule_map, agent=agent_map
+        )
+        rows = _event_rows(webhooks, subject(event.type, event_type, event), report)
         deliveries: Sequence[ResultDelivery] = ()
         if schedule is not None and schedule.spec.deliveries:
             deliveries = schedule.spec.deliveries
         elif agent is not None:
             deliveries = agent.spec.deliveries
         if deliveries:
-            result = subject(RESULT_TYPE, EventType.UNSPECIFIED)
+            result_input = ConditionInput(
+                output=objective.info.output,
+                data=objective.spec.data if isinstance(objective.spec.data, dict) else {},
+                status=objective.info.status,
+                schedule=schedule_map,
+                agent=agent_map,
+                type=RESULT_TYPE,
+            )
+            result = subject(RESULT_TYPE, EventType.UNSPECIFIED, result_input)
             rows.extend(_result_rows(webhooks, deliveries, result, report))
         uow.outbox.add(rows, now)
         return report
@@ -226,7 +251,7 @@ class Outbox:
         """The deliveries of fire and schedule events, in one insert. `webhooks`: those of
         the events' workspaces if the caller read them already; else one query reads them
         (and, when there are any, one more the schedules' names and labels)."""
-        report = OutboxReport()
+        report = OutboxReport(on_written=self._on_written)
         if not events:
             return report
         if webhooks is None:
@@ -261,7 +286,7 @@ class Outbox:
     ) -> OutboxReport:
         """The `webhook.disabled` event of `webhook` (whose target kept failing), to the
         workspace's other webhooks that subscribe to it."""
-        report = OutboxReport()
+        report = OutboxReport(on_written=self._on_written)
         meta = webhook.metadata
         others = [
             w for w in repository.webhooks_in([meta.workspace_id]) if w.metadata.id != meta.id
@@ -276,12 +301,7 @@ class Outbox:
             timestamp=now,
             data={"webhookId": meta.id, "reason": reason},
             facts=MessageFacts(headline=f"Webhook {meta.name or meta.id} disabled", reason=reason),
-            condition_input=ConditionInput(
-                output=None,
-                data={},
-                status=ObjectiveStatus.UNSPECIFIED,
-                type=kind.wire_name,
-            ),
+            condition_input=EventInput(type=kind.wire_name),
             event_type=kind,
         )
         repository.add(_event_rows(others, subject, report), now)
@@ -411,19 +431,20 @@ def _decided(
     )
 
 
-def _evaluated(condition: str, activation: ConditionInput) -> ConditionResult:
+def _evaluated(condition: str, activation: ConditionInput | EventInput) -> ConditionResult:
     if not condition:
         return ConditionResult(True)
+    variables = EVENT_VARIABLES if isinstance(activation, EventInput) else VARIABLES
     try:
-        compiled = _compiled(condition)
+        compiled = _compiled(condition, variables)
     except InvalidArgumentError as error:  # stored before a stricter check: say why
         return ConditionResult(False, "; ".join(v.description for v in error.violations))
     return compiled.evaluate(activation)
 
 
 @functools.lru_cache(maxsize=_COMPILED_CONDITIONS)
-def _compiled(condition: str) -> Condition:
-    return compile_condition(condition, "condition")
+def _compiled(condition: str, variables: tuple[str, ...]) -> Condition:
+    return compile_condition(condition, "condition", variables)
 
 
 def _format(chosen: WebhookFormat, webhook: Webhook) -> WebhookFormat:
@@ -456,7 +477,17 @@ def _schedule_subject(
         EventType.SCHEDULE_FINISHED: "Schedule finished",
         EventType.SCHEDULE_AUTO_PAUSED: "Schedule paused itself",
     }
-    schedule_map: dict[str, Any] = {"id": event.schedule_id, "name": name, "labels": labels}
+    schedule_map: dict[str, Any] = {
+        "id": event.schedule_id,
+        "name": name,
+        "labels": labels,
+        "agentId": event.agent_id,
+    }
+    fire = {
+        "scheduledTimes": [rfc3339(t) for t in times],
+        "count": event.count,
+        "reason": event.reason,
+    }
     return _Subject(
         type=type_name,
         account_id=event.account_id,
@@ -464,9 +495,7 @@ def _schedule_subject(
         timestamp=now,
         data={
             "schedule": {"id": event.schedule_id, "name": name, "agentId": event.agent_id},
-            "scheduledTimes": [rfc3339(t) for t in times],
-            "count": event.count,
-            "reason": event.reason,
+            **fire,
         },
         facts=MessageFacts(
             headline=headlines.get(event.type, type_name),
@@ -476,13 +505,8 @@ def _schedule_subject(
             scheduled_time=times[0] if times else None,
             reason=event.reason,
         ),
-        condition_input=ConditionInput(
-            output=None,
-            data={},
-            status=ObjectiveStatus.UNSPECIFIED,
-            schedule=schedule_map,
-            agent={"id": event.agent_id},
-            type=type_name,
+        condition_input=EventInput(
+            type=type_name, schedule=schedule_map, agent={"id": event.agent_id}, fire=fire
         ),
         event_type=event.type,
         schedule_id=event.schedule_id,

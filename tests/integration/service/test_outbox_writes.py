@@ -249,6 +249,13 @@ def test_filters_and_conditions_decide_which_webhooks_get_a_row(tenant):
     add_webhook(
         tenant, subscribed(EventType.OBJECTIVE_SUCCEEDED, condition='type == "fire.missed"')
     )
+    on_the_objective = add_webhook(
+        tenant,
+        subscribed(
+            EventType.OBJECTIVE_SUCCEEDED,
+            condition='objective.info.output.title == "done" && schedule.name == "s"',
+        ),
+    )
     true_result = add_webhook(tenant)
     false_result = add_webhook(tenant)
     broken_result = add_webhook(tenant)
@@ -261,7 +268,7 @@ def test_filters_and_conditions_decide_which_webhooks_get_a_row(tenant):
     end(tenant, objectives, objective, EventType.OBJECTIVE_SUCCEEDED)
 
     rows = {row.webhook_id: row for row in delivery_rows(tenant.database)}
-    assert set(rows) == {every, disabled, true_result, broken_result}
+    assert set(rows) == {every, disabled, on_the_objective, true_result, broken_result}
     broken = rows[broken_result]
     assert broken.status == "CONDITION_ERROR"
     assert broken.next_attempt_at is None

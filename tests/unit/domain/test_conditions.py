@@ -8,11 +8,13 @@ from hypothesis import strategies as st
 
 from sundial.domain.conditions import (
     COST_LIMIT,
+    EVENT_VARIABLES,
     MAX_LENGTH,
     MAX_MACRO_DEPTH,
     MAX_NESTING,
     ConditionInput,
     ConditionResult,
+    EventInput,
     compile_condition,
 )
 from sundial.domain.errors import InvalidArgumentError
@@ -86,6 +88,24 @@ def test_a_condition_is_true_or_false(text: str, matched: bool) -> None:
 )
 def test_the_event_type_is_a_variable(text: str, event_type: str, matched: bool) -> None:
     assert evaluate(text, type=event_type) == ConditionResult(matched)
+
+
+def test_an_event_condition_sees_the_event_and_what_it_is_about() -> None:
+    event = EventInput(
+        type="fire.missed",
+        schedule={"id": "sch_1", "labels": {"team": "pricing"}},
+        agent={"id": "agt_1"},
+        fire={"count": 3, "scheduledTimes": ["2026-06-01T08:00:00Z"]},
+    )
+
+    def matched(text: str) -> ConditionResult:
+        return compile_condition(text, FIELD, EVENT_VARIABLES).evaluate(event)
+
+    assert matched('type == "fire.missed" && fire.count >= 3') == ConditionResult(True)
+    assert matched('schedule.labels.team == "ops"') == ConditionResult(False)
+    assert matched("size(objective) == 0 && agent.id.startsWith('agt_')") == ConditionResult(True)
+    assert not matched("objective.info.status == 'FAILED'").matched  # no objective: no such key
+    assert matched("objective.info.status == 'FAILED'").error
 
 
 def test_json_numbers_are_doubles_whatever_the_dict_held() -> None:

@@ -14,6 +14,7 @@ from sundial.domain.webhooks import (
     WebhookFormat,
     WebhookSpec,
 )
+from sundial.metrics import Metrics
 from sundial.service.outbox import (
     OutboxReport,
     ScheduleEvent,
@@ -73,6 +74,9 @@ def decided(
         ({"condition": 'type == "fire.missed" && schedule.labels.team == "pricing"'}, True),
         ({"condition": 'type.startsWith("objective.")'}, False),
         ({"condition": 'agent.id == "agt_1" && schedule.id == "sch_1"'}, True),
+        ({"condition": "fire.count > 1.0 && size(fire.scheduledTimes) == 2"}, True),
+        ({"condition": 'schedule.agentId == "agt_1" && fire.reason.contains("window")'}, True),
+        ({"condition": "size(objective) > 0"}, False),
     ],
     ids=[
         "subscribed",
@@ -85,6 +89,9 @@ def decided(
         "condition-true",
         "condition-false",
         "condition-on-agent",
+        "condition-on-fire",
+        "condition-on-fire-reason",
+        "no-objective-in-a-fire-event",
     ],
 )
 def test_a_webhook_gets_an_event_it_subscribes_to_and_passes(spec: dict, sent: bool) -> None:
@@ -101,6 +108,16 @@ def test_a_condition_that_errs_writes_a_condition_error_row_that_is_never_sent()
     assert row.info.status is DeliveryStatus.CONDITION_ERROR
     assert row.info.last_error.startswith("condition: ")
     assert "nosuch" in row.info.last_error
+    assert report.decisions == {("event", "condition_error"): 1}
+
+
+def test_an_event_condition_sees_the_event_variables_not_a_results() -> None:
+    # `output` is a result delivery's variable; an event's condition is compiled with
+    # EVENT_VARIABLES (as the webhook API checked it when it was written).
+    rows, report = decided(webhook("whk_1", condition="output.count > 1.0"))
+    row = rows["whk_1"]
+    assert row.info.status is DeliveryStatus.CONDITION_ERROR
+    assert "undeclared variable 'output'" in row.info.last_error
     assert report.decisions == {("event", "condition_error"): 1}
 
 
@@ -198,3 +215,21 @@ def test_a_nested_output_is_a_short_code_block_and_the_error_is_shown() -> None:
     assert "```" not in block[3:-3]
     plain = slack_message(facts, markdown=False)["text"]
     assert "```" not in plain.split("Output:\n", 1)[1][:3]
+
+
+def test_recording_a_report_wakes_the_dispatcher_only_for_something_to_send() -> None:
+    woken: list[str] = []
+    metrics = Metrics()
+    for condition, wakes in (
+        ('type == "fire.skipped"', False),  # filtered
+        ("schedule.nosuch", False),  # a CONDITION_ERROR row is never sent
+        ("", True),
+    ):
+        report = OutboxReport(on_written=lambda: woken.append("woken"))
+        schedule_event_deliveries([webhook("whk_1", condition=condition)], MISSED, NOW, report)
+        report.record(metrics)
+        assert woken == (["woken"] if wakes else []), condition
+    value = metrics.registry.get_sample_value
+    for outcome in ("written", "filtered", "condition_error"):
+        labels = {"kind": "event", "outcome": outcome}
+        assert value("sundial_outbox_decisions_total", labels) == 1, outcome
