@@ -2,11 +2,14 @@
 the field, the signing secret is made once and shown once (then only its hint), updates keep
 or replace it, and PULL workers cannot claim a PUSH agent's objectives."""
 
+import json
+import logging
 from collections.abc import Iterator
 
 import grpc
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
+from sqlalchemy import create_engine, text
 
 from sundial.api.client import authorized_channel
 from sundial.domain.clock import FakeClock
@@ -232,3 +235,29 @@ def test_a_worker_claiming_for_a_push_agent_is_refused_naming_the_agent(agents, 
     failure = failure_of(caught.value)
     assert (failure.code, failure.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "AGENT_IS_PUSH")
     assert created.metadata.id in failure.message
+
+
+def test_the_secret_is_stored_only_in_its_column_and_never_logged(database_url, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    given = generate_secret()
+    settings = server_settings(database_url, http_address="127.0.0.1:0", access_log=True)
+    with running(settings, clock) as server:
+        path = f"/v1/workspaces/{server.bootstrap.default_workspace.id}/agents"
+        body = {"metadata": {"name": "given"}, "spec": {"mode": "AGENT_MODE_PUSH",
+                "push": {"url": URL, "secret": given}}, "requestId": "once"}  # fmt: skip
+        headers = {"Authorization": AUTHORIZATION}
+        assert call(server.http_port, "POST", path, body, headers).status == 200
+        with authorized_channel(f"127.0.0.1:{server.port}", ADMIN_SECRET) as channel:
+            made = _create(agent_service_pb2_grpc.AgentServiceStub(channel), server, _push())
+    assert "CreateAgent" in caplog.text  # the calls were logged: the search looked at them
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT spec, push_secret FROM agents")).all()
+    finally:
+        engine.dispose()
+    secrets = [given, made.info.push_secret]
+    assert sorted(row[1] for row in rows) == sorted(secrets)
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert all(secret not in json.dumps(row[0]) for row in rows)

@@ -12,6 +12,7 @@ import yaml
 from sundial.api.json_client import JsonClient
 from sundial.cli import apply as apply_module
 from sundial.server import SundialServer
+from sundial.service.webhook_signing import generate_secret
 from tests.cli.conftest import Sundial, as_json, failed, ok
 from tests.support.auth import ADMIN_SECRET
 
@@ -435,3 +436,23 @@ def test_what_get_prints_applies_with_kind_and_agent_added(sundial: Sundial, tmp
     )
     lines = _lines(sundial("apply", "-f", _write(tmp_path / "printed.yaml", *documents)))
     assert lines[-1] == "bundle mail: 0 created, 0 updated, 0 deleted, 2 unchanged"
+
+
+def test_a_push_agent_applies_its_made_secret_shown_once_and_a_given_one_never_diffs(
+    sundial: Sundial, tmp_path: Path
+):
+    push = {"mode": "AGENT_MODE_PUSH", "push": {"url": "https://agent.example.com/run"}}
+    made = {**AGENT, "spec": {**AGENT["spec"], **push}}
+    path = _write(tmp_path / "bundle.yaml", made)
+    first = sundial("apply", "-f", path)
+    secret = first.stderr.split("push signing secret (shown only now): ")[1].split()[0]
+    assert secret.startswith("whsec_")
+    assert _agents(sundial)["helper"]["info"]["pushSecretHint"] == secret[-4:]
+    assert "secret" not in sundial("apply", "-f", path).stderr
+
+    given = generate_secret()
+    spec = {**made["spec"], "push": {**push["push"], "secret": given}}
+    again = _write(tmp_path / "given.yaml", {**made, "spec": spec})
+    # The secret is write-only: it cannot differ from what the server shows (nothing).
+    assert _lines(sundial("apply", "-f", again))[0] == "agent/helper: unchanged"
+    assert _agents(sundial)["helper"]["info"]["pushSecretHint"] == secret[-4:]

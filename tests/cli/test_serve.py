@@ -18,8 +18,9 @@ from sundial.cli.root import cli
         (("--drain-delay", "soon"), "'soon' is not a valid float"),
         (("--metrics-address", "9090"), "address '9090' is not HOST:PORT"),
         (("--otlp-endpoint", "collector:4318"), "OTLP endpoint 'collector:4318' is not http(s)"),
+        (("--push-concurrency", "0"), "0 is not in the range 1<=x<=256"),
     ],
-    ids=["roles", "max-workers", "queued-calls", "drain-delay", "metrics-address", "otlp"],
+    ids=["roles", "max-workers", "queued-calls", "drain-delay", "metrics-address", "otlp", "push"],
 )
 def test_a_bad_serve_flag_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], message: str):
     database = tmp_path / "never.db"

@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import duration_pb2
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks import Webhook
 
 from sundial.api.client import authorized_channel
@@ -27,6 +28,7 @@ from sundial.v1 import (
     objective_service_pb2_grpc,
 )
 from tests.e2e.test_serve import Process
+from tests.gateway.client import call
 from tests.support.auth import ADMIN_SECRET
 from tests.support.webhook_receiver import Receiver, Reply, receiving
 
@@ -41,7 +43,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Process, grpc.Channel]]:
+def served(tmp_path: Path) -> Iterator[tuple[Process, grpc.Channel, int]]:
     process = Process(
         "serve",
         "--database-url",
@@ -57,9 +59,10 @@ def served(tmp_path: Path) -> Iterator[tuple[Process, grpc.Channel]]:
     )
     try:
         port = process.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
+        http_port = int(process.wait_for_line(r"serving REST on 127\.0\.0\.1:(\d+)")[1])
         process.workspace = process.wait_for_line(r"default workspace: (ws_\w+)")[1]
         with authorized_channel(f"127.0.0.1:{port}", ADMIN_SECRET) as channel:
-            yield process, channel
+            yield process, channel, http_port
     finally:
         if process.popen.poll() is None:
             process.popen.kill()
@@ -135,7 +138,7 @@ def _eventually(check: Callable[[], object]) -> object:
 
 
 def test_push_agents_are_posted_their_objectives_and_the_answers_end_them(served, receiver):
-    process, channel = served
+    process, channel, http_port = served
     workspace = process.workspace
     receiver.reply("/ok", status=200, body=b'{"summary": "done"}')
     receiver.reply("/flaky", status=500, body=b"not yet", then=Reply(body=b'{"second": "try"}'))
@@ -184,3 +187,24 @@ def test_push_agents_are_posted_their_objectives_and_the_answers_end_them(served
 
     [hung] = _eventually(timed_out)
     assert hung.info.error == "push: no response within 1 s"
+
+    def counted() -> dict[str, float]:
+        """the pushes are counted by outcome (each just after its attempt ended)"""
+        pushes = _pushes(http_port)
+        # Two of the succeeding agent's and the flaky one's retry; its first; the hang.
+        enough = pushes["succeeded"] >= 3 and pushes["http_status"] >= 1
+        return pushes if enough and pushes["timeout"] >= 1 else {}
+
+    _eventually(counted)
+
+
+def _pushes(http_port: int) -> dict[str, float]:
+    """sundial_pushes_total by outcome, scraped from the server's /metrics."""
+    reply = call(http_port, "GET", "/metrics")
+    assert reply.status == 200
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(reply.body.decode())
+        for sample in family.samples
+        if sample.name == "sundial_pushes_total"
+    }

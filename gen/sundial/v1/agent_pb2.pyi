@@ -142,7 +142,7 @@ class AgentSpec(_message.Message):
 
     @_builtins.property
     def push(self) -> Global___PushTarget:
-        """Where PUSH objectives are posted; required when mode is PUSH."""
+        """Where PUSH objectives are posted; required when mode is PUSH, refused otherwise."""
 
     @_builtins.property
     def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[_webhook_pb2.ResultDelivery]:
@@ -212,8 +212,8 @@ class PushTarget(_message.Message):
     """
     @_builtins.property
     def timeout(self) -> _duration_pb2.Duration:
-        """How long to wait for the answer (default 30 s, at most the objective's
-        execution timeout).
+        """How long to wait for the answer: default 30 s, at most 10 min, and never
+        longer than the schedule's execution timeout.
         """
 
     @_builtins.property

@@ -326,15 +326,24 @@ def _write_agent(client: "JsonClient", workspace: str, change: Change) -> Change
                 "spec": document.spec,
             }
             created = client.call("AgentService.CreateAgent", request)
+            _tell_made_secret(change, created)
             return replace(change, resource_id=_id(created))
         if change.action == UPDATE:
-            client.call("AgentService.UpdateAgent", {
+            updated = client.call("AgentService.UpdateAgent", {
                 "workspaceId": workspace, "agentId": change.resource_id,
                 **_update_fields(change, document.spec),
             })  # fmt: skip
+            _tell_made_secret(change, updated)
     except ApiError as error:
         raise _failed(f"{change.label} ({document.source})", error) from None
     return change
+
+
+def _tell_made_secret(change: Change, agent: dict[str, Any]) -> None:
+    """A PUSH agent's signing secret that the server made is in this answer only."""
+    secret = agent.get("info", {}).get("pushSecret", "")
+    if secret:
+        click.echo(f"{change.label}: push signing secret (shown only now): {secret}", err=True)
 
 
 def _write_schedule(client: "JsonClient", workspace: str, change: Change) -> Change:

@@ -91,8 +91,8 @@ class ObjectiveRepository:
 
     def any_claimable_push(self, now: datetime) -> bool:
         """Whether `claimable_pushes` would find one (read without locking anything)."""
-        found = self._session.execute(_claimable_pushes(now).with_only_columns(objectives.c.id))
-        return found.first() is not None
+        statement = _claimable_pushes(now).with_only_columns(objectives.c.id).limit(1)
+        return self._session.execute(statement).first() is not None
 
     def claimable_pushes(self, now: datetime, limit: int) -> list[Objective]:
         """What `claimable` gives, for every PUSH agent at once (the pusher's claim)."""
