@@ -286,7 +286,7 @@ def _update_fields(
         mask.append("spec.schedule.timezone")
     if message is not None:
         spec["initialMessage"] = message
-        mask.append("spec.initial_message")
+        mask.append("spec.initialMessage")
     if data is not None:
         spec["data"] = data
         mask.append("spec.data")
