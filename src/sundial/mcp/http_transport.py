@@ -10,8 +10,11 @@ load balancer. A request without `Authorization: Bearer <key>` is refused at the
 401, before any MCP message is read; a key that Sundial refuses fails the tool call with
 UNAUTHENTICATED, like every other client of the API."""
 
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import uvicorn
 from starlette.responses import JSONResponse
@@ -21,6 +24,7 @@ from sundial.mcp.tool_server import build_server
 from sundial.mcp.upstream import Upstream, bearer_key
 
 PATH = "/mcp"
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Seconds the open response streams get to finish on SIGTERM.
 _GRACEFUL_SHUTDOWN = 5
 
@@ -73,8 +77,27 @@ def serve_http(
             timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
         )
     )
-    on_listening(f"http://{shown_host}:{bound_port}{PATH}")
-    server.run(sockets=[listener])
+    with _stop_signals_exit_cleanly():
+        on_listening(f"http://{shown_host}:{bound_port}{PATH}")
+        server.run(sockets=[listener])
+
+
+@contextmanager
+def _stop_signals_exit_cleanly() -> Iterator[None]:
+    """uvicorn shuts down gracefully on SIGTERM or SIGINT, then raises the signal again for
+    the handler that was there before it (its documented way to hand the signal on). With
+    the default handler that killed the process after its clean shutdown; this one exits
+    with 0, as `sundial serve` does, also for a signal that comes before uvicorn starts."""
+
+    def exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = {number: signal.signal(number, exit_cleanly) for number in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _family(host: str) -> socket.AddressFamily:
