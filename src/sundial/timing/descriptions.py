@@ -6,6 +6,7 @@ sets of timing.recurrences. Descriptions favour the common shapes ("at 09:00 on 
 through Friday", "every 15 minutes") and fall back to spelling out each field ("at minute
 5 and 35 during hour 9 through 17") rather than ever saying something approximate."""
 
+import functools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from sundial.domain.schedules import (
 from sundial.timing.calendars import compile_calendar
 from sundial.timing.cron import parse_cron
 from sundial.timing.days import WallRule
-from sundial.timing.intervals import IntervalRule, compile_interval
+from sundial.timing.intervals import IntervalRule
 from sundial.timing.recurrences import (
     HOURS,
     MINUTES,
@@ -57,7 +58,21 @@ _MIN_STEPPED_RUN = 5
 
 
 def describe_rules(rules: ScheduleRules) -> str:
-    """The whole of `rules` in English: rules, exclusions, window, jitter and zone."""
+    """The whole of `rules` in English: rules, exclusions, window, jitter and zone.
+
+    Every read of a schedule carries its description, so equal rules are described once."""
+    try:
+        return _describe_shared(rules)
+    except TypeError:  # unhashable rules (a list where a tuple belongs) are described afresh
+        return _describe(rules)
+
+
+@functools.lru_cache(maxsize=4096)
+def _describe_shared(rules: ScheduleRules) -> str:
+    return _describe(rules)
+
+
+def _describe(rules: ScheduleRules) -> str:
     zone_name = rules.timezone or "UTC"
     zone = ZoneInfo(zone_name)
     parts = [describe_calendar(calendar) for calendar in rules.calendars]
@@ -121,7 +136,7 @@ def _describe_interval(every: int, offset: int) -> str:
         text = f"every {_count(count, 'day')} at {at}"
         return text + (f" offset by {_count(days, 'day')}" if days else "")
     text = f"every {_duration_words(timedelta(seconds=every))}"
-    if _DAY % every == 0 and (every < 3600 and 3600 % every == 0 or every % 3600 == 0):
+    if _DAY % every == 0 and ((every < 3600 and 3600 % every == 0) or every % 3600 == 0):
         # "every 15 minutes" alone means wall-clock quarter hours (a calendar).
         text += " of elapsed time"
     if offset:
@@ -181,7 +196,7 @@ def describe_window(rule: Recurrence) -> str:
 
 
 def _listed_times(rule: Recurrence) -> list[str] | None:
-    if SECONDS == rule.seconds or MINUTES == rule.minutes or HOURS == rule.hours:
+    if rule.seconds == SECONDS or rule.minutes == MINUTES or rule.hours == HOURS:
         return None
     if len(rule.seconds) * len(rule.minutes) * len(rule.hours) > _MAX_LISTED_TIMES:
         return None
@@ -196,7 +211,9 @@ def _listed_times(rule: Recurrence) -> list[str] | None:
 
 def _day_is_lowest(rule: Recurrence) -> bool:
     return (
-        rule.days_of_month == {1} and not rule.restricts_week_days and not rule.special_month_days
+        rule.days_of_month == frozenset({1})
+        and not rule.restricts_week_days
+        and not rule.special_month_days
     )
 
 

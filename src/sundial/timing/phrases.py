@@ -12,7 +12,6 @@ Words that fit no clause are collected, with their position, into one InvalidArg
 on `text`; nothing is guessed around them. Where the grammar assumes something the text
 did not say (a time of day, a weekday), the confidence drops below 1."""
 
-import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,17 +22,19 @@ from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.schedules import (
     DstGapPolicy,
     DstOverlapPolicy,
+    ParsedSchedule,
+    ParseMethod,
     ScheduleCalendar,
     ScheduleInterval,
     ScheduleRules,
 )
 from sundial.timing.cron import CronSyntaxError, parse_cron
+from sundial.timing.descriptions import describe_rules
 from sundial.timing.recurrences import (
     HOURS,
     MINUTES,
     MONTHS,
     SECONDS,
-    WEEKDAYS,
     Recurrence,
     to_calendar,
     to_cron,
@@ -133,18 +134,6 @@ _TOKEN = re.compile(
 )
 
 
-class ParseMethod(enum.Enum):
-    GRAMMAR = "grammar"
-    CRON = "cron"
-
-
-@dataclass(frozen=True)
-class ParsedSchedule:
-    rules: ScheduleRules
-    confidence: float
-    method: ParseMethod
-
-
 @dataclass(frozen=True)
 class _Token:
     kind: str
@@ -170,10 +159,10 @@ def parse_schedule(text: str, *, timezone: str = "", reference: datetime) -> Par
         )
     cron = _as_cron(stripped)
     if cron is not None:
-        return ParsedSchedule(
-            ScheduleRules(cron_expressions=(cron,), timezone=default_zone), 1.0, ParseMethod.CRON
-        )
-    return _Reader(stripped, default_zone, reference).read()
+        rules = ScheduleRules(cron_expressions=(cron,), timezone=default_zone)
+        return ParsedSchedule(rules, describe_rules(rules), 1.0, ParseMethod.CRON)
+    rules, confidence = _Reader(stripped, default_zone, reference).read()
+    return ParsedSchedule(rules, describe_rules(rules), confidence, ParseMethod.GRAMMAR)
 
 
 _CRON_FIELD = re.compile(r"[0-9*?/,\-LW#]+|[A-Za-z]{3}(?:[-,][A-Za-z]{3})*")
@@ -301,7 +290,7 @@ class _Reader:
 
     # -- the reader ------------------------------------------------------------------
 
-    def read(self) -> ParsedSchedule:
+    def read(self) -> tuple[ScheduleRules, float]:
         while self.pos < len(self.tokens):
             start = self.pos
             if not self.clause():
@@ -310,7 +299,7 @@ class _Reader:
                 self.pos += 1
         if self.unknown:
             raise InvalidArgumentError.single("text", self._unknown_message())
-        return ParsedSchedule(self._rules(), round(self.confidence, 2), ParseMethod.GRAMMAR)
+        return self._rules(), round(self.confidence, 2)
 
     def _unknown_message(self) -> str:
         groups: list[list[int]] = []
@@ -508,7 +497,7 @@ class _Reader:
             start = self.pos
             more = self.number()
             more_unit = self.unit_word() if more is not None else ""
-            if not more_unit:
+            if more is None or not more_unit:
                 self.pos = start
                 break
             total += more * _UNITS[more_unit]
@@ -792,10 +781,8 @@ class _Reader:
                 self.month_of(first_of_quarter=True)
                 self._mark_either()
                 return True
-            if (
-                nth > 1
-                and self.accept("to", "last", "day")
-                or self.accept("-", "to", "-", "last", "day")
+            if (nth > 1 and self.accept("to", "last", "day")) or self.accept(
+                "-", "to", "-", "last", "day"
             ):
                 draft.last_day_offsets += (nth - 1,)
                 self.month_of(first_of_quarter=False)
@@ -1197,7 +1184,7 @@ class _Reader:
 
     def _recurrences(self, draft: _Draft) -> list[Recurrence]:
         day_fields = self._day_fields(draft)
-        self.day_fields_out = day_fields
+        self.day_fields_out: dict[str, object] = day_fields
         groups = self._time_groups(draft)
         return [replace(Recurrence(**day_fields), **times) for times in groups]  # type: ignore[arg-type]
 
@@ -1218,69 +1205,20 @@ class _Reader:
         """The time-of-day fields of the rule: one group per set of times that one
         calendar holds, with the calendar defaults for the fields not given."""
         if draft.times:
-            by_hour: dict[int, set[tuple[int, int]]] = {}
-            for h, m, s in draft.times:
-                by_hour.setdefault(h, set()).add((m, s))
-            merged: dict[frozenset[tuple[int, int]], set[int]] = {}
-            for hour, pairs in by_hour.items():
-                merged.setdefault(frozenset(pairs), set()).add(hour)
-            groups = []
-            for pairs, hours in sorted(merged.items(), key=lambda kv: min(kv[1])):
-                minutes = {m for m, _ in pairs}
-                seconds = {s for _, s in pairs}
-                if len(minutes) * len(seconds) == len(pairs):
-                    groups.append(
-                        {
-                            "hours": frozenset(hours),
-                            "minutes": frozenset(minutes),
-                            "seconds": frozenset(seconds),
-                        }
-                    )
-                else:
-                    for m, s in sorted(pairs):
-                        groups.append(
-                            {
-                                "hours": frozenset(hours),
-                                "minutes": frozenset({m}),
-                                "seconds": frozenset({s}),
-                            }
-                        )
-            return groups
+            return _listed_time_groups(draft.times)
         seconds, minutes, hours = draft.seconds, draft.minutes, draft.hours
         extra: list[dict[str, frozenset[int]]] = []
         if draft.window is not None:
-            (h1, m1), (h2, m2) = draft.window
-            if draft.cadence == "minute" or minutes is not None and draft.cadence != "hour":
-                hours = frozenset(range(h1, h2 if m2 == 0 else h2 + 1))
-                if m2 == 0 and (minutes is None or 0 in minutes):
-                    extra.append(
-                        {
-                            "hours": frozenset({h2}),
-                            "minutes": frozenset({0}),
-                            "seconds": seconds or frozenset({0}),
-                        }
-                    )
-                if m1:
-                    self.assume(0.8)
-            else:
-                step = (
-                    sorted(hours)[1] if draft.cadence == "hour" and hours and len(hours) > 1 else 1
-                )
-                hours = frozenset(range(h1, h2 + 1, step))
-                minutes = frozenset({m1})
-                if draft.cadence != "hour":
-                    self.assume(0.7)
+            hours, minutes, extra = self._windowed(draft)
         elif draft.starting_at is not None:
             h0, m0 = draft.starting_at
             if draft.cadence == "hour" and hours is not None and len(hours) > 1:
-                step = sorted(hours)[1]
-                hours = frozenset(range(h0, 24, step))
+                hours = frozenset(range(h0, 24, sorted(hours)[1]))
                 minutes = frozenset({m0})
             elif minutes is not None and len(minutes) > 1:
                 step = sorted(minutes)[1]
                 minutes = frozenset(range(m0 % step, 60, step))
                 hours = frozenset(range(h0, 24))
-        day_fields = self.day_fields_out
         levels: list[frozenset[int] | None] = [seconds, minutes, hours]
         day_given = draft.day_set or draft.restricts_days
         finest = next(
@@ -1294,7 +1232,7 @@ class _Reader:
         if finest >= 3:
             self.assume(0.8)
         if finest == 4 and not day_given:
-            day_fields["days_of_month"] = frozenset({1})
+            self.day_fields_out["days_of_month"] = frozenset({1})
         full = (SECONDS, MINUTES, HOURS)
         resolved = [
             v if v is not None else (frozenset({0}) if i < finest else full[i])
@@ -1302,6 +1240,28 @@ class _Reader:
         ]
         group = {"seconds": resolved[0], "minutes": resolved[1], "hours": resolved[2]}
         return [group, *extra]
+
+    def _windowed(
+        self, draft: _Draft
+    ) -> tuple[frozenset[int], frozenset[int] | None, list[dict[str, frozenset[int]]]]:
+        """Hours and minutes of a cadence inside "from 9am to 5pm" (both ends included),
+        and the end as a rule of its own when the cadence's hours stop before it."""
+        assert draft.window is not None
+        (h1, m1), (h2, m2) = draft.window
+        minutes = draft.minutes
+        extra: list[dict[str, frozenset[int]]] = []
+        if draft.cadence == "minute" or (minutes is not None and draft.cadence != "hour"):
+            if m2 == 0 and (minutes is None or 0 in minutes):
+                end = {"hours": frozenset({h2}), "minutes": frozenset({0})}
+                extra.append({**end, "seconds": draft.seconds or frozenset({0})})
+            if m1:
+                self.assume(0.8)
+            return frozenset(range(h1, h2 if m2 == 0 else h2 + 1)), minutes, extra
+        hours = draft.hours
+        step = sorted(hours)[1] if draft.cadence == "hour" and hours and len(hours) > 1 else 1
+        if draft.cadence != "hour":
+            self.assume(0.7)
+        return frozenset(range(h1, h2 + 1, step)), frozenset({m1}), extra
 
     def _window(self, draft: _Draft) -> Recurrence:
         if draft.times:
@@ -1343,4 +1303,23 @@ def _instant_value(text: str) -> datetime:
     return datetime.fromisoformat(text.upper().replace(" ", "T"))
 
 
-__all__ = ["WEEKDAYS", "ParseMethod", "ParsedSchedule", "parse_schedule"]
+def _listed_time_groups(times: list[tuple[int, int, int]]) -> list[dict[str, frozenset[int]]]:
+    """Times of day as calendars: hours sharing their minutes and seconds go together."""
+    by_hour: dict[int, set[tuple[int, int]]] = {}
+    for h, m, s in times:
+        by_hour.setdefault(h, set()).add((m, s))
+    merged: dict[frozenset[tuple[int, int]], set[int]] = {}
+    for hour, hour_pairs in by_hour.items():
+        merged.setdefault(frozenset(hour_pairs), set()).add(hour)
+    groups: list[dict[str, frozenset[int]]] = []
+    for pairs, hours in sorted(merged.items(), key=lambda item: min(item[1])):
+        minutes = frozenset(m for m, _ in pairs)
+        seconds = frozenset(s for _, s in pairs)
+        if len(minutes) * len(seconds) == len(pairs):
+            groups.append({"hours": frozenset(hours), "minutes": minutes, "seconds": seconds})
+            continue
+        groups.extend(
+            {"hours": frozenset(hours), "minutes": frozenset({m}), "seconds": frozenset({s})}
+            for m, s in sorted(pairs)
+        )
+    return groups

@@ -161,7 +161,7 @@ def to_calendar(recurrence: Recurrence, *, window: bool = False) -> ScheduleCale
         (recurrence.seconds, recurrence.seconds == {0}, recurrence.seconds == SECONDS),
         (recurrence.minutes, recurrence.minutes == {0}, recurrence.minutes == MINUTES),
         (recurrence.hours, recurrence.hours == {0}, recurrence.hours == HOURS),
-        (None, dom == {1} and dow is None, dom is None and dow is None),
+        (None, dom == frozenset({1}) and dow is None, dom is None and dow is None),
         (recurrence.months, recurrence.months == {1}, recurrence.months == MONTHS),
     ]
     if window:
