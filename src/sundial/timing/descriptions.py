@@ -200,6 +200,10 @@ def _listed_times(rule: Recurrence) -> list[str] | None:
         return None
     if len(rule.seconds) * len(rule.minutes) * len(rule.hours) > _MAX_LISTED_TIMES:
         return None
+    if rule.seconds == {0} and (
+        _whole_step(rule.minutes, 60) or (rule.minutes == {0} and _whole_step(rule.hours, 24))
+    ):
+        return None  # "every 4 hours" reads better than six times of day
     with_seconds = rule.seconds != {0}
     return [
         _clock(hour, minute, second if with_seconds else None)
@@ -219,14 +223,20 @@ def _day_is_lowest(rule: Recurrence) -> bool:
 
 def _level_words(rule: Recurrence, level: int, *, finest: bool) -> str:
     if level == 0:
-        return "every second" if rule.seconds == SECONDS else "at second " + _set(rule.seconds)
+        if rule.seconds == SECONDS:
+            return "every second"
+        step = _whole_step(rule.seconds, 60)
+        if step:
+            return f"every {step} seconds"
+        return "at second " + _set(rule.seconds)
     if level == 1:
         if rule.minutes == MINUTES:
             return "every minute"
         step = _whole_step(rule.minutes, 60)
         if step:
             return f"every {step} minutes"
-        return "at minute " + _set(rule.minutes)
+        hourly = " of every hour" if finest and rule.hours == HOURS else ""
+        return "at minute " + _set(rule.minutes) + hourly
     if level == 2:
         if finest and rule.hours == HOURS:
             return "every hour"
@@ -259,7 +269,7 @@ def _days(rule: Recurrence) -> str:
         month_days.append(
             "the last day of the month"
             if offset == 0
-            else f"the day {_count(offset, 'day')} before the last day of the month"
+            else f"the {_ordinal(offset + 1)} to last day of the month"
         )
     month_days.extend(
         f"the weekday nearest day {day} of the month" for day in rule.nearest_weekdays

@@ -643,6 +643,14 @@ class _Reader:
         return True
 
     def during_clause(self) -> bool:
+        if self.accept("on", "the", "hour"):
+            if self.draft.minutes is None:
+                self.draft.minutes = frozenset({0})
+            return True
+        if self.accept("during", "business", "hours") or self.accept("during", "working", "hours"):
+            self.draft.window = ((9, 0), (17, 0))
+            self.assume(0.8)
+            return True
         if not (self.accept("during", "hour") or self.accept("during", "hours")):
             return False
         values = self.number_set(0, 23)
@@ -795,9 +803,20 @@ class _Reader:
             draft.days_of_month = (draft.days_of_month or frozenset()) | ordinals
             self._mark_either()
             return True
+        return self.weekdays_clause()
+
+    def weekdays_clause(self) -> bool:
+        draft = self.draft
         weekdays = self.weekday_set()
         if weekdays is not None:
             draft.days_of_week = (draft.days_of_week or frozenset()) | weekdays
+            start = self.pos
+            self.accept("the")
+            dates = self.ordinal_set()
+            if dates is not None:  # "Friday the 13th": both
+                draft.days_of_month = (draft.days_of_month or frozenset()) | dates
+                return True
+            self.pos = start
             self._mark_either()
             return True
         return False
@@ -851,6 +870,10 @@ class _Reader:
         if self.accept("quarter"):
             months = (1, 4, 7, 10) if first_of_quarter else (3, 6, 9, 12)
             self.draft.months = frozenset(months)
+            return True
+        named = self.month_set()
+        if named is not None:
+            self.draft.months = named
             return True
         self.pos = start
         return False
@@ -1141,7 +1164,7 @@ class _Reader:
             return None
         if isinstance(moment, datetime):
             return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=zone)
-        return datetime.combine(moment, time(0), zone).astimezone(UTC)
+        return _local_instant(moment, time(0), zone).astimezone(UTC)
 
     def _one_shots(self, draft: _Draft, zone: ZoneInfo) -> list[datetime]:
         found = [i if i.tzinfo else i.replace(tzinfo=zone) for i in draft.instants]
@@ -1154,9 +1177,9 @@ class _Reader:
                 found.append(base)
             else:
                 day = base.astimezone(zone).date()
-                found.extend(datetime.combine(day, time(h, m, s), zone) for h, m, s in draft.times)
+                found.extend(_local_instant(day, time(h, m, s), zone) for h, m, s in draft.times)
         for day in draft.dates:
-            found.extend(datetime.combine(day, time(h, m, s), zone) for h, m, s in times)
+            found.extend(_local_instant(day, time(h, m, s), zone) for h, m, s in times)
         return [moment.astimezone(UTC) for moment in found]
 
     def _intervals(self, draft: _Draft) -> list[ScheduleInterval]:
@@ -1323,3 +1346,15 @@ def _listed_time_groups(times: list[tuple[int, int, int]]) -> list[dict[str, fro
             for m, s in sorted(pairs)
         )
     return groups
+
+
+def _local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """A wall-clock time as an instant: the first of two in a DST overlap, and the end of
+    the gap for a time a DST change skips (as the schedules' default DST policies do)."""
+    wall = datetime.combine(day, at)
+    for _ in range(24 * 60):
+        moment = wall.replace(tzinfo=zone)
+        if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+            return moment
+        wall = (wall + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return wall.replace(tzinfo=zone)
