@@ -225,3 +225,45 @@ def test_list_runs_by_status_and_a_missing_run(call, channel, workspace):
     assert answer(call(tool("list_runs", status="succeeded")))["runs"] == []
     missing = tool_error(call(tool("get_run", run_id="obj_01J00000000000000000000000")))
     assert missing["code"] == "NOT_FOUND"
+
+
+def test_a_cadence_in_words_creates_the_schedule_it_means(call, channel, workspace):
+    agent = create_agent(channel, workspace, "standup")
+    created = answer(
+        call(
+            tool(
+                "create_scheduled_run",
+                agent="standup",
+                cadence="every weekday at 9am Pacific",
+                message="post the standup",
+            )
+        )
+    )
+    schedule = created["schedule"]
+    assert (schedule["agent_id"], schedule["timezone"]) == (agent, "America/Los_Angeles")
+    assert schedule["name"] == "every weekday at 9am Pacific"
+    assert schedule["description"]
+    # Monday 2026-03-02 12:00 UTC is 04:00 in Los Angeles (PST): 09:00 PST that day.
+    assert schedule["next_run_at"] == "2026-03-02T17:00:00Z"
+    assert schedule["upcoming_run_times"][:2] == ["2026-03-02T17:00:00Z", "2026-03-03T17:00:00Z"]
+    assert created["message"] == (
+        "Schedule created. Next run at 2026-03-02T17:00:00Z "
+        "(Mon 2026-03-02 09:00 PST, America/Los_Angeles)."
+    )
+
+
+def test_words_the_server_cannot_read_are_a_tool_error_on_the_cadence(call, channel, workspace):
+    create_agent(channel, workspace, "standup")
+    refused = tool_error(
+        call(
+            tool(
+                "create_scheduled_run",
+                agent="standup",
+                cadence="whenever the moon is full-ish",
+                message="m",
+            )
+        )
+    )
+    assert refused["code"] == "INVALID_ARGUMENT"
+    assert {v["argument"] for v in refused["field_violations"]} == {"cadence"}
+    assert answer(call(tool("list_scheduled_runs")))["schedules"] == []
