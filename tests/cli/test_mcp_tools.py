@@ -259,11 +259,14 @@ def test_words_the_server_cannot_read_are_a_tool_error_on_the_cadence(call, chan
             tool(
                 "create_scheduled_run",
                 agent="standup",
-                cadence="whenever the moon is full-ish",
+                cadence="every fortnightly-ish at 9",
                 message="m",
             )
         )
     )
     assert refused["code"] == "INVALID_ARGUMENT"
     assert {v["argument"] for v in refused["field_violations"]} == {"cadence"}
+    assert refused["text"].splitlines()[1:] == [
+        '- cadence: could not understand "every fortnightly-ish" at character 1'
+    ]
     assert answer(call(tool("list_scheduled_runs")))["schedules"] == []

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, JsonValue
 from sundial.mcp.results import RunDetail, RunSummary, run_detail, run_summary
 from sundial.mcp.schedule_tools import ANY_AGENT, agent_id_of
 from sundial.mcp.tool_errors import reports_api_errors
-from sundial.mcp.upstream import Upstream
+from sundial.mcp.upstream import Upstream, connect
 
 _FINAL = ("succeeded", "failed", "cancelled", "timed_out")
 _RUN_ARGUMENTS = {
@@ -69,10 +69,6 @@ class RunComparison(BaseModel):
     message: str
 
 
-def _upstream(ctx: Context[Upstream]) -> Upstream:
-    return ctx.request_context.lifespan_context
-
-
 @reports_api_errors({**_RUN_ARGUMENTS, "agent_id": "agent", "filter": "status"})
 def list_runs(
     ctx: Context[Upstream],
@@ -89,7 +85,7 @@ def list_runs(
         terms.append(f"schedule_id = {json.dumps(schedule_id)}")
     if status:
         terms.append(f"status = {status.upper()}")
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         page = api.call(
             "ObjectiveService.ListObjectives",
             {
@@ -107,7 +103,7 @@ def list_runs(
 
 
 def _get(ctx: Context[Upstream], run_id: str) -> RunDetail:
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         objective = api.call(
             "ObjectiveService.GetObjective",
             {"workspaceId": api.workspace, "agentId": ANY_AGENT, "objectiveId": run_id},
@@ -158,7 +154,7 @@ def compare_runs(
     """Put runs of one schedule side by side: status, attempts and duration of each, and
     every path where their output or data differ. Use it to see what changed between a good
     run and a bad one."""
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         compared = api.call(
             "InsightService.CompareObjectives",
             {

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, JsonValue
 from sundial.mcp.instants import instant_argument, next_run_sentence, wall_clock
 from sundial.mcp.results import RunSummary, ScheduleSummary, run_summary, schedule_summary
 from sundial.mcp.tool_errors import ToolArgumentError, reports_api_errors
-from sundial.mcp.upstream import Api, Upstream
+from sundial.mcp.upstream import Api, Upstream, connect
 
 ANY_AGENT = "-"
 _SERVICE = "AgentScheduleService"
@@ -103,10 +103,6 @@ class ParsedSchedule(BaseModel):
     method: str = Field(description="grammar (words) or cron (a cron string kept as written)")
 
 
-def _upstream(ctx: Context[Upstream]) -> Upstream:
-    return ctx.request_context.lifespan_context
-
-
 def parse_cadence(api: Api, cadence: str, timezone: str) -> dict[str, Any]:
     """ParseSchedule's answer for `cadence` (its field violations name `text`)."""
     return api.call(f"{_SERVICE}.ParseSchedule", {"text": cadence, "timezone": timezone})
@@ -162,7 +158,7 @@ def create_scheduled_run(
     Every run sends the agent `message` (and `data`); runs then show in list_runs, get_run,
     get_run_output and compare_runs. Not sure what words mean? Check with preview_schedule
     first. Pass idempotency_key so a retry cannot create a duplicate."""
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         parsed = parse_cadence(api, cadence, timezone)
         spec: dict[str, Any] = {"initialMessage": message, "schedule": parsed.get("schedule", {})}
         if data is not None:
@@ -200,7 +196,7 @@ def list_scheduled_runs(
 ) -> ScheduleList:
     """List the workspace's schedules, oldest first, with their cadence, status, next run
     and how their last run went. Use it to find a schedule_id."""
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         request = {
             "workspaceId": api.workspace,
             "agentId": agent_id_of(api, agent) if agent else "",
@@ -236,21 +232,21 @@ def update_scheduled_run(
 ) -> ScheduleAnswer:
     """Change a schedule: its cadence, time zone, message, data or name, and/or pause it
     (status "paused") or resume it (status "active"). Only the arguments given change."""
-    with _upstream(ctx).connect(ctx.headers) as api:
+    if reason and status != "paused":
+        raise ToolArgumentError("reason", 'a reason goes with status "paused"')
+    with connect(ctx) as api:
         changed = _update_fields(api, schedule_id, cadence, timezone, message, data, name, etag)
-        if changed is not None:
-            etag = ""  # the update made a new version
-        if status is None and changed is None:
-            raise ToolArgumentError(
-                "status", "nothing to change: give cadence, timezone, message, data, name or status"
-            )
         if status is not None:
             method = "PauseAgentSchedule" if status == "paused" else "ResumeAgentSchedule"
-            request = {**_ids(api, schedule_id), "etag": etag}
-            if status == "paused" and reason:
+            # After an update the etag given is the old version's: the update checked it.
+            request = {**_ids(api, schedule_id), "etag": "" if changed else etag}
+            if reason:
                 request["reason"] = reason
             changed = api.call(f"{_SERVICE}.{method}", request)
-    assert changed is not None
+    if changed is None:
+        raise ToolArgumentError(
+            "status", "nothing to change: give cadence, timezone, message, data, name or status"
+        )
     summary = schedule_summary(changed)
     if summary.status == "paused":
         said = "Schedule paused: no runs until it is resumed (status active)."
@@ -311,7 +307,7 @@ def delete_scheduled_run(
 ) -> DeletedSchedule:
     """Delete a schedule for good: it runs no more. Its past runs are kept and still show
     in list_runs. To stop it for a while instead, pause it with update_scheduled_run."""
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         api.call(f"{_SERVICE}.DeleteAgentSchedule", {**_ids(api, schedule_id), "etag": etag})
     return DeletedSchedule(
         schedule_id=schedule_id, message=f"Schedule {schedule_id} deleted; its past runs remain."
@@ -328,7 +324,7 @@ def trigger_scheduled_run(
 ) -> TriggeredRun:
     """Run a schedule now, once, outside its cadence (its next scheduled runs stay as they
     are). Answers the new run; follow it with get_run and get_run_output."""
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         objective = api.call(
             f"{_SERVICE}.TriggerAgentSchedule",
             {**_ids(api, schedule_id), "requestId": idempotency_key},
@@ -355,7 +351,7 @@ def preview_schedule(
     before create_scheduled_run."""
     if bool(cadence) == bool(schedule_id):
         raise ToolArgumentError("cadence", "give a cadence or a schedule_id (one, not both)")
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         if cadence:
             rules = parse_cadence(api, cadence, timezone).get("schedule", {})
         else:
@@ -393,7 +389,7 @@ def parse_schedule(
     request = {"text": text, "timezone": timezone}
     if reference_time:
         request["referenceTime"] = instant_argument("reference_time", reference_time)
-    with _upstream(ctx).connect(ctx.headers) as api:
+    with connect(ctx) as api:
         parsed = api.call(f"{_SERVICE}.ParseSchedule", request)
     rules = parsed.get("schedule", {})
     method = str(parsed.get("method", "")).removeprefix("PARSE_METHOD_").lower()

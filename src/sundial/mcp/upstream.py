@@ -8,9 +8,11 @@ A new JsonClient per tool call costs little: gRPC channels to one address share 
 connections (gRPC core's subchannel pool), and nothing is kept that a key could leak into."""
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from mcp.server.mcpserver import Context
 
 from sundial.api.call_errors import ApiError
 from sundial.api.json_client import JsonClient
@@ -59,6 +61,12 @@ class Upstream:
             )
         with JsonClient(self.address, key) as client:
             yield Api(client, workspace)
+
+
+def connect(ctx: "Context[Upstream]") -> AbstractContextManager[Api]:
+    """The connection for the tool call `ctx` belongs to (the Upstream is the server's
+    lifespan state, see tool_server.py)."""
+    return ctx.request_context.lifespan_context.connect(ctx.headers)
 
 
 def bearer_key(headers: Mapping[str, str]) -> str:
