@@ -4,6 +4,7 @@ says what to do next; the structured part carries the status code and, for INVAL
 each field violation with the tool argument it came from, so a host can show it by field."""
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
@@ -11,6 +12,7 @@ from mcp.types import CallToolResult, TextContent
 
 from sundial.api.call_errors import ApiError, RequestDocumentError
 
+_log = logging.getLogger("sundial.mcp")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -51,15 +53,22 @@ def reports_api_errors(
         @functools.wraps(tool)
         def call(*args: P.args, **kwargs: P.kwargs) -> R | CallToolResult:
             try:
-                return tool(*args, **kwargs)
+                answer = tool(*args, **kwargs)
             except ApiError as error:
-                return api_error_result(error, arguments)
+                failed = api_error_result(error, arguments)
             except ToolArgumentError as error:
                 violation = {"field": error.argument, "argument": error.argument}
                 violation["description"] = error.description
-                return _result("INVALID_ARGUMENT", "an argument was refused", [violation])
+                failed = _result("INVALID_ARGUMENT", "an argument was refused", [violation])
             except RequestDocumentError as error:
-                return _result("INVALID_ARGUMENT", str(error), [])
+                failed = _result("INVALID_ARGUMENT", str(error), [])
+            else:
+                _log.info("tool call", extra={"tool": tool.__name__, "code": "OK"})
+                return answer
+            # The arguments are the caller's data: only the tool and the code are logged.
+            code = failed.structured_content["error"]["code"]
+            _log.info("tool call failed", extra={"tool": tool.__name__, "code": code})
+            return failed
 
         return call
 

@@ -1,10 +1,12 @@
 """A failed API call as a tool error: each field violation is named by the tool argument
 that filled the field (longest matching prefix), and the text says what to do next."""
 
+import logging
+
 import pytest
 
 from sundial.api.call_errors import ApiError, FieldViolation
-from sundial.mcp.tool_errors import api_error_result
+from sundial.mcp.tool_errors import api_error_result, reports_api_errors
 
 ARGUMENTS = {
     "spec.schedule": "cadence",
@@ -55,3 +57,21 @@ def test_the_text_says_what_to_do_next(code, advice):
     assert result.structured_content == {
         "error": {"code": code, "message": "the server's words", "field_violations": []}
     }
+
+
+def test_every_call_is_logged_with_its_tool_and_code_but_not_its_arguments(caplog):
+    @reports_api_errors({})
+    def get_thing(secret_argument: str) -> str:
+        if secret_argument == "missing":
+            raise ApiError("NOT_FOUND", "no such thing")
+        return "found"
+
+    caplog.set_level(logging.INFO, logger="sundial.mcp")
+    assert get_thing("present") == "found"
+    assert get_thing("missing").is_error
+    assert [(r.message, r.tool, r.code) for r in caplog.records] == [
+        ("tool call", "get_thing", "OK"),
+        ("tool call failed", "get_thing", "NOT_FOUND"),
+    ]
+    assert "present" not in caplog.text
+    assert "missing" not in caplog.text
