@@ -270,3 +270,18 @@ def test_words_the_server_cannot_read_are_a_tool_error_on_the_cadence(call, chan
         '- cadence: could not understand "every fortnightly-ish" at character 1'
     ]
     assert answer(call(tool("list_scheduled_runs")))["schedules"] == []
+
+
+def test_a_cadence_read_with_assumptions_says_so(call, channel, workspace):
+    create_agent(channel, workspace, "weekly")
+    created = answer(
+        call(tool("create_scheduled_run", agent="weekly", cadence="every monday", message="m"))
+    )
+    assert created["schedule"]["next_run_at"] == "2026-03-09T00:00:00Z"
+    # Midnight was assumed: the message says so, with the rules in words.
+    message = created["message"]
+    assert message.startswith("Schedule created. Next run at 2026-03-09T00:00:00Z")
+    assert " Some of the cadence was assumed (confidence 0.8): it reads as '" in message
+    assert message.endswith(
+        "'; if that is not what was meant, change it with update_scheduled_run."
+    )

@@ -180,6 +180,13 @@ def create_scheduled_run(
         said = "Schedule created, paused: it runs only once resumed (update_scheduled_run)."
     else:
         said = "Schedule created. " + next_run_sentence(summary.next_run_at, summary.timezone)
+    confidence = parsed.get("confidence", 1.0)
+    if confidence < 1:
+        said += (
+            f" Some of the cadence was assumed (confidence {confidence:.1f}): it reads as "
+            f"{parsed.get('description', '')!r}; if that is not what was meant, change it "
+            "with update_scheduled_run."
+        )
     return ScheduleAnswer(schedule=summary, message=said)
 
 
