@@ -25,6 +25,7 @@ _COMMANDS = {
     "runs": "sundial.cli.runs:runs",
     "keys": "sundial.cli.keys:keys",
     "apply": "sundial.cli.apply:apply_command",
+    "parse": "sundial.cli.parse:parse_command",
     "mcp": "sundial.cli.mcp:mcp_command",
 }
 

@@ -161,7 +161,12 @@ def parse_schedule(text: str, *, timezone: str = "", reference: datetime) -> Par
     if cron is not None:
         rules = ScheduleRules(cron_expressions=(cron,), timezone=default_zone)
         return ParsedSchedule(rules, describe_rules(rules), 1.0, ParseMethod.CRON)
-    rules, confidence = _Reader(stripped, default_zone, reference).read()
+    reader = _Reader(stripped, default_zone, reference)
+    rules, confidence = reader.read()
+    if reader.zone_given and reader.zone != default_zone:
+        # "tomorrow" and "next monday" are days in the zone the text names, wherever it
+        # names it: read again knowing the zone.
+        rules, confidence = _Reader(stripped, reader.zone, reference).read()
     return ParsedSchedule(rules, describe_rules(rules), confidence, ParseMethod.GRAMMAR)
 
 
@@ -304,7 +309,8 @@ class _Reader:
     def _unknown_message(self) -> str:
         groups: list[list[int]] = []
         for index in self.unknown:
-            if groups and groups[-1][-1] + 1 == index:
+            between = self.tokens[groups[-1][-1] + 1 : index] if groups else None
+            if between is not None and all(t.text in _FILLER for t in between):
                 groups[-1].append(index)
             else:
                 groups.append([index])
