@@ -1,11 +1,13 @@
 """The MCP server object: Sundial's tools registered on the SDK's MCPServer, with the
 Upstream they call as its lifespan state (the SDK's way to hand shared state to tools)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
 
 from sundial.mcp import run_tools, schedule_tools
 from sundial.mcp.upstream import Upstream
@@ -30,7 +32,10 @@ def build_server(upstream: Upstream) -> MCPServer[Upstream]:
     server: MCPServer[Upstream] = MCPServer(
         NAME, instructions=INSTRUCTIONS, version=_version(), lifespan=lifespan
     )
-    tools: tuple[tuple[Any, Any], ...] = (*schedule_tools.TOOLS, *run_tools.TOOLS)
+    tools: tuple[tuple[Callable[..., Any], ToolAnnotations], ...] = (
+        *schedule_tools.TOOLS,
+        *run_tools.TOOLS,
+    )
     for tool, annotations in tools:
         server.add_tool(tool, annotations=annotations, structured_output=True)
     return server
@@ -42,8 +47,6 @@ def run_stdio(upstream: Upstream) -> None:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
     try:
         return version("sundial")
     except PackageNotFoundError:
