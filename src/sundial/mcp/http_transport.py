@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 import uvicorn
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,19 +37,14 @@ class BearerRequired:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = {
-                name.decode("latin-1").lower(): value.decode("latin-1")
-                for name, value in scope["headers"]
-            }
-            if not bearer_key(headers):
-                refusal = JSONResponse(
-                    {"error": "send the Sundial API key as `Authorization: Bearer <key>`"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="sundial"'},
-                )
-                await refusal(scope, receive, send)
-                return
+        if scope["type"] == "http" and not bearer_key(Headers(scope=scope)):
+            refusal = JSONResponse(
+                {"error": "send the Sundial API key as `Authorization: Bearer <key>`"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="sundial"'},
+            )
+            await refusal(scope, receive, send)
+            return
         await self._app(scope, receive, send)
 
 
