@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sundial.cli.root import cli
 
 COMMANDS = ["serve", "migrate", "worker", "admin", "config", "workspaces", "agents", "schedules",
-            "runs", "keys", "webhooks", "deliveries", "apply"]  # fmt: skip
+            "runs", "keys", "webhooks", "deliveries", "apply", "parse", "mcp"]  # fmt: skip
 
 
 def test_help_lists_every_command_and_the_exit_codes():
@@ -37,7 +37,8 @@ def _loaded(modules: str, names: tuple[str, ...]) -> list[str]:
 def test_client_commands_do_not_load_the_database_layers():
     clients = "sundial.cli.root, sundial.cli.describe, sundial.cli.runs, sundial.cli.keys, " \
         "sundial.cli.workspaces, sundial.cli.agents, sundial.cli.config_commands, " \
-        "sundial.cli.apply, sundial.api.json_client"  # fmt: skip
+        "sundial.cli.apply, sundial.api.json_client, sundial.cli.mcp, " \
+        "sundial.mcp.tool_server, sundial.mcp.http_transport"  # fmt: skip
     assert _loaded(clients, ("sqlalchemy", "alembic", "sundial.store", "sundial.server")) == []
 
 

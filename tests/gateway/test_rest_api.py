@@ -27,6 +27,7 @@ OUR_INFO = {
     "consecutiveFailureCount",
     "lastObjectiveStatus",
     "remainingFires",
+    "description",
 }
 OUR_PROFILE_METADATA = {"createdAt"}
 
@@ -188,6 +189,38 @@ def test_preview_schedule(rest):
         },
     )
     assert reply.json()["fireTimes"] == ["2026-03-03T09:00:00Z", "2026-03-04T09:00:00Z"]
+
+
+def test_parse_schedule(rest):
+    reply = rest(
+        "POST",
+        "/v1/schedules:parse",
+        {
+            "text": "every weekday at 9am",
+            "timezone": "Berlin",
+            "referenceTime": "2026-03-27T12:00:00Z",
+        },
+    )
+    assert reply.status == 200
+    body = reply.json()
+    assert body["method"] == "PARSE_METHOD_GRAMMAR"
+    assert body["confidence"] == 1.0
+    assert body["description"] == "at 09:00 on Monday through Friday, in Europe/Berlin"
+    preview = rest(
+        "POST",
+        "/v1/schedules:preview",
+        {"schedule": body["schedule"], "startTime": "2026-03-27T12:00:00Z", "count": 2},
+    )
+    # Friday 09:00 CET has passed; Monday is 09:00 CEST, after Sunday's change.
+    assert preview.json()["fireTimes"] == ["2026-03-30T07:00:00Z", "2026-03-31T07:00:00Z"]
+    assert preview.json()["description"] == body["description"]
+
+
+def test_parse_schedule_text_it_cannot_read_is_400_naming_text(rest):
+    reply = rest("POST", "/v1/schedules:parse", {"text": "every weekday at 9 on mars"})
+    assert reply.status == 400
+    assert reply.json()["code"] == code_pb2.INVALID_ARGUMENT
+    assert '"on mars" at character 20' in reply.violations["text"]
 
 
 def test_validation_error_is_400_naming_the_field(rest):

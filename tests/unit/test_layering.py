@@ -16,7 +16,9 @@ ALLOWED = {
     "service": {"domain", "timing", "engine", "store", "metrics", "tracing"},
     "api": {"domain", "service", "v1", "metrics", "logs", "tracing"},
     "gateway": {"domain", "v1", "api", "metrics"},
-    "cli": {"domain", "service", "store", "settings", "logs", "server", "api"},
+    "cli": {"domain", "service", "store", "settings", "logs", "server", "api", "mcp"},
+    # A client of the gRPC API, through api/json_client.py (DESIGN.md section 9).
+    "mcp": {"api"},
     "logs": set(),
     "metrics": set(),
     "tracing": set(),
@@ -53,6 +55,8 @@ TRACING_MODULES = ("opentelemetry",)
 # Outgoing webhooks: the HTTP client and the signing library, used by the service layer
 # (service/webhooks.py and the modules it is split into).
 WEBHOOK_MODULES = ("httpx", "httpcore", "standardwebhooks")
+# The MCP SDK and the ASGI stack it serves HTTP with.
+MCP_MODULES = ("mcp", "starlette", "uvicorn", "pydantic")
 THIRD_PARTY_OWNERS = {
     GRPC_MODULES: {"api", "gateway"},
     DATABASE_MODULES: {"store"},
@@ -60,6 +64,7 @@ THIRD_PARTY_OWNERS = {
     CEL_MODULES: {"domain"},
     TRACING_MODULES: {"tracing"},
     WEBHOOK_MODULES: {"service"},
+    MCP_MODULES: {"mcp"},
 }
 
 

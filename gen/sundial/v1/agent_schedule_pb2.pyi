@@ -565,6 +565,7 @@ class AgentScheduleInfo(_message.Message):
     MANUAL_FIRES_FIELD_NUMBER: _builtins.int
     BACKFILL_FIRES_FIELD_NUMBER: _builtins.int
     RETRY_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
     last_objective_id: _builtins.str
     """The most recent objective of the schedule, of any origin (a fire, a manual
     trigger, a backfill or a retry).
@@ -594,6 +595,10 @@ class AgentScheduleInfo(_message.Message):
     """Objectives made by BackfillAgentSchedule."""
     retry_attempts: _builtins.int
     """Retry attempts made under retry_policy."""
+    description: _builtins.str
+    """The schedule rules in English (cadence, exclusions, window and zone), text that
+    ParseSchedule reads back to rules with the same fire times.
+    """
     @_builtins.property
     def created_by(self) -> _profile_pb2.Profile:
         """The profile that created the schedule."""
@@ -644,10 +649,11 @@ class AgentScheduleInfo(_message.Message):
         manual_fires: _builtins.int = ...,
         backfill_fires: _builtins.int = ...,
         retry_attempts: _builtins.int = ...,
+        description: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires", "created_by", b"created_by", "last_fire_at", b"last_fire_at", "last_skipped_at", b"last_skipped_at", "next_fire_at", b"next_fire_at", "remaining_fires", b"remaining_fires"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires", "agent_id", b"agent_id", "backfill_fires", b"backfill_fires", "consecutive_failure_count", b"consecutive_failure_count", "created_by", b"created_by", "future_fire_times", b"future_fire_times", "last_fire_at", b"last_fire_at", "last_objective_id", b"last_objective_id", "last_objective_status", b"last_objective_status", "last_skip_reason", b"last_skip_reason", "last_skipped_at", b"last_skipped_at", "manual_fires", b"manual_fires", "missed_fires", b"missed_fires", "next_fire_at", b"next_fire_at", "recent_fires", b"recent_fires", "remaining_fires", b"remaining_fires", "retry_attempts", b"retry_attempts", "running_objective_ids", b"running_objective_ids", "skipped_fires", b"skipped_fires", "total_fires", b"total_fires"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires", "agent_id", b"agent_id", "backfill_fires", b"backfill_fires", "consecutive_failure_count", b"consecutive_failure_count", "created_by", b"created_by", "description", b"description", "future_fire_times", b"future_fire_times", "last_fire_at", b"last_fire_at", "last_objective_id", b"last_objective_id", "last_objective_status", b"last_objective_status", "last_skip_reason", b"last_skip_reason", "last_skipped_at", b"last_skipped_at", "manual_fires", b"manual_fires", "missed_fires", b"missed_fires", "next_fire_at", b"next_fire_at", "recent_fires", b"recent_fires", "remaining_fires", b"remaining_fires", "retry_attempts", b"retry_attempts", "running_objective_ids", b"running_objective_ids", "skipped_fires", b"skipped_fires", "total_fires", b"total_fires"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__remaining_fires: _TypeAlias = _typing.Literal["remaining_fires"]  # noqa: Y015
     _WhichOneofArgType__remaining_fires: _TypeAlias = _typing.Literal["_remaining_fires", b"_remaining_fires"]  # noqa: Y015

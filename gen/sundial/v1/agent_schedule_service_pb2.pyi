@@ -10,6 +10,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from sundial.v1 import agent_schedule_pb2 as _agent_schedule_pb2
 from sundial.v1 import metadata_pb2 as _metadata_pb2
 from sundial.v1 import objective_pb2 as _objective_pb2
@@ -23,6 +24,104 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ParseMethod:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ParseMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ParseMethod.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PARSE_METHOD_UNSPECIFIED: _ParseMethod.ValueType  # 0
+    """Not set."""
+    PARSE_METHOD_GRAMMAR: _ParseMethod.ValueType  # 1
+    """The English schedule grammar."""
+    PARSE_METHOD_CRON: _ParseMethod.ValueType  # 2
+    """A cron string or an @macro such as @daily, kept as written."""
+
+class ParseMethod(_ParseMethod, metaclass=_ParseMethodEnumTypeWrapper):
+    """How ParseSchedule read its text."""
+
+PARSE_METHOD_UNSPECIFIED: ParseMethod.ValueType  # 0
+"""Not set."""
+PARSE_METHOD_GRAMMAR: ParseMethod.ValueType  # 1
+"""The English schedule grammar."""
+PARSE_METHOD_CRON: ParseMethod.ValueType  # 2
+"""A cron string or an @macro such as @daily, kept as written."""
+Global___ParseMethod: _TypeAlias = ParseMethod  # noqa: Y015
+
+@_typing.final
+class ParseScheduleRequest(_message.Message):
+    """Request of ParseSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    REFERENCE_TIME_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """The schedule in words or as a cron string, e.g. "every weekday at 9am Pacific"."""
+    timezone: _builtins.str
+    """IANA time zone (or a name ParseSchedule knows, e.g. "Pacific") used when the text
+    names none; empty means UTC.
+    """
+    @_builtins.property
+    def reference_time(self) -> _timestamp_pb2.Timestamp:
+        """The instant that "tomorrow", "next tuesday" and "in 2 hours" count from, read in the
+        schedule's zone (default: now).
+        """
+
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        timezone: _builtins.str = ...,
+        reference_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reference_time", b"reference_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reference_time", b"reference_time", "text", b"text", "timezone", b"timezone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ParseScheduleRequest: _TypeAlias = ParseScheduleRequest  # noqa: Y015
+
+@_typing.final
+class ParseScheduleResponse(_message.Message):
+    """Response of ParseSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    description: _builtins.str
+    """The rules in English, as AgentScheduleInfo.description shows them."""
+    confidence: _builtins.float
+    """1.0 when every part was given; lower when a default was assumed (e.g. no time of
+    day given, so midnight).
+    """
+    method: Global___ParseMethod.ValueType
+    """How the text was read."""
+    @_builtins.property
+    def schedule(self) -> _agent_schedule_pb2.AgentScheduleSpecSchedule:
+        """The rules the text means; PreviewSchedule and CreateAgentSchedule accept them."""
+
+    def __init__(
+        self,
+        *,
+        schedule: _agent_schedule_pb2.AgentScheduleSpecSchedule | None = ...,
+        description: _builtins.str = ...,
+        confidence: _builtins.float = ...,
+        method: Global___ParseMethod.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "description", b"description", "method", b"method", "schedule", b"schedule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ParseScheduleResponse: _TypeAlias = ParseScheduleResponse  # noqa: Y015
 
 @_typing.final
 class CreateAgentScheduleRequest(_message.Message):
@@ -490,6 +589,9 @@ class PreviewScheduleResponse(_message.Message):
 
     FIRE_TIMES_FIELD_NUMBER: _builtins.int
     NOMINAL_TIMES_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    description: _builtins.str
+    """The rules in English, as AgentScheduleInfo.description shows them."""
     @_builtins.property
     def fire_times(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
         """When the schedule would fire (jitter included), oldest first; fewer than `count`
@@ -505,10 +607,11 @@ class PreviewScheduleResponse(_message.Message):
         *,
         fire_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
         nominal_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        description: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fire_times", b"fire_times", "nominal_times", b"nominal_times"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "fire_times", b"fire_times", "nominal_times", b"nominal_times"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

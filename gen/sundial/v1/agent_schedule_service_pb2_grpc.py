@@ -98,6 +98,11 @@ class AgentScheduleServiceStub:
                 request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleRequest.SerializeToString,
                 response_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleResponse.FromString,
                 _registered_method=True)
+        self.ParseSchedule = channel.unary_unary(
+                '/sundial.v1.AgentScheduleService/ParseSchedule',
+                request_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ParseScheduleRequest.SerializeToString,
+                response_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ParseScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class AgentScheduleServiceServicer:
@@ -198,6 +203,16 @@ class AgentScheduleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ParseSchedule(self, request, context):
+        """Turns schedule text in English ("every weekday at 9am Pacific", "last day of the
+        month at 23:00", "in 2 hours") or a cron string into schedule rules, without
+        storing anything. Deterministic: a grammar, no model and no network. Text it cannot
+        read fails with INVALID_ARGUMENT on `text`, quoting the words not understood.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentScheduleServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -260,6 +275,11 @@ def add_AgentScheduleServiceServicer_to_server(servicer, server):
                     servicer.PreviewSchedule,
                     request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleRequest.FromString,
                     response_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleResponse.SerializeToString,
+            ),
+            'ParseSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.ParseSchedule,
+                    request_deserializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ParseScheduleRequest.FromString,
+                    response_serializer=sundial_dot_v1_dot_agent__schedule__service__pb2.ParseScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -587,6 +607,33 @@ class AgentScheduleService:
             '/sundial.v1.AgentScheduleService/PreviewSchedule',
             sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleRequest.SerializeToString,
             sundial_dot_v1_dot_agent__schedule__service__pb2.PreviewScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ParseSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sundial.v1.AgentScheduleService/ParseSchedule',
+            sundial_dot_v1_dot_agent__schedule__service__pb2.ParseScheduleRequest.SerializeToString,
+            sundial_dot_v1_dot_agent__schedule__service__pb2.ParseScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

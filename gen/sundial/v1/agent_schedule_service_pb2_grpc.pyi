@@ -77,6 +77,12 @@ class AgentScheduleServiceStub:
     """Validates schedule rules and returns their next fire times, without storing
     anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
     """
+    ParseSchedule: _grpc.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.ParseScheduleRequest, _agent_schedule_service_pb2.ParseScheduleResponse]
+    """Turns schedule text in English ("every weekday at 9am Pacific", "last day of the
+    month at 23:00", "in 2 hours") or a cron string into schedule rules, without
+    storing anything. Deterministic: a grammar, no model and no network. Text it cannot
+    read fails with INVALID_ARGUMENT on `text`, quoting the words not understood.
+    """
 
 @_typing.type_check_only
 class AgentScheduleServiceAsyncStub(AgentScheduleServiceStub):
@@ -122,6 +128,12 @@ class AgentScheduleServiceAsyncStub(AgentScheduleServiceStub):
     PreviewSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.PreviewScheduleRequest, _agent_schedule_service_pb2.PreviewScheduleResponse]  # type: ignore[assignment]
     """Validates schedule rules and returns their next fire times, without storing
     anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
+    """
+    ParseSchedule: _aio.UnaryUnaryMultiCallable[_agent_schedule_service_pb2.ParseScheduleRequest, _agent_schedule_service_pb2.ParseScheduleResponse]  # type: ignore[assignment]
+    """Turns schedule text in English ("every weekday at 9am Pacific", "last day of the
+    month at 23:00", "in 2 hours") or a cron string into schedule rules, without
+    storing anything. Deterministic: a grammar, no model and no network. Text it cannot
+    read fails with INVALID_ARGUMENT on `text`, quoting the words not understood.
     """
 
 class AgentScheduleServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -237,6 +249,18 @@ class AgentScheduleServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_agent_schedule_service_pb2.PreviewScheduleResponse, _abc.Awaitable[_agent_schedule_service_pb2.PreviewScheduleResponse]]:
         """Validates schedule rules and returns their next fire times, without storing
         anything. Invalid rules fail with INVALID_ARGUMENT naming each bad field.
+        """
+
+    @_abc_1.abstractmethod
+    def ParseSchedule(
+        self,
+        request: _agent_schedule_service_pb2.ParseScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_schedule_service_pb2.ParseScheduleResponse, _abc.Awaitable[_agent_schedule_service_pb2.ParseScheduleResponse]]:
+        """Turns schedule text in English ("every weekday at 9am Pacific", "last day of the
+        month at 23:00", "in 2 hours") or a cron string into schedule rules, without
+        storing anything. Deterministic: a grammar, no model and no network. Text it cannot
+        read fails with INVALID_ARGUMENT on `text`, quoting the words not understood.
         """
 
 def add_AgentScheduleServiceServicer_to_server(servicer: AgentScheduleServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -195,18 +195,30 @@ class AgentScheduleServicer(agent_schedule_service_pb2_grpc.AgentScheduleService
     def PreviewSchedule(
         self, request: pb.PreviewScheduleRequest, context: grpc.ServicerContext
     ) -> pb.PreviewScheduleResponse:
+        rules = from_proto(request.schedule, ScheduleRules, "schedule")
         fires = self._schedules.preview(
             self._principal(context),
-            from_proto(request.schedule, ScheduleRules, "schedule"),
+            rules,
             schedule_id=request.schedule_id,
             start_time=optional_timestamp(request, "start_time"),
             count=request.count,
         )
-        response = pb.PreviewScheduleResponse()
+        response = pb.PreviewScheduleResponse(description=self._schedules.describe(rules))
         for fire in fires:
             response.fire_times.add().FromDatetime(fire.at)
             response.nominal_times.add().FromDatetime(fire.nominal)
         return response
+
+    def ParseSchedule(
+        self, request: pb.ParseScheduleRequest, context: grpc.ServicerContext
+    ) -> pb.ParseScheduleResponse:
+        parsed = self._schedules.parse(
+            self._principal(context),
+            request.text,
+            timezone=request.timezone,
+            reference_time=optional_timestamp(request, "reference_time"),
+        )
+        return to_proto(parsed, pb.ParseScheduleResponse())
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def _summary(schedule: Resource) -> list[tuple[str, str]]:
         ("Agent", display(info.get("agentId"))),
         ("Status", display(spec.get("status"))),
         ("When", when(schedule)),
+        ("Description", display(info.get("description"))),
         ("Message", display(spec.get("initialMessage"))),
         ("Overlap", display(spec.get("overlapPolicy") or "OVERLAP_POLICY_SKIP")),
         ("Notes", display(spec.get("notes"))),

@@ -27,6 +27,8 @@ _COMMANDS = {
     "webhooks": "sundial.cli.webhooks:webhooks",
     "deliveries": "sundial.cli.webhooks:deliveries",
     "apply": "sundial.cli.apply:apply_command",
+    "parse": "sundial.cli.parse:parse_command",
+    "mcp": "sundial.cli.mcp:mcp_command",
 }
 
 

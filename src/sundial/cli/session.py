@@ -102,6 +102,14 @@ def client_command(command: Callable[..., Any]) -> Callable[..., Any]:
     return with_session
 
 
+def load_session(
+    context_name: str | None, address: str | None, api_key_file: str | None, workspace: str | None
+) -> Session:
+    """The session of a command that has the connection options but no output format
+    (`sundial mcp`)."""
+    return _session(context_name, address, api_key_file, workspace, None, None)
+
+
 def _session(
     context_name: str | None,
     address: str | None,

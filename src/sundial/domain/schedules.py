@@ -177,6 +177,7 @@ class AgentScheduleInfo:
     manual_fires: int = 0
     backfill_fires: int = 0
     retry_attempts: int = 0
+    description: str = ""
     # Not on the wire: the nominal time of the next fire (next_fire_at adds jitter), and
     # the scheduled fires so far (what max_fires counts).
     next_nominal_at: datetime | None = None
@@ -188,3 +189,22 @@ class AgentSchedule:
     metadata: ResourceMetadata = field(default_factory=ResourceMetadata)
     spec: AgentScheduleSpec = field(default_factory=AgentScheduleSpec)
     info: AgentScheduleInfo = field(default_factory=AgentScheduleInfo)
+
+
+class ParseMethod(enum.Enum):
+    """How ParseSchedule read its text."""
+
+    UNSPECIFIED = 0
+    GRAMMAR = 1
+    CRON = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSchedule:
+    """What ParseSchedule answers: the rules a text means, in English, and how sure the
+    grammar is (below 1.0 when it assumed something the text did not say)."""
+
+    schedule: ScheduleRules
+    description: str
+    confidence: float
+    method: ParseMethod

@@ -9,7 +9,12 @@ from cachetools import LRUCache
 
 from sundial.domain.agents import AgentSpec
 from sundial.domain.clock import Clock
-from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from sundial.domain.errors import (
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
@@ -19,6 +24,7 @@ from sundial.domain.schedules import (
     AgentSchedule,
     AgentScheduleInfo,
     AgentScheduleSpec,
+    ParsedSchedule,
     RecentFire,
     ScheduleRules,
     ScheduleStatus,
@@ -44,7 +50,13 @@ from sundial.store.database import Database
 from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
-from sundial.timing import CompiledSchedule, Fire, compile_schedule
+from sundial.timing import (
+    CompiledSchedule,
+    Fire,
+    compile_schedule,
+    describe_rules,
+    parse_schedule,
+)
 
 FUTURE_FIRE_TIMES = 10
 MAX_PREVIEW_COUNT = 1000
@@ -316,6 +328,31 @@ class ScheduleService:
         after = start_time or self._clock.now()
         return compiled.fire_times(after, count or FUTURE_FIRE_TIMES)
 
+    def describe(self, rules: ScheduleRules) -> str:
+        """The rules in English (what AgentScheduleInfo.description says)."""
+        return describe_rules(rules)
+
+    def parse(
+        self,
+        principal: Principal,
+        text: str,
+        *,
+        timezone: str = "",
+        reference_time: datetime | None = None,
+    ) -> ParsedSchedule:
+        """The rules `text` means (timing.phrases), checked as PreviewSchedule checks rules;
+        what the text says that the rules cannot hold is reported on `text`."""
+        parsed = parse_schedule(
+            text, timezone=timezone, reference=reference_time or self._clock.now()
+        )
+        try:
+            compile_schedule(parsed.schedule, min_interval=self._min_fire_interval)
+        except InvalidArgumentError as error:
+            raise InvalidArgumentError(
+                [FieldViolation("text", v.description) for v in error.violations]
+            ) from None
+        return parsed
+
     def _transition(
         self,
         principal: Principal,
@@ -413,6 +450,7 @@ class ScheduleService:
             last_objective_id=recent[0].objective_id if recent else schedule.info.last_objective_id,
             last_objective_status=recent[0].status if recent else ObjectiveStatus.UNSPECIFIED,
             future_fire_times=self._future_fire_times(schedule),
+            description=describe_rules(schedule.spec.schedule),
         )
         return replace(schedule, info=info)
 
