@@ -16,9 +16,13 @@ and ends each attempt from the answer, as a worker would through the claim proto
 - Any other status or a connection error ends the attempt FAILED, no answer within the
   timeout TIMED_OUT; both retryable under the schedule's retry policy, and a `Retry-After`
   answer (at most MAX_RETRY_AFTER) says when instead of the policy's backoff.
+- An agent whose stored target cannot be sent to (no longer passes WebhookTarget's checks)
+  has its objectives failed without retry, with the reason: it must not stop the claims of
+  every other agent's.
 - At most `concurrency` pushes run at once, on one pooled WebhookSender. The loop is woken
   when objectives become PENDING (Notifier, NOTIFY on PostgreSQL) and otherwise looks again
-  every POLL_INTERVAL, which is when retries waiting on their backoff come due.
+  every POLL_INTERVAL, which is when retries waiting on their backoff come due. Stopping
+  waits for the pushes in flight up to a grace; one still waiting is left to its lease.
 """
 
 import json
