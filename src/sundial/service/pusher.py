@@ -29,7 +29,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -156,7 +156,7 @@ class Pusher:
                 if isinstance(target, str):
                     unsendable.append((leased, target))
                 else:
-                    pushes.append(Push(leased, target, self._message(leased)))
+                    pushes.append(Push(leased, _traced(target, leased), self._message(leased)))
         for objective, problem in unsendable:
             # Sending again would meet the same target: fail it for good, and say why.
             self._objectives.end_leased(
@@ -312,6 +312,18 @@ def _configured_target(
     configured = None if spec is None or not spec.pushed else spec.push
     secret = uow.agents.push_secret_of(agent_id)
     return None if configured is None or not secret else (configured, secret)
+
+
+def _traced(target: WebhookTarget, objective: Objective) -> WebhookTarget:
+    """The target, sent the objective's trace context too (W3C `traceparent`), so that an
+    instrumented agent's spans join the trace of the fire that made the objective."""
+    trace_parent = objective.info.trace_parent
+    if not trace_parent:
+        return target
+    try:
+        return replace(target, headers={**target.headers, "traceparent": trace_parent})
+    except ValueError:
+        return target  # a stored value no header may carry: sent without it
 
 
 def _target_or_problem(
