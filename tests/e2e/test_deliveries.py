@@ -1,6 +1,6 @@
 """Webhook deliveries through a real `sundial serve` process: a webhook created over the API
 hears, signed, of an objective a worker completed over the API; the engine role's dispatcher
-posts outbox rows to a local receiver when `--allow-private-webhook-targets` (here its
+posts outbox rows to a local receiver when `--allow-private-webhook-targets` (or its
 environment variable) is on, and records the SSRF guard's refusal when it is off.
 
 In the last two tests the rows are written into the server's SQLite file by the outbox
@@ -50,11 +50,15 @@ def receiver() -> Iterator[Receiver]:
 RPC_TIMEOUT = 10
 
 
-def _serve(database_url: str, *, allow_private: bool) -> tuple[Process, str]:
-    """The running server and its gRPC address."""
+def _serve(database_url: str, *, allow_private: str) -> tuple[Process, str]:
+    """The running server and its gRPC address; `allow_private`: "flag", "env" or "" (the
+    SSRF guard refuses private targets)."""
     env = {"SUNDIAL_BOOTSTRAP_API_KEY": ADMIN_SECRET}
-    if allow_private:
+    flags = []
+    if allow_private == "env":
         env["SUNDIAL_ALLOW_PRIVATE_WEBHOOK_TARGETS"] = "1"
+    elif allow_private == "flag":
+        flags.append("--allow-private-webhook-targets")
     process = Process(
         "serve",
         "--database-url",
@@ -65,6 +69,7 @@ def _serve(database_url: str, *, allow_private: bool) -> tuple[Process, str]:
         "",
         "--drain-delay",
         "0",
+        *flags,
         env=env,
     )
     port = process.wait_for_line(r"serving gRPC on 127\.0\.0\.1:(\d+)")[1]
@@ -95,7 +100,7 @@ def database_url(tmp_path: Path) -> str:
 def test_a_webhook_created_over_the_api_hears_of_an_objective_completed_over_the_api(
     database_url, receiver
 ):
-    process, address = _serve(database_url, allow_private=True)
+    process, address = _serve(database_url, allow_private="env")
     workspace = process.workspace
     try:
         with authorized_channel(address, ADMIN_SECRET) as channel:
@@ -184,7 +189,7 @@ def test_a_webhook_created_over_the_api_hears_of_an_objective_completed_over_the
 def test_serve_delivers_an_outbox_row_signed_when_private_targets_are_allowed(
     database_url, receiver
 ):
-    process, _ = _serve(database_url, allow_private=True)
+    process, _ = _serve(database_url, allow_private="flag")
     database = Database(database_url)
     try:
         tenant = Tenant(database, FakeClock(datetime.now(UTC)))
@@ -205,7 +210,7 @@ def test_serve_delivers_an_outbox_row_signed_when_private_targets_are_allowed(
 
 
 def test_serve_refuses_a_loopback_target_by_default_and_records_why(database_url, receiver):
-    process, _ = _serve(database_url, allow_private=False)
+    process, _ = _serve(database_url, allow_private="")
     database = Database(database_url)
     try:
         tenant = Tenant(database, FakeClock(datetime.now(UTC)))

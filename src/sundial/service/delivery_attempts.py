@@ -70,6 +70,17 @@ class RecordedBatch:
     disabled: list[WebhookDisabled] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenBatch:
+    """A batch written into a transaction not yet committed: what `report` needs after."""
+
+    batch: list[SentAttempt]
+    records: list[AttemptRecord]
+    written: list[bool]  # False: the lease was lost, nothing written
+    disabled: list[WebhookDisabled]
+    now: datetime
+
+
 def send_attempt(sender: WebhookSender, delivery: TakenDelivery) -> SentAttempt:
     """POSTs the delivery once, signed, with its id as `webhook-id`; never raises for what
     the target or the network did."""
@@ -119,46 +130,59 @@ class AttemptRecorder:
         self._metrics = metrics
 
     def record(self, batch: Sequence[SentAttempt]) -> RecordedBatch:
+        """Records the batch in one transaction of its own, then reports it."""
         now = self._clock.now()
-        records = [self._record_of(sent, now) for sent in batch]
-        disabled: list[WebhookDisabled] = []
         with UnitOfWork(self._database, write=True) as uow:
-            written = [uow.dispatch.record(record) for record in records]
-            # Per webhook: did an attempt succeed, and did the last one fail (the streak
-            # starts again after a success)?
-            results: dict[str, list[bool]] = {}
-            for sent, record, ok in zip(batch, records, written, strict=True):
-                if ok:
-                    results.setdefault(sent.delivery.webhook_id, []).append(
-                        record.status is DeliveryStatus.DELIVERED
-                    )
-            workspaces = {sent.delivery.webhook_id: sent.delivery.workspace_id for sent in batch}
-            # In id order: two replicas' batches lock shared webhook rows in the same order,
-            # so they wait for each other instead of deadlocking (PostgreSQL).
-            for webhook_id, succeeded in sorted(results.items()):
-                failing = not succeeded[-1]
-                uow.dispatch.webhook_attempted(
-                    webhook_id, now, succeeded=any(succeeded), failing=failing
-                )
-                if not failing:
-                    continue
-                health = uow.dispatch.webhook_health(webhook_id)
-                if health.state is WebhookState.ENABLED:
-                    off = self._disable_if_failing(
-                        uow, webhook_id, workspaces[webhook_id], health.failing_since, now
-                    )
-                    if off is not None:
-                        disabled.append(off)
+            written = self.write(uow, batch, now)
             uow.commit()
+        return self.report(written)
+
+    def write(self, uow: UnitOfWork, batch: Sequence[SentAttempt], now: datetime) -> WrittenBatch:
+        """Writes the batch's outcomes into `uow` (the caller commits, then calls
+        `report`)."""
+        records = [self._record_of(sent, now) for sent in batch]
+        written = [uow.dispatch.record(record) for record in records]
+        # Per webhook: did an attempt succeed, and did the last one fail (the streak starts
+        # again after a success)?
+        results: dict[str, list[bool]] = {}
+        for sent, record, ok in zip(batch, records, written, strict=True):
+            if ok:
+                results.setdefault(sent.delivery.webhook_id, []).append(
+                    record.status is DeliveryStatus.DELIVERED
+                )
+        workspaces = {sent.delivery.webhook_id: sent.delivery.workspace_id for sent in batch}
+        disabled: list[WebhookDisabled] = []
+        # In id order: two replicas' batches lock shared webhook rows in the same order, so
+        # they wait for each other instead of deadlocking (PostgreSQL).
+        for webhook_id, succeeded in sorted(results.items()):
+            failing = not succeeded[-1]
+            uow.dispatch.webhook_attempted(
+                webhook_id, now, succeeded=any(succeeded), failing=failing
+            )
+            if not failing:
+                continue
+            health = uow.dispatch.webhook_health(webhook_id)
+            if health.state is WebhookState.ENABLED:
+                off = self._disable_if_failing(
+                    uow, webhook_id, workspaces[webhook_id], health.failing_since, now
+                )
+                if off is not None:
+                    disabled.append(off)
+        return WrittenBatch(list(batch), records, written, disabled, now)
+
+    def report(self, written: WrittenBatch) -> RecordedBatch:
+        """Logs and counts a written batch, once its transaction committed."""
         outcomes = [
             self._report(sent, record, stale=not ok)
-            for sent, record, ok in zip(batch, records, written, strict=True)
+            for sent, record, ok in zip(
+                written.batch, written.records, written.written, strict=True
+            )
         ]
-        for off in disabled:
+        for off in written.disabled:
             self._report_disabled(off)
-        retries = [r.next_attempt_at for r in records if r.next_attempt_at is not None]
-        wake_at = now if disabled else min(retries, default=None)
-        return RecordedBatch(outcomes, wake_at, disabled)
+        retries = [r.next_attempt_at for r in written.records if r.next_attempt_at is not None]
+        wake_at = written.now if written.disabled else min(retries, default=None)
+        return RecordedBatch(outcomes, wake_at, written.disabled)
 
     def _record_of(self, sent: SentAttempt, now: datetime) -> AttemptRecord:
         delivery, outcome = sent.delivery, sent.outcome

@@ -7,13 +7,14 @@ Three parts, on threads of their own:
 - a pool of `concurrency` senders POSTs them (`service.webhooks.WebhookSender`: pooled,
   guarded, signed); a slow target holds one slot, not a batch;
 - the recorder writes the attempts that ended, all those waiting in one transaction
-  (`service.delivery_attempts`), then frees their slots.
+  (`service.delivery_attempts`), and in the same transaction takes deliveries for the slots
+  it frees, so that a busy dispatcher spends one transaction per batch.
 
 The taker sleeps until the next delivery (or lease end) falls due, and is woken at once when
 deliveries are written (`Notifier.deliveries_written`, on PostgreSQL from other replicas
-too), when a quarter of the slots free up while it waited for them, and when an attempt
-schedules a retry earlier than it would wake. `dispatch_due()` does one pass synchronously,
-for tests with a fake clock."""
+too) and when an attempt schedules a retry earlier than it would wake. While busy (less
+than a quarter of the slots free) it leaves refilling to the recorder. `dispatch_due()`
+does one pass synchronously, for tests with a fake clock."""
 
 import logging
 import queue
@@ -99,6 +100,11 @@ class DeliveryDispatcher:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._in_flight = 0  # taken and not yet recorded
+        # Held by whoever takes (the taker, or the recorder refilling the slots it frees)
+        # from counting the free slots to handing what it took to the pool: the two never
+        # take the same slots, and nothing is handed to the pool once stop() closed it.
+        self._taking = threading.Lock()
+        self._closing = False
         self._waiting_for_database = False
 
     # --- use cases --------------------------------------------------------------------------
@@ -155,6 +161,8 @@ class DeliveryDispatcher:
         self._alarm.ring(None)
         if self._threads:
             self._threads[0].join()
+        with self._taking:
+            self._closing = True  # the recorder takes no more either
         self._pool.shutdown(wait=True)
         self._sent.put(None)  # after every attempt the pool queued
         if self._threads:
@@ -183,21 +191,29 @@ class DeliveryDispatcher:
     def _fill(self) -> timedelta:
         """Takes as many due deliveries as there are free slots and starts sending them;
         returns how long to sleep."""
-        with self._lock:
-            free = self._concurrency - self._in_flight
-        if free < self._refill_at:
-            return MAX_SLEEP  # woken when enough slots free
-        taken = self.take(free)
-        with self._lock:
-            self._in_flight += len(taken)
-        for delivery in taken:
-            self._pool.submit(self._send_to_recorder, delivery)
-        if len(taken) == free:
-            return timedelta(0)
+        with self._taking:
+            free = self._free_slots()
+            if free < self._refill_at:
+                return MAX_SLEEP  # woken when enough slots free
+            taken = self.take(free)
+            self._start_sending(taken)
+            if len(taken) == free:
+                return timedelta(0)
         earliest = self.earliest_due()
         if earliest is None:
             return MAX_SLEEP
         return min(MAX_SLEEP, max(BUSY_RETRY, earliest - self._clock.now()))
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self._concurrency - self._in_flight
+
+    def _start_sending(self, taken: list[TakenDelivery]) -> None:
+        """Under `_taking`: counts the taken deliveries in flight and hands them to the pool."""
+        with self._lock:
+            self._in_flight += len(taken)
+        for delivery in taken:
+            self._pool.submit(self._send_to_recorder, delivery)
 
     def _send(self, delivery: TakenDelivery) -> SentAttempt:
         return send_attempt(self._sender, delivery)
@@ -227,8 +243,25 @@ class DeliveryDispatcher:
                     stopping = True
                     break
                 batch.append(more)
+            self._record_and_refill(batch)
+            if stopping:
+                return
+
+    def _record_and_refill(self, batch: list[SentAttempt]) -> None:
+        """Records the batch and, in the same transaction, takes deliveries for the slots it
+        frees (while busy, that saves the taker a transaction and a wake-up)."""
+        with self._taking:
+            # The slots free once the batch is recorded: its own and those already free.
+            free = self._free_slots() + len(batch)
+            limit = free if free >= self._refill_at and not self._closing else 0
+            now = self._clock.now()
+            taken: list[TakenDelivery] = []
             try:
-                self._after(self._recorder.record(batch))
+                with UnitOfWork(self._database, write=True) as uow:
+                    written = self._recorder.write(uow, batch, now)
+                    if limit:
+                        taken = uow.dispatch.take_due(now, limit, later(now, self._lease))
+                    uow.commit()
             except Exception as error:
                 # Not recorded: each lease runs out and the delivery is taken again (the
                 # receiver gets it twice, with the same webhook-id).
@@ -240,12 +273,18 @@ class DeliveryDispatcher:
                     len(batch),
                     exc_info=level == logging.ERROR,
                 )
-            finally:
                 self._free(len(batch))
-            if stopping:
                 return
+            with self._lock:
+                self._in_flight -= len(batch)
+            self._start_sending(taken)
+        # No wake-up for the taker: the next batch refills the slots this one left free,
+        # and the taker is woken for deliveries written or falling due.
+        self._after(self._recorder.report(written))
 
     def _free(self, count: int) -> None:
+        """Frees slots whose attempts will not be recorded (the recorder did not refill
+        them): wakes the taker if that frees enough."""
         with self._lock:
             was_free = self._concurrency - self._in_flight
             self._in_flight -= count

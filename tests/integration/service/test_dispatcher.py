@@ -272,6 +272,26 @@ def test_a_slow_target_holds_one_slot_while_the_others_deliver(database, tenant,
     assert delivery_row(tenant, held).status == "DELIVERED"
 
 
+def test_the_threads_drain_a_backlog_each_delivery_once_refilling_as_they_record(
+    database, tenant, receiver, sender
+):
+    clock = FakeClock(START)
+    dispatcher = DeliveryDispatcher(database, clock, sender, concurrency=4)
+    webhook_id, _ = add_webhook(tenant, receiver.url("/hook"))
+    ids = {add_delivery(tenant, webhook_id, {"n": n}) for n in range(60)}
+    dispatcher.start()
+    try:
+        # One wake-up; then the recorder takes for the slots it frees (the taker, asleep
+        # while every slot is busy, would look again within a second).
+        dispatcher.wake()
+        assert _eventually(lambda: len(receiver.requests) == len(ids))
+    finally:
+        dispatcher.stop()
+    assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted(ids)
+    assert {delivery_row(tenant, d).status for d in ids} == {"DELIVERED"}
+    assert receiver.most_in_flight <= 4
+
+
 def test_two_dispatchers_on_one_database_send_each_delivery_once(
     database, tenant, receiver, sender, clock
 ):
