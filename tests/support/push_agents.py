@@ -21,6 +21,7 @@ from sundial.service.tenancy import TenancyService
 from sundial.service.triggers import TriggerService
 from sundial.service.webhooks import WebhookSender
 from sundial.store.database import Database
+from sundial.tracing import Tracing
 
 
 class PushWorld:
@@ -67,7 +68,9 @@ class PushWorld:
     def trigger(self, schedule_id: str) -> Objective:
         return self.triggers.trigger(self.principal, self.workspace_id, self.agent_id, schedule_id)
 
-    def pusher(self, replica_id: str = "r1", concurrency: int = 4) -> Pusher:
+    def pusher(
+        self, replica_id: str = "r1", concurrency: int = 4, tracing: Tracing | None = None
+    ) -> Pusher:
         sender = WebhookSender(self.clock, allow_private_targets=True, max_concurrency=concurrency)
         self.senders.append(sender)
         return Pusher(
@@ -79,6 +82,7 @@ class PushWorld:
             replica_id=replica_id,
             concurrency=concurrency,
             metrics=self.metrics,
+            tracing=tracing,
         )
 
     def objective(self, objective_id: str) -> Objective:

@@ -172,10 +172,12 @@ Global___AgentSpec: _TypeAlias = AgentSpec  # noqa: Y015
 @_typing.final
 class PushTarget(_message.Message):
     """The HTTP target of a PUSH agent. Each objective is POSTed to it as ProtoJSON,
-    signed per the Standard Webhooks specification: a 2xx answer completes it
-    SUCCEEDED with the JSON response body as output; any other answer, a timeout
-    or a connection error is a failed attempt under the schedule's retry policy
-    (a `Retry-After` answer sets when the retry is due).
+    signed per the Standard Webhooks specification (`webhook-id` is
+    `<objective id>_<attempt>`): a 2xx answer completes it SUCCEEDED with the
+    response body as output (JSON as parsed, an empty body as null, other text as a
+    string; over 256 KiB fails it); any other answer or a connection error is a
+    FAILED attempt, no answer within the timeout a TIMED_OUT one, each retried under
+    the schedule's retry policy (a `Retry-After` answer sets when the retry is due).
     """
 
     DESCRIPTOR: _descriptor.Descriptor

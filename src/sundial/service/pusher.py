@@ -16,16 +16,20 @@ and ends each attempt from the answer, as a worker would through the claim proto
 - Any other status or a connection error ends the attempt FAILED, no answer within the
   timeout TIMED_OUT; both retryable under the schedule's retry policy, and a `Retry-After`
   answer (at most MAX_RETRY_AFTER) says when instead of the policy's backoff.
+- An agent whose stored target cannot be sent to (no longer passes WebhookTarget's checks)
+  has its objectives failed without retry, with the reason: it must not stop the claims of
+  every other agent's.
 - At most `concurrency` pushes run at once, on one pooled WebhookSender. The loop is woken
   when objectives become PENDING (Notifier, NOTIFY on PostgreSQL) and otherwise looks again
-  every POLL_INTERVAL, which is when retries waiting on their backoff come due.
+  every POLL_INTERVAL, which is when retries waiting on their backoff come due. Stopping
+  waits for the pushes in flight up to a grace; one still waiting is left to its lease.
 """
 
 import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -152,7 +156,7 @@ class Pusher:
                 if isinstance(target, str):
                     unsendable.append((leased, target))
                 else:
-                    pushes.append(Push(leased, target, self._message(leased)))
+                    pushes.append(Push(leased, _traced(target, leased), self._message(leased)))
         for objective, problem in unsendable:
             # Sending again would meet the same target: fail it for good, and say why.
             self._objectives.end_leased(
@@ -308,6 +312,18 @@ def _configured_target(
     configured = None if spec is None or not spec.pushed else spec.push
     secret = uow.agents.push_secret_of(agent_id)
     return None if configured is None or not secret else (configured, secret)
+
+
+def _traced(target: WebhookTarget, objective: Objective) -> WebhookTarget:
+    """The target, sent the objective's trace context too (W3C `traceparent`), so that an
+    instrumented agent's spans join the trace of the fire that made the objective."""
+    trace_parent = objective.info.trace_parent
+    if not trace_parent:
+        return target
+    try:
+        return replace(target, headers={**target.headers, "traceparent": trace_parent})
+    except ValueError:
+        return target  # a stored value no header may carry: sent without it
 
 
 def _target_or_problem(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import update
 from standardwebhooks import Webhook
 
@@ -22,10 +23,12 @@ from sundial.gateway.bodies import objective_json
 from sundial.service.objectives import MAX_OUTPUT_BYTES
 from sundial.service.pusher import output_of
 from sundial.store.database import Database
-from sundial.store.models import AgentRow
+from sundial.store.models import AgentRow, ObjectiveRow
+from sundial.tracing import Tracing
 from tests.support.push_agents import PushWorld
 from tests.support.webhook_receiver import Receiver, receiving
 
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 # A wait for a thread of the pusher's loop that is far past anything it should take.
 BOUND_SECONDS = 20
 
@@ -91,6 +94,23 @@ def test_the_push_is_signed_per_standard_webhooks_with_the_agents_secret(world, 
     assert request.headers["webhook-id"] == f"{objective.metadata.id}_1"
     verified = Webhook(world.secret).verify(request.body.decode(), request.headers)
     assert verified["metadata"]["id"] == objective.metadata.id
+
+
+def test_the_push_carries_the_objectives_trace_and_its_claim_joins_it(world, receiver):
+    objective = world.trigger(world.schedule())
+    with world.database.writer.begin() as connection:
+        connection.execute(update(ObjectiveRow).values(trace_parent=TRACEPARENT))
+    exporter = InMemorySpanExporter()
+
+    world.pusher(tracing=Tracing(exporter, batch=False)).push_pending()
+
+    [request] = receiver.requests
+    assert request.headers["traceparent"] == TRACEPARENT
+    [claim] = exporter.get_finished_spans()
+    assert claim.name == "sundial.claim"
+    assert format(claim.context.trace_id, "032x") == TRACEPARENT.split("-")[1]
+    assert claim.attributes["sundial.objective_id"] == objective.metadata.id
+    assert claim.attributes["sundial.worker_id"] == "push:r1"
 
 
 @pytest.mark.parametrize(
