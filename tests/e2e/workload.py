@@ -72,13 +72,33 @@ def create_workload(url: str, count: int, *, admin_secret: str = "") -> Workload
         database.dispose()
 
 
-def start_engine(url: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [SUNDIAL, "--log-level", "WARNING", "serve", "--roles", "engine", "--database-url", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+def start_engine(
+    url: str, *flags: str, log: Path | None = None, level: str = "WARNING"
+) -> subprocess.Popen[bytes]:
+    """An engine-role `sundial serve`; with `log`, its output is appended there, and
+    SIGABRT makes it write every thread's stack (faulthandler) for a test that finds it
+    stuck."""
+    output = subprocess.DEVNULL if log is None else log.open("ab")
+    try:
+        return subprocess.Popen(
+            [
+                SUNDIAL,
+                "--log-level",
+                level,
+                "serve",
+                "--roles",
+                "engine",
+                "--database-url",
+                url,
+                *flags,
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
+        )
+    finally:
+        if log is not None:
+            output.close()
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
