@@ -990,3 +990,22 @@ def test_a_one_shot_time_a_dst_change_repeats_is_its_first_occurrence() -> None:
         "on 2026-11-01 at 1:30", timezone="America/Los_Angeles", reference=UTC_NOON[1]
     ).schedule
     assert rules.at == (datetime(2026, 11, 1, 8, 30, tzinfo=UTC),)
+
+
+@pytest.mark.parametrize(
+    ("reference", "text"), [(ref, text) for ref, text, _ in PHRASES], ids=[t for _, t, _ in PHRASES]
+)
+def test_the_description_of_a_phrase_reads_back_to_the_same_fire_times(
+    reference: tuple[str, datetime], text: str
+) -> None:
+    zone, at = reference
+    parsed = parse_schedule(text, timezone=zone, reference=at)
+    again = parse_schedule(parsed.description, reference=at + timedelta(days=400))
+    assert again.description == parsed.description
+    assert fire_times(again.schedule, at, 20) == fire_times(parsed.schedule, at, 20)
+
+
+def test_text_longer_than_the_limit_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        parse("every day at 9 " * 100)
+    assert "at most 1000 characters" in raised.value.violations[0].description
