@@ -370,6 +370,11 @@ def test_request_examples_are_accepted_by_the_server(rest):
     )
     assert reply.status == 200, reply.body
     assert reply.json()["spec"]["notes"] == "holiday"
+    reply = rest(
+        "POST", "/v1/schedules:parse", value("AgentScheduleService_ParseSchedule", "words")
+    )
+    assert reply.status == 200, reply.body
+    assert reply.json()["schedule"]["timezone"] == "America/Los_Angeles"
 
 
 def _message_with_partial_named_nested():

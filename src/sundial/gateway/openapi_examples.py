@@ -64,4 +64,10 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
             "value": {"reason": "holiday"},
         }
     },
+    "AgentScheduleService_ParseSchedule": {
+        "words": {
+            "summary": "Weekdays at 09:00 in Los Angeles, in words",
+            "value": {"text": "every weekday at 9am Pacific"},
+        }
+    },
 }

@@ -53,7 +53,7 @@ class Draft:
     times: list[tuple[int, int, int]] = field(default_factory=list)
     window: tuple[tuple[int, int], tuple[int, int]] | None = None
     starting_at: tuple[int, int] | None = None
-    cadence: str = ""  # "minute" or "hour" when "every N minutes/hours" set the field
+    cadence: str = ""  # "minute", "hour" or "month": what "every N ..." set
     interval: int = 0
     interval_offset: int | None = None
     interval_weekday: int | None = None
@@ -105,6 +105,12 @@ class RuleAssembly(TokenReader):
             if draft.empty():
                 continue
             if draft.instants or draft.dates or draft.relative is not None:
+                if replace(draft, times=[], instants=[], dates=[], relative=None) != Draft():
+                    raise InvalidArgumentError.single(
+                        "text",
+                        f'"{self.text}" gives a date and a repeating rule in one part; use '
+                        '"starting <date>" for when a repeating rule begins',
+                    )
                 at.extend(self._one_shots(draft, zone))
                 continue
             if draft.interval:
@@ -152,7 +158,12 @@ class RuleAssembly(TokenReader):
         if draft.dates and not draft.times:
             self.assume(0.7)
         if draft.relative is not None:
-            base = self.reference + draft.relative
+            try:
+                base = self.reference + draft.relative
+            except OverflowError:
+                raise InvalidArgumentError.single(
+                    "text", f'"{self.text}" is after the year 9999'
+                ) from None
             if not draft.times:
                 found.append(base)
             else:
@@ -192,8 +203,10 @@ class RuleAssembly(TokenReader):
         return [replace(Recurrence(**day_fields), **times) for times in groups]  # type: ignore[arg-type]
 
     def _day_fields(self, draft: Draft) -> dict[str, object]:
+        monthly = draft.cadence == "month" and not draft.restricts_days
         return {
-            "days_of_month": draft.days_of_month,
+            # "every month at 9": on the 1st, as "every month" alone is.
+            "days_of_month": frozenset({1}) if monthly else draft.days_of_month,
             "days_of_week": draft.days_of_week,
             "either": draft.either,
             "last_day_offsets": tuple(sorted(set(draft.last_day_offsets))),

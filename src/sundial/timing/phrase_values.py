@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sundial.timing.phrase_words import (
+    FIRST_YEAR,
+    LAST_YEAR,
     MONTH_WORDS,
     NUMBER_WORDS,
     ORDINAL_WORDS,
@@ -19,6 +21,9 @@ from sundial.timing.phrase_words import (
     instant_value,
     tokenize,
 )
+
+# The largest count of units a duration may have ("every 1000000 minutes").
+MAX_COUNT = 1_000_000
 
 
 class TokenReader:
@@ -170,6 +175,8 @@ class TokenReader:
         if token is None:
             return None
         if token.kind == "number" and token.text.isdigit():
+            if len(token.text) > len(str(MAX_COUNT)) or int(token.text) > MAX_COUNT:
+                return None  # no schedule counts that far, and timedelta could not hold it
             self.pos += 1
             return int(token.text)
         if token.text in NUMBER_WORDS:
@@ -260,14 +267,19 @@ class TokenReader:
             return None
         today = self._local_reference().date()
         if token.kind == "instant":
-            self.pos += 1
-            return instant_value(token.text)
+            instant = instant_value(token.text)
+            if instant is not None:
+                self.pos += 1
+            return instant
         if token.kind == "date":
-            self.pos += 1
             try:
-                return date.fromisoformat(token.text)
+                given = date.fromisoformat(token.text)
             except ValueError:
                 return None
+            if not FIRST_YEAR <= given.year <= LAST_YEAR:
+                return None
+            self.pos += 1
+            return given
         if self.accept("tomorrow"):
             return today + timedelta(days=1)
         if self.accept("today") or self.accept("tonight"):
@@ -292,7 +304,7 @@ class TokenReader:
                 return None
             self.accept(",")
             year_token = self.peek()
-            if year_token is not None and year_token.kind == "number" and len(year_token.text) == 4:
+            if year_token is not None and year_token.text.isdigit() and len(year_token.text) == 4:
                 self.pos += 1
                 year = int(year_token.text)
             else:
@@ -311,11 +323,12 @@ class TokenReader:
             if found and not self.accept_any(",", "and"):
                 break
             token = self.peek()
-            if token is None or token.kind != "instant":
+            instant = instant_value(token.text) if token and token.kind == "instant" else None
+            if instant is None:
                 self.pos = start
                 break
             self.pos += 1
-            found.append(instant_value(token.text))
+            found.append(instant)
         return found
 
     def _local_reference(self) -> datetime:

@@ -7,6 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY = 86400
+# The years fire times may lie in (timing.compiler): dates outside them are not read.
+FIRST_YEAR = 2
+LAST_YEAR = 9998
 EPOCH_WEEKDAY = 4  # Thursday, in cron numbering
 UNITS = {
     "millisecond": 0.001,
@@ -130,8 +133,14 @@ def clock_value(text: str) -> tuple[int, int, int] | None:
     return (hour, minute, second)
 
 
-def instant_value(text: str) -> datetime:
-    return datetime.fromisoformat(text.upper().replace(" ", "T"))
+def instant_value(text: str) -> datetime | None:
+    """An ISO 8601 instant (naive: local to the schedule's zone), None when it is no real
+    time or lies outside the years a schedule holds."""
+    try:
+        moment = datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError:
+        return None
+    return moment if FIRST_YEAR <= moment.year <= LAST_YEAR else None
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -15,7 +15,7 @@ did not say (a time of day, a weekday), the confidence drops below 1."""
 import re
 from datetime import datetime
 
-from sundial.domain.errors import InvalidArgumentError
+from sundial.domain.errors import FieldViolation, InvalidArgumentError
 from sundial.domain.schedules import (
     DstGapPolicy,
     DstOverlapPolicy,
@@ -23,6 +23,7 @@ from sundial.domain.schedules import (
     ParseMethod,
     ScheduleRules,
 )
+from sundial.timing.compiler import compile_schedule
 from sundial.timing.cron import CronSyntaxError, parse_cron
 from sundial.timing.descriptions import describe_rules
 from sundial.timing.phrase_days import DayClauses
@@ -64,14 +65,31 @@ def parse_schedule(text: str, *, timezone: str = "", reference: datetime) -> Par
     cron = _as_cron(stripped)
     if cron is not None:
         rules = ScheduleRules(cron_expressions=(cron,), timezone=default_zone)
-        return ParsedSchedule(rules, describe_rules(rules), 1.0, ParseMethod.CRON)
-    reader = _Reader(stripped, default_zone, reference)
-    rules, confidence = reader.read()
-    if reader.zone_given and reader.zone != default_zone:
-        # "tomorrow" and "next monday" are days in the zone the text names, wherever it
-        # names it: read again knowing the zone.
-        rules, confidence = _Reader(stripped, reader.zone, reference).read()
-    return ParsedSchedule(rules, describe_rules(rules), confidence, ParseMethod.GRAMMAR)
+        return ParsedSchedule(rules, _checked_description(rules), 1.0, ParseMethod.CRON)
+    try:
+        reader = _Reader(stripped, default_zone, reference)
+        rules, confidence = reader.read()
+        if reader.zone_given and reader.zone != default_zone:
+            # "tomorrow" and "next monday" are days in the zone the text names, wherever it
+            # names it: read again knowing the zone.
+            rules, confidence = _Reader(stripped, reader.zone, reference).read()
+    except OverflowError:
+        raise InvalidArgumentError.single(
+            "text", f'"{stripped}" reaches past the years 2 to 9998 that schedules hold'
+        ) from None
+    return ParsedSchedule(rules, _checked_description(rules), confidence, ParseMethod.GRAMMAR)
+
+
+def _checked_description(rules: ScheduleRules) -> str:
+    """The description of rules the text means, once they are known to be valid ("on
+    february 30" reads, but never fires): what is wrong with them is reported on `text`."""
+    try:
+        compile_schedule(rules)
+    except InvalidArgumentError as error:
+        raise InvalidArgumentError(
+            [FieldViolation("text", violation.description) for violation in error.violations]
+        ) from None
+    return describe_rules(rules)
 
 
 _CRON_FIELD = re.compile(r"[0-9*?/,\-LW#]+|[A-Za-z]{3}(?:[-,][A-Za-z]{3})*")
@@ -107,7 +125,8 @@ class _Reader(DayClauses):
     def read(self) -> tuple[ScheduleRules, float]:
         while self.pos < len(self.tokens):
             start = self.pos
-            if not self.clause():
+            # A clause that read nothing did not understand the word either.
+            if not self.clause() or self.pos == start:
                 self.pos = start
                 self.unknown.append(self.pos)
                 self.pos += 1
@@ -237,6 +256,13 @@ class _Reader(DayClauses):
         last = self.clock(bare=True)
         if last is None:
             return False
+        return self._set_window(first, last)
+        return True
+
+    def _set_window(self, first: tuple[int, int, int], last: tuple[int, int, int]) -> bool:
+        """ "from 9am to 5pm": both ends included; an end before the start is not read."""
+        if last[:2] < first[:2]:
+            return False
         self.draft.window = ((first[0], first[1]), (last[0], last[1]))
         return True
 
@@ -292,6 +318,8 @@ class _Reader(DayClauses):
         return False
 
     def every_n(self, count: int, *, explicit: bool) -> bool:
+        if count < 1:
+            return False
         draft = self.draft
         weekday = self.weekday()
         if weekday is not None:
@@ -301,14 +329,18 @@ class _Reader(DayClauses):
             return True
         total = 0.0
         unit = self.unit_word()
-        if not unit:
+        if unit == "month" and 12 % count == 0 and count < 12:
+            self.draft.months = frozenset(range(1, 13, count))  # "every 3 months": the 1st
+            self.draft.cadence = "month"
+            return True
+        if unit not in UNITS:
             return False
         total += count * UNITS[unit]
         while True:  # "every 1 hour 30 minutes"
             start = self.pos
             more = self.number()
             more_unit = self.unit_word() if more is not None else ""
-            if more is None or not more_unit:
+            if more is None or more_unit not in UNITS:
                 self.pos = start
                 break
             total += more * UNITS[more_unit]
@@ -369,11 +401,13 @@ class _Reader(DayClauses):
             self.assume(0.8)
         elif unit == "month":
             draft.months = MONTHS
+            draft.cadence = "month"
         elif unit == "quarter":
             draft.months = frozenset({1, 4, 7, 10})
             draft.days_of_month = frozenset({1})
         elif unit == "year":
             draft.months = frozenset({1})
+            draft.cadence = "month"
         return True
 
     def adverb_clause(self) -> bool:
@@ -469,7 +503,7 @@ class _Reader(DayClauses):
         last = self.clock(bare=True)
         if last is None:
             return False
-        self.draft.window = ((first[0], first[1]), (last[0], last[1]))
+        return self._set_window(first, last)
         return True
 
     def time_clause(self) -> bool:
@@ -480,8 +514,7 @@ class _Reader(DayClauses):
             start = self.pos
             self.pos += 1
             last = self.clock(bare=True)
-            if last is not None:
-                self.draft.window = ((first[0], first[1]), (last[0], last[1]))
+            if last is not None and self._set_window(first, last):
                 return True
             self.pos = start
         self.draft.times.append(first)
@@ -497,11 +530,11 @@ class _Reader(DayClauses):
         return True
 
     def date_clause(self) -> bool:
-        self.accept("once")
+        once = self.accept("once")
         self.accept("on")
         moment = self.moment()
         if moment is None:
-            return self.word(-1) == "once"
+            return once
         if isinstance(moment, datetime):
             self.draft.instants.append(moment)
         else:

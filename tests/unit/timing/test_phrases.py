@@ -990,3 +990,66 @@ def test_a_one_shot_time_a_dst_change_repeats_is_its_first_occurrence() -> None:
         "on 2026-11-01 at 1:30", timezone="America/Los_Angeles", reference=UTC_NOON[1]
     ).schedule
     assert rules.at == (datetime(2026, 11, 1, 8, 30, tzinfo=UTC),)
+
+
+@pytest.mark.parametrize(
+    ("reference", "text"), [(ref, text) for ref, text, _ in PHRASES], ids=[t for _, t, _ in PHRASES]
+)
+def test_the_description_of_a_phrase_reads_back_to_the_same_fire_times(
+    reference: tuple[str, datetime], text: str
+) -> None:
+    zone, at = reference
+    parsed = parse_schedule(text, timezone=zone, reference=at)
+    again = parse_schedule(parsed.description, reference=at + timedelta(days=400))
+    assert again.description == parsed.description
+    assert fire_times(again.schedule, at, 20) == fire_times(parsed.schedule, at, 20)
+
+
+def test_text_longer_than_the_limit_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        parse("every day at 9 " * 100)
+    assert "at most 1000 characters" in raised.value.violations[0].description
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "in 99999999999 days",
+        "in 999999 weeks",
+        "every 3 days offset by 99999999999 days",
+        "at 0001-01-01",
+        "on 2027-02-30 at 17:00",
+        "2027-13-45 09:00 every day",
+        "every day from 12:00 to 9",
+        "every 0 minutes",
+        "every 0 months",
+        "every 5 months",
+        "every 3 quarters",
+        "every february 30th at 8:30",
+        "december 15th 15th",
+        "once",
+        "once once",
+        "except",
+        ";;;",
+    ],
+)
+def test_text_that_means_no_valid_schedule_is_invalid_argument_on_text(text: str) -> None:
+    # Found by fuzzing: each once escaped as another exception (or looped).
+    with pytest.raises(InvalidArgumentError) as raised:
+        parse(text)
+    assert [v.field for v in raised.value.violations] == ["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("every 3 months at 9", ["2026-04-01 09:00:00+0000", "2026-07-01 09:00:00+0000"]),
+        ("every month at 9", ["2026-04-01 09:00:00+0000", "2026-05-01 09:00:00+0000"]),
+        ("every year at noon", ["2027-01-01 12:00:00+0000", "2028-01-01 12:00:00+0000"]),
+        ("every month on the 15th", ["2026-03-15 00:00:00+0000", "2026-04-15 00:00:00+0000"]),
+    ],
+)
+def test_a_month_cadence_fires_on_the_first_unless_a_day_is_given(
+    text: str, expected: list[str]
+) -> None:
+    assert fire_times(parse(text), UTC_NOON[1], 2) == expected
