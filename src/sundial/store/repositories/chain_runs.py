@@ -22,7 +22,7 @@ from sundial.domain.listing import ListQuery
 from sundial.domain.metadata import ResourceMetadata
 from sundial.domain.objectives import ObjectiveStatus
 from sundial.store.codec import from_json, to_json
-from sundial.store.models import ChainRunNodeRow, ChainRunRow, ProfileRow
+from sundial.store.models import ChainRow, ChainRunNodeRow, ChainRunRow, ProfileRow
 from sundial.store.repositories.common import apply_listing, etag_of
 from sundial.store.repositories.tenancy import profile_of
 
@@ -47,7 +47,6 @@ class NewRun:
     schedule_id: str
     scheduled_time: datetime
     request_key: str
-    chain_revision: int
     spec: ChainRunSpec
     node_names: Sequence[str]
 
@@ -79,7 +78,9 @@ class ChainRunRepository:
                 schedule_id=run.schedule_id,
                 scheduled_time=run.scheduled_time,
                 request_key=run.request_key,
-                chain_revision=run.chain_revision,
+                chain_revision=select(ChainRow.revision)
+                .where(ChainRow.id == run.chain_id)
+                .scalar_subquery(),
                 spec=to_json(run.spec),
                 created_at=now,
                 updated_at=now,
@@ -180,6 +181,20 @@ class ChainRunRepository:
                 started_at=now,
                 updated_at=now,
             )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def fail_unstartable(self, run_id: str, name: str, now: datetime) -> bool:
+        """WAITING -> FAILED without an objective (its agent or schedule is gone)."""
+        result = self._session.execute(
+            update(ChainRunNodeRow)
+            .where(
+                ChainRunNodeRow.chain_run_id == run_id,
+                ChainRunNodeRow.node_name == name,
+                ChainRunNodeRow.status == ChainNodeStatus.WAITING.name,
+            )
+            .values(status=ChainNodeStatus.FAILED.name, started_at=now, ended_at=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))

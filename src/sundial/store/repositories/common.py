@@ -8,10 +8,17 @@ from sqlalchemy import ColumnElement, Select, and_, or_
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.listing import FilterOp, FilterTerm, ListQuery
 from sundial.domain.metadata import ResourceMetadata
-from sundial.store.models import AgentRow, DeliveryRow, ObjectiveRow, ScheduleRow, WebhookRow
+from sundial.store.models import (
+    AgentRow,
+    ChainRunRow,
+    DeliveryRow,
+    ObjectiveRow,
+    ScheduleRow,
+    WebhookRow,
+)
 
 ResourceRow = AgentRow | ScheduleRow | WebhookRow
-ListedRow = AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow
+ListedRow = AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow | ChainRunRow
 S = TypeVar("S", bound=Select[Any])
 
 
