@@ -16,6 +16,7 @@ from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
 from sundial.service.authorization import Authorizer, WorkspaceDirectory
+from sundial.service.chains import ChainService
 from sundial.service.database_health import DatabaseWatcher
 from sundial.service.dispatcher import DeliveryDispatcher
 from sundial.service.engine_reports import EngineReporter, new_replica_id
@@ -204,6 +205,7 @@ class SundialServer:
                 fire_views=FireViewService(self.database, self.clock, self.schedules),
                 comparisons=ComparisonService(self.database),
                 webhooks=self.webhooks,
+                chains=ChainService(self.database, self.clock),
             ),
             security=Security(
                 authenticator=self.authenticator,

@@ -10,6 +10,7 @@ from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.chain_runs import ChainRunRepository
+from sundial.store.repositories.chains import ChainRepository
 from sundial.store.repositories.deliveries import DeliveryRepository
 from sundial.store.repositories.dispatch import DispatchRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     webhooks: WebhookRepository
     deliveries: DeliveryRepository
+    chains: ChainRepository
     chain_runs: ChainRunRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
@@ -56,6 +58,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.webhooks = WebhookRepository(session)
         self.deliveries = DeliveryRepository(session)
+        self.chains = ChainRepository(session)
         self.chain_runs = ChainRunRepository(session)
         return self
 
@@ -95,6 +98,7 @@ class JoinedWork:
     schedules: ScheduleRepository
     objectives: ObjectiveRepository
     outbox: OutboxRepository
+    chains: ChainRepository
     chain_runs: ChainRunRepository
 
     def __init__(self, connection: Connection) -> None:
@@ -107,6 +111,7 @@ class JoinedWork:
         self.schedules = ScheduleRepository(session)
         self.objectives = ObjectiveRepository(session)
         self.outbox = OutboxRepository(session)
+        self.chains = ChainRepository(session)
         self.chain_runs = ChainRunRepository(session)
         return self
 

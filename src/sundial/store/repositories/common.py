@@ -10,6 +10,7 @@ from sundial.domain.listing import FilterOp, FilterTerm, ListQuery
 from sundial.domain.metadata import ResourceMetadata
 from sundial.store.models import (
     AgentRow,
+    ChainRow,
     ChainRunRow,
     DeliveryRow,
     ObjectiveRow,
@@ -17,8 +18,10 @@ from sundial.store.models import (
     WebhookRow,
 )
 
-ResourceRow = AgentRow | ScheduleRow | WebhookRow
-ListedRow = AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow | ChainRunRow
+ResourceRow = AgentRow | ScheduleRow | WebhookRow | ChainRow
+ListedRow = (
+    AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow | ChainRow | ChainRunRow
+)
 S = TypeVar("S", bound=Select[Any])
 
 
