@@ -180,7 +180,9 @@ def map_output(edge: StepEdge, upstream: StepNode) -> tuple[dict[str, Any], str]
         if error is None:
             mapped[key] = value
         else:
-            failures.append(f"output_mapping {key!r} of edge {edge.upstream} -> {edge.downstream}: {error}")
+            failures.append(
+                f"output_mapping {key!r} of edge {edge.upstream} -> {edge.downstream}: {error}"
+            )
     return mapped, "; ".join(failures)
 
 

@@ -126,9 +126,7 @@ class ChainRunService:
                 prepared, uow.chain_runs.list_page(workspace_id, scope_chain, prepared.query)
             )
 
-    def get(
-        self, principal: Principal, workspace_id: str, chain_id: str, run_id: str
-    ) -> ChainRun:
+    def get(self, principal: Principal, workspace_id: str, chain_id: str, run_id: str) -> ChainRun:
         with UnitOfWork(self._database, write=False) as uow:
             require_workspace(uow, principal, workspace_id)
             return _require_run(uow, workspace_id, chain_id, run_id)

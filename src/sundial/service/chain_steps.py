@@ -121,7 +121,9 @@ class ChainSteps:
             for other in in_flight:
                 run = work.chain_runs.get(chain.metadata.workspace_id, other, for_update=True)
                 if run is not None:
-                    report.merge(self.cancel(work, run, "cancelled by a newer run (CANCEL_OTHER)", now))
+                    report.merge(
+                        self.cancel(work, run, "cancelled by a newer run (CANCEL_OTHER)", now)
+                    )
         run_id = new_id(IdPrefix.CHAIN_RUN)
         spec = ChainRunSpec(
             chain_id=chain_id,
@@ -336,7 +338,8 @@ class ChainSteps:
         if node.schedule_id:
             schedule = work.schedules.get(workspace_id, node.schedule_id)
             if schedule is None:
-                return self._unstartable(work, run, node, f"schedule {node.schedule_id!r} is gone", now)
+                self._unstartable(work, run, node, f"schedule {node.schedule_id!r} is gone", now)
+                return None
             agent_id = schedule.info.agent_id
             message = message or schedule.spec.initial_message
             variation = variation or schedule.spec.variation_id
@@ -344,7 +347,8 @@ class ChainSteps:
                 data = {**schedule.spec.data, **data}
         agent = work.agents.get(workspace_id, agent_id)
         if agent is None:
-            return self._unstartable(work, run, node, f"agent {agent_id!r} is gone", now)
+            self._unstartable(work, run, node, f"agent {agent_id!r} is gone", now)
+            return None
         if not variation:
             variation = choose_variation(
                 agent.spec,
@@ -386,7 +390,6 @@ class ChainSteps:
     ) -> None:
         if work.chain_runs.fail_unstartable(run.metadata.id, node.name, now):
             _log_step_error(run, node.name, f"cannot start: {why}")
-        return None
 
     def _announce(
         self, work: ChainWork, run: ChainRun, kind: EventType, now: datetime

@@ -170,23 +170,19 @@ class FiringService:
             set_aside = [r for r in rows if r.id in unfit]
             advances.extend(_set_aside(row, now) for row in set_aside)
             # A schedule that names a chain starts a run of it instead of one objective.
-            chain_fires = [f for f in fires if entries[f.schedule.id].spec.chain_id]
-            if chain_fires:
-                fires = [f for f in fires if not entries[f.schedule.id].spec.chain_id]
+            fires, chains = self._start_chains(JoinedWork(connection), fires, entries, now)
             # Spans of a transaction that fails are never ended, so never exported.
             fires, spans = self._traced(fires)
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
             outbox = self._write_outbox(
-                OutboxRepository(connection), lambda: JoinedWork(connection), decided, now
+                OutboxRepository(connection),
+                lambda: JoinedWork(connection),
+                decided,
+                now,
+                chains.outbox,
             )
-            if chain_fires:
-                started = self._start_chains(
-                    JoinedWork(connection), chain_fires, entries, now
-                )
-                outbox.merge(started.outbox)
-                agents |= started.agent_ids
         outbox.record(self._metrics)
         if spans:  # tracing on
             for fire, span in zip(fires, spans, strict=True):
@@ -196,7 +192,9 @@ class FiringService:
             self._report_set_aside(row, unfit[row.id])
         for row, plan, created in decided:
             self._report(row, plan, created, now)
-        result = BatchResult(len(rows), len(fires), frozenset(agents), len(set_aside))
+        result = BatchResult(
+            len(rows), len(fires), frozenset(agents | chains.agent_ids), len(set_aside)
+        )
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
@@ -207,12 +205,16 @@ class FiringService:
         fires: list[NewFire],
         entries: dict[str, _Entry],
         now: datetime,
-    ) -> StepReport:
-        """The chain runs of the pass's fires of chain schedules, in the pass's transaction
-        (each fire's run key makes it once, like an objective's fire key)."""
+    ) -> tuple[list[NewFire], StepReport]:
+        """Starts the chain runs of the pass's fires of chain schedules, in the pass's
+        transaction (each fire's run key makes it once, like an objective's fire key);
+        returns the other fires, whose objectives the pass inserts."""
         report = StepReport()
+        chain_fires = [f for f in fires if entries[f.schedule.id].spec.chain_id]
+        if not chain_fires:
+            return fires, report
         with joined_work as work:
-            for fire in fires:
+            for fire in chain_fires:
                 row = fire.schedule
                 chain_id = entries[row.id].spec.chain_id
                 chain = work.chains.get(row.workspace_id, chain_id, for_update=True)
@@ -243,7 +245,7 @@ class FiringService:
                         extra={"event": "chain_skipped", "schedule_id": row.id},
                     )
                 report.merge(started)
-        return report
+        return [f for f in fires if not entries[f.schedule.id].spec.chain_id], report
 
     def _write_outbox(
         self,
@@ -251,12 +253,13 @@ class FiringService:
         joined_work: Callable[[], JoinedWork],
         decided: list[tuple[DueRow, FirePlan, list[NewFire]]],
         now: datetime,
+        report: OutboxReport,
     ) -> OutboxReport:
         """The deliveries of the pass's events and of the objectives it cancelled
         (CANCEL_OTHER), on the pass's connection (`joined_work` opens repositories there).
         Most passes have neither and read no webhook; the others read the webhooks of their
-        workspaces in one query, and nothing more when there are none."""
-        report = OutboxReport()
+        workspaces in one query, and nothing more when there are none. Adds to `report`
+        (what the pass's chain runs wrote)."""
         events: list[ScheduleEvent] = []
         ended: list[tuple[DueRow, str]] = []
         for row, plan, created in decided:

@@ -167,7 +167,10 @@ def test_fan_out_starts_both_branches_and_fan_in_waits_for_both(harness):
 
 def test_an_on_failure_branch_handles_the_failure_and_the_success_branch_is_skipped(harness):
     chain_id = harness.chain(
-        "a", "next", "after", "cleanup",
+        "a",
+        "next",
+        "after",
+        "cleanup",
         edges=(edge("a", "next"), edge("next", "after"), edge("a", "cleanup", FAIL)),
     )
     run = harness.trigger(chain_id)
@@ -203,7 +206,9 @@ def test_an_on_complete_edge_fires_whatever_the_end(harness, fails):
 
 def test_a_false_condition_prunes_its_branch(harness):
     chain_id = harness.chain(
-        "a", "big", "small",
+        "a",
+        "big",
+        "small",
         edges=(
             edge("a", "big", condition="output.n > 5.0"),
             edge("a", "small", condition="output.n <= 5.0"),
@@ -226,7 +231,9 @@ def test_a_condition_that_errors_does_not_fire(harness):
 
 def test_output_mappings_set_downstream_data_fields_in_edge_order(harness):
     chain_id = harness.chain(
-        "a", "b", "c",
+        "a",
+        "b",
+        "c",
         edges=(
             edge("a", "c", output_mapping={"summary": "output.summary", "from": '"a"'}),
             edge("b", "c", output_mapping={"from": '"b"', "count": "size(output.items)"}),
@@ -316,9 +323,10 @@ def test_a_retried_objective_stays_its_node_and_only_its_last_end_resolves(harne
         t.workspace_id,
         MetadataInput(name="retrying"),
         ChainSpec(
-            nodes=(ChainNode(name="a", schedule_id=schedule_id), ChainNode(
-                name="b", agent_id=t.agent_id, initial_message="b"
-            )),
+            nodes=(
+                ChainNode(name="a", schedule_id=schedule_id),
+                ChainNode(name="b", agent_id=t.agent_id, initial_message="b"),
+            ),
             edges=(edge("a", "b", FAIL),),
         ),
     )
@@ -336,4 +344,3 @@ def test_a_retried_objective_stays_its_node_and_only_its_last_end_resolves(harne
     assert node.objective_ids == (first.metadata.id, second.metadata.id)
     assert node.status is ChainNodeStatus.FAILED
     assert list(harness.claim()) == ["b"]
-

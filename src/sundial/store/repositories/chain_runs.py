@@ -113,9 +113,7 @@ class ChainRunRepository:
         )
         return self._session.execute(statement).scalar()
 
-    def get(
-        self, workspace_id: str, run_id: str, *, for_update: bool = False
-    ) -> ChainRun | None:
+    def get(self, workspace_id: str, run_id: str, *, for_update: bool = False) -> ChainRun | None:
         """The run with its nodes; `for_update` locks its row, which serializes every step
         of the run (two upstream ends of one fan-in each see the other's)."""
         statement = select(ChainRunRow).where(
@@ -194,12 +192,16 @@ class ChainRunRepository:
                 ChainRunNodeRow.node_name == name,
                 ChainRunNodeRow.status == ChainNodeStatus.WAITING.name,
             )
-            .values(status=ChainNodeStatus.FAILED.name, started_at=now, ended_at=now, updated_at=now)
+            .values(
+                status=ChainNodeStatus.FAILED.name, started_at=now, ended_at=now, updated_at=now
+            )
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
 
-    def add_attempt(self, run_id: str, name: str, objective_ids: Sequence[str], now: datetime) -> None:
+    def add_attempt(
+        self, run_id: str, name: str, objective_ids: Sequence[str], now: datetime
+    ) -> None:
         """A retry of the node's objective joined it."""
         self._set_node(
             run_id,
@@ -226,7 +228,9 @@ class ChainRunRepository:
             updated_at=now,
         )
 
-    def skip_nodes(self, run_id: str, names: Sequence[str], status: ChainNodeStatus, now: datetime) -> None:
+    def skip_nodes(
+        self, run_id: str, names: Sequence[str], status: ChainNodeStatus, now: datetime
+    ) -> None:
         """WAITING nodes that will never run: SKIPPED, or CANCELLED with their run."""
         if not names:
             return
