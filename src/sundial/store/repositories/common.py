@@ -11,6 +11,7 @@ from sundial.domain.metadata import ResourceMetadata
 from sundial.store.models import (
     AgentRow,
     ChainRow,
+    ChainRunRow,
     DeliveryRow,
     ObjectiveRow,
     ScheduleRow,
@@ -18,7 +19,9 @@ from sundial.store.models import (
 )
 
 ResourceRow = AgentRow | ScheduleRow | WebhookRow | ChainRow
-ListedRow = AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow | ChainRow
+ListedRow = (
+    AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow | ChainRow | ChainRunRow
+)
 S = TypeVar("S", bound=Select[Any])
 
 
