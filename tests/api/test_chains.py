@@ -104,7 +104,7 @@ def test_create_get_and_list_round_trip_every_field(chains, schedules, workspace
             output_mapping={"rows": "output.rows", "note": '"stored " + string(output.rows)'},
         )
     )
-    spec.overlap_policy = agent_schedule_pb2.OVERLAP_POLICY_BUFFER_ONE
+    spec.overlap_policy = agent_schedule_pb2.OVERLAP_POLICY_CANCEL_OTHER
 
     created = _create(chains, workspace_id, spec)
     got = _get(chains, workspace_id, created.metadata.id)
@@ -289,6 +289,7 @@ def test_every_violation_is_named_by_its_path_in_one_error(chains, workspace_id,
             cp.ChainNode(name="f", schedule_id="sched_nosuch"),  # 8
             _node("g", agent_id, variation_id="nosuch"),  # 9
         ],
+        overlap_policy=agent_schedule_pb2.OVERLAP_POLICY_BUFFER_ALL,
         edges=[
             _edge("a", "ghost"),  # 0
             _edge("", "a"),  # 1
@@ -307,6 +308,7 @@ def test_every_violation_is_named_by_its_path_in_one_error(chains, workspace_id,
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
     assert sorted(failure.violations) == sorted(
         [
+            "spec.overlap_policy",
             "spec.nodes[0].data",
             "spec.nodes[1].name",
             "spec.nodes[2].agent_id",

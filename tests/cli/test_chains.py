@@ -21,7 +21,7 @@ def test_create_from_flags_then_list_get_update_delete(sundial: Sundial):
             "--node", f"store={agent}:Store it",
             "--edge", "fetch->transform", "--edge", "transform->store:on-success",
             "--edge", "fetch->store:on-failure",
-            "--description", "seed 003", "--overlap", "buffer-one",
+            "--description", "seed 003", "--overlap", "cancel-other",
         )
     )  # fmt: skip
     header, _rule, row = table.splitlines()[:3]
@@ -46,7 +46,7 @@ def test_create_from_flags_then_list_get_update_delete(sundial: Sundial):
         {"fromNode": "transform", "toNode": "store", "type": "CHAIN_EDGE_TYPE_ON_SUCCESS"},
         {"fromNode": "fetch", "toNode": "store", "type": "CHAIN_EDGE_TYPE_ON_FAILURE"},
     ]
-    assert got["spec"]["overlapPolicy"] == "OVERLAP_POLICY_BUFFER_ONE"
+    assert got["spec"]["overlapPolicy"] == "OVERLAP_POLICY_CANCEL_OTHER"
     assert got["spec"]["description"] == "seed 003"
     assert chain_id in listed
     assert updated["metadata"]["name"] == "renamed"

@@ -20,7 +20,7 @@ from sundial.cli.session import Session, client_command
 
 ALL_CHAINS = "-"
 EDGE_TYPES = ("on-success", "on-failure", "on-complete")
-OVERLAP_POLICIES = ("allow", "skip", "buffer-one", "buffer-all", "cancel-other")
+OVERLAP_POLICIES = ("skip", "allow", "cancel-other")
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 # Schedule ids start so (domain/ids.py); any other id in --node is an agent's.
 _SCHEDULE_PREFIX = "sched_"
