@@ -222,7 +222,9 @@ def _path_between(downstream: Mapping[str, set[str]], start: str, goal: str) -> 
             while path[-1] != start:
                 path.append(previous[path[-1]])
             return path[::-1]
-        for following in sorted(downstream.get(node, ())):
+        # Pushed in reverse so that the search goes on with the first in name order: the
+        # cycle named does not depend on set order.
+        for following in sorted(downstream.get(node, ()), reverse=True):
             if following not in visited:
                 visited.add(following)
                 previous[following] = node
