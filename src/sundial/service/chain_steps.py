@@ -117,6 +117,13 @@ class ChainSteps:
         if in_flight and policy in (OverlapPolicy.UNSPECIFIED, OverlapPolicy.SKIP):
             report.skipped_reason = f"run {in_flight[-1]} of the chain is still running"
             return report
+        if in_flight and policy in (OverlapPolicy.BUFFER_ONE, OverlapPolicy.BUFFER_ALL):
+            # Chains do not queue runs; a chain written before that was refused skips.
+            report.skipped_reason = (
+                f"run {in_flight[-1]} of the chain is still running, and chains do not "
+                f"buffer runs ({policy.name})"
+            )
+            return report
         if in_flight and policy is OverlapPolicy.CANCEL_OTHER:
             for other in in_flight:
                 run = work.chain_runs.get(chain.metadata.workspace_id, other, for_update=True)
