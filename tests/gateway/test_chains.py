@@ -1,0 +1,81 @@
+"""ChainService's chain resource over REST: the paths the proto's http rules give it,
+ProtoJSON names (`fromNode`, `outputMapping`), and errors as HTTP statuses naming the path,
+against a real server on both databases."""
+
+from google.rpc import code_pb2
+
+
+def _chains(rest):
+    return f"/v1/workspaces/{rest.workspace}/chains"
+
+
+def _pipeline(agent_id):
+    """Seed 003's data pipeline, as ProtoJSON."""
+    return {
+        "nodes": [
+            {"name": name, "agentId": agent_id, "initialMessage": f"{name} the data"}
+            for name in ("fetch", "transform", "store")
+        ],
+        "edges": [
+            {"fromNode": "fetch", "toNode": "transform", "type": "CHAIN_EDGE_TYPE_ON_SUCCESS"},
+            {
+                "fromNode": "transform",
+                "toNode": "store",
+                "type": "CHAIN_EDGE_TYPE_ON_SUCCESS",
+                "condition": "output.rows > 0.0",
+                "outputMapping": {"rows": "output.rows"},
+            },
+            {"fromNode": "fetch", "toNode": "store", "type": "CHAIN_EDGE_TYPE_ON_FAILURE"},
+        ],
+        "description": "Data pipeline",
+    }
+
+
+def test_create_get_list_patch_delete(rest):
+    spec = _pipeline(rest.create_agent())
+    reply = rest("POST", _chains(rest), {"metadata": {"name": "Data pipeline"}, "spec": spec})
+    assert reply.status == 200, reply.body
+    created = reply.json()
+    path = f"{_chains(rest)}/{created['metadata']['id']}"
+
+    got = rest("GET", path).json()
+    listed = rest("GET", _chains(rest)).json()
+    patched = rest(
+        "PATCH",
+        path,
+        {
+            "spec": {"description": "nightly"},
+            "updateMask": "spec.description",
+            "etag": created["metadata"]["etag"],
+        },
+    )
+    stale = rest(
+        "PATCH",
+        path,
+        {"spec": {"description": "x"}, "updateMask": "spec.description", "etag": "0" * 16},
+    )
+    deleted = rest("DELETE", path)
+    gone = rest("GET", path)
+
+    assert got["spec"] == spec
+    assert [c["metadata"]["id"] for c in listed["chains"]] == [created["metadata"]["id"]]
+    assert patched.status == 200, patched.body
+    assert patched.json()["spec"] == {**spec, "description": "nightly"}
+    assert stale.status == 409
+    assert (deleted.status, deleted.json()) == (200, {})
+    assert gone.status == 404
+    assert gone.reason == "CHAIN_NOT_FOUND"
+
+
+def test_a_cycle_and_an_unknown_node_are_400_naming_the_paths(rest):
+    agent_id = rest.create_agent()
+    spec = _pipeline(agent_id)
+    spec["edges"].append({"fromNode": "store", "toNode": "fetch"})
+    spec["edges"].append({"fromNode": "store", "toNode": "nowhere"})
+
+    reply = rest("POST", _chains(rest), {"metadata": {"name": "loop"}, "spec": spec})
+
+    assert reply.status == 400
+    assert reply.json()["code"] == code_pb2.INVALID_ARGUMENT
+    assert sorted(reply.violations) == ["spec.edges[3]", "spec.edges[4].toNode"]
+    assert "closes a cycle: store -> fetch -> store;" in reply.violations["spec.edges[3]"]
