@@ -313,6 +313,19 @@ def test_a_schedule_that_names_a_chain_starts_a_run_per_fire(harness):
     t.clock.advance(MINUTE)
     FiringService(t.database, t.clock).fire_due()  # SKIP: the first run is still running
     assert len(harness.runs.list(t.principal, t.workspace_id, chain_id, PageRequest()).items) == 1
+    schedule = t.schedules.get(t.principal, t.workspace_id, t.agent_id, schedule_id)
+    assert (schedule.info.skipped_fires, schedule.info.total_fires) == (1, 1)
+    assert "still running" in schedule.info.last_skip_reason
+
+
+def test_cancel_other_cancels_the_running_run_before_starting(harness):
+    chain_id = harness.chain("a", overlap_policy=OverlapPolicy.CANCEL_OTHER)
+    first = harness.trigger(chain_id)
+    second = harness.trigger(chain_id)
+    assert harness.run(first).info.status is ChainRunStatus.CANCELLED
+    assert harness.run(second).info.status is ChainRunStatus.RUNNING
+    [objective] = harness.claim().values()
+    assert objective.spec.chain_run_id == second.metadata.id
 
 
 def test_a_retried_objective_stays_its_node_and_only_its_last_end_resolves(harness):
