@@ -12,6 +12,7 @@ from sundial.v1 import (
     access_pb2,
     agent_pb2,
     agent_schedule_pb2,
+    agent_schedule_service_pb2,
     agent_service_pb2,
     api_key_pb2,
     api_key_service_pb2,
@@ -104,7 +105,7 @@ def test_create_get_and_list_round_trip_every_field(chains, schedules, workspace
             output_mapping={"rows": "output.rows", "note": '"stored " + string(output.rows)'},
         )
     )
-    spec.overlap_policy = agent_schedule_pb2.OVERLAP_POLICY_BUFFER_ONE
+    spec.overlap_policy = agent_schedule_pb2.OVERLAP_POLICY_CANCEL_OTHER
 
     created = _create(chains, workspace_id, spec)
     got = _get(chains, workspace_id, created.metadata.id)
@@ -289,6 +290,7 @@ def test_every_violation_is_named_by_its_path_in_one_error(chains, workspace_id,
             cp.ChainNode(name="f", schedule_id="sched_nosuch"),  # 8
             _node("g", agent_id, variation_id="nosuch"),  # 9
         ],
+        overlap_policy=agent_schedule_pb2.OVERLAP_POLICY_BUFFER_ALL,
         edges=[
             _edge("a", "ghost"),  # 0
             _edge("", "a"),  # 1
@@ -307,6 +309,7 @@ def test_every_violation_is_named_by_its_path_in_one_error(chains, workspace_id,
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
     assert sorted(failure.violations) == sorted(
         [
+            "spec.overlap_policy",
             "spec.nodes[0].data",
             "spec.nodes[1].name",
             "spec.nodes[2].agent_id",
@@ -423,3 +426,56 @@ def test_a_viewer_reads_but_cannot_write(server, channel, chains, workspace_id, 
         ]
         for call, request in denied:
             assert _failure(call, request).code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_an_agent_or_schedule_a_node_runs_cannot_be_deleted(
+    chains, agents, schedules, workspace_id, agent
+):
+    schedule = schedules.CreateAgentSchedule(create_request(workspace_id, agent.metadata.id))
+    other = agents.CreateAgent(
+        agent_service_pb2.CreateAgentRequest(
+            workspace_id=workspace_id, metadata=metadata_pb2.CreateResourceMetadata(name="x")
+        )
+    )
+    by_schedule = _create(
+        chains,
+        workspace_id,
+        cp.ChainSpec(nodes=[cp.ChainNode(name="s", schedule_id=schedule.metadata.id)]),
+    )
+    by_agent = _create(chains, workspace_id, cp.ChainSpec(nodes=[_node("o", other.metadata.id)]))
+
+    schedule_refused = _failure(
+        schedules.DeleteAgentSchedule,
+        agent_schedule_service_pb2.DeleteAgentScheduleRequest(
+            workspace_id=workspace_id,
+            agent_id=agent.metadata.id,
+            schedule_id=schedule.metadata.id,
+        ),
+    )
+    # Deleting the agent with its schedules (force) would remove the schedule too.
+    forced_refused = _failure(
+        agents.DeleteAgent,
+        agent_service_pb2.DeleteAgentRequest(
+            workspace_id=workspace_id, agent_id=agent.metadata.id, force=True
+        ),
+    )
+    agent_refused = _failure(
+        agents.DeleteAgent,
+        agent_service_pb2.DeleteAgentRequest(workspace_id=workspace_id, agent_id=other.metadata.id),
+    )
+    chains.DeleteChain(
+        pb.DeleteChainRequest(workspace_id=workspace_id, chain_id=by_agent.metadata.id)
+    )
+    agents.DeleteAgent(
+        agent_service_pb2.DeleteAgentRequest(workspace_id=workspace_id, agent_id=other.metadata.id)
+    )
+
+    assert (schedule_refused.code, schedule_refused.reason) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "SCHEDULE_IN_CHAIN",
+    )
+    assert by_schedule.metadata.id in schedule_refused.message
+    assert forced_refused.reason == "AGENT_IN_CHAIN"
+    assert by_schedule.metadata.id in forced_refused.message
+    assert agent_refused.reason == "AGENT_IN_CHAIN"
+    assert by_agent.metadata.id in agent_refused.message

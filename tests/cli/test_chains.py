@@ -21,7 +21,7 @@ def test_create_from_flags_then_list_get_update_delete(sundial: Sundial):
             "--node", f"store={agent}:Store it",
             "--edge", "fetch->transform", "--edge", "transform->store:on-success",
             "--edge", "fetch->store:on-failure",
-            "--description", "seed 003", "--overlap", "buffer-one",
+            "--description", "seed 003", "--overlap", "cancel-other",
         )
     )  # fmt: skip
     header, _rule, row = table.splitlines()[:3]
@@ -46,7 +46,7 @@ def test_create_from_flags_then_list_get_update_delete(sundial: Sundial):
         {"fromNode": "transform", "toNode": "store", "type": "CHAIN_EDGE_TYPE_ON_SUCCESS"},
         {"fromNode": "fetch", "toNode": "store", "type": "CHAIN_EDGE_TYPE_ON_FAILURE"},
     ]
-    assert got["spec"]["overlapPolicy"] == "OVERLAP_POLICY_BUFFER_ONE"
+    assert got["spec"]["overlapPolicy"] == "OVERLAP_POLICY_CANCEL_OTHER"
     assert got["spec"]["description"] == "seed 003"
     assert chain_id in listed
     assert updated["metadata"]["name"] == "renamed"
@@ -106,3 +106,39 @@ def test_errors_name_the_path_and_exit_with_their_code(sundial: Sundial):
     assert "on-complete" in bad_type
     assert "--data is not JSON" in bad_data
     assert "nothing to change" in nothing
+
+
+def test_trigger_runs_run_and_cancel_run(sundial: Sundial):
+    agent = _agent(sundial)
+    chain_id = as_json(
+        sundial("chains", "create", "two", "--node", f"first={agent}:go",
+                "--node", f"second={agent}:then", "--edge", "first->second", "-o", "json")
+    )["metadata"]["id"]  # fmt: skip
+
+    run = as_json(
+        sundial("chains", "trigger", chain_id, "--data", '{"day": "2026-03-01"}',
+                "--request-id", "r1", "-o", "json")
+    )  # fmt: skip
+    again = as_json(
+        sundial("chains", "trigger", chain_id, "--data", '{"day": "2026-03-01"}',
+                "--request-id", "r1", "-o", "json")
+    )  # fmt: skip
+    listed = ok(sundial("chains", "runs", chain_id))
+    got = as_json(sundial("chains", "run", run["metadata"]["id"], "-o", "json"))
+    cancelled = ok(sundial("chains", "cancel-run", run["metadata"]["id"], "--reason", "stop"))
+    finished = as_json(sundial("chains", "runs", "--status", "cancelled", "-o", "json"))
+    ended = failed(sundial("chains", "cancel-run", run["metadata"]["id"]), 5)
+
+    assert run["spec"]["data"] == {"day": "2026-03-01"}
+    assert again["metadata"]["id"] == run["metadata"]["id"]
+    header, _rule, row = listed.splitlines()[:3]
+    assert header.split() == ["ID", "CHAIN", "STATUS", "TRIGGER", "NODES", "STARTED", "ENDED"]
+    assert row.split()[:4] == [run["metadata"]["id"], chain_id, "RUNNING", "MANUAL"]
+    assert "first:RUNNING second:WAITING" in row
+    assert [n["status"] for n in got["info"]["nodes"]] == [
+        "CHAIN_NODE_STATUS_RUNNING",
+        "CHAIN_NODE_STATUS_WAITING",
+    ]
+    assert "CANCELLED" in cancelled
+    assert [r["metadata"]["id"] for r in finished] == [run["metadata"]["id"]]
+    assert "already ended" in ended

@@ -79,3 +79,26 @@ def test_a_cycle_and_an_unknown_node_are_400_naming_the_paths(rest):
     assert reply.json()["code"] == code_pb2.INVALID_ARGUMENT
     assert sorted(reply.violations) == ["spec.edges[3]", "spec.edges[4].toNode"]
     assert "closes a cycle: store -> fetch -> store;" in reply.violations["spec.edges[3]"]
+
+
+def test_trigger_list_get_and_cancel_a_run(rest):
+    spec = _pipeline(rest.create_agent())
+    created = rest("POST", _chains(rest), {"metadata": {"name": "p"}, "spec": spec}).json()
+    chain = f"{_chains(rest)}/{created['metadata']['id']}"
+
+    triggered = rest("POST", f"{chain}:trigger", {"requestId": "r1", "data": {"day": "mon"}})
+    assert triggered.status == 200, triggered.body
+    run_id = triggered.json()["metadata"]["id"]
+    listed = rest("GET", f"{chain}/runs").json()
+    got = rest("GET", f"{_chains(rest)}/-/runs/{run_id}").json()
+    cancelled = rest("POST", f"{_chains(rest)}/-/runs/{run_id}:cancel", {"reason": "stop"})
+    again = rest("POST", f"{chain}/runs/{run_id}:cancel", {})
+
+    assert [r["metadata"]["id"] for r in listed["runs"]] == [run_id]
+    assert got["spec"]["data"] == {"day": "mon"}
+    assert got["spec"]["chainSpec"] == spec
+    assert [n["name"] for n in got["info"]["nodes"]] == ["fetch", "transform", "store"]
+    assert cancelled.status == 200, cancelled.body
+    assert cancelled.json()["info"]["status"] == "CHAIN_RUN_STATUS_CANCELLED"
+    assert again.status == 400
+    assert again.reason == "CHAIN_RUN_FINISHED"

@@ -210,7 +210,9 @@ class ChainSpec(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     overlap_policy: _agent_schedule_pb2.OverlapPolicy.ValueType
     """What to do when the chain is started (by a schedule or by hand) while a
-    previous run is RUNNING. Defaults to SKIP.
+    previous run is RUNNING: SKIP (the default) starts nothing, ALLOW starts
+    another run alongside, CANCEL_OTHER cancels the running one first. Runs are
+    not queued: BUFFER_ONE and BUFFER_ALL are refused.
     """
     description: _builtins.str
     """Free-form description."""

@@ -15,12 +15,12 @@ import click
 from sundial.cli.documents import file_option, read_document
 from sundial.cli.errors import CommandError, Decorator, SundialGroup
 from sundial.cli.listing import list_options, list_resources
-from sundial.cli.output import Column, Resource, field_column, print_one
+from sundial.cli.output import Column, Resource, display, field_column, print_one
 from sundial.cli.session import Session, client_command
 
 ALL_CHAINS = "-"
 EDGE_TYPES = ("on-success", "on-failure", "on-complete")
-OVERLAP_POLICIES = ("allow", "skip", "buffer-one", "buffer-all", "cancel-other")
+OVERLAP_POLICIES = ("skip", "allow", "cancel-other")
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 # Schedule ids start so (domain/ids.py); any other id in --node is an agent's.
 _SCHEDULE_PREFIX = "sched_"
@@ -37,10 +37,7 @@ def _spec(chain: Resource, path: str) -> list[Any]:
 
 def _node_states(run: Resource) -> str:
     nodes = run.get("info", {}).get("nodes", [])
-    return " ".join(
-        f"{node.get('name', '')}:{node.get('status', '').removeprefix('CHAIN_NODE_STATUS_')}"
-        for node in nodes
-    )
+    return " ".join(f"{node.get('name', '')}:{display(node.get('status'))}" for node in nodes)
 
 
 COLUMNS = (

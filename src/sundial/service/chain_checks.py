@@ -11,6 +11,7 @@ from sundial.domain.agents import AgentSpec
 from sundial.domain.chains import CONDITION_VARIABLES, ChainEdge, ChainNode, ChainSpec
 from sundial.domain.conditions import compile_condition
 from sundial.domain.errors import InvalidArgumentError
+from sundial.domain.schedules import OverlapPolicy
 from sundial.service.validation import (
     MAX_DATA_BYTES,
     MAX_DESCRIPTION_LENGTH,
@@ -28,6 +29,15 @@ MAX_MAPPING_KEY_LENGTH = 256
 # The column the name is kept in (chain_run_nodes.node_name) is 64 characters.
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,62}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A run has no queue to wait in: a start is made, refused, or made after cancelling.
+_RUN_OVERLAP_POLICIES = frozenset(
+    {
+        OverlapPolicy.UNSPECIFIED,
+        OverlapPolicy.SKIP,
+        OverlapPolicy.ALLOW,
+        OverlapPolicy.CANCEL_OTHER,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,12 @@ def check_chain_spec(violations: Violations, spec: ChainSpec, *, prefix: str = "
         violations.add(
             f"{prefix}.description",
             f"at most {MAX_DESCRIPTION_LENGTH} characters, got {len(spec.description)}",
+        )
+    if spec.overlap_policy not in _RUN_OVERLAP_POLICIES:
+        violations.add(
+            f"{prefix}.overlap_policy",
+            f"{spec.overlap_policy.name} is not a chain's policy: runs are not queued; use "
+            "SKIP (the default), ALLOW or CANCEL_OTHER",
         )
     if not spec.nodes:
         violations.add(f"{prefix}.nodes", "a chain needs at least one node")
@@ -206,7 +222,9 @@ def _path_between(downstream: Mapping[str, set[str]], start: str, goal: str) -> 
             while path[-1] != start:
                 path.append(previous[path[-1]])
             return path[::-1]
-        for following in sorted(downstream.get(node, ())):
+        # Pushed in reverse so that the search goes on with the first in name order: the
+        # cycle named does not depend on set order.
+        for following in sorted(downstream.get(node, ()), reverse=True):
             if following not in visited:
                 visited.add(following)
                 previous[following] = node

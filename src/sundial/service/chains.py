@@ -220,6 +220,26 @@ def require_chain(
     return chain
 
 
+def refuse_if_in_chains(
+    uow: UnitOfWork, workspace_id: str, *, agent_id: str = "", schedule_id: str = ""
+) -> None:
+    """FAILED_PRECONDITION when a chain's node runs the agent (or one of its schedules,
+    which deleting the agent removes) or the schedule: the chain was checked against them
+    when written, and a run would reach a node that cannot start."""
+    if agent_id:
+        chain_ids = uow.chains.naming_agent(workspace_id, agent_id)
+        what, reason = f"agent {agent_id!r} (or one of its schedules)", "AGENT_IN_CHAIN"
+    else:
+        chain_ids = uow.chains.naming(workspace_id, [schedule_id])
+        what, reason = f"schedule {schedule_id!r}", "SCHEDULE_IN_CHAIN"
+    if chain_ids:
+        raise FailedPreconditionError(
+            f"{what} is run by a node of chain(s) {', '.join(chain_ids)}; change or delete "
+            "them first",
+            reason=reason,
+        )
+
+
 def _check(metadata: MetadataInput, spec: ChainSpec, request_id: str = "") -> None:
     violations = Violations()
     check_metadata(violations, metadata)

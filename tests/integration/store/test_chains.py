@@ -36,7 +36,7 @@ def _spec(agent_id):
                 output_mapping={"rows": "output.rows"},
             ),
         ),
-        overlap_policy=OverlapPolicy.BUFFER_ALL,
+        overlap_policy=OverlapPolicy.CANCEL_OTHER,
         description="pipeline",
     )
 

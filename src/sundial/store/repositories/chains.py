@@ -55,6 +55,35 @@ class ChainRepository:
         schedules = self.referrers(workspace_id, [chain_id])
         return _chain_of(row, profile, last_run, schedules.get(chain_id, ()))
 
+    def naming(self, workspace_id: str, resource_ids: Sequence[str]) -> list[str]:
+        """The ids of the workspace's chains with a node whose `agent_id` or `schedule_id`
+        is one of `resource_ids`, oldest first. As `referrers`: a text match on the
+        (random) ids finds the candidates portably, then each document is checked exactly."""
+        if not resource_ids:
+            return []
+        text = cast(ChainRow.spec, String)
+        statement = (
+            select(ChainRow.id, ChainRow.spec)
+            .where(
+                ChainRow.workspace_id == workspace_id,
+                or_(*(text.contains(i, autoescape=True) for i in resource_ids)),
+            )
+            .order_by(ChainRow.id)
+        )
+        wanted = set(resource_ids)
+        return [
+            chain_id
+            for chain_id, spec in self._session.execute(statement)
+            if _names_node_target(spec, wanted)
+        ]
+
+    def naming_agent(self, workspace_id: str, agent_id: str) -> list[str]:
+        """`naming` the agent or any of its schedules (what deleting the agent removes)."""
+        schedules = select(ScheduleRow.id).where(
+            ScheduleRow.workspace_id == workspace_id, ScheduleRow.agent_id == agent_id
+        )
+        return self.naming(workspace_id, [agent_id, *self._session.scalars(schedules)])
+
     def list(self, workspace_id: str, query: ListQuery) -> list[Chain]:
         statement = apply_listing(
             _select().where(ChainRow.workspace_id == workspace_id), ChainRow, query, {}
@@ -125,6 +154,15 @@ class ChainRepository:
             if chain_id in wanted:
                 found.setdefault(chain_id, []).append(schedule_id)
         return {chain_id: tuple(ids) for chain_id, ids in found.items()}
+
+
+def _names_node_target(spec: dict[str, Any], wanted: set[str]) -> bool:
+    nodes = spec.get("nodes") or []
+    return any(
+        isinstance(node, dict)
+        and (node.get("agent_id") in wanted or node.get("schedule_id") in wanted)
+        for node in nodes
+    )
 
 
 def _select() -> Any:
