@@ -511,12 +511,19 @@ class ChainRunNode(_message.Message):
     STARTED_AT_FIELD_NUMBER: _builtins.int
     ENDED_AT_FIELD_NUMBER: _builtins.int
     OBJECTIVE_STATUS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The node's name."""
     status: Global___ChainNodeStatus.ValueType
     """Where it is."""
     objective_status: _objective_pb2.ObjectiveStatus.ValueType
     """The status of its last objective."""
+    error: _builtins.str
+    """What went wrong deciding its start, one line per problem: an incoming edge's
+    condition or output mapping that failed at run time (that edge did not fire,
+    or the field was left out), or why it could not start (its agent or schedule
+    is gone). Empty when nothing did.
+    """
     @_builtins.property
     def objective_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Its objectives, first attempt first (retries under the agent's or schedule's
@@ -540,10 +547,11 @@ class ChainRunNode(_message.Message):
         started_at: _timestamp_pb2.Timestamp | None = ...,
         ended_at: _timestamp_pb2.Timestamp | None = ...,
         objective_status: _objective_pb2.ObjectiveStatus.ValueType = ...,
+        error: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "name", b"name", "objective_ids", b"objective_ids", "objective_status", b"objective_status", "started_at", b"started_at", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "error", b"error", "name", b"name", "objective_ids", b"objective_ids", "objective_status", b"objective_status", "started_at", b"started_at", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

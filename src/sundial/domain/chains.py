@@ -172,6 +172,8 @@ class ChainRunNode:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     objective_status: ObjectiveStatus = ObjectiveStatus.UNSPECIFIED
+    # Run-time errors deciding its start (conditions, mappings, a vanished agent).
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,13 @@ class ChainSteps:
         if in_flight and policy in (OverlapPolicy.UNSPECIFIED, OverlapPolicy.SKIP):
             report.skipped_reason = f"run {in_flight[-1]} of the chain is still running"
             return report
+        if in_flight and policy in (OverlapPolicy.BUFFER_ONE, OverlapPolicy.BUFFER_ALL):
+            # Chains do not queue runs; a chain written before that was refused skips.
+            report.skipped_reason = (
+                f"run {in_flight[-1]} of the chain is still running, and chains do not "
+                f"buffer runs ({policy.name})"
+            )
+            return report
         if in_flight and policy is OverlapPolicy.CANCEL_OTHER:
             for other in in_flight:
                 run = work.chain_runs.get(chain.metadata.workspace_id, other, for_update=True)
@@ -177,7 +184,21 @@ class ChainSteps:
             or node.objective_ids[-1:] != (objective.metadata.id,)
         ):
             return report
-        work.chain_runs.end_node(run.metadata.id, name, node_status_of(status), status, now)
+        run_id = run.metadata.id
+        work.chain_runs.end_node(run_id, name, node_status_of(status), status, now)
+        ended = work.objectives.get(objective.metadata.workspace_id, objective.metadata.id)
+        if ended is not None:
+            # Conditions that could not be decided, kept on the nodes they did not start.
+            resolution = resolve_edges(
+                step_edges(run.spec.chain_spec),
+                name,
+                status,
+                ended.info.output,
+                ended.spec.data or {},
+            )
+            for downstream, error in resolution.errors.items():
+                work.chain_runs.note_error(run_id, downstream, error, now)
+                _log_step_error(run, downstream, error)
         return self._advance(work, run, now)
 
     def objective_retried(
@@ -265,6 +286,7 @@ class ChainSteps:
             states = self._states(work, run_id, edges)
             steps = next_steps(base, edges, states)
             for name, error in steps.errors.items():
+                work.chain_runs.note_error(run_id, name, error, now)
                 _log_step_error(run, name, error)
             work.chain_runs.skip_nodes(run_id, steps.skip, ChainNodeStatus.SKIPPED, now)
             failed_to_start = False
@@ -389,6 +411,7 @@ class ChainSteps:
         self, work: ChainWork, run: ChainRun, node: ChainNode, why: str, now: datetime
     ) -> None:
         if work.chain_runs.fail_unstartable(run.metadata.id, node.name, now):
+            work.chain_runs.note_error(run.metadata.id, node.name, f"cannot start: {why}", now)
             _log_step_error(run, node.name, f"cannot start: {why}")
 
     def _announce(

@@ -9,7 +9,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -170,7 +170,9 @@ class FiringService:
             set_aside = [r for r in rows if r.id in unfit]
             advances.extend(_set_aside(row, now) for row in set_aside)
             # A schedule that names a chain starts a run of it instead of one objective.
-            fires, chains = self._start_chains(JoinedWork(connection), fires, entries, now)
+            fires, chains = self._start_chains(
+                JoinedWork(connection), fires, entries, advances, now
+            )
             # Spans of a transaction that fails are never ended, so never exported.
             fires, spans = self._traced(fires)
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
@@ -204,11 +206,13 @@ class FiringService:
         joined_work: JoinedWork,
         fires: list[NewFire],
         entries: dict[str, _Entry],
+        advances: list[ScheduleAdvance],
         now: datetime,
     ) -> tuple[list[NewFire], StepReport]:
         """Starts the chain runs of the pass's fires of chain schedules, in the pass's
         transaction (each fire's run key makes it once, like an objective's fire key);
-        returns the other fires, whose objectives the pass inserts."""
+        returns the other fires, whose objectives the pass inserts. A fire the chain's
+        overlap policy refuses counts as the schedule's skipped fire (in `advances`)."""
         report = StepReport()
         chain_fires = [f for f in fires if entries[f.schedule.id].spec.chain_id]
         if not chain_fires:
@@ -235,7 +239,16 @@ class FiringService:
                     schedule_id=row.id,
                 )
                 started = self._chains.start(work, chain, start, now)
+                at = next(i for i, a in enumerate(advances) if a.id == row.id)
+                # No objective of the schedule's own exists to point at.
+                advances[at] = replace(advances[at], last_objective_id="")
                 if started.skipped_reason:
+                    advances[at] = replace(
+                        advances[at],
+                        fired=advances[at].fired - 1,
+                        skipped=advances[at].skipped + 1,
+                        skip_reason=started.skipped_reason,
+                    )
                     logger.info(
                         "schedule %s fired at %s; its chain %s did not start: %s",
                         row.id,

@@ -402,4 +402,6 @@ class ChainRunNodeRow(Base):
     )
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # Run-time errors deciding its start, one per line (ChainRunNode.error).
+    error: Mapped[str] = mapped_column(String(4096), default="")
     updated_at: Mapped[datetime]

@@ -220,13 +220,26 @@ def test_a_false_condition_prunes_its_branch(harness):
     assert statuses(harness.run(run))["big"] is ChainNodeStatus.SKIPPED
 
 
-def test_a_condition_that_errors_does_not_fire(harness):
-    chain_id = harness.chain("a", "b", edges=(edge("a", "b", condition="output.missing > 1.0"),))
+def test_a_condition_or_mapping_that_errors_is_kept_on_the_node(harness):
+    chain_id = harness.chain(
+        "a",
+        "b",
+        "c",
+        edges=(
+            edge("a", "b", condition="output.missing > 1.0"),
+            edge("a", "c", output_mapping={"x": "output.missing", "n": "output.n"}),
+        ),
+    )
     run = harness.trigger(chain_id)
     harness.complete(harness.claim()["a"], {"n": 2})
     ended = harness.run(run)
-    assert statuses(ended)["b"] is ChainNodeStatus.SKIPPED
-    assert ended.info.status is ChainRunStatus.SUCCEEDED
+    b, c = ended.info.nodes[1:]
+    assert b.status is ChainNodeStatus.SKIPPED  # an undecided condition does not fire
+    assert "edge a -> b" in b.error
+    assert "missing" in b.error
+    assert "output_mapping 'x'" in c.error
+    assert harness.claim()["c"].spec.data == {"node": "c", "n": 2}  # x left out, not null
+    assert ended.info.nodes[0].error == ""
 
 
 def test_output_mappings_set_downstream_data_fields_in_edge_order(harness):
@@ -313,6 +326,19 @@ def test_a_schedule_that_names_a_chain_starts_a_run_per_fire(harness):
     t.clock.advance(MINUTE)
     FiringService(t.database, t.clock).fire_due()  # SKIP: the first run is still running
     assert len(harness.runs.list(t.principal, t.workspace_id, chain_id, PageRequest()).items) == 1
+    schedule = t.schedules.get(t.principal, t.workspace_id, t.agent_id, schedule_id)
+    assert (schedule.info.skipped_fires, schedule.info.total_fires) == (1, 1)
+    assert "still running" in schedule.info.last_skip_reason
+
+
+def test_cancel_other_cancels_the_running_run_before_starting(harness):
+    chain_id = harness.chain("a", overlap_policy=OverlapPolicy.CANCEL_OTHER)
+    first = harness.trigger(chain_id)
+    second = harness.trigger(chain_id)
+    assert harness.run(first).info.status is ChainRunStatus.CANCELLED
+    assert harness.run(second).info.status is ChainRunStatus.RUNNING
+    [objective] = harness.claim().values()
+    assert objective.spec.chain_run_id == second.metadata.id
 
 
 def test_a_retried_objective_stays_its_node_and_only_its_last_end_resolves(harness):

@@ -97,6 +97,7 @@ class ChainRunRepository:
                 status=ChainNodeStatus.WAITING.name,
                 objective_ids=[],
                 objective_status=ObjectiveStatus.UNSPECIFIED.name,
+                error="",
                 data=None,
                 started_at=None,
                 ended_at=None,
@@ -245,6 +246,15 @@ class ChainRunRepository:
             .execution_options(synchronize_session=False)
         )
 
+    def note_error(self, run_id: str, name: str, error: str, now: datetime) -> None:
+        """Adds a line to the node's run-time errors (kept to the column's 4096 characters)."""
+        statement = select(ChainRunNodeRow.error).where(
+            ChainRunNodeRow.chain_run_id == run_id, ChainRunNodeRow.node_name == name
+        )
+        before = self._session.execute(statement).scalar() or ""
+        text = f"{before}\n{error}" if before else error
+        self._set_node(run_id, name, error=text[:4096], updated_at=now)
+
     def end_run(self, run_id: str, status: ChainRunStatus, now: datetime) -> None:
         self._session.execute(
             update(ChainRunRow)
@@ -289,6 +299,7 @@ class ChainRunRepository:
                     started_at=node.started_at,
                     ended_at=node.ended_at,
                     objective_status=ObjectiveStatus[node.objective_status],
+                    error=node.error,
                 )
             )
         profile_ids = {row.profile_id for row in rows}
