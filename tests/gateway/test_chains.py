@@ -1,6 +1,6 @@
-"""ChainService's chain resource over REST: the paths the proto's http rules give it,
-ProtoJSON names (`fromNode`, `outputMapping`), and errors as HTTP statuses naming the path,
-against a real server on both databases."""
+"""ChainService over REST: the paths and custom methods the proto's http rules give chains
+and their runs, ProtoJSON names (`fromNode`, `outputMapping`), errors as HTTP statuses
+naming the path, and the README's example, against a real server on both databases."""
 
 import json
 from pathlib import Path
