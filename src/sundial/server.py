@@ -16,6 +16,9 @@ from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
 from sundial.service.authorization import Authorizer, WorkspaceDirectory
+from sundial.service.chain_runs import ChainRunService
+from sundial.service.chain_steps import ChainSteps
+from sundial.service.chains import ChainService
 from sundial.service.database_health import DatabaseWatcher
 from sundial.service.dispatcher import DeliveryDispatcher
 from sundial.service.engine_reports import EngineReporter, new_replica_id
@@ -204,6 +207,14 @@ class SundialServer:
                 fire_views=FireViewService(self.database, self.clock, self.schedules),
                 comparisons=ComparisonService(self.database),
                 webhooks=self.webhooks,
+                chains=ChainService(self.database, self.clock),
+                chain_runs=ChainRunService(
+                    self.database,
+                    self.clock,
+                    self.notifier,
+                    steps=ChainSteps(self.outbox),
+                    metrics=self.metrics,
+                ),
             ),
             security=Security(
                 authenticator=self.authenticator,

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from sundial.cli.root import cli
 
 COMMANDS = ["serve", "migrate", "worker", "admin", "config", "workspaces", "agents", "schedules",
-            "runs", "keys", "webhooks", "deliveries", "apply", "parse", "mcp"]  # fmt: skip
+            "runs", "keys", "webhooks", "deliveries", "chains", "apply", "parse",
+            "mcp"]  # fmt: skip
 
 
 def test_help_lists_every_command_and_the_exit_codes():

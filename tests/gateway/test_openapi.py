@@ -303,7 +303,7 @@ def test_if_match_and_etag_where_the_gateway_applies_them(document):
 
 def test_update_bodies_require_nothing(document):
     patches = [op for _, method, op in _rpc_operations(document) if method == "patch"]
-    assert len(patches) == 4  # agents, schedules, profiles, webhooks
+    assert len(patches) == 5  # agents, schedules, profiles, webhooks, chains
     for operation in patches:
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
         for item in _reachable(document, schema):

@@ -196,6 +196,7 @@ class AgentScheduleSpec(_message.Message):
     MAX_FIRES_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
     DELIVERIES_FIELD_NUMBER: _builtins.int
+    CHAIN_ID_FIELD_NUMBER: _builtins.int
     initial_message: _builtins.str
     """The first user message of each objective the schedule creates."""
     overlap_policy: Global___OverlapPolicy.ValueType
@@ -212,6 +213,10 @@ class AgentScheduleSpec(_message.Message):
     """
     notes: _builtins.str
     """Free-form notes; the server also writes here when it pauses the schedule."""
+    chain_id: _builtins.str
+    """A chain of the workspace that each fire starts (a ChainRun) instead of one
+    objective of the schedule's agent.
+    """
     @_builtins.property
     def schedule(self) -> Global___AgentScheduleSpecSchedule:
         """When the schedule fires."""
@@ -254,10 +259,11 @@ class AgentScheduleSpec(_message.Message):
         max_fires: _builtins.int = ...,
         notes: _builtins.str = ...,
         deliveries: _abc.Iterable[_webhook_pb2.ResultDelivery] | None = ...,
+        chain_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window", "data", b"data", "execution_timeout", b"execution_timeout", "retry_policy", b"retry_policy", "schedule", b"schedule"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window", "data", b"data", "deliveries", b"deliveries", "execution_timeout", b"execution_timeout", "initial_message", b"initial_message", "max_fires", b"max_fires", "notes", b"notes", "overlap_policy", b"overlap_policy", "pause_on_failure", b"pause_on_failure", "retry_policy", b"retry_policy", "schedule", b"schedule", "status", b"status", "variation_id", b"variation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window", "chain_id", b"chain_id", "data", b"data", "deliveries", b"deliveries", "execution_timeout", b"execution_timeout", "initial_message", b"initial_message", "max_fires", b"max_fires", "notes", b"notes", "overlap_policy", b"overlap_policy", "pause_on_failure", b"pause_on_failure", "retry_policy", b"retry_policy", "schedule", b"schedule", "status", b"status", "variation_id", b"variation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -50,6 +50,12 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     """`schedule.finished`: a schedule has no fire time left (end_time, max_fires, one-shot)."""
     EVENT_TYPE_WEBHOOK_DISABLED: _EventType.ValueType  # 9
     """`webhook.disabled`: a webhook was disabled because its target kept failing."""
+    EVENT_TYPE_CHAIN_RUN_STARTED: _EventType.ValueType  # 10
+    """`chain_run.started`: a chain run started (by a schedule or by hand)."""
+    EVENT_TYPE_CHAIN_RUN_SUCCEEDED: _EventType.ValueType  # 11
+    """`chain_run.succeeded`: a chain run ended SUCCEEDED."""
+    EVENT_TYPE_CHAIN_RUN_FAILED: _EventType.ValueType  # 12
+    """`chain_run.failed`: a chain run ended FAILED."""
 
 class EventType(_EventType, metaclass=_EventTypeEnumTypeWrapper):
     """Something that happened in a workspace, which event webhooks subscribe to.
@@ -76,6 +82,12 @@ EVENT_TYPE_SCHEDULE_FINISHED: EventType.ValueType  # 8
 """`schedule.finished`: a schedule has no fire time left (end_time, max_fires, one-shot)."""
 EVENT_TYPE_WEBHOOK_DISABLED: EventType.ValueType  # 9
 """`webhook.disabled`: a webhook was disabled because its target kept failing."""
+EVENT_TYPE_CHAIN_RUN_STARTED: EventType.ValueType  # 10
+"""`chain_run.started`: a chain run started (by a schedule or by hand)."""
+EVENT_TYPE_CHAIN_RUN_SUCCEEDED: EventType.ValueType  # 11
+"""`chain_run.succeeded`: a chain run ended SUCCEEDED."""
+EVENT_TYPE_CHAIN_RUN_FAILED: EventType.ValueType  # 12
+"""`chain_run.failed`: a chain run ended FAILED."""
 Global___EventType: _TypeAlias = EventType  # noqa: Y015
 
 class _WebhookFormat:

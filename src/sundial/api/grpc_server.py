@@ -17,6 +17,7 @@ from sundial.api.admin import (
 )
 from sundial.api.agents import AgentServicer
 from sundial.api.call_guard import CallGuard, method_access
+from sundial.api.chains import ChainServicer
 from sundial.api.insight import InsightServicer
 from sundial.api.interceptors import CallInterceptor
 from sundial.api.objectives import ObjectiveServicer
@@ -29,6 +30,7 @@ from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
 from sundial.service.authorization import Authorizer
+from sundial.service.chains import ChainRuns, ChainService
 from sundial.service.failure_limiter import FailureLimiter
 from sundial.service.fire_views import FireViewService
 from sundial.service.insight_stats import StatsService
@@ -50,6 +52,8 @@ from sundial.v1 import (
     agent_service_pb2_grpc,
     api_key_service_pb2,
     api_key_service_pb2_grpc,
+    chain_service_pb2,
+    chain_service_pb2_grpc,
     insight_service_pb2,
     insight_service_pb2_grpc,
     objective_service_pb2,
@@ -72,6 +76,7 @@ SERVICES = (
     api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"],
     insight_service_pb2.DESCRIPTOR.services_by_name["InsightService"],
     webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"],
+    chain_service_pb2.DESCRIPTOR.services_by_name["ChainService"],
 )
 SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
 # Open to everyone: health checking and reflection.
@@ -98,6 +103,8 @@ class Services:
     fire_views: FireViewService
     comparisons: ComparisonService
     webhooks: WebhookResourceService
+    chains: ChainService
+    chain_runs: ChainRuns
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +202,9 @@ class GrpcServer:
         )
         webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(
             WebhookServicer(services.webhooks, principal), server
+        )
+        chain_service_pb2_grpc.add_ChainServiceServicer_to_server(
+            ChainServicer(services.chains, services.chain_runs, principal), server
         )
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

@@ -25,6 +25,7 @@ from sundial.v1 import (  # noqa: F401
     agent_schedule_service_pb2,
     agent_service_pb2,
     api_key_service_pb2,
+    chain_service_pb2,
     insight_service_pb2,
     objective_service_pb2,
     webhook_service_pb2,

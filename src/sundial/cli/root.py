@@ -26,6 +26,7 @@ _COMMANDS = {
     "keys": "sundial.cli.keys:keys",
     "webhooks": "sundial.cli.webhooks:webhooks",
     "deliveries": "sundial.cli.webhooks:deliveries",
+    "chains": "sundial.cli.chains:chains",
     "apply": "sundial.cli.apply:apply_command",
     "parse": "sundial.cli.parse:parse_command",
     "mcp": "sundial.cli.mcp:mcp_command",

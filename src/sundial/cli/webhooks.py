@@ -25,6 +25,9 @@ EVENTS = (
     "fire.skipped",
     "schedule.finished",
     "webhook.disabled",
+    "chain_run.started",
+    "chain_run.succeeded",
+    "chain_run.failed",
 )
 FORMATS = ("json", "slack-markdown", "slack-plain")
 DELIVERY_STATUSES = ("pending", "delivered", "dead-letter", "condition-error")
@@ -36,7 +39,10 @@ def _events(webhook: Resource) -> str:
 
 
 def _event_name(enum_name: str) -> str:
-    subject, _, rest = enum_name.removeprefix("EVENT_TYPE_").lower().partition("_")
+    name = enum_name.removeprefix("EVENT_TYPE_").lower()
+    if name.startswith("chain_run_"):  # the one subject of two words
+        return f"chain_run.{name.removeprefix('chain_run_')}"
+    subject, _, rest = name.partition("_")
     return f"{subject}.{rest}"
 
 

@@ -267,30 +267,36 @@ class Condition:
         return bound
 
     def evaluate(self, activation: ConditionInput | EventInput) -> ConditionResult:
-        counter = [0]
-        try:
-            values = _values(activation, counter)
-        except _NotJsonError as error:
-            return ConditionResult(False, str(error))
-        bound = self.cost_bound(counter[0])
-        if bound > COST_LIMIT:
-            return ConditionResult(
-                False,
-                f"the condition could take {bound} steps over this objective's "
-                f"{counter[0]} JSON values, more than the limit of {COST_LIMIT}; "
-                "nest fewer macros (all, exists, map, filter)",
-            )
-        try:
-            value = self._program.execute(values)
-        except BaseException as error:
-            if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit):
-                raise
-            return ConditionResult(False, _describe(error))
+        value, error = self.value(activation)
+        if error is not None:
+            return ConditionResult(False, error)
         if not isinstance(value, bool):
             return ConditionResult(
                 False, f"the condition gave {_kind(value)}, not a bool (true or false)"
             )
         return ConditionResult(value)
+
+    def value(self, activation: ConditionInput | EventInput) -> tuple[Any, str | None]:
+        """The expression's value (a chain edge's output mapping computes data with it),
+        or None and why it could not be computed; bounded as `evaluate` is."""
+        counter = [0]
+        try:
+            values = _values(activation, counter)
+        except _NotJsonError as error:
+            return None, str(error)
+        bound = self.cost_bound(counter[0])
+        if bound > COST_LIMIT:
+            return None, (
+                f"the condition could take {bound} steps over this objective's "
+                f"{counter[0]} JSON values, more than the limit of {COST_LIMIT}; "
+                "nest fewer macros (all, exists, map, filter)"
+            )
+        try:
+            return self._program.execute(values), None
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit):
+                raise
+            return None, _describe(error)
 
 
 def compile_condition(

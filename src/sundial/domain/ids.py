@@ -22,6 +22,8 @@ class IdPrefix(StrEnum):
     WEBHOOK = "whk"
     # A delivery's id is its `webhook-id` header; Standard Webhooks' examples use msg_.
     DELIVERY = "msg"
+    CHAIN = "chain"
+    CHAIN_RUN = "crun"
 
 
 _ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)_(?P<ulid>[0-9A-HJKMNP-TV-Z]{26})$")

@@ -59,6 +59,9 @@ class ObjectiveSpec:
     schedule_id: str = ""
     scheduled_time: datetime | None = None
     trigger_kind: TriggerKind = TriggerKind.UNSPECIFIED
+    # The chain run and node it runs, when a chain made it (service/chain_steps.py).
+    chain_run_id: str = ""
+    chain_node: str = ""
 
 
 @dataclass(frozen=True, slots=True)

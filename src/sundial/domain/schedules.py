@@ -144,6 +144,8 @@ class AgentScheduleSpec:
     notes: str = ""
     # Where each objective's result goes; empty: the agent's deliveries.
     deliveries: tuple[ResultDelivery, ...] = ()
+    # A chain each fire starts instead of one objective of the agent (domain/chains.py).
+    chain_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

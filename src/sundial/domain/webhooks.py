@@ -23,13 +23,24 @@ class EventType(enum.Enum):
     FIRE_SKIPPED = 7
     SCHEDULE_FINISHED = 8
     WEBHOOK_DISABLED = 9
+    CHAIN_RUN_STARTED = 10
+    CHAIN_RUN_SUCCEEDED = 11
+    CHAIN_RUN_FAILED = 12
 
     @property
     def wire_name(self) -> str:
-        """`objective.succeeded`, `fire.missed`, ...: the first word is the subject."""
-        subject, _, rest = self.name.lower().partition("_")
+        """`objective.succeeded`, `fire.missed`, `chain_run.started`, ...: the subject, then
+        what happened to it."""
+        name = self.name.lower()
+        for subject in _TWO_WORD_SUBJECTS:
+            if name.startswith(subject + "_"):
+                return f"{subject}.{name.removeprefix(subject + '_')}"
+        subject, _, rest = name.partition("_")
         return f"{subject}.{rest}"
 
+
+# Subjects whose name is two words (the first `_` of the member name is not the dot).
+_TWO_WORD_SUBJECTS = ("chain_run",)
 
 # The payload type of a result delivery (a schedule's or agent's `deliveries`).
 RESULT_TYPE = "objective.result"

@@ -11,6 +11,7 @@ from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Principal
+from sundial.service.chains import refuse_if_in_chains
 from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.listing import page_of, prepare_query
 from sundial.service.pagination import PageRequest
@@ -182,6 +183,7 @@ class AgentService:
                     "delete them first or set force to delete them with the agent",
                     reason="AGENT_HAS_SCHEDULES",
                 )
+            refuse_if_in_chains(uow, workspace_id, agent_id=agent_id)
             uow.agents.delete(workspace_id, agent_id)
             uow.commit()
 

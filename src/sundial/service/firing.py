@@ -9,19 +9,21 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
 from sundial.domain.agents import AgentSpec, choose_variation
+from sundial.domain.chains import ChainTriggerKind
 from sundial.domain.clock import Clock, later
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, OverlapPolicy
 from sundial.domain.webhooks import EventType, Webhook
 from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
 from sundial.metrics import Metrics
+from sundial.service.chain_steps import ChainSteps, RunStart, StepReport
 from sundial.service.outbox import Outbox, OutboxReport, ScheduleEvent
 from sundial.store.codec import from_json
 from sundial.store.database import Database
@@ -97,11 +99,13 @@ class FiringService:
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
         outbox: Outbox | None = None,
+        chains: ChainSteps | None = None,
     ) -> None:
         self._database = database
         self._metrics = metrics or Metrics()
         self._tracing = tracing or Tracing()
         self._outbox = outbox or Outbox()
+        self._chains = chains or ChainSteps(self._outbox)
         self._clock = clock
         self.batch_size = batch_size
         self._use_database_clock = use_database_clock
@@ -165,13 +169,21 @@ class FiringService:
                     agents.add(row.agent_id)
             set_aside = [r for r in rows if r.id in unfit]
             advances.extend(_set_aside(row, now) for row in set_aside)
+            # A schedule that names a chain starts a run of it instead of one objective.
+            fires, chains = self._start_chains(
+                JoinedWork(connection), fires, entries, advances, now
+            )
             # Spans of a transaction that fails are never ended, so never exported.
             fires, spans = self._traced(fires)
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
             outbox = self._write_outbox(
-                OutboxRepository(connection), lambda: JoinedWork(connection), decided, now
+                OutboxRepository(connection),
+                lambda: JoinedWork(connection),
+                decided,
+                now,
+                chains.outbox,
             )
         outbox.record(self._metrics)
         if spans:  # tracing on
@@ -182,10 +194,71 @@ class FiringService:
             self._report_set_aside(row, unfit[row.id])
         for row, plan, created in decided:
             self._report(row, plan, created, now)
-        result = BatchResult(len(rows), len(fires), frozenset(agents), len(set_aside))
+        result = BatchResult(
+            len(rows), len(fires), frozenset(agents | chains.agent_ids), len(set_aside)
+        )
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
+
+    def _start_chains(
+        self,
+        joined_work: JoinedWork,
+        fires: list[NewFire],
+        entries: dict[str, _Entry],
+        advances: list[ScheduleAdvance],
+        now: datetime,
+    ) -> tuple[list[NewFire], StepReport]:
+        """Starts the chain runs of the pass's fires of chain schedules, in the pass's
+        transaction (each fire's run key makes it once, like an objective's fire key);
+        returns the other fires, whose objectives the pass inserts. A fire the chain's
+        overlap policy refuses counts as the schedule's skipped fire (in `advances`)."""
+        report = StepReport()
+        chain_fires = [f for f in fires if entries[f.schedule.id].spec.chain_id]
+        if not chain_fires:
+            return fires, report
+        with joined_work as work:
+            for fire in chain_fires:
+                row = fire.schedule
+                chain_id = entries[row.id].spec.chain_id
+                chain = work.chains.get(row.workspace_id, chain_id, for_update=True)
+                if chain is None:
+                    logger.warning(
+                        "schedule %s fired at %s, but its chain %s is gone",
+                        row.id,
+                        fire.scheduled_time.isoformat(),
+                        chain_id,
+                        extra={"event": "chain_missing", "schedule_id": row.id},
+                    )
+                    continue
+                start = RunStart(
+                    trigger_kind=ChainTriggerKind.SCHEDULED,
+                    scheduled_time=fire.scheduled_time,
+                    request_key=f"fire:{row.id}@{fire.scheduled_time.isoformat()}",
+                    profile_id=row.profile_id,
+                    schedule_id=row.id,
+                )
+                started = self._chains.start(work, chain, start, now)
+                at = next(i for i, a in enumerate(advances) if a.id == row.id)
+                # No objective of the schedule's own exists to point at.
+                advances[at] = replace(advances[at], last_objective_id="")
+                if started.skipped_reason:
+                    advances[at] = replace(
+                        advances[at],
+                        fired=advances[at].fired - 1,
+                        skipped=advances[at].skipped + 1,
+                        skip_reason=started.skipped_reason,
+                    )
+                    logger.info(
+                        "schedule %s fired at %s; its chain %s did not start: %s",
+                        row.id,
+                        fire.scheduled_time.isoformat(),
+                        chain_id,
+                        started.skipped_reason,
+                        extra={"event": "chain_skipped", "schedule_id": row.id},
+                    )
+                report.merge(started)
+        return [f for f in fires if not entries[f.schedule.id].spec.chain_id], report
 
     def _write_outbox(
         self,
@@ -193,12 +266,13 @@ class FiringService:
         joined_work: Callable[[], JoinedWork],
         decided: list[tuple[DueRow, FirePlan, list[NewFire]]],
         now: datetime,
+        report: OutboxReport,
     ) -> OutboxReport:
         """The deliveries of the pass's events and of the objectives it cancelled
         (CANCEL_OTHER), on the pass's connection (`joined_work` opens repositories there).
         Most passes have neither and read no webhook; the others read the webhooks of their
-        workspaces in one query, and nothing more when there are none."""
-        report = OutboxReport()
+        workspaces in one query, and nothing more when there are none. Adds to `report`
+        (what the pass's chain runs wrote)."""
         events: list[ScheduleEvent] = []
         ended: list[tuple[DueRow, str]] = []
         for row, plan, created in decided:

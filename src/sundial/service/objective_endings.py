@@ -25,6 +25,8 @@ class Ending:
     retry_at: datetime | None = None  # when the retry it got becomes available
     paused: bool = False  # its schedule was paused (pause_on_failure)
     outbox: OutboxReport | None = None  # the deliveries its transaction wrote
+    # The agents of the chain nodes its end started (their workers are woken).
+    started_agents: frozenset[str] = frozenset()
 
 
 def report_ending(ending: Ending, metrics: Metrics) -> None:

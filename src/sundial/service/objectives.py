@@ -18,6 +18,7 @@ from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
 from sundial.domain.webhooks import EventType
 from sundial.metrics import Metrics
 from sundial.service.agents import require_agent
+from sundial.service.chain_steps import ChainSteps
 from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
@@ -85,6 +86,7 @@ class ObjectiveService:
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
         outbox: Outbox | None = None,
+        chains: ChainSteps | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -92,6 +94,8 @@ class ObjectiveService:
         self._metrics = metrics or Metrics()
         # Writes each ending's events and results in the ending's transaction.
         self._outbox = outbox or Outbox()
+        # A chain node's objective's end starts the nodes it makes ready, in its transaction.
+        self._chains = chains or ChainSteps(self._outbox)
         # Each claim is recorded in its objective's trace (the one its fire started).
         self._tracing = tracing or Tracing()
 
@@ -140,7 +144,7 @@ class ObjectiveService:
                 uow, objective, ObjectiveStatus.CANCELLED, error=reason or "cancelled"
             )
             uow.commit()
-        report_ending(ending, self._metrics)
+        self._ended(ending)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     # --- the worker protocol --------------------------------------------------------------
@@ -265,7 +269,7 @@ class ObjectiveService:
                 uow, objective, ObjectiveStatus.SUCCEEDED, output=output, held_by=worker_id
             )
             uow.commit()
-        report_ending(ending, self._metrics)
+        self._ended(ending)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     def fail(
@@ -290,7 +294,7 @@ class ObjectiveService:
                 held_by=worker_id,
             )
             uow.commit()
-        report_ending(ending, self._metrics)
+        self._ended(ending)
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     def end_leased(
@@ -322,7 +326,7 @@ class ObjectiveService:
             except FailedPreconditionError:
                 return False
             uow.commit()
-        report_ending(ending, self._metrics)
+        self._ended(ending)
         return True
 
     def reap(self) -> int:
@@ -348,10 +352,17 @@ class ObjectiveService:
                 )
             uow.commit()
         for ending in endings:
-            report_ending(ending, self._metrics)
+            self._ended(ending)
         return len(expired)
 
     # --- finishing an attempt -------------------------------------------------------------
+
+    def _ended(self, ending: Ending) -> None:
+        """Once the ending's transaction committed: its metrics and log, and the workers of
+        the chain nodes it started are woken."""
+        report_ending(ending, self._metrics)
+        if ending.started_agents:
+            self._notifier.objectives_available(sorted(ending.started_agents))
 
     def _finish(
         self,
@@ -383,19 +394,29 @@ class ObjectiveService:
         )
         ending = Ending(objective, status, error, now)
         workspace_id = objective.metadata.workspace_id
+        if retryable and status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
+            policy = (
+                schedule.spec.retry_policy
+                if schedule is not None
+                else self._chains.retry_policy(uow, objective)
+            )
+            if schedule is not None or policy is not None:
+                policy = policy or RetryPolicy()
+                if objective.info.attempt < max(policy.max_attempts, 1):
+                    delay = backoff(policy, objective.info.attempt)
+                    available_at = later(now, delay if retry_after is None else retry_after)
+                    retry_id = self._retry(uow, objective, available_at, now)
+                    self._chains.objective_retried(uow, objective, retry_id, now)
+                    # Not an ending yet: the retry's own ending is announced.
+                    return replace(ending, retry_at=available_at)
+        steps = self._chains.objective_ended(uow, objective, status, now)
+        ending = replace(ending, started_agents=frozenset(steps.agent_ids))
         if schedule is None:
             report = self._outbox.objective_ended(
                 uow, objective.metadata.id, workspace_id, None, now
             )
+            report.merge(steps.outbox)
             return replace(ending, outbox=report)
-        if status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
-            policy = schedule.spec.retry_policy or RetryPolicy()
-            if retryable and objective.info.attempt < max(policy.max_attempts, 1):
-                delay = backoff(policy, objective.info.attempt)
-                available_at = later(now, delay if retry_after is None else retry_after)
-                self._retry(uow, objective, available_at, now)
-                # Not an ending yet: the retry's own ending is announced.
-                return replace(ending, retry_at=available_at)
         pause_note = self._record_outcome(uow, schedule, objective, status, error, now)
         self._promote_buffered(uow, schedule.metadata.id, now)
         report = self._outbox.objective_ended(
@@ -419,17 +440,20 @@ class ObjectiveService:
                 schedule_labels=dict(schedule.metadata.labels),
             )
             report.merge(self._outbox.schedule_events(uow.outbox, [paused], now))
+        report.merge(steps.outbox)
         return replace(ending, paused=pause_note is not None, outbox=report)
 
     def _retry(
         self, uow: UnitOfWork, objective: Objective, available_at: datetime, now: datetime
-    ) -> None:
+    ) -> str:
+        """Inserts the next attempt; returns its id."""
         spec = objective.spec
         assert spec.scheduled_time is not None
+        retry_id = new_id(IdPrefix.OBJECTIVE)
         uow.objectives.insert(
             [
                 new_objective_row(
-                    objective_id=new_id(IdPrefix.OBJECTIVE),
+                    objective_id=retry_id,
                     account_id=objective.metadata.account_id,
                     workspace_id=objective.metadata.workspace_id,
                     agent_id=spec.agent_id,
@@ -449,10 +473,13 @@ class ObjectiveService:
                     retry_of=objective.metadata.id,
                     available_at=available_at,
                     trace_parent=objective.info.trace_parent,
+                    chain_run_id=spec.chain_run_id,
+                    chain_node=spec.chain_node,
                 )
             ]
         )
         uow.schedules.count_objectives(spec.schedule_id, "retry_attempts")
+        return retry_id
 
     def _record_outcome(
         self,

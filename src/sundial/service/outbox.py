@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sundial.domain.chains import ChainRun
 from sundial.domain.conditions import (
     EVENT_VARIABLES,
     VARIABLES,
@@ -306,6 +307,50 @@ class Outbox:
         )
         repository.add(_event_rows(others, subject, report), now)
         return report
+
+    def chain_run_event(
+        self, repository: OutboxRepository, run: ChainRun, kind: EventType, now: datetime
+    ) -> OutboxReport:
+        """A chain run's `chain_run.started`, `.succeeded` or `.failed`, to the workspace's
+        webhooks that subscribe to it (a condition tells them apart by `type`)."""
+        report = OutboxReport(on_written=self._on_written)
+        meta = run.metadata
+        webhooks = repository.webhooks_in([meta.workspace_id])
+        if not webhooks:
+            return report
+        summary = chain_run_summary(run)
+        subject = _Subject(
+            type=kind.wire_name,
+            account_id=meta.account_id,
+            workspace_id=meta.workspace_id,
+            timestamp=now,
+            data={"chainRun": summary},
+            facts=MessageFacts(
+                headline=f"Chain run {run.info.status.name}",
+                schedule_id=run.spec.schedule_id,
+                reason=f"chain {run.spec.chain_id}, run {meta.id}",
+            ),
+            condition_input=EventInput(type=kind.wire_name),
+            event_type=kind,
+            schedule_id=run.spec.schedule_id,
+        )
+        repository.add(_event_rows(webhooks, subject, report), now)
+        return report
+
+
+def chain_run_summary(run: ChainRun) -> dict[str, Any]:
+    """What a chain run event says of its run (camelCase, as the API's JSON)."""
+    return {
+        "id": run.metadata.id,
+        "chainId": run.spec.chain_id,
+        "status": run.info.status.name,
+        "triggerKind": run.spec.trigger_kind.name,
+        "scheduleId": run.spec.schedule_id,
+        "nodes": [
+            {"name": n.name, "status": n.status.name, "objectiveIds": list(n.objective_ids)}
+            for n in run.info.nodes
+        ],
+    }
 
 
 # --- deciding ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from sundial.domain.schedules import (
     ScheduleStatus,
 )
 from sundial.service.agents import require_agent, require_agent_spec
+from sundial.service.chains import refuse_if_in_chains
 from sundial.service.filtering import enum_value
 from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
@@ -257,6 +258,7 @@ class ScheduleService:
                 uow, principal, workspace_id, agent_id, schedule_id, for_update=True
             )
             check_etag(current.metadata, etag)
+            refuse_if_in_chains(uow, workspace_id, schedule_id=schedule_id)
             uow.schedules.delete(workspace_id, schedule_id)
             uow.commit()
 

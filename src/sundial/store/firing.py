@@ -109,6 +109,8 @@ def new_objective_row(
     retry_of: str = "",
     available_at: datetime | None = None,
     trace_parent: str | None = None,
+    chain_run_id: str = "",
+    chain_node: str = "",
 ) -> dict[str, Any]:
     """The row of a new objective (spec: initial_message, data and variation_id)."""
     return {
@@ -134,6 +136,8 @@ def new_objective_row(
         "output": None,
         "error": "",
         "trace_parent": trace_parent or None,
+        "chain_run_id": chain_run_id or None,
+        "chain_node": chain_node or None,
         "created_at": now,
         "updated_at": now,
     }

@@ -194,6 +194,10 @@ class ObjectiveRow(Base):
     error: Mapped[str] = mapped_column(String(4096), default="")
     # The W3C traceparent of the span that made it (NULL when the server does not trace).
     trace_parent: Mapped[str | None] = mapped_column(String(55), nullable=True)
+    # The chain run and node it runs (NULL unless a chain made it), so that its end can
+    # find the edges it resolves.
+    chain_run_id: Mapped[str | None] = mapped_column(Id, nullable=True)
+    chain_node: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -214,6 +218,12 @@ class ObjectiveRow(Base):
         # Stats, heatmaps and calendars read a bounded window of fire times (service.insight).
         Index("ix_objectives_workspace_id_created_at", "workspace_id", "created_at"),
         Index("ix_objectives_schedule_id_created_at", "schedule_id", "created_at"),
+        Index(
+            "ix_objectives_chain_run_id",
+            "chain_run_id",
+            sqlite_where=text("chain_run_id IS NOT NULL"),
+            postgresql_where=text("chain_run_id IS NOT NULL"),
+        ),
     )
 
 
@@ -323,3 +333,75 @@ class DeliveryRow(Base):
             postgresql_where=text("next_attempt_at IS NOT NULL"),
         ),
     )
+
+
+class ChainRow(_WorkspaceResource, Base):
+    """A DAG pipeline of agents; the nodes and edges are in the spec document."""
+
+    __tablename__ = "chains"
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    run_count: Mapped[int] = mapped_column(default=0)
+    last_run_id: Mapped[str] = mapped_column(Id, default="")
+
+    __table_args__ = (Index("ix_chains_workspace_id_id", "workspace_id", "id"),)
+
+
+class ChainRunRow(Base):
+    """One start of a chain, with the chain's spec as it was then (`spec`). The request key
+    makes a second start of the same fire or the same TriggerChain request id a no-op."""
+
+    __tablename__ = "chain_runs"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id)
+    workspace_id: Mapped[str] = mapped_column(Id)
+    chain_id: Mapped[str] = mapped_column(Id)
+    profile_id: Mapped[str] = mapped_column(Id)
+    status: Mapped[str] = mapped_column(String(16))
+    trigger_kind: Mapped[str] = mapped_column(String(16))
+    schedule_id: Mapped[str] = mapped_column(Id, default="")
+    scheduled_time: Mapped[datetime]
+    # The fire (`<schedule id>@<nominal time>`) or the TriggerChain request id (or a fresh
+    # id when there is none): unique per chain, so a start is made once.
+    request_key: Mapped[str] = mapped_column(String(192))
+    chain_revision: Mapped[int]
+    # The ChainRunSpec document: the chain's spec snapshot and the trigger's data.
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("chain_id", "request_key", name="uq_chain_runs_request"),
+        Index("ix_chain_runs_workspace_id_id", "workspace_id", "id"),
+        Index("ix_chain_runs_chain_id_id", "chain_id", "id"),
+        # Overlap policies look for a chain's runs in flight.
+        Index("ix_chain_runs_chain_id_status", "chain_id", "status"),
+    )
+
+
+class ChainRunNodeRow(Base):
+    """One node of one run. The primary key (run, node name) is what makes a downstream
+    node start exactly once: its row moves from WAITING once, in the transaction of the
+    upstream objective's end."""
+
+    __tablename__ = "chain_run_nodes"
+
+    chain_run_id: Mapped[str] = mapped_column(ForeignKey("chain_runs.id"), primary_key=True)
+    node_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Position in the chain's nodes, so a run lists them in the chain's order.
+    position: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    # Every objective of the node, first attempt first (retries add).
+    objective_ids: Mapped[list[str]] = mapped_column(JsonColumn, default=list)
+    objective_status: Mapped[str] = mapped_column(String(16), default="UNSPECIFIED")
+    # The node's data once its incoming edges' output mappings applied.
+    data: Mapped[Any] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"), nullable=True
+    )
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    # Run-time errors deciding its start, one per line (ChainRunNode.error).
+    error: Mapped[str] = mapped_column(String(4096), default="")
+    updated_at: Mapped[datetime]

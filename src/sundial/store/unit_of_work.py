@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from sundial.store.database import Database
 from sundial.store.duplicate_keys import duplicate_keys_raised
 from sundial.store.repositories.agents import AgentRepository
+from sundial.store.repositories.chain_runs import ChainRunRepository
+from sundial.store.repositories.chains import ChainRepository
 from sundial.store.repositories.deliveries import DeliveryRepository
 from sundial.store.repositories.dispatch import DispatchRepository
 from sundial.store.repositories.idempotency import IdempotencyRepository
@@ -33,6 +35,8 @@ class UnitOfWork:
     outbox: OutboxRepository
     webhooks: WebhookRepository
     deliveries: DeliveryRepository
+    chains: ChainRepository
+    chain_runs: ChainRunRepository
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._engine = database.writer if write else database.reader
@@ -54,6 +58,8 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.webhooks = WebhookRepository(session)
         self.deliveries = DeliveryRepository(session)
+        self.chains = ChainRepository(session)
+        self.chain_runs = ChainRunRepository(session)
         return self
 
     @property
@@ -92,6 +98,8 @@ class JoinedWork:
     schedules: ScheduleRepository
     objectives: ObjectiveRepository
     outbox: OutboxRepository
+    chains: ChainRepository
+    chain_runs: ChainRunRepository
 
     def __init__(self, connection: Connection) -> None:
         # Joins the connection's transaction: closing the session leaves it as it is.
@@ -103,6 +111,8 @@ class JoinedWork:
         self.schedules = ScheduleRepository(session)
         self.objectives = ObjectiveRepository(session)
         self.outbox = OutboxRepository(session)
+        self.chains = ChainRepository(session)
+        self.chain_runs = ChainRunRepository(session)
         return self
 
     def __exit__(

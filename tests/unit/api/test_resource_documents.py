@@ -39,6 +39,7 @@ FULL_SPEC = {
     "notes": "n",
     "deliveries": [{"webhookId": "whk_1", "format": "WEBHOOK_FORMAT_SLACK_MARKDOWN",
                     "condition": "status == 'FAILED'"}],
+    "chainId": "chain_1",
 }  # fmt: skip
 
 

@@ -8,10 +8,20 @@ from sqlalchemy import ColumnElement, Select, and_, or_
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.listing import FilterOp, FilterTerm, ListQuery
 from sundial.domain.metadata import ResourceMetadata
-from sundial.store.models import AgentRow, DeliveryRow, ObjectiveRow, ScheduleRow, WebhookRow
+from sundial.store.models import (
+    AgentRow,
+    ChainRow,
+    ChainRunRow,
+    DeliveryRow,
+    ObjectiveRow,
+    ScheduleRow,
+    WebhookRow,
+)
 
-ResourceRow = AgentRow | ScheduleRow | WebhookRow
-ListedRow = AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow
+ResourceRow = AgentRow | ScheduleRow | WebhookRow | ChainRow
+ListedRow = (
+    AgentRow | ScheduleRow | ObjectiveRow | WebhookRow | DeliveryRow | ChainRow | ChainRunRow
+)
 S = TypeVar("S", bound=Select[Any])
 
 

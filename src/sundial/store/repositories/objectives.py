@@ -148,6 +148,12 @@ class ObjectiveRepository:
         )
         return bool(typing.cast(Any, result).rowcount)
 
+    def of_chain_run(self, chain_run_id: str) -> dict[str, Objective]:
+        """Every objective of a chain run, by id (its nodes name their attempts' ids)."""
+        statement = select(objectives).where(objectives.c.chain_run_id == chain_run_id)
+        found = (objective_of(row) for row in self._session.execute(statement).mappings())
+        return {objective.metadata.id: objective for objective in found}
+
     def count_in_flight(self, schedule_id: str) -> int:
         return int(
             self._session.execute(
@@ -312,6 +318,8 @@ def objective_of(row: Any) -> Objective:
             schedule_id=row["schedule_id"],
             scheduled_time=row["scheduled_time"],
             trigger_kind=TriggerKind[row["trigger_kind"]],
+            chain_run_id=row["chain_run_id"] or "",
+            chain_node=row["chain_node"] or "",
         ),
         info=ObjectiveInfo(
             status=ObjectiveStatus[row["status"]],
