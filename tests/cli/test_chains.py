@@ -1,6 +1,6 @@
 """`sundial chains ...` against a real server: --node and --edge as the spec's nodes and
-edges, a file as metadata and spec, updates as masks, and errors' exit codes. The run
-commands are tested with the run service (tests/cli/test_chain_runs.py)."""
+edges, a file as metadata and spec, updates as masks, the run commands, and errors' exit
+codes."""
 
 import json
 

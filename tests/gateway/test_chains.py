@@ -1,6 +1,9 @@
-"""ChainService's chain resource over REST: the paths the proto's http rules give it,
-ProtoJSON names (`fromNode`, `outputMapping`), and errors as HTTP statuses naming the path,
-against a real server on both databases."""
+"""ChainService over REST: the paths and custom methods the proto's http rules give chains
+and their runs, ProtoJSON names (`fromNode`, `outputMapping`), errors as HTTP statuses
+naming the path, and the README's example, against a real server on both databases."""
+
+import json
+from pathlib import Path
 
 from google.rpc import code_pb2
 
@@ -102,3 +105,17 @@ def test_trigger_list_get_and_cancel_a_run(rest):
     assert cancelled.json()["info"]["status"] == "CHAIN_RUN_STATUS_CANCELLED"
     assert again.status == 400
     assert again.reason == "CHAIN_RUN_FINISHED"
+
+
+def test_the_readme_example_is_accepted(rest):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("curl -s -X POST $REST/chains -d '") + len(
+        "curl -s -X POST $REST/chains -d '"
+    )
+    body = readme[start : readme.index("}}'", start) + 2]
+    document = json.loads(body.replace("agent_...", rest.create_agent()))
+
+    reply = rest("POST", _chains(rest), document)
+
+    assert reply.status == 200, reply.body
+    assert [e["fromNode"] for e in reply.json()["spec"]["edges"]] == ["fetch", "transform", "fetch"]

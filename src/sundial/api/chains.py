@@ -1,6 +1,5 @@
-"""sundial.v1.ChainService: chains (service/chains.py) and their runs (a ChainRuns, the
-run service of service/chain_runs.py). A server built without the run service answers the
-run methods UNIMPLEMENTED, as the generated base class does."""
+"""sundial.v1.ChainService: chains (service/chains.py) and their runs (a ChainRuns: the run
+service of service/chain_runs.py)."""
 
 import grpc
 from google.protobuf import empty_pb2
@@ -17,9 +16,7 @@ pb = chain_service_pb2
 
 
 class ChainServicer(chain_service_pb2_grpc.ChainServiceServicer):
-    def __init__(
-        self, chains: ChainService, runs: ChainRuns | None, principal: PrincipalResolver
-    ) -> None:
+    def __init__(self, chains: ChainService, runs: ChainRuns, principal: PrincipalResolver) -> None:
         self._chains = chains
         self._runs = runs
         self._principal = principal
@@ -82,8 +79,7 @@ class ChainServicer(chain_service_pb2_grpc.ChainServiceServicer):
     def TriggerChain(
         self, request: pb.TriggerChainRequest, context: grpc.ServicerContext
     ) -> chain_pb2.ChainRun:
-        runs = self._require_runs(context)
-        run = runs.trigger(
+        run = self._runs.trigger(
             self._principal(context),
             request.workspace_id,
             request.chain_id,
@@ -95,8 +91,7 @@ class ChainServicer(chain_service_pb2_grpc.ChainServiceServicer):
     def ListChainRuns(
         self, request: pb.ListChainRunsRequest, context: grpc.ServicerContext
     ) -> pb.ListChainRunsResponse:
-        runs = self._require_runs(context)
-        page = runs.list(
+        page = self._runs.list(
             self._principal(context),
             request.workspace_id,
             request.chain_id,
@@ -110,8 +105,7 @@ class ChainServicer(chain_service_pb2_grpc.ChainServiceServicer):
     def GetChainRun(
         self, request: pb.GetChainRunRequest, context: grpc.ServicerContext
     ) -> chain_pb2.ChainRun:
-        runs = self._require_runs(context)
-        run = runs.get(
+        run = self._runs.get(
             self._principal(context), request.workspace_id, request.chain_id, request.run_id
         )
         return chain_run_to_proto(run)
@@ -119,8 +113,7 @@ class ChainServicer(chain_service_pb2_grpc.ChainServiceServicer):
     def CancelChainRun(
         self, request: pb.CancelChainRunRequest, context: grpc.ServicerContext
     ) -> chain_pb2.ChainRun:
-        runs = self._require_runs(context)
-        run = runs.cancel(
+        run = self._runs.cancel(
             self._principal(context),
             request.workspace_id,
             request.chain_id,
@@ -128,11 +121,6 @@ class ChainServicer(chain_service_pb2_grpc.ChainServiceServicer):
             reason=request.reason,
         )
         return chain_run_to_proto(run)
-
-    def _require_runs(self, context: grpc.ServicerContext) -> ChainRuns:
-        if self._runs is None:
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this server does not run chains")
-        return self._runs
 
 
 def chain_to_proto(chain: Chain) -> chain_pb2.Chain:

@@ -104,8 +104,7 @@ class Services:
     comparisons: ComparisonService
     webhooks: WebhookResourceService
     chains: ChainService
-    # None: the run methods of ChainService answer UNIMPLEMENTED.
-    chain_runs: ChainRuns | None = None
+    chain_runs: ChainRuns
 
 
 @dataclass(frozen=True, slots=True)
