@@ -104,8 +104,9 @@ class ChainSteps:
     # --- starting a run -------------------------------------------------------------------
 
     def start(self, work: ChainWork, chain: Chain, start: RunStart, now: datetime) -> StepReport:
-        """Starts a run of `chain` (locked by the caller, or locked here) unless its overlap
-        policy says no, or a run with this request key exists (then that run's id)."""
+        """Starts a run of `chain` (whose row the caller locked, so that two starts decide
+        its overlap policy one after the other) unless the policy says no; a start whose
+        request key made a run already gives that run's id and changes nothing."""
         report = StepReport(outbox=OutboxReport())
         chain_id = chain.metadata.id
         existing = work.chain_runs.find_by_request(chain_id, start.request_key)
@@ -116,13 +117,6 @@ class ChainSteps:
         in_flight = work.chain_runs.in_flight_ids(chain_id)
         if in_flight and policy in (OverlapPolicy.UNSPECIFIED, OverlapPolicy.SKIP):
             report.skipped_reason = f"run {in_flight[-1]} of the chain is still running"
-            return report
-        if in_flight and policy in (OverlapPolicy.BUFFER_ONE, OverlapPolicy.BUFFER_ALL):
-            # Chains do not queue runs; a chain written before that was refused skips.
-            report.skipped_reason = (
-                f"run {in_flight[-1]} of the chain is still running, and chains do not "
-                f"buffer runs ({policy.name})"
-            )
             return report
         if in_flight and policy is OverlapPolicy.CANCEL_OTHER:
             for other in in_flight:
