@@ -464,7 +464,9 @@ def test_a_retry_and_a_redelivery_carry_the_id_and_a_disabled_webhook_waits(serv
     agent = api.agent("flaky-target").metadata.id
     schedule = api.schedule(agent, "s")
     # Retry-After keeps the failed attempt visible for 3 s (jitter may wait up to 10 s).
-    receiver.reply("/flaky", status=503, headers={"Retry-After": "3"}, then=Reply(status=204))
+    receiver.reply(
+        "/flaky", status=503, headers={"Retry-After": "3"}, then=Reply(status=204, body=b"")
+    )
     webhook = api.webhook(
         "flaky", receiver.url("/flaky"), E.EVENT_TYPE_OBJECTIVE_SUCCEEDED, agent_ids=(agent,)
     )
@@ -540,7 +542,8 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime.now(UTC).replace(microsecond=0))
+    # On a whole minute, so a minutely schedule fires exactly when the test moves it there.
+    return FakeClock(datetime.now(UTC).replace(second=0, microsecond=0))
 
 
 @dataclass
