@@ -438,7 +438,7 @@ def test_results_go_where_their_conditions_hold_as_json_or_slack(served, receive
     )
 
     objective = api.finish_one(
-        agent, schedule, {"price_change_pct": 0.07, "summary": "ACME up *7%*"}
+        agent, schedule, {"price_change_pct": 0.07, "summary": "ACME up *7%* <b>"}
     )
 
     [json_request] = _eventually(lambda: _on(receiver, "/result"))
@@ -448,7 +448,12 @@ def test_results_go_where_their_conditions_hold_as_json_or_slack(served, receive
     assert body["data"]["objective"]["info"]["output"]["price_change_pct"] == 0.07
     [slack_request] = _eventually(lambda: _on(receiver, "/slack"))
     message = _verified(slack.info.secret, slack_request)
-    assert "ACME up *7%*" in str(message)
+    assert list(message) == ["text"]
+    lines = message["text"].split("\n")
+    assert lines[0] == "*Objective SUCCEEDED*"
+    assert f"schedule *prices* (`{schedule}`), agent *quotes* (`{agent}`)" in lines
+    assert "*price_change_pct*: 0.07" in lines
+    assert "*summary*: ACME up *7%* &lt;b&gt;" in lines
     # A false condition writes no delivery at all; the true ones were each sent once.
     assert api.deliveries(never.metadata.id) == []
     assert _on(receiver, "/never") == []
