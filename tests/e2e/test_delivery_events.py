@@ -6,9 +6,10 @@ Two servers, both the real gRPC API and a real local HTTP receiver
 - One `sundial serve` process for the module (real clock, `--allow-private-webhook-targets`),
   its engine role firing, pushing and dispatching by itself: every event type an objective or
   a schedule causes (succeeded, failed, cancelled, timed out by a PUSH target that hangs,
-  auto-paused, fire skipped, schedule finished), result deliveries with a true and a false
-  condition and in Slack format, a retry carrying the same `webhook-id`, redeliver, and
-  disable then enable. Waits poll with a bounded deadline.
+  auto-paused, fire skipped, schedule finished), result deliveries with a true, a false and
+  an undecidable condition and in Slack format, an agent's default deliveries, a retry
+  carrying the same `webhook-id`, redeliver, and disable then enable. Waits poll with a
+  bounded deadline.
 - The in-process `SundialServer` of tests/support/servers.py on a FakeClock (api role only:
   the test runs the firing pass and the dispatcher itself), for what needs the clock moved:
   missed fires, the dead letter after the 24 h retry window, the webhook disabled after days
@@ -188,7 +189,7 @@ class Api:
         return list(
             self.webhooks.ListDeliveries(
                 webhook_service_pb2.ListDeliveriesRequest(
-                    workspace_id=self.workspace, webhook_id=webhook_id
+                    workspace_id=self.workspace, webhook_id=webhook_id, page_size=1000
                 ),
                 timeout=RPC_TIMEOUT,
             ).deliveries
@@ -376,6 +377,13 @@ def test_every_ending_of_objectives_and_schedules_is_announced_signed(served, re
         return seen if expected <= seen else set()
 
     seen = _eventually(announced)
+    # The skips would go on every second, for the module's other tests to wade through.
+    api.schedules.PauseAgentSchedule(
+        agent_schedule_service_pb2.PauseAgentScheduleRequest(
+            workspace_id=api.workspace, agent_id=worker, schedule_id=skipping
+        ),
+        timeout=RPC_TIMEOUT,
+    )
     assert {kind for kind, _ in seen} == {
         "objective.succeeded",
         "objective.failed",
@@ -423,6 +431,7 @@ def test_results_go_where_their_conditions_hold_as_json_or_slack(served, receive
     result = api.webhook("result", receiver.url("/result"))
     never = api.webhook("never", receiver.url("/never"))
     slack = api.webhook("slack", receiver.url("/slack"))
+    undecidable = api.webhook("undecidable", receiver.url("/undecidable"))
     schedule = api.schedule(
         agent,
         "prices",
@@ -434,6 +443,8 @@ def test_results_go_where_their_conditions_hold_as_json_or_slack(served, receive
                 webhook_id=never.metadata.id, condition="output.price_change_pct > 0.5"
             ),
             E.ResultDelivery(webhook_id=slack.metadata.id, format=E.WEBHOOK_FORMAT_SLACK_MARKDOWN),
+            # Type-checks (output is dynamic) but the output has no `volume`.
+            E.ResultDelivery(webhook_id=undecidable.metadata.id, condition="output.volume > 10"),
         ],
     )
 
@@ -461,6 +472,36 @@ def test_results_go_where_their_conditions_hold_as_json_or_slack(served, receive
     assert delivered.spec.result
     assert delivered.spec.objective_id == objective
     assert delivered.metadata.id == json_request.headers["webhook-id"]
+    # A condition that fails at run time says why on a delivery that is never sent.
+    [undecided] = api.deliveries(undecidable.metadata.id)
+    assert undecided.info.status == Delivered.DELIVERY_STATUS_CONDITION_ERROR
+    assert undecided.info.last_error.startswith("condition: ")
+    assert "volume" in undecided.info.last_error
+    assert _on(receiver, "/undecidable") == []
+
+
+@pytest.mark.slow
+def test_a_schedule_naming_no_deliveries_delivers_to_its_agents(served, receiver):
+    api = served
+    webhook = api.webhook("agent-default", receiver.url("/agent-default"))
+    agent = api.agent(
+        "defaulted",
+        deliveries=[
+            E.ResultDelivery(webhook_id=webhook.metadata.id, condition='status == "FAILED"')
+        ],
+    ).metadata.id
+    schedule = api.schedule(agent, "plain")
+    api.finish_one(agent, schedule)  # succeeded: the agent's condition is false
+    failing = api.trigger(agent, schedule)
+    assert api.claim(agent) == [failing]
+    api.fail(agent, failing)
+
+    [request] = _eventually(lambda: _on(receiver, "/agent-default"))
+    body = _verified(webhook.info.secret, request)
+    assert body["data"]["objective"]["metadata"]["id"] == failing
+    assert body["data"]["objective"]["info"]["error"] == "disk full"
+    [delivery] = api.deliveries(webhook.metadata.id)
+    assert delivery.spec.objective_id == failing
 
 
 @pytest.mark.slow
