@@ -510,9 +510,7 @@ def test_a_retry_and_a_redelivery_carry_the_id_and_a_disabled_webhook_waits(serv
     agent = api.agent("flaky-target").metadata.id
     schedule = api.schedule(agent, "s")
     # Retry-After keeps the failed attempt visible for 3 s (jitter may wait up to 10 s).
-    receiver.reply(
-        "/flaky", status=503, headers={"Retry-After": "3"}, then=Reply(status=204, body=b"")
-    )
+    receiver.reply("/flaky", status=503, headers={"Retry-After": "3"}, then=Reply(status=204))
     webhook = api.webhook(
         "flaky", receiver.url("/flaky"), E.EVENT_TYPE_OBJECTIVE_SUCCEEDED, agent_ids=(agent,)
     )
