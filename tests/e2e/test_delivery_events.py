@@ -6,7 +6,8 @@ Two servers, both the real gRPC API and a real local HTTP receiver
 - One `sundial serve` process for the module (real clock, `--allow-private-webhook-targets`),
   its engine role firing, pushing and dispatching by itself: every event type an objective or
   a schedule causes (succeeded, failed, cancelled, timed out by a PUSH target that hangs,
-  auto-paused, fire skipped, schedule finished), result deliveries with a true, a false and
+  auto-paused, fire skipped, schedule finished), an event webhook's schedule filter and
+  condition, result deliveries with a true, a false and
   an undecidable condition and in Slack format, an agent's default deliveries, a retry
   carrying the same `webhook-id`, redeliver, and disable then enable. Waits poll with a
   bounded deadline.
@@ -90,12 +91,12 @@ class Api:
             webhook_service_pb2_grpc.WebhookServiceStub(channel),
         )
 
-    def webhook(self, name: str, url: str, *events: int, agent_ids: tuple[str, ...] = ()) -> Any:
+    def webhook(self, name: str, url: str, *events: int, **spec: Any) -> Any:
         return self.webhooks.CreateWebhook(
             webhook_service_pb2.CreateWebhookRequest(
                 workspace_id=self.workspace,
                 metadata=metadata_pb2.CreateResourceMetadata(name=name),
-                spec=E.WebhookSpec(url=url, event_types=events, agent_ids=agent_ids),
+                spec=E.WebhookSpec(url=url, event_types=events, **spec),
             ),
             timeout=RPC_TIMEOUT,
         )
@@ -332,6 +333,15 @@ def test_every_ending_of_objectives_and_schedules_is_announced_signed(served, re
     )
 
     manual = api.schedule(worker, "manual")
+    # Filtered to one schedule, and of its endings the condition keeps the failure.
+    picky = api.webhook(
+        "picky",
+        receiver.url("/picky"),
+        E.EVENT_TYPE_OBJECTIVE_SUCCEEDED,
+        E.EVENT_TYPE_OBJECTIVE_FAILED,
+        schedule_ids=[manual],
+        condition='type == "objective.failed"',
+    )
     succeeded, failed, cancelled = (api.trigger(worker, manual) for _ in range(3))
     assert sorted(api.claim(worker, 3)) == sorted([succeeded, failed, cancelled])
     api.complete(worker, succeeded, {"rows": 3})
@@ -399,8 +409,15 @@ def test_every_ending_of_objectives_and_schedules_is_announced_signed(served, re
     assert ending["data"]["objective"]["info"]["output"] == {"rows": 3}
     timed_out = next(b for b in bodies if b["type"] == "objective.timed_out")
     assert timed_out["data"]["objective"]["info"]["error"] == "push: no response within 1 s"
+    paused = next(b for b in bodies if b["type"] == "schedule.auto_paused")
+    assert paused["data"]["schedule"] == {"id": fragile, "name": "fragile", "agentId": worker}
+    assert broke in paused["data"]["reason"]
     skipped = next(b for b in bodies if b["type"] == "fire.skipped")
     assert skipped["data"]["reason"] == "previous objective still in flight"
+    [picked] = api.deliveries(picky.metadata.id)
+    assert picked.spec.objective_id == failed
+    [request] = _eventually(lambda: _on(receiver, "/picky"))
+    assert _verified(picky.info.secret, request)["type"] == "objective.failed"
     # Each request is one delivery the API lists, sent once (nothing here failed).
     ids = [r.headers["webhook-id"] for r in _on(receiver, "/events")]
     listed = {d.metadata.id: d for d in api.deliveries(webhook.metadata.id)}
