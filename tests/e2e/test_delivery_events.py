@@ -732,12 +732,20 @@ def test_without_the_allow_flag_private_targets_are_refused_when_written_and_whe
 ):
     with _in_process(sqlite_url, clock, allow_private=False) as guarded:
         api = guarded.api
-        for url in (receiver.url("/hook"), f"https://127.0.0.1:{receiver.port}/hook"):
+        refusals = {
+            receiver.url("/hook"): "the scheme must be https",
+            f"https://127.0.0.1:{receiver.port}/hook": "loopback",
+            f"https://[::1]:{receiver.port}/hook": "loopback",
+            "https://10.1.2.3/hook": "private",
+            "https://169.254.169.254/latest/meta-data": "metadata",
+        }
+        for url, why in refusals.items():
             with pytest.raises(grpc.RpcError) as caught:
                 api.webhook("private", url, E.EVENT_TYPE_OBJECTIVE_SUCCEEDED)
             refused = failure_of(caught.value)
             assert refused.code == grpc.StatusCode.INVALID_ARGUMENT
             assert list(refused.violations) == ["spec.url"]
+            assert why in refused.violations["spec.url"], url
         for host in ("127.0.0.1", "localhost"):
             with pytest.raises(grpc.RpcError) as caught:
                 api.agent(
