@@ -74,12 +74,17 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             try:
                 if reply.hold is not None:
                     reply.hold.wait(timeout=30)
+                # A 204 or 304 has no body (RFC 9110): a client reads none, so bytes sent
+                # anyway would be taken for the next response on the kept-alive connection.
+                bodiless = reply.status in (204, 304)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
+                if not bodiless:
+                    self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if not bodiless:
+                    self.wfile.write(reply.body)
             except OSError:
                 pass  # the client gave up (timeout, body cap): nothing to answer
             finally:
