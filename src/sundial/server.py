@@ -192,6 +192,14 @@ class SundialServer:
         if self.database.dialect == "postgresql":
             self._notifications = PostgresNotifications(self.database)
             self.notifier.add_publisher(self._publish)
+        self.chains = ChainService(self.database, self.clock)
+        self.chain_runs = ChainRunService(
+            self.database,
+            self.clock,
+            self.notifier,
+            steps=ChainSteps(self.outbox),
+            metrics=self.metrics,
+        )
         gateway_token = secrets.token_urlsafe(32)
         self._grpc = GrpcServer(
             services=Services(
@@ -207,14 +215,8 @@ class SundialServer:
                 fire_views=FireViewService(self.database, self.clock, self.schedules),
                 comparisons=ComparisonService(self.database),
                 webhooks=self.webhooks,
-                chains=ChainService(self.database, self.clock),
-                chain_runs=ChainRunService(
-                    self.database,
-                    self.clock,
-                    self.notifier,
-                    steps=ChainSteps(self.outbox),
-                    metrics=self.metrics,
-                ),
+                chains=self.chains,
+                chain_runs=self.chain_runs,
             ),
             security=Security(
                 authenticator=self.authenticator,

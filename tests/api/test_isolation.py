@@ -28,6 +28,7 @@ from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Permission, Role
 from sundial.domain.schedules import AgentScheduleSpec, ScheduleInterval, ScheduleRules
 from sundial.domain.tenancy import ApiKeySpec, ProfileSpec
+from sundial.domain.chains import ChainNode, ChainSpec
 from sundial.domain.webhooks import WebhookSpec
 from sundial.server import SundialServer
 from sundial.service.tokens import JwtSettings
@@ -168,6 +169,16 @@ def _populate(server: SundialServer, issuer: TokenIssuer, clock: FakeClock) -> W
         MetadataInput(name=f"{VICTIM}-webhook"),
         WebhookSpec(url=f"https://hooks.example.com/{VICTIM}"),
     )
+    chain = server.chains.create(
+        system,
+        workspace,
+        MetadataInput(name=f"{VICTIM}-chain"),
+        ChainSpec(
+            nodes=(ChainNode(name="only", agent_id=agent.metadata.id, initial_message=VICTIM),),
+            description=VICTIM,
+        ),
+    )
+    run = server.chain_runs.trigger(system, workspace, chain.metadata.id)
     delivery_id = insert_delivery(
         server.database,
         account_id=account,
@@ -233,6 +244,8 @@ def _populate(server: SundialServer, issuer: TokenIssuer, clock: FakeClock) -> W
         "worker_id": "matrix-worker",
         "webhook_id": webhook.metadata.id,
         "delivery_id": delivery_id,
+        "chain_id": chain.metadata.id,
+        "run_id": run.metadata.id,
     }
     return World(server, ids, credentials)
 

@@ -29,7 +29,7 @@ from sundial.service.validation import (
     check_schedule_spec,
 )
 from sundial.store.repositories.schedules import NextFire
-from sundial.timing import CompiledSchedule, Fire, compile_schedule
+from sundial.timing import CompiledSchedule, Fire, compile_schedule, describe_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,7 @@ def draft_schedule(
                 tuple(f.at for f in fires) if future is not None and next_fire.nominal else ()
             ),
             remaining_fires=spec.max_fires if spec.max_fires > 0 else None,
+            description=describe_rules(spec.schedule) if rules_error is None else "",
         ),
     )
     return Draft(schedule, next_fire, tuple(violations.items), rules_error, has_fire=bool(fires))
