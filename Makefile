@@ -13,7 +13,7 @@ HTTP_ADDRESS ?= 127.0.0.1:8080
 
 OPENAPI := openapi/sundial.openapi.json
 
-.PHONY: install run test lint gen check-gen openapi check-openapi lint-openapi clean
+.PHONY: install run test browser lint gen check-gen openapi check-openapi lint-openapi clean
 
 install: $(STAMP) $(BUF)
 
@@ -32,8 +32,13 @@ run: $(STAMP)
 	$(VENV)/bin/sundial serve --database-url '$(DATABASE_URL)' --grpc-address '$(GRPC_ADDRESS)' \
 	  --http-address '$(HTTP_ADDRESS)'
 
-test: $(STAMP)
+test: $(STAMP) $(BUF) browser
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# The headless Chromium and chromedriver that tests/browser drive (Debian's packages), and
+# axe-core (node_modules, by npm ci) that they inject.
+browser:
+	scripts/browser.sh
 
 lint: $(STAMP) $(BUF) build/buf-deps
 	$(VENV)/bin/ruff check src tests bench migrations
