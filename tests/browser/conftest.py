@@ -50,12 +50,23 @@ LOAD_AGENT = "load"
 WORK_AGENT = "assistant"
 # What the worker's completed objectives carry, for the run page to pretty-print.
 OUTPUT_SUMMARY = "the day, summarized"
+FAILED = pytest.StashKey[bool]()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     shots = sorted(SCREENSHOTS.glob("*.png")) if SCREENSHOTS.is_dir() else []
     if shots:
         terminalreporter.write_line(f"console screenshots ({len(shots)}): {SCREENSHOTS}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # Kept on the item, so a fixture's teardown can tell whether its test failed.
+    report = yield
+    item.stash.setdefault(FAILED, False)
+    if report.failed:
+        item.stash[FAILED] = True
+    return report
 
 
 def _require(path: Path, what: str) -> None:

@@ -25,7 +25,7 @@ from sundial.v1 import (
     objective_service_pb2_grpc,
 )
 from tests.api.schedule_requests import create_request, schedule_spec
-from tests.browser.conftest import LOAD_SCHEDULES, OUTPUT_SUMMARY, Console
+from tests.browser.conftest import FAILED, LOAD_SCHEDULES, OUTPUT_SUMMARY, Console
 from tests.browser.pages import ConsolePage
 from tests.support.auth import ADMIN_SECRET
 
@@ -89,9 +89,15 @@ def api(console: Console) -> Iterator[Api]:
 
 
 @pytest.fixture
-def page(browser: WebDriver, console: Console, screenshots: Path) -> ConsolePage:
+def page(
+    request: pytest.FixtureRequest, browser: WebDriver, console: Console, screenshots: Path
+) -> Iterator[ConsolePage]:
     browser.set_window_size(1280, 900)
-    return ConsolePage(browser, console, screenshots)
+    console_page = ConsolePage(browser, console, screenshots)
+    yield console_page
+    if request.node.stash.get(FAILED, False):
+        # What the page showed when the test gave up: the first thing to look at.
+        console_page.shoot(f"failed-{request.node.name}")
 
 
 def _status(schedule: sp.AgentSchedule) -> int:
