@@ -51,6 +51,7 @@ WORK_AGENT = "assistant"
 # What the worker's completed objectives carry, for the run page to pretty-print.
 OUTPUT_SUMMARY = "the day, summarized"
 FAILED = pytest.StashKey[bool]()
+WORKER = "console-test"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -132,7 +133,7 @@ class Worker:
     """Claims the agent's objectives and completes each with an output, on a thread."""
 
     def __init__(self, address: str, workspace_id: str, agent_id: str) -> None:
-        self._ids = {"workspace_id": workspace_id, "agent_id": agent_id}
+        self._ids = {"workspace_id": workspace_id, "agent_id": agent_id, "worker_id": WORKER}
         self._address = address
         self._stop = threading.Event()
         self.completed: list[str] = []
@@ -161,7 +162,6 @@ class Worker:
         claimed = stub.ClaimObjectives(
             objective_service_pb2.ClaimObjectivesRequest(
                 **self._ids,
-                worker_id="console-test",
                 max_objectives=10,
                 wait=duration_pb2.Duration(seconds=1),
                 lease_duration=duration_pb2.Duration(seconds=60),
