@@ -160,22 +160,21 @@ def test_a_schedule_is_paused_resumed_and_triggered_and_its_run_completes_with_o
     page.open(f"schedules/{schedule.metadata.id}?agent={console.agent_id}")
     page.heading("steered")
 
+    page.fill("Pause reason", "maintenance window")
     page.click("Pause")
-    page.wait("the pause's reason", lambda _: page.control("Reason"))
-    page.fill("Reason", "maintenance window")
-    page.click("Pause schedule")
-    page.status("Paused")
+    page.status("Paused steered")
     page.button("Resume")
-    assert _status(api.schedule(schedule.metadata.id)) == sp.AGENT_SCHEDULE_STATUS_PAUSED
-    assert api.schedule(schedule.metadata.id).info.pause_reason == "maintenance window"
+    paused = api.schedule(schedule.metadata.id)
+    assert _status(paused) == sp.AGENT_SCHEDULE_STATUS_PAUSED
+    assert paused.info.pause_reason == "maintenance window"
 
     page.click("Resume")
-    page.status("Resumed")
+    page.status("Resumed steered")
     page.button("Pause")
     assert _status(api.schedule(schedule.metadata.id)) == sp.AGENT_SCHEDULE_STATUS_ACTIVE
 
     page.click("Trigger")
-    page.status("Triggered")
+    page.status("Triggered steered")
     # The worker thread completes the run; the page shows it once it reloads its runs.
     runs = page.wait("the triggered run", lambda _: api.runs(schedule.metadata.id) or None)
     run_id = runs[0].metadata.id
@@ -296,7 +295,8 @@ def test_each_page_has_no_serious_or_critical_accessibility_violation(
             pb.TriggerAgentScheduleRequest(**api.ids(), schedule_id=schedule.metadata.id),
             timeout=10,
         )
-        route, heading = f"runs/{objective.metadata.id}", f"Run {objective.metadata.id}"
+        run_id = objective.metadata.id
+        route, heading = f"runs/{run_id}?agent={console.agent_id}", f"Run {run_id}"
     elif which == "sign-in":
         page.click("Sign out")
     if which != "sign-in":
