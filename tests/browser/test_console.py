@@ -208,22 +208,34 @@ def test_a_schedule_page_draws_the_heatmap_and_the_calendar(
     page.open(f"schedules/{schedule.metadata.id}?agent={console.agent_id}")
     page.heading("drawn")
 
-    heatmap = page.testid("heatmap")
-    # 24 hours by 7 days: 168 cells, each with an accessible count.
-    page.wait(
-        "the heatmap's cells", lambda _: len(heatmap.find_elements(By.CSS_SELECTOR, "td")) == 168
-    )
-    calendar = page.testid("calendar")
-    # An hourly schedule fires on every day of the month shown.
-    page.wait(
-        "fires on the calendar",
-        lambda _: calendar.find_elements(By.CSS_SELECTOR, "[data-fires]") or None,
-    )
+    heatmap = page.testid("schedule-heatmap")
+    # 7 days by 24 hours, each cell a count of the next fires; an hourly schedule (in UTC)
+    # fires in every hour of every weekday.
+    cells = heatmap.find_elements(By.CSS_SELECTOR, "tbody td")
+    assert len(cells) == 7 * 24
+    assert all(int(cell.text) > 0 for cell in cells)
+    calendar = page.testid("schedule-calendar")
+    page.wait("this month's fires", lambda _: calendar.find_elements(By.CSS_SELECTOR, ".count"))
+
+    # Next month is all future: every one of its days has its 24 fires.
+    page.click("Next")
+
+    page.wait("next month's full days", lambda _: _full_days(page) >= 28)
+    page.shoot("schedule-heatmap-calendar")
+
     page.click("Week")
+
     page.wait(
         "the week view",
-        lambda _: len(page.testid("calendar").find_elements(By.CSS_SELECTOR, "[data-day]")) == 7,
+        lambda _: (
+            len(page.testid("schedule-calendar").find_elements(By.CSS_SELECTOR, "[data-day]")) == 7
+        ),
     )
+
+
+def _full_days(page: ConsolePage) -> int:
+    counts = page.testid("schedule-calendar").find_elements(By.CSS_SELECTOR, "[data-day] .count")
+    return sum(1 for count in counts if count.text == "24 fires")
 
 
 def test_three_schedules_are_paused_at_once_from_the_list(
