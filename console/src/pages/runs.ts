@@ -202,7 +202,7 @@ export async function comparePage(page: HTMLElement, route: Route): Promise<void
     query: { objectiveIds: ids },
   });
   const compared = answer.objectives ?? [];
-  const headers = ["", ...compared.map((item) => item.objectiveId)];
+  const headers = ["Field", ...compared.map((item) => item.objectiveId)];
   const row = (label: string, values: (string | HTMLElement)[]): (string | HTMLElement)[] => [h("strong", {}, label), ...values];
   replace(
     page,

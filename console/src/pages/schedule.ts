@@ -5,7 +5,7 @@
 import { ApiError, call, ws } from "../api";
 import { announce, go, link, type Route } from "../app";
 import { fireCalendar } from "../calendar";
-import { button, definitions, field, h, replace, section, table } from "../dom";
+import { button, definitions, field, h, replace, scrollArea, section, table } from "../dom";
 import { scheduleEditor } from "../editor";
 import { showErrors, type FieldTargets } from "../field_errors";
 import {
@@ -118,9 +118,8 @@ async function statsSection(path: string): Promise<HTMLElement> {
     const fires = stats.windowFires ?? {};
     return section(
       "Counters",
-      h(
-        "div",
-        { class: "table-wrap" },
+      scrollArea(
+        "Runs today and over the last 7 days",
         h(
           "table",
           { "data-testid": "schedule-stats" },
