@@ -18,12 +18,21 @@ const NAVIGATION: [string, string][] = [
 ];
 
 let statusRegion: HTMLElement | null = null;
+// A message outlives the one navigation that follows it ("Created …" on the new page),
+// not the next.
+let freshMessage = false;
 
 /** Tells screen readers (and the eye) what just happened: "Paused 3 schedules". */
 export function announce(message: string, tone: "info" | "error" = "info"): void {
   if (!statusRegion) return;
   statusRegion.className = `status status-${tone}`;
   statusRegion.textContent = message;
+  freshMessage = true;
+}
+
+function ageMessage(): void {
+  if (!freshMessage && statusRegion) statusRegion.textContent = "";
+  freshMessage = false;
 }
 
 export function parseHash(hash: string): Route {
@@ -80,6 +89,7 @@ export function startApp(root: HTMLElement, resolve: (route: Route) => Page): vo
       if (current) anchor.setAttribute("aria-current", "page");
       else anchor.removeAttribute("aria-current");
     }
+    ageMessage();
     rendering += 1;
     const mine = rendering;
     const page = h("div", { class: "page" });
@@ -92,7 +102,14 @@ export function startApp(root: HTMLElement, resolve: (route: Route) => Page): vo
     if (mine !== rendering) return;
     replace(main, page);
     const heading = page.querySelector("h1");
-    if (heading) document.title = `${heading.textContent} · Sundial console`;
+    if (heading) {
+      document.title = `${heading.textContent} · Sundial console`;
+      // After a navigation (not the first load), a screen reader starts at the new page.
+      if (mine > 1) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: false });
+      }
+    }
   };
   window.addEventListener("hashchange", () => void render());
   void render();

@@ -245,6 +245,8 @@ function specSection(schedule: Schedule): HTMLElement {
   return section(
     "Specification",
     definitions([
+      ["In words", schedule.info.description || "—"],
+      ["Time zone", rules.timezone || "UTC"],
       ["Cron", rules.cronExpressions?.join("; ") || "—"],
       ["Intervals", rules.intervals?.map((item) => `every ${item.every}${item.offset ? ` offset ${item.offset}` : ""}`).join("; ") || "—"],
       ["Calendars", rules.calendars?.length ? `${rules.calendars.length} calendar rule(s)` : "—"],
