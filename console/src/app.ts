@@ -57,7 +57,8 @@ export function startApp(root: HTMLElement, resolve: (route: Route) => Page): vo
     endSession();
     go("#/sign-in");
   });
-  const header = h("header", { class: "top" }, h("p", { class: "brand" }, link("#/schedules", "Sundial")), nav, who, signOut);
+  const switchWorkspace = link("#/sign-in", "Switch workspace", { class: "switch" });
+  const header = h("header", { class: "top" }, h("p", { class: "brand" }, link("#/schedules", "Sundial")), nav, who, switchWorkspace, signOut);
   const main = h("main", { id: "main", tabindex: "-1" });
   statusRegion = h("div", { role: "status", "aria-live": "polite", class: "status" });
   replace(root, header, statusRegion, main);
@@ -83,6 +84,8 @@ export function startApp(root: HTMLElement, resolve: (route: Route) => Page): vo
     const signedIn = Boolean(session);
     nav.hidden = !signedIn;
     signOut.hidden = !signedIn;
+    switchWorkspace.hidden = !signedIn;
+    if (session) switchWorkspace.href = `#/sign-in?workspace=${encodeURIComponent(session.workspace)}`;
     who.textContent = session ? `Workspace ${session.workspace}` : "";
     for (const anchor of nav.querySelectorAll("a")) {
       const current = anchor.getAttribute("href") === `#/${route.path[0]}`;
