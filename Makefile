@@ -16,7 +16,7 @@ HTTP_ADDRESS ?= 127.0.0.1:8080
 OPENAPI := openapi/sundial.openapi.json
 
 .PHONY: install run test browser lint gen check-gen openapi check-openapi lint-openapi console \
-  check-console clean
+  check-console test-console clean
 
 install: $(STAMP) $(BUF)
 
@@ -90,6 +90,11 @@ check-console: $(BUF)
 	  if diff -r -q $(CONSOLE) $$tmp >/dev/null; then echo "$(CONSOLE) is up to date"; rm -rf $$tmp; \
 	  else diff -r -q $(CONSOLE) $$tmp | head -20; rm -rf $$tmp; \
 	    echo "$(CONSOLE) is stale: run 'make console' and commit"; exit 1; fi
+
+# The console's unit tests (tests/console/*.test.ts) under Node's test runner; the pages
+# themselves are tested in a real browser by the Python suite.
+test-console: $(BUF)
+	node scripts/test-console.mjs
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache

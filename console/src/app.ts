@@ -18,12 +18,21 @@ const NAVIGATION: [string, string][] = [
 ];
 
 let statusRegion: HTMLElement | null = null;
+// A message outlives the one navigation that follows it ("Created …" on the new page),
+// not the next.
+let freshMessage = false;
 
 /** Tells screen readers (and the eye) what just happened: "Paused 3 schedules". */
 export function announce(message: string, tone: "info" | "error" = "info"): void {
   if (!statusRegion) return;
   statusRegion.className = `status status-${tone}`;
   statusRegion.textContent = message;
+  freshMessage = true;
+}
+
+function ageMessage(): void {
+  if (!freshMessage && statusRegion) statusRegion.textContent = "";
+  freshMessage = false;
 }
 
 export function parseHash(hash: string): Route {
@@ -48,7 +57,8 @@ export function startApp(root: HTMLElement, resolve: (route: Route) => Page): vo
     endSession();
     go("#/sign-in");
   });
-  const header = h("header", { class: "top" }, h("p", { class: "brand" }, link("#/schedules", "Sundial")), nav, who, signOut);
+  const switchWorkspace = link("#/sign-in", "Switch workspace", { class: "switch" });
+  const header = h("header", { class: "top" }, h("p", { class: "brand" }, link("#/schedules", "Sundial")), nav, who, switchWorkspace, signOut);
   const main = h("main", { id: "main", tabindex: "-1" });
   statusRegion = h("div", { role: "status", "aria-live": "polite", class: "status" });
   replace(root, header, statusRegion, main);
@@ -74,12 +84,15 @@ export function startApp(root: HTMLElement, resolve: (route: Route) => Page): vo
     const signedIn = Boolean(session);
     nav.hidden = !signedIn;
     signOut.hidden = !signedIn;
+    switchWorkspace.hidden = !signedIn;
+    if (session) switchWorkspace.href = `#/sign-in?workspace=${encodeURIComponent(session.workspace)}`;
     who.textContent = session ? `Workspace ${session.workspace}` : "";
     for (const anchor of nav.querySelectorAll("a")) {
       const current = anchor.getAttribute("href") === `#/${route.path[0]}`;
       if (current) anchor.setAttribute("aria-current", "page");
       else anchor.removeAttribute("aria-current");
     }
+    ageMessage();
     rendering += 1;
     const mine = rendering;
     const page = h("div", { class: "page" });
@@ -92,7 +105,14 @@ export function startApp(root: HTMLElement, resolve: (route: Route) => Page): vo
     if (mine !== rendering) return;
     replace(main, page);
     const heading = page.querySelector("h1");
-    if (heading) document.title = `${heading.textContent} · Sundial console`;
+    if (heading) {
+      document.title = `${heading.textContent} · Sundial console`;
+      // After a navigation (not the first load), a screen reader starts at the new page.
+      if (mine > 1) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: false });
+      }
+    }
   };
   window.addEventListener("hashchange", () => void render());
   void render();

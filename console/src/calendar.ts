@@ -1,6 +1,6 @@
 // Fires on a month or a week, in a zone, with DST days marked: a table (a grid of weeks
 // with real column headers) so that screen readers read day by day.
-import { button, h, replace } from "./dom";
+import { button, h, replace, scrollArea } from "./dom";
 import { addDays, dayKey, isDstDay, startOfDay, validZone, weekday } from "./zones";
 
 export interface CalendarItem {
@@ -88,9 +88,8 @@ export function fireCalendar(zone: string, load: CalendarLoader, testId = "calen
     }
     replace(
       body,
-      h(
-        "div",
-        { class: "table-wrap" },
+      scrollArea(
+        `Calendar, ${heading.textContent}`,
         h(
           "table",
           { class: `calendar calendar-${view}`, "data-testid": testId },

@@ -66,10 +66,14 @@ export function button(text: string, onclick: (event: MouseEvent) => void, attrs
   return h("button", { type: "button", onclick, ...attrs }, text);
 }
 
+/** A region that scrolls sideways on a phone: focusable, so a keyboard can scroll it. */
+export function scrollArea(label: string, content: HTMLElement): HTMLDivElement {
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": label }, content);
+}
+
 export function table(caption: string, headers: string[], rows: Child[][], attrs: Attrs = {}): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap" },
+  return scrollArea(
+    caption,
     h(
       "table",
       attrs,

@@ -1,7 +1,7 @@
 // The 24×7 grid of fires: a real table (day rows, hour columns) whose cells carry their
 // count as text, shaded by share of the busiest cell; the number, not the colour, is the
 // information.
-import { h } from "./dom";
+import { h, scrollArea } from "./dom";
 
 const DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
@@ -9,9 +9,8 @@ const DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Frid
 export function heatmap(caption: string, counts: number[][], testId = "heatmap"): HTMLElement {
   const busiest = Math.max(1, ...counts.flat());
   const hours = Array.from({ length: 24 }, (_, hour) => hour);
-  return h(
-    "div",
-    { class: "table-wrap" },
+  return scrollArea(
+    caption,
     h(
       "table",
       { class: "heatmap", "data-testid": testId },

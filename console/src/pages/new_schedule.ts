@@ -18,7 +18,7 @@ export async function newSchedulePage(page: HTMLElement, route: Route): Promise<
     ),
   );
   const name = h("input", { type: "text", name: "name", required: true, autocomplete: "off" });
-  const message = h("textarea", { name: "message", rows: 3 });
+  const message = h("textarea", { name: "message", rows: 3, required: true });
   const editor = scheduleEditor(route.params.get("cron") ?? "", route.params.get("zone") ?? "");
   const problem = h("p", { class: "error", role: "alert" });
   const targets: FieldTargets = [

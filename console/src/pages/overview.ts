@@ -110,7 +110,7 @@ export async function overviewPage(page: HTMLElement, _route: Route): Promise<vo
       (suggestions.suggestions ?? []).length
         ? table(
             "Suggested times",
-            ["Cron", "Planned fires then", "Why", ""],
+            ["Cron", "Planned fires then", "Why", "Action"],
             (suggestions.suggestions ?? []).map((item) => [
               h("code", {}, item.cronExpression),
               String(item.plannedFires ?? 0),

@@ -9,6 +9,8 @@ import type { Agent, Objective } from "../model";
 import { scheduleHash } from "../schedule_actions";
 
 const PAGE_SIZE = 100;
+// "Every agent" asks each agent for its newest runs; past this many agents, pick one.
+const MAX_AGENTS_AT_ONCE = 20;
 const STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"];
 const FINISHED = new Set(["OBJECTIVE_STATUS_SUCCEEDED", "OBJECTIVE_STATUS_FAILED", "OBJECTIVE_STATUS_CANCELLED", "OBJECTIVE_STATUS_TIMED_OUT"]);
 
@@ -64,8 +66,13 @@ export async function runsPage(page: HTMLElement, route: Route): Promise<void> {
   if (params.get("schedule")) clauses.push(`schedule_id = ${JSON.stringify(params.get("schedule"))}`);
   if (params.get("status")) clauses.push(`status = ${params.get("status")}`);
   const filter = clauses.join(" AND ");
-  const chosen = agents.filter((item) => !params.get("agent") || item.metadata.id === params.get("agent"));
+  const matching = agents.filter((item) => !params.get("agent") || item.metadata.id === params.get("agent"));
+  const chosen = matching.slice(0, MAX_AGENTS_AT_ONCE);
   const problem = h("p", { class: "error", role: "alert" });
+  const note =
+    matching.length > chosen.length
+      ? h("p", { class: "hint" }, `Showing the runs of the first ${chosen.length} of ${matching.length} agents: pick an agent to see the others.`)
+      : null;
   let runs: Objective[] = [];
   let nextToken = "";
   try {
@@ -109,6 +116,7 @@ export async function runsPage(page: HTMLElement, route: Route): Promise<void> {
     h("h1", {}, "Runs"),
     filters,
     problem,
+    note,
     runs.length ? table("Runs", ["Run", "Schedule", "Agent", "Status", "Trigger", "Scheduled", "Duration"], rows, { "data-testid": "runs-table" }) : h("p", {}, "No runs match."),
     pager,
   );
@@ -202,7 +210,7 @@ export async function comparePage(page: HTMLElement, route: Route): Promise<void
     query: { objectiveIds: ids },
   });
   const compared = answer.objectives ?? [];
-  const headers = ["", ...compared.map((item) => item.objectiveId)];
+  const headers = ["Field", ...compared.map((item) => item.objectiveId)];
   const row = (label: string, values: (string | HTMLElement)[]): (string | HTMLElement)[] => [h("strong", {}, label), ...values];
   replace(
     page,

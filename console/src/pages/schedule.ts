@@ -5,7 +5,7 @@
 import { ApiError, call, ws } from "../api";
 import { announce, go, link, type Route } from "../app";
 import { fireCalendar } from "../calendar";
-import { button, definitions, field, h, replace, section, table } from "../dom";
+import { button, definitions, field, h, replace, scrollArea, section, table } from "../dom";
 import { scheduleEditor } from "../editor";
 import { showErrors, type FieldTargets } from "../field_errors";
 import {
@@ -118,9 +118,8 @@ async function statsSection(path: string): Promise<HTMLElement> {
     const fires = stats.windowFires ?? {};
     return section(
       "Counters",
-      h(
-        "div",
-        { class: "table-wrap" },
+      scrollArea(
+        "Runs today and over the last 7 days",
         h(
           "table",
           { "data-testid": "schedule-stats" },
@@ -246,6 +245,8 @@ function specSection(schedule: Schedule): HTMLElement {
   return section(
     "Specification",
     definitions([
+      ["In words", schedule.info.description || "—"],
+      ["Time zone", rules.timezone || "UTC"],
       ["Cron", rules.cronExpressions?.join("; ") || "—"],
       ["Intervals", rules.intervals?.map((item) => `every ${item.every}${item.offset ? ` offset ${item.offset}` : ""}`).join("; ") || "—"],
       ["Calendars", rules.calendars?.length ? `${rules.calendars.length} calendar rule(s)` : "—"],

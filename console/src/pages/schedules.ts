@@ -62,6 +62,7 @@ export async function schedulesPage(page: HTMLElement, route: Route): Promise<vo
     else problem.textContent = "Write a label filter as key=value.";
   }
   const results = h("div", { class: "results" });
+  const agentNames = new Map(agents.map((item) => [item.metadata.id, item.metadata.name || item.metadata.id]));
   const pageTokens: string[] = [""];
 
   const load = async (token: string): Promise<void> => {
@@ -84,9 +85,9 @@ export async function schedulesPage(page: HTMLElement, route: Route): Promise<vo
     const schedules = (response.agentSchedules ?? []).filter(
       (item) =>
         !needle ||
-        [item.metadata.name, item.info.agentId, item.info.description].some((text) => (text ?? "").toLowerCase().includes(needle)),
+        [item.metadata.name, item.info.agentId, agentNames.get(item.info.agentId ?? ""), item.info.description].some((text) => (text ?? "").toLowerCase().includes(needle)),
     );
-    renderRows(results, schedules, async () => load(token));
+    renderRows(results, schedules, agentNames, async () => load(token));
     const pager = h("div", { class: "pager" });
     const index = pageTokens.indexOf(token);
     if (index > 0) pager.append(button("Previous page", () => void load(pageTokens[index - 1] ?? "")));
@@ -107,7 +108,7 @@ export async function schedulesPage(page: HTMLElement, route: Route): Promise<vo
   await load("");
 }
 
-function renderRows(results: HTMLElement, schedules: Schedule[], reload: () => Promise<void>): void {
+function renderRows(results: HTMLElement, schedules: Schedule[], agentNames: Map<string, string>, reload: () => Promise<void>): void {
   const selected = new Set<Schedule>();
   const boxes: HTMLInputElement[] = [];
   const count = h("p", { class: "selection", "aria-live": "polite" }, "No schedule selected");
@@ -161,7 +162,7 @@ function renderRows(results: HTMLElement, schedules: Schedule[], reload: () => P
     return [
       box,
       link(scheduleHash(schedule.info.agentId ?? "", schedule.metadata.id), name),
-      schedule.info.agentId ?? "—",
+      agentNames.get(schedule.info.agentId ?? "") ?? schedule.info.agentId ?? "—",
       schedule.info.description ?? "—",
       badge(scheduleStatus(schedule.spec.status)),
       time(schedule.info.nextFireAt),

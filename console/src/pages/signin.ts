@@ -19,7 +19,7 @@ export function signInPage(page: HTMLElement, route: Route): void {
     "form",
     { class: "card narrow", novalidate: true },
     field("API key", token, "An API key's secret (sdl_…) or a bearer token; kept for this browser tab only."),
-    field("Workspace", workspace, "The workspace ID, e.g. the default workspace `sundial serve` printed."),
+    field("Workspace", workspace, "The workspace ID, e.g. the default workspace that sundial serve printed at its first start."),
     problem,
     h("button", { type: "submit" }, "Sign in"),
   );

@@ -100,7 +100,7 @@ export async function webhookPage(page: HTMLElement, route: Route): Promise<void
       items.length
         ? table(
             "Deliveries, newest first",
-            ["Delivery", "Event", "Status", "Attempts", "Last HTTP status", "Last error", "Next attempt", "Body", ""],
+            ["Delivery", "Event", "Status", "Attempts", "Last HTTP status", "Last error", "Next attempt", "Body", "Action"],
             items.map((delivery) => [
               delivery.metadata.id,
               enumLabel(delivery.spec.eventType, "EVENT_TYPE_"),
