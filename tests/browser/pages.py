@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -21,6 +22,7 @@ from tests.support.auth import ADMIN_SECRET
 # A bound for what a page waits on (the server answering, a worker completing a run), so a
 # broken page fails the test instead of hanging it; nothing asserts how long it took.
 WAIT_SECONDS = 30
+MAX_KEY_PRESSES = 40
 SERIOUS = frozenset({"serious", "critical"})
 T = TypeVar("T")
 
@@ -171,6 +173,18 @@ class ConsolePage:
             header,
         )
         return texts
+
+    def focused(self) -> WebElement:
+        return self.driver.switch_to.active_element
+
+    def press_until(self, key: str, what: str, *, testid: str) -> None:
+        """Presses `key` (Tab, Shift+Tab) until the element `[data-testid=testid]` has the
+        focus; a page whose order never gets there fails after MAX_KEY_PRESSES."""
+        for _ in range(MAX_KEY_PRESSES):
+            if self.focused().get_attribute("data-testid") == testid:
+                return
+            ActionChains(self.driver).send_keys(key).perform()
+        raise AssertionError(f"{key!r} never reached {what} in {MAX_KEY_PRESSES} presses")
 
     def rows(self) -> list[WebElement]:
         return self.driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")

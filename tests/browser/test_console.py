@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from sundial.api.client import authorized_channel
@@ -263,6 +265,36 @@ def test_three_schedules_are_paused_at_once_from_the_list(
         lambda _: page.column("Status") == ["Paused"] * 3,
     )
     page.shoot("bulk-paused")
+
+
+def test_the_keyboard_alone_skips_to_the_content_selects_a_schedule_and_pauses_it(
+    page: ConsolePage, api: Api, console: Console
+):
+    schedule = api.create("keyed", batch="keys")
+    page.signed_in()
+    page.open(f"schedules?agent={console.agent_id}&label=batch%3Dkeys")
+    page.wait("the schedule", lambda _: page.column("Name") == ["keyed"])
+    page.driver.refresh()  # a first load: focus starts at the top of the document
+    page.wait("the schedule again", lambda _: page.column("Name") == ["keyed"])
+    keys = ActionChains(page.driver)
+
+    keys.send_keys(Keys.TAB).perform()
+    assert page.focused().text == "Skip to content"
+    keys.send_keys(Keys.ENTER).perform()
+    page.wait("focus in main", lambda _: page.focused().get_attribute("id") == "main")
+    box = f"select-{schedule.metadata.id}"
+    page.press_until(Keys.TAB, f"the checkbox of {schedule.metadata.name}", testid=box)
+    # Focus is visible where it is.
+    assert page.driver.execute_script(
+        "return getComputedStyle(document.activeElement).outlineStyle"
+    ) not in ("", "none")
+    keys.send_keys(Keys.SPACE).perform()
+    page.shows("1 selected")
+    page.press_until(Keys.SHIFT + Keys.TAB, "the bulk Pause button", testid="bulk-pause")
+    keys.send_keys(Keys.ENTER).perform()
+
+    page.status("Paused 1 schedule")
+    assert _status(api.schedule(schedule.metadata.id)) == sp.AGENT_SCHEDULE_STATUS_PAUSED
 
 
 def test_words_the_parser_refuses_and_an_unknown_zone_are_shown_at_their_fields(
