@@ -11,7 +11,6 @@ is kept as a test artifact under $SUNDIAL_SCREENSHOTS (default build/screenshots
 Without the browser the tests skip on a developer's machine and fail in CI, like the
 PostgreSQL tests: CI must run them."""
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,12 +38,11 @@ from sundial.v1 import objective_service_pb2, objective_service_pb2_grpc
 from tests.conftest import IN_CI
 from tests.e2e.test_serve import Process
 from tests.support.auth import ADMIN_SECRET
+from tests.support.screenshots import ROOT, SCREENSHOTS
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = Path(os.environ.get("SUNDIAL_SCREENSHOTS", ROOT / "build" / "screenshots"))
 LOAD_SCHEDULES = 1000
 LOAD_AGENT = "load"
 WORK_AGENT = "assistant"
@@ -52,12 +50,6 @@ WORK_AGENT = "assistant"
 OUTPUT_SUMMARY = "the day, summarized"
 FAILED = pytest.StashKey[bool]()
 WORKER = "console-test"
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    shots = sorted(SCREENSHOTS.glob("*.png")) if SCREENSHOTS.is_dir() else []
-    if shots:
-        terminalreporter.write_line(f"console screenshots ({len(shots)}): {SCREENSHOTS}")
 
 
 @pytest.hookimpl(wrapper=True)
