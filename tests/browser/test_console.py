@@ -22,9 +22,13 @@ from sundial.v1 import agent_schedule_pb2 as sp
 from sundial.v1 import agent_schedule_service_pb2 as pb
 from sundial.v1 import (
     agent_schedule_service_pb2_grpc,
+    metadata_pb2,
     objective_pb2,
     objective_service_pb2,
     objective_service_pb2_grpc,
+    webhook_pb2,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
 )
 from tests.api.schedule_requests import create_request, schedule_spec
 from tests.browser.conftest import FAILED, LOAD_SCHEDULES, OUTPUT_SUMMARY, Console
@@ -47,6 +51,7 @@ class Api:
         self._channel = authorized_channel(console.grpc_address, ADMIN_SECRET)
         self.schedules = agent_schedule_service_pb2_grpc.AgentScheduleServiceStub(self._channel)
         self.objectives = objective_service_pb2_grpc.ObjectiveServiceStub(self._channel)
+        self.webhooks = webhook_service_pb2_grpc.WebhookServiceStub(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -325,6 +330,7 @@ PAGES = [
     "run",
     "overview",
     "webhooks",
+    "webhook",
 ]
 
 
@@ -345,6 +351,16 @@ def test_each_page_has_no_serious_or_critical_accessibility_violation(
         )
         run_id = objective.metadata.id
         route, heading = f"runs/{run_id}?agent={console.agent_id}", f"Run {run_id}"
+    elif which == "webhook":
+        webhook = api.webhooks.CreateWebhook(
+            webhook_service_pb2.CreateWebhookRequest(
+                workspace_id=console.workspace_id,
+                metadata=metadata_pb2.CreateResourceMetadata(name="results"),
+                spec=webhook_pb2.WebhookSpec(url="https://hooks.example.com/sundial"),
+            ),
+            timeout=10,
+        )
+        route, heading = f"webhooks/{webhook.metadata.id}", "results"
     elif which == "sign-in":
         page.click("Sign out")
     if which != "sign-in":
