@@ -100,6 +100,8 @@ def page(
     request: pytest.FixtureRequest, browser: WebDriver, console: Console, screenshots: Path
 ) -> Iterator[ConsolePage]:
     browser.set_window_size(1280, 900)
+    # A fresh document for each test: nothing announced or rendered by the one before.
+    browser.get("about:blank")
     console_page = ConsolePage(browser, console, screenshots)
     yield console_page
     if request.node.stash.get(FAILED, False):
