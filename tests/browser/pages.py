@@ -23,6 +23,7 @@ from tests.support.auth import ADMIN_SECRET
 # broken page fails the test instead of hanging it; nothing asserts how long it took.
 WAIT_SECONDS = 30
 MAX_KEY_PRESSES = 40
+MAX_SHOT_HEIGHT = 6000
 SERIOUS = frozenset({"serious", "critical"})
 T = TypeVar("T")
 
@@ -208,8 +209,17 @@ class ConsolePage:
     # Artifacts and checks.
 
     def shoot(self, name: str) -> Path:
+        """The whole page (the window stretched to its height for the shot), as name.png."""
         path = self.screenshots / f"{name}.png"
-        self.driver.save_screenshot(str(path))
+        size = self.driver.get_window_size()
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        chrome = size["height"] - self.driver.execute_script("return window.innerHeight")
+        tall = min(max(int(height) + chrome, size["height"]), MAX_SHOT_HEIGHT)
+        self.driver.set_window_size(size["width"], tall)
+        try:
+            self.driver.save_screenshot(str(path))
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
         print(f"screenshot: {path}")
         return path
 
