@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 REDOCLY := node_modules/.bin/redocly
+TSC := node_modules/.bin/tsc
+CONSOLE := src/sundial/gateway/console
 SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PROTOS := $(wildcard proto/sundial/v1/*.proto)
 DATABASE_URL ?= sqlite:///./sundial.db
@@ -13,7 +15,8 @@ HTTP_ADDRESS ?= 127.0.0.1:8080
 
 OPENAPI := openapi/sundial.openapi.json
 
-.PHONY: install run test lint gen check-gen openapi check-openapi lint-openapi clean
+.PHONY: install run test browser lint gen check-gen openapi check-openapi lint-openapi console \
+  check-console test-console clean
 
 install: $(STAMP) $(BUF)
 
@@ -22,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
-# npm ci installs exactly the lock (buf, redocly), and never rewrites it (npm install did,
+# npm ci installs exactly the lock (buf, redocly, esbuild, typescript), and never rewrites it (npm install did,
 # on a fresh clone).
 $(BUF): package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
@@ -32,8 +35,13 @@ run: $(STAMP)
 	$(VENV)/bin/sundial serve --database-url '$(DATABASE_URL)' --grpc-address '$(GRPC_ADDRESS)' \
 	  --http-address '$(HTTP_ADDRESS)'
 
-test: $(STAMP)
+test: $(STAMP) $(BUF) browser
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# The headless Chromium and chromedriver that tests/browser drive (Debian's packages), and
+# axe-core (node_modules, by npm ci) that they inject.
+browser:
+	scripts/browser.sh
 
 lint: $(STAMP) $(BUF) build/buf-deps
 	$(VENV)/bin/ruff check src tests bench migrations
@@ -69,6 +77,24 @@ check-openapi: $(STAMP)
 # error. No telemetry, no update check: CI reaches no network but the package registries.
 lint-openapi: $(BUF)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --format=summary
+
+# The web console (console/src, TypeScript) type-checked, then bundled by esbuild into the
+# package (served at /console/); the build is committed like gen/, so serving needs no Node.
+console: $(BUF)
+	$(TSC) -p console
+	node scripts/build-console.mjs $(CONSOLE)
+
+check-console: $(BUF)
+	@$(TSC) -p console
+	@tmp=$$(mktemp -d) && node scripts/build-console.mjs $$tmp && \
+	  if diff -r -q $(CONSOLE) $$tmp >/dev/null; then echo "$(CONSOLE) is up to date"; rm -rf $$tmp; \
+	  else diff -r -q $(CONSOLE) $$tmp | head -20; rm -rf $$tmp; \
+	    echo "$(CONSOLE) is stale: run 'make console' and commit"; exit 1; fi
+
+# The console's unit tests (tests/console/*.test.ts) under Node's test runner; the pages
+# themselves are tested in a real browser by the Python suite.
+test-console: $(BUF)
+	node scripts/test-console.mjs
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache

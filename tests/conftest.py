@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sundial.store import migrate
-from tests.support import postgres
+from tests.support import postgres, screenshots
 
 IN_CI = os.environ.get("CI", "") not in ("", "0", "false")
 _counter = itertools.count()
@@ -51,7 +51,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return cluster.create_database(name, template="sundial_template")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Once per run (in the controller, under pytest-xdist): the screenshots are this run's.
+    if not hasattr(session.config, "workerinput"):
+        screenshots.clear()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Here, not in tests/browser: under pytest-xdist only this conftest reaches the summary.
+    shots = screenshots.summary_line()
+    if shots:
+        terminalreporter.write_line(shots)
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     for outcome in counts:
         for report in terminalreporter.stats.get(outcome, []):

@@ -68,6 +68,16 @@ def test_serve_takes_cors_origins_from_flags(database_url):
     assert reply.headers["access-control-allow-origin"] == origin
 
 
+def test_serve_serves_the_console_beside_the_api(database_url):
+    with sundial_serve(database_url) as served:
+        page = call(served.rest_port, "GET", "/console/")
+        health = call(served.rest_port, "GET", "/healthz")
+    assert page.status == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert b'<div id="app">' in page.body
+    assert health.status == 200
+
+
 @pytest.mark.parametrize(
     ("flags", "env", "message"),
     [

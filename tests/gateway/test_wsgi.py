@@ -118,6 +118,13 @@ def test_create_app_needs_the_grpc_target(monkeypatch):
         create_app()
 
 
+def test_the_factory_app_serves_the_console(monkeypatch):
+    # No call reaches the target: the channel connects lazily and the console is no RPC.
+    monkeypatch.setenv("SUNDIAL_GRPC_TARGET", "127.0.0.1:1")
+    reply = create_app().app.handle("GET", "/console/", [], b"")
+    assert (reply.status, reply.content_type) == (200, "text/html; charset=utf-8")
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):
         pass

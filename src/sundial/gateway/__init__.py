@@ -7,6 +7,7 @@ import grpc
 
 from sundial.gateway.app import GatewayApp, WebOptions
 from sundial.gateway.calls import GrpcForwarder
+from sundial.gateway.console_assets import ConsoleAssets
 from sundial.gateway.http_server import HttpLimits, HttpServer
 from sundial.gateway.metrics_listener import MetricsListener
 from sundial.gateway.openapi import encode_document, openapi_document
@@ -35,6 +36,7 @@ class Gateway:
         `access_log`: refused requests logged at INFO (else DEBUG)."""
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
+        self.console = ConsoleAssets()
         self._readiness = readiness
         self._client_token = client_token
         self._web = web
@@ -60,6 +62,7 @@ class Gateway:
             metrics=self._metrics,
             serve_metrics=self._serve_metrics,
             access_log=self._access_log,
+            console=self.console if self.console.available else None,
         )
         self._http = HttpServer(self._app, address, self._limits)
         return self._http.start()

@@ -16,6 +16,13 @@ from sundial.api.headers import CLIENT_KEY, GATEWAY_TOKEN_KEY
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.gateway import preconditions
 from sundial.gateway.calls import Forwarder, metadata_from_headers
+from sundial.gateway.console_assets import (
+    CONSOLE_PREFIX,
+    SECURITY_HEADERS,
+    ConsoleAssets,
+    is_console_path,
+    not_modified,
+)
 from sundial.gateway.cors import CorsPolicy
 from sundial.gateway.encoding import (
     MIN_COMPRESSED_BYTES,
@@ -70,10 +77,12 @@ class GatewayApp:
         metrics: Metrics | None = None,
         serve_metrics: bool = True,
         access_log: bool = False,
+        console: ConsoleAssets | None = None,
     ) -> None:
         """`serve_metrics`: answer /metrics (off when the metrics have their own address);
         `access_log`: requests refused before any RPC are logged at INFO, else at DEBUG (the
-        RPCs have their own access line)."""
+        RPCs have their own access line); `console`: the web console's files for /console/
+        (none: that path is not found)."""
         web = web or WebOptions()
         self._router = Router(routes)
         self._cors = CorsPolicy(web.cors_origins)
@@ -86,6 +95,7 @@ class GatewayApp:
         self._readiness = readiness
         self._metrics = metrics or Metrics()
         self._access_level = logging.INFO if access_log else logging.DEBUG
+        self._console = console
         self._builtin_paths = {HEALTH_PATH, READY_PATH, OPENAPI_PATH}
         if serve_metrics:
             self._builtin_paths.add(METRICS_PATH)
@@ -120,6 +130,9 @@ class GatewayApp:
             if path in self._builtin_paths:
                 route_label = path
                 response = self._builtin(method, path, headers)
+            elif self._console is not None and is_console_path(path):
+                route_label = CONSOLE_PREFIX + "/"
+                response = self._console_file(method, path, query, headers)
             else:
                 route, path_values = self._router.find(method, path)
                 route_label = route.template.text
@@ -231,6 +244,35 @@ class GatewayApp:
         return HttpResponse(
             200 if ready else 503, encode_json({"status": "SERVING" if ready else "NOT_SERVING"})
         )
+
+    def _console_file(
+        self, method: str, path: str, query: str, headers: list[tuple[str, str]]
+    ) -> HttpResponse:
+        """A file of the web console, with the headers that keep it same-origin only."""
+        assert self._console is not None
+        if method not in ("GET", "HEAD"):
+            raise GatewayError(
+                code_pb2.UNIMPLEMENTED,
+                "METHOD_NOT_ALLOWED",
+                f"{method} is not allowed on {path}; allowed: GET, HEAD",
+                http_status=405,
+                headers={"Allow": "GET, HEAD"},
+            )
+        if path == CONSOLE_PREFIX:
+            # Relative asset paths in the index resolve against /console/, not /.
+            location = CONSOLE_PREFIX + "/" + (f"?{query}" if query else "")
+            return HttpResponse(308, b"", [("Location", location)], content_type="text/plain")
+        file = self._console.find(path)
+        if file is None:
+            raise GatewayError(code_pb2.NOT_FOUND, "NOT_FOUND", f"no console file at {path}")
+        response_headers = [
+            ("Cache-Control", file.cache_control),
+            ("ETag", file.etag),
+            *SECURITY_HEADERS,
+        ]
+        if not_modified(file, _header(headers, "if-none-match")):
+            return HttpResponse(304, b"", response_headers, content_type=file.content_type)
+        return HttpResponse(200, file.body, response_headers, content_type=file.content_type)
 
     def _is_ready(self) -> bool:
         try:

@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from sundial.gateway.app import GatewayApp, HttpResponse
 from sundial.gateway.calls import GrpcForwarder
+from sundial.gateway.console_assets import ConsoleAssets
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.rendering import encode_json, status_json
 from sundial.gateway.routes import discover_services, routes_of
@@ -189,10 +190,12 @@ def create_app() -> WsgiGateway:
         return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
     routes = routes_of(discover_services())
+    console = ConsoleAssets()
     app = GatewayApp(
         routes,
         GrpcForwarder(channel, routes),
         openapi_document=encode_document(openapi_document(routes)),
         readiness=ready,
+        console=console if console.available else None,
     )
     return WsgiGateway(app)
