@@ -76,3 +76,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if IN_CI and (counts["skipped"] or counts["passed"] == 0):
         terminalreporter.write_line("CI requires the PostgreSQL tests to run: failing the run")
         terminalreporter._session.exitstatus = pytest.ExitCode.TESTS_FAILED  # type: ignore[attr-defined]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (crash tests, subprocess servers) first, so that `-n 2` starts them
+    on both workers at once instead of leaving one of them for last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

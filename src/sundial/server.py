@@ -176,30 +176,12 @@ class SundialServer:
             around_pass=self.tracing.firing_pass,
         )
         self.notifier.on_schedules_changed(self.engine.wake)
-        self._webhook_sender = WebhookSender(
-            self.clock, allow_private_targets=settings.allow_private_webhook_targets
-        )
-        self.dispatcher = DeliveryDispatcher(
-            self.database,
-            self.clock,
-            self._webhook_sender,
-            metrics=self.metrics,
-            outbox=self.outbox,
-        )
-        self.notifier.on_deliveries_written(self.dispatcher.wake)
-        self.metrics.watch_delivery_backlog(self.dispatcher.count_due)
+        self._webhook_sender, self.dispatcher = self._make_dispatcher(settings)
         self._notifications: PostgresNotifications | None = None
         if self.database.dialect == "postgresql":
             self._notifications = PostgresNotifications(self.database)
             self.notifier.add_publisher(self._publish)
-        self.chains = ChainService(self.database, self.clock)
-        self.chain_runs = ChainRunService(
-            self.database,
-            self.clock,
-            self.notifier,
-            steps=ChainSteps(self.outbox),
-            metrics=self.metrics,
-        )
+        self.chains, self.chain_runs = self._chain_services()
         gateway_token = secrets.token_urlsafe(32)
         self._grpc = GrpcServer(
             services=Services(
@@ -257,6 +239,28 @@ class SundialServer:
         self._metrics_listener: MetricsListener | None = None
         if settings.metrics_address is not None:
             self._metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
+
+    def _make_dispatcher(self, settings: Settings) -> tuple[WebhookSender, DeliveryDispatcher]:
+        """The outbox's sender, woken by every write of deliveries."""
+        sender = WebhookSender(
+            self.clock, allow_private_targets=settings.allow_private_webhook_targets
+        )
+        dispatcher = DeliveryDispatcher(
+            self.database, self.clock, sender, metrics=self.metrics, outbox=self.outbox
+        )
+        self.notifier.on_deliveries_written(dispatcher.wake)
+        self.metrics.watch_delivery_backlog(dispatcher.count_due)
+        return sender, dispatcher
+
+    def _chain_services(self) -> tuple[ChainService, ChainRunService]:
+        runs = ChainRunService(
+            self.database,
+            self.clock,
+            self.notifier,
+            steps=ChainSteps(self.outbox),
+            metrics=self.metrics,
+        )
+        return ChainService(self.database, self.clock), runs
 
     def _make_pusher(self, replica_id: str) -> tuple[WebhookSender, Pusher]:
         """The pusher of PUSH agents' objectives (engine role), on a sender of its own (its

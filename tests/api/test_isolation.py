@@ -23,12 +23,12 @@ from google.protobuf.message import Message
 from sundial.api.call_guard import MethodAccess, method_access
 from sundial.api.grpc_server import SERVICES
 from sundial.domain.agents import AgentSpec
+from sundial.domain.chains import ChainNode, ChainSpec
 from sundial.domain.clock import FakeClock
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Permission, Role
 from sundial.domain.schedules import AgentScheduleSpec, ScheduleInterval, ScheduleRules
 from sundial.domain.tenancy import ApiKeySpec, ProfileSpec
-from sundial.domain.chains import ChainNode, ChainSpec
 from sundial.domain.webhooks import WebhookSpec
 from sundial.server import SundialServer
 from sundial.service.tokens import JwtSettings
