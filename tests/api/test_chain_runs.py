@@ -236,3 +236,23 @@ def test_a_schedule_fires_its_chain_and_the_run_announces_itself(
     assert pipeline.get(run).info.status == R.CHAIN_RUN_STATUS_SUCCEEDED
     events = sorted(row.body["type"] for row in delivery_rows(server.database))
     assert events == ["chain_run.started", "chain_run.succeeded"]
+
+
+def test_a_schedule_names_a_chain_of_its_workspace_or_is_refused(pipeline, schedules):
+    chain_id = pipeline.create(["a"], [])
+    made = schedules.CreateAgentSchedule(
+        create_request(
+            pipeline.workspace_id, pipeline.agent_id, spec=schedule_spec(chain_id=chain_id)
+        )
+    )
+    assert made.spec.chain_id == chain_id
+    missing = "chain_01M8Y9SVFM19Y33ABKJC98568W"
+    with pytest.raises(grpc.RpcError) as refused:
+        schedules.CreateAgentSchedule(
+            create_request(
+                pipeline.workspace_id, pipeline.agent_id, spec=schedule_spec(chain_id=missing)
+            )
+        )
+    failure = failure_of(refused.value)
+    assert failure.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.violations == {"spec.chain_id": f"the workspace has no chain {missing!r}"}

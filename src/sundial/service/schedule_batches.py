@@ -28,6 +28,7 @@ from sundial.service.notifier import Notifier
 from sundial.service.schedule_drafts import (
     Draft,
     FutureFires,
+    chain_violations,
     draft_schedule,
     draft_violations,
 )
@@ -243,6 +244,7 @@ def _check_batch(uow: UnitOfWork, principal: Principal, batch: _Batch) -> None:
         violations.extend(
             FieldViolation(f"requests[{index}].{v.field}", v.description)
             for v in draft_violations(draft, agents[draft.schedule.info.agent_id], webhook_ids)
+            + chain_violations(uow, batch.workspace_id, draft.schedule.spec)
         )
     if violations:
         raise InvalidArgumentError(violations)

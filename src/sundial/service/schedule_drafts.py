@@ -29,6 +29,7 @@ from sundial.service.validation import (
     check_schedule_spec,
 )
 from sundial.store.repositories.schedules import NextFire
+from sundial.store.unit_of_work import UnitOfWork
 from sundial.timing import CompiledSchedule, Fire, compile_schedule, describe_rules
 
 
@@ -144,3 +145,13 @@ def draft_violations(
     elif not draft.has_fire:
         violations.add("spec.schedule", "the schedule has no fire time after now")
     return violations.items
+
+
+def chain_violations(
+    uow: UnitOfWork, workspace_id: str, spec: AgentScheduleSpec, prefix: str = "spec"
+) -> list[FieldViolation]:
+    """A schedule that fires a chain names one of its workspace's (the fire would
+    otherwise find nothing to start)."""
+    if not spec.chain_id or uow.chains.get(workspace_id, spec.chain_id) is not None:
+        return []
+    return [FieldViolation(f"{prefix}.chain_id", f"the workspace has no chain {spec.chain_id!r}")]

@@ -36,7 +36,12 @@ from sundial.service.idempotency import RequestKey, find_replay, record_request,
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
-from sundial.service.schedule_drafts import Draft, draft_schedule, draft_violations
+from sundial.service.schedule_drafts import (
+    Draft,
+    chain_violations,
+    draft_schedule,
+    draft_violations,
+)
 from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update
 from sundial.service.validation import (
@@ -222,6 +227,7 @@ class ScheduleService:
                 new_spec.deliveries,
                 uow.outbox.webhook_ids_in(workspace_id, named_webhooks(new_spec.deliveries)),
             )
+            violations.items.extend(chain_violations(uow, workspace_id, new_spec))
             violations.raise_if_any()
             now = self._clock.now()
             if (
@@ -507,6 +513,7 @@ def _check_draft(uow: UnitOfWork, principal: Principal, draft: Draft) -> None:
         schedule.metadata.workspace_id, named_webhooks(schedule.spec.deliveries)
     )
     violations = draft_violations(draft, agent_spec, webhook_ids)
+    violations.extend(chain_violations(uow, schedule.metadata.workspace_id, schedule.spec))
     if violations:
         raise InvalidArgumentError(violations)
 
