@@ -267,7 +267,7 @@ def test_sigkill_at_random_moments_delivers_every_result_and_event_on_sqlite(tmp
     url = f"sqlite:///{tmp_path / 'delivery.db'}"
     with _receiver() as receiver:
         began = datetime.now(UTC)
-        secrets = _setup(url, receiver, began + timedelta(seconds=MIN_RUN_SECONDS + 15))
+        secrets = _setup(url, receiver, began + timedelta(seconds=MIN_RUN_SECONDS + 10))
         chaos = random.Random(20261203)
         started = time.monotonic()
         kills = 0
@@ -296,14 +296,14 @@ def test_two_replicas_on_postgresql_one_killed_deliver_every_result_and_event(
     url = postgres_cluster.create_database("delivery", template="sundial_template")
     with _receiver() as receiver:
         began = datetime.now(UTC)
-        secrets = _setup(url, receiver, began + timedelta(seconds=35))
+        secrets = _setup(url, receiver, began + timedelta(seconds=25))
         log = tmp_path / "engines.log"
         replicas = [start_engine(url, *ENGINE_FLAGS, log=log) for _ in range(2)]
-        time.sleep(12)
+        time.sleep(8)
         kill(replicas[1])
-        time.sleep(5)
+        time.sleep(4)
         replicas[1] = start_engine(url, *ENGINE_FLAGS, log=log)
         _drain(url, replicas, log)
         verdict = _verdict(receiver, secrets, _ended_objectives(url))
     print(f"delivery replica test: {verdict}")
-    _check(verdict, 30)
+    _check(verdict, 20)

@@ -192,8 +192,7 @@ class FiringService:
         self._tracing.batch_fired(len(rows), len(fires))
         for row in set_aside:
             self._report_set_aside(row, unfit[row.id])
-        for row, plan, created in decided:
-            self._report(row, plan, created, now)
+        self._report_pass(decided, now)
         result = BatchResult(
             len(rows), len(fires), frozenset(agents | chains.agent_ids), len(set_aside)
         )
@@ -374,17 +373,30 @@ class FiringService:
         ]
         return plan, created
 
+    def _report_pass(
+        self, decided: list[tuple[DueRow, FirePlan, list[NewFire]]], now: datetime
+    ) -> None:
+        """The pass's fires counted by outcome (one increment per outcome, not one per
+        fire), then each schedule's report."""
+        counts: defaultdict[str, int] = defaultdict(int)
+        for _row, plan, created in decided:
+            for fire in created:
+                counts[_OUTCOMES[fire.status]] += 1
+            counts["skipped"] += plan.skipped
+            counts["missed"] += plan.missed
+        for outcome, count in counts.items():
+            self._metrics.fired(outcome, count)
+        for row, plan, created in decided:
+            self._report(row, plan, created, now)
+
     def _report(self, row: DueRow, plan: FirePlan, created: list[NewFire], now: datetime) -> None:
         """Counts and logs what one schedule's plan did: one line per objective created,
         one per schedule for its skipped and for its missed fires (a long outage can miss
         thousands of fires of one schedule)."""
-        metrics = self._metrics
         lags = [(now - fire.scheduled_time).total_seconds() for fire in created]
-        for fire, lag in zip(created, lags, strict=True):
-            metrics.fired(_OUTCOMES[fire.status])
-            metrics.fire_lag.observe(max(lag, 0.0))
-        metrics.fired("skipped", plan.skipped)
-        metrics.fired("missed", plan.missed)
+        observe = self._metrics.fire_lag.observe
+        for lag in lags:
+            observe(max(lag, 0.0))
         if not logger.isEnabledFor(logging.INFO):
             return
         ids = {"schedule_id": row.id, "agent_id": row.agent_id, "workspace_id": row.workspace_id}

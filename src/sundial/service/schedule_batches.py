@@ -8,7 +8,7 @@ idempotent, as a Create's does one schedule (service.idempotency): its record ke
 id the batch created. The rows go in with one executemany."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sundial.domain.agents import AgentSpec
 from sundial.domain.clock import Clock
@@ -159,9 +159,13 @@ class ScheduleBatchService:
             record_batch_request(uow, self._clock, key, [s.metadata.id for s in created])
             uow.commit()
         # As a read presents them: nothing has fired, the future fire times came with the
-        # drafts. They are not put in the schedule service's cache: a thousand new schedules
-        # would push out the ones being read.
-        return created
+        # drafts, and so did the descriptions of their rules. They are not put in the
+        # schedule service's cache: a thousand new schedules would push out the ones being
+        # read.
+        return [
+            replace(made, info=replace(made.info, description=draft.schedule.info.description))
+            for made, draft in zip(created, batch.drafts, strict=True)
+        ]
 
     def _replayed(
         self, uow: UnitOfWork, workspace_id: str, schedule_ids: tuple[str, ...]

@@ -242,7 +242,7 @@ def _stored(
     schedule: AgentSchedule, next_fire: NextFire, created_by: Profile | None
 ) -> AgentSchedule:
     """A new schedule as `_schedule_of` reads its row back (`_new_row`), without decoding
-    the spec it was given from JSON again; its future fire times and description are kept."""
+    the spec it was given from JSON again; its future fire times are kept."""
     meta = schedule.metadata
     max_fires = schedule.spec.max_fires
     return AgentSchedule(
@@ -255,7 +255,6 @@ def _stored(
             next_nominal_at=next_fire.nominal,
             future_fire_times=schedule.info.future_fire_times,
             remaining_fires=max_fires if max_fires > 0 else None,
-            description=schedule.info.description,
         ),
     )
 
