@@ -11,8 +11,10 @@ numbers on shared machines are noise):
 - fire lag p50/p99 of the real FiringLoop at a steady 500 fires/s (target: p99 <= 100 ms);
 - one tick (500 due) with 10,000 vs 1,000,000 stored schedules (target: within 1.5x).
 
-Run: .venv/bin/python bench/firing.py   (PostgreSQL 15 binaries for the throwaway cluster
-of tests/support/postgres.py; without them the PostgreSQL rows say so). Engine and raw
+Run: .venv/bin/python bench/firing.py [--unsettled]   (PostgreSQL 15 binaries for the
+throwaway cluster of tests/support/postgres.py; without them the PostgreSQL rows say so).
+The process first settles its start-up heap as `sundial serve` does (sundial.server.
+settle_heap); `--unsettled` leaves it to the garbage collector. Engine and raw
 batches run interleaved, and so do the ticks at both sizes, so that load from other
 processes falls on both sides of a ratio. An engine run stops after --cap seconds of engine
 time if it has not fired everything; the figure is then the rate over that window.
@@ -48,6 +50,7 @@ from firing_runs import (  # noqa: E402
 )
 from firing_setup import Group, insert_schedules, interval_spec, minute_floor, prepare  # noqa: E402
 
+from sundial.server import settle_heap  # noqa: E402
 from tests.support import postgres  # noqa: E402
 
 T = TypeVar("T")
@@ -82,11 +85,19 @@ def main() -> None:
     parser.add_argument("--lag-seconds", type=int, default=25)
     parser.add_argument("--tick-small", type=int, default=10_000)
     parser.add_argument("--tick-large", type=int, default=1_000_000)
+    parser.add_argument(
+        "--unsettled",
+        action="store_true",
+        help="leave the start-up heap to the garbage collector (sundial serve settles it)",
+    )
     args = parser.parse_args()
+    if not args.unsettled:
+        settle_heap()  # as `sundial serve` does once it has started
     began = time.perf_counter()
     print(
         f"{platform.python_implementation()} {platform.python_version()}, {_machine()}, {_load()}"
     )
+    print(f"start-up heap: {'left to the collector' if args.unsettled else 'frozen (settle_heap)'}")
     print(
         "engine sources (engine/, timing/, service/ and store/firing.py, domain/ids.py): "
         f"{_sources()}"

@@ -277,7 +277,7 @@ def _with_serve_flags(command: Callable[..., Any]) -> Callable[..., Any]:
 def serve(stop: threading.Event | None, /, **flags: Any) -> int:
     """Run the gRPC API, the REST gateway and the firing engine."""
     # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
-    from sundial.server import SundialServer  # noqa: PLC0415
+    from sundial.server import SundialServer, settle_heap  # noqa: PLC0415
     from sundial.service.tenancy import check_secret  # noqa: PLC0415
     from sundial.settings import Settings  # noqa: PLC0415
 
@@ -326,6 +326,7 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         # Nothing was created (start listens first): the next start bootstraps afresh.
         click.echo(f"sundial serve: cannot start: {error}", err=True)
         return 1
+    settle_heap()
     _announce(server, settings)
     # Timed waits: Python runs signal handlers on the main thread only, and a SIGTERM the
     # kernel hands to another thread (gRPC's, HTTP's) would never wake an untimed wait.

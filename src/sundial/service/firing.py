@@ -7,24 +7,23 @@ import functools
 import json
 import logging
 import threading
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
 from sundial.domain.agents import AgentSpec, choose_variation
-from sundial.domain.chains import ChainTriggerKind
 from sundial.domain.clock import Clock, later
 from sundial.domain.ids import IdPrefix, new_id
-from sundial.domain.schedules import AgentSchedule, AgentScheduleSpec, OverlapPolicy
-from sundial.domain.webhooks import EventType, Webhook
+from sundial.domain.schedules import AgentScheduleSpec, OverlapPolicy
 from sundial.engine.planner import DEFAULT_CATCHUP_WINDOW, DueSchedule, FirePlan, plan_fires
 from sundial.metrics import Metrics
-from sundial.service.chain_steps import ChainSteps, RunStart, StepReport
-from sundial.service.outbox import Outbox, OutboxReport, ScheduleEvent
+from sundial.service.chain_steps import ChainSteps
+from sundial.service.fire_reports import SET_ASIDE_FOR, FireReports
+from sundial.service.firing_effects import Decided, start_chains, write_outbox
+from sundial.service.outbox import Outbox
 from sundial.store.codec import from_json
 from sundial.store.database import Database
 from sundial.store.firing import (
@@ -47,19 +46,9 @@ _CACHE_SIZE = 200_000
 # Distinct spec texts kept decoded: the cache pays only for texts many schedules share.
 _DOCUMENT_CACHE_SIZE = 10_000
 _NOTHING_IN_FLIGHT = InFlight((), 0)
-# The metrics' outcome of a new objective, by its status.
-_OUTCOMES = {"PENDING": "created", "BUFFERED": "buffered", "CANCELLED": "cancelled"}
-MISSED_REASON = "older than the schedule's catch-up window"
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-# A schedule whose fires cannot be computed (a stored value the code cannot handle) is set
-# aside this long, then tried again; the other schedules of its batch fire as usual.
-SET_ASIDE_FOR = timedelta(minutes=5)
-# Schedule revisions already reported as set aside (each is logged once).
-_REPORTED_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +105,13 @@ class FiringService:
         self._compiled: LRUCache[str, CompiledSchedule] = LRUCache(_CACHE_SIZE)
         self._ahead: dict[str, _PlannedAhead] = {}
         self._ahead_for: datetime | None = None
-        self._reported: LRUCache[tuple[str, int], bool] = LRUCache(_REPORTED_SIZE)
+        self._reports = FireReports(self._metrics)
         self._lock = threading.Lock()
-        self.schedules_set_aside = 0  # since start, for the metrics
+
+    @property
+    def schedules_set_aside(self) -> int:
+        """Schedules set aside since start (each time one is)."""
+        return self._reports.schedules_set_aside
 
     def fire_due(self) -> BatchResult:
         """Fires one batch of due schedules; returns what it did."""
@@ -141,7 +134,7 @@ class FiringService:
             )
             fires: list[NewFire] = []
             advances: list[ScheduleAdvance] = []
-            decided: list[tuple[DueRow, FirePlan, list[NewFire]]] = []
+            decided: list[Decided] = []
             cancel_ids: list[str] = []
             agents: set[str] = set()
             for row in fit:
@@ -164,21 +157,22 @@ class FiringService:
                 fires.extend(created)
                 cancel_ids.extend(plan.cancel_ids)
                 advances.append(_advance(plan, created, now))
-                decided.append((row, plan, created))
+                decided.append(Decided(row, plan, created))
                 if created:
                     agents.add(row.agent_id)
             set_aside = [r for r in rows if r.id in unfit]
             advances.extend(_set_aside(row, now) for row in set_aside)
             # A schedule that names a chain starts a run of it instead of one objective.
-            fires, chains = self._start_chains(
-                JoinedWork(connection), fires, entries, advances, now
+            fires, chains = start_chains(
+                self._chains, JoinedWork(connection), fires, _chain_ids(entries), advances, now
             )
             # Spans of a transaction that fails are never ended, so never exported.
             fires, spans = self._traced(fires)
             repository.cancel(cancel_ids, now, "cancelled by a newer fire (CANCEL_OTHER)")
             repository.insert_fires(fires, now)
             repository.advance(advances, now)
-            outbox = self._write_outbox(
+            outbox = write_outbox(
+                self._outbox,
                 OutboxRepository(connection),
                 lambda: JoinedWork(connection),
                 decided,
@@ -191,127 +185,14 @@ class FiringService:
                 span.end({"sundial.lag_seconds": (now - fire.scheduled_time).total_seconds()})
         self._tracing.batch_fired(len(rows), len(fires))
         for row in set_aside:
-            self._report_set_aside(row, unfit[row.id])
-        self._report_pass(decided, now)
+            self._reports.set_aside(row, unfit[row.id])
+        self._reports.pass_committed(decided, now)
         result = BatchResult(
             len(rows), len(fires), frozenset(agents | chains.agent_ids), len(set_aside)
         )
         if agents and self._on_created is not None:
             self._on_created(result.agent_ids)
         return result
-
-    def _start_chains(
-        self,
-        joined_work: JoinedWork,
-        fires: list[NewFire],
-        entries: dict[str, _Entry],
-        advances: list[ScheduleAdvance],
-        now: datetime,
-    ) -> tuple[list[NewFire], StepReport]:
-        """Starts the chain runs of the pass's fires of chain schedules, in the pass's
-        transaction (each fire's run key makes it once, like an objective's fire key);
-        returns the other fires, whose objectives the pass inserts. A fire the chain's
-        overlap policy refuses counts as the schedule's skipped fire (in `advances`)."""
-        report = StepReport()
-        chain_fires = [f for f in fires if entries[f.schedule.id].spec.chain_id]
-        if not chain_fires:
-            return fires, report
-        with joined_work as work:
-            for fire in chain_fires:
-                row = fire.schedule
-                chain_id = entries[row.id].spec.chain_id
-                chain = work.chains.get(row.workspace_id, chain_id, for_update=True)
-                if chain is None:
-                    logger.warning(
-                        "schedule %s fired at %s, but its chain %s is gone",
-                        row.id,
-                        fire.scheduled_time.isoformat(),
-                        chain_id,
-                        extra={"event": "chain_missing", "schedule_id": row.id},
-                    )
-                    continue
-                start = RunStart(
-                    trigger_kind=ChainTriggerKind.SCHEDULED,
-                    scheduled_time=fire.scheduled_time,
-                    request_key=f"fire:{row.id}@{fire.scheduled_time.isoformat()}",
-                    profile_id=row.profile_id,
-                    schedule_id=row.id,
-                )
-                started = self._chains.start(work, chain, start, now)
-                at = next(i for i, a in enumerate(advances) if a.id == row.id)
-                # No objective of the schedule's own exists to point at.
-                advances[at] = replace(advances[at], last_objective_id="")
-                if started.skipped_reason:
-                    advances[at] = replace(
-                        advances[at],
-                        fired=advances[at].fired - 1,
-                        skipped=advances[at].skipped + 1,
-                        skip_reason=started.skipped_reason,
-                    )
-                    logger.info(
-                        "schedule %s fired at %s; its chain %s did not start: %s",
-                        row.id,
-                        fire.scheduled_time.isoformat(),
-                        chain_id,
-                        started.skipped_reason,
-                        extra={"event": "chain_skipped", "schedule_id": row.id},
-                    )
-                report.merge(started)
-        return [f for f in fires if not entries[f.schedule.id].spec.chain_id], report
-
-    def _write_outbox(
-        self,
-        repository: OutboxRepository,
-        joined_work: Callable[[], JoinedWork],
-        decided: list[tuple[DueRow, FirePlan, list[NewFire]]],
-        now: datetime,
-        report: OutboxReport,
-    ) -> OutboxReport:
-        """The deliveries of the pass's events and of the objectives it cancelled
-        (CANCEL_OTHER), on the pass's connection (`joined_work` opens repositories there).
-        Most passes have neither and read no webhook; the others read the webhooks of their
-        workspaces in one query, and nothing more when there are none. Adds to `report`
-        (what the pass's chain runs wrote)."""
-        events: list[ScheduleEvent] = []
-        ended: list[tuple[DueRow, str]] = []
-        for row, plan, created in decided:
-            # Cheap tests first: this loop runs for every fire of every pass.
-            if plan.missed or plan.skipped or plan.next_nominal_at is None:
-                events.extend(_events_of(row, plan))
-            # A fire superseded within the pass is its first one (all before the last are).
-            if plan.cancel_ids or (created and created[0].status == "CANCELLED"):
-                ended.extend((row, objective_id) for objective_id in _cancelled_ids(plan, created))
-        if not events and not ended:
-            return report
-        workspaces = {e.workspace_id for e in events} | {row.workspace_id for row, _ in ended}
-        webhooks = repository.webhooks_in(workspaces)
-        if not webhooks:
-            return report
-        report.merge(self._outbox.schedule_events(repository, events, now, webhooks=webhooks))
-        by_workspace: dict[str, list[Webhook]] = defaultdict(list)
-        for webhook in webhooks:
-            by_workspace[webhook.metadata.workspace_id].append(webhook)
-        ended = [
-            (row, objective_id) for row, objective_id in ended if row.workspace_id in by_workspace
-        ]
-        if not ended:
-            return report
-        with joined_work() as work:
-            schedules: dict[str, AgentSchedule | None] = {}
-            for row, objective_id in ended:
-                if row.id not in schedules:
-                    schedules[row.id] = work.schedules.get(row.workspace_id, row.id)
-                report.merge(
-                    self._outbox.objective_ended(
-                        work,
-                        objective_id,
-                        row.workspace_id,
-                        schedules[row.id],
-                        now,
-                        webhooks=by_workspace[row.workspace_id],
-                    )
-                )
-        return report
 
     def _traced(self, fires: list[NewFire]) -> tuple[list[NewFire], list[FireSpan]]:
         """The fires with the traceparent of their own new span, and those spans."""
@@ -372,84 +253,6 @@ class FiringService:
             for index, objective in enumerate(plan.objectives)
         ]
         return plan, created
-
-    def _report_pass(
-        self, decided: list[tuple[DueRow, FirePlan, list[NewFire]]], now: datetime
-    ) -> None:
-        """The pass's fires counted by outcome (one increment per outcome, not one per
-        fire), then each schedule's report."""
-        counts: defaultdict[str, int] = defaultdict(int)
-        for _row, plan, created in decided:
-            for fire in created:
-                counts[_OUTCOMES[fire.status]] += 1
-            counts["skipped"] += plan.skipped
-            counts["missed"] += plan.missed
-        for outcome, count in counts.items():
-            self._metrics.fired(outcome, count)
-        for row, plan, created in decided:
-            self._report(row, plan, created, now)
-
-    def _report(self, row: DueRow, plan: FirePlan, created: list[NewFire], now: datetime) -> None:
-        """Counts and logs what one schedule's plan did: one line per objective created,
-        one per schedule for its skipped and for its missed fires (a long outage can miss
-        thousands of fires of one schedule)."""
-        lags = [(now - fire.scheduled_time).total_seconds() for fire in created]
-        observe = self._metrics.fire_lag.observe
-        for lag in lags:
-            observe(max(lag, 0.0))
-        if not logger.isEnabledFor(logging.INFO):
-            return
-        ids = {"schedule_id": row.id, "agent_id": row.agent_id, "workspace_id": row.workspace_id}
-        for fire, lag in zip(created, lags, strict=True):
-            logger.info(
-                "fired schedule %s: objective %s (%s) for %s, %.3fs late",
-                row.id,
-                fire.objective_id,
-                fire.status,
-                fire.scheduled_time.isoformat(),
-                lag,
-                extra={
-                    **ids,
-                    "event": "fire",
-                    "objective_id": fire.objective_id,
-                    "status": fire.status,
-                    "scheduled_time": fire.scheduled_time.isoformat(),
-                    "lag_seconds": round(lag, 6),
-                },
-            )
-        if plan.skipped:
-            logger.info(
-                "skipped %d fire(s) of schedule %s: %s",
-                plan.skipped,
-                row.id,
-                plan.skip_reason,
-                extra={**ids, "event": "skip", "count": plan.skipped, "reason": plan.skip_reason},
-            )
-        if plan.missed:
-            logger.info(
-                "missed %d fire(s) of schedule %s: older than its catch-up window",
-                plan.missed,
-                row.id,
-                extra={**ids, "event": "miss", "count": plan.missed},
-            )
-
-    def _report_set_aside(self, row: DueRow, error: Exception) -> None:
-        """Counts a schedule set aside; logs it once per revision, not at every retry."""
-        self._metrics.schedules_set_aside.inc()
-        with self._lock:
-            self.schedules_set_aside += 1
-            key = (row.id, row.revision)
-            if key in self._reported:
-                return
-            self._reported[key] = True
-        logger.warning(
-            "schedule %s (revision %d) cannot be fired and is set aside, retried every %s: %s: %s",
-            row.id,
-            row.revision,
-            SET_ASIDE_FOR,
-            type(error).__name__,
-            error,
-        )
 
     def earliest_due(self) -> datetime | None:
         """When the next schedule falls due (the loop sleeps until then). The schedules due
@@ -546,9 +349,7 @@ class FiringService:
             # Stored specs were valid when written; a stricter minimum must not stop them.
             lambda: compile_schedule(spec.schedule, schedule_id=row.id, min_interval=timedelta(0)),
         )
-        entry = _Entry(
-            spec, compiled, json.loads(document.objective_spec_json), document.objective_spec_json
-        )
+        entry = _Entry(spec, compiled, document.objective_spec, document.objective_spec_json)
         return _cached(self._entries, (row.id, row.revision), self._lock, lambda: entry)
 
 
@@ -584,15 +385,18 @@ class _Document:
 
     spec: AgentScheduleSpec
     rules_key: str
+    objective_spec: dict[str, Any]  # shared by the entries of every schedule storing the text
     objective_spec_json: str
 
 
 def _decode(text: str) -> _Document:
     document = json.loads(text)
+    objective_spec = objective_spec_of(document)
     return _Document(
         from_json(AgentScheduleSpec, document),
         json.dumps(document.get("schedule", {}), sort_keys=True, separators=(",", ":")),
-        json.dumps(objective_spec_of(document)),
+        objective_spec,
+        json.dumps(objective_spec),
     )
 
 
@@ -637,38 +441,9 @@ def _plan(row: DueRow, entry: _Entry, flight: InFlight, now: datetime) -> FirePl
     )
 
 
-def _cancelled_ids(plan: FirePlan, created: list[NewFire]) -> list[str]:
-    """The objectives a plan ends CANCELLED: those in flight that a newer fire cancels, and
-    those of its own fires that a later fire of the same pass superseded."""
-    return [*plan.cancel_ids, *(f.objective_id for f in created if f.status == "CANCELLED")]
-
-
-def _events_of(row: DueRow, plan: FirePlan) -> list[ScheduleEvent]:
-    """What one schedule's plan announces: its missed fires, its skipped fires, and its end
-    (no fire time left: end_time, max_fires, the last one-shot time)."""
-    events = []
-
-    def event(kind: EventType, times: list[datetime], count: int, reason: str) -> None:
-        events.append(
-            ScheduleEvent(
-                kind,
-                account_id=row.account_id,
-                workspace_id=row.workspace_id,
-                schedule_id=row.id,
-                agent_id=row.agent_id,
-                scheduled_times=tuple(times),
-                count=count,
-                reason=reason,
-            )
-        )
-
-    if plan.missed:
-        event(EventType.FIRE_MISSED, plan.missed_times, plan.missed, MISSED_REASON)
-    if plan.skipped:
-        event(EventType.FIRE_SKIPPED, plan.skipped_times, plan.skipped, plan.skip_reason)
-    if plan.next_nominal_at is None:
-        event(EventType.SCHEDULE_FINISHED, [], plan.scheduled_fires, "no fire time left")
-    return events
+def _chain_ids(entries: dict[str, _Entry]) -> dict[str, str]:
+    """The chain each schedule of the pass names, for the schedules that name one."""
+    return {key: entry.spec.chain_id for key, entry in entries.items() if entry.spec.chain_id}
 
 
 def _set_aside(row: DueRow, now: datetime) -> ScheduleAdvance:
