@@ -294,7 +294,8 @@ def _with_serve_flags(command: Callable[..., Any]) -> Callable[..., Any]:
 @_with_serve_flags
 @click.pass_obj
 def serve(stop: threading.Event | None, /, **flags: Any) -> int:
-    """Run the gRPC API, the REST gateway and the firing engine."""
+    """Run the gRPC API, the REST gateway and the firing engine (--roles picks which; --roles
+    rest: a REST front alone, before the gRPC server at --grpc-target)."""
     # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
     from sundial.server import SundialServer  # noqa: PLC0415
     from sundial.service.tenancy import check_secret  # noqa: PLC0415
