@@ -1,22 +1,26 @@
-"""Requests per second of GetAgentSchedule and CreateAgentSchedule over REST (the gateway)
-and over gRPC, of a bare grpcio echo server, and of a "floor" Create server, measured in the
-same run on loopback.
+"""Requests per second of GetAgentSchedule and CreateAgentSchedule over REST (the gateway
+embedded in `sundial serve`, and a front apart, `sundial serve --roles rest`) and over gRPC,
+of a bare grpcio echo server, and of a "floor" Create server, measured in the same run on
+loopback.
 
 Absolute numbers on shared machines are noise, so the run prints ratios against each other:
-REST should reach 60% of gRPC; gRPC Get 40% and Create 10% of the echo server (issue #12).
+REST should reach 60% of gRPC, embedded or apart (issue #13); gRPC Get 40% and Create 10% of
+the echo server (issue #12).
 The floor is the least a Create can cost in this stack (grpcio, protobuf and one sqlite3 write
 transaction, nothing else), so gRPC Create against it shows how much is reachable at all.
-Each target's server CPU per call (from /proc, all its threads) is printed too: it moves less
-than the rates when other processes load the machine.
+Each target's server CPU per call (from /proc, all its threads; for a front apart, the
+front's and the server's together) is printed too: it moves less than the rates when other
+processes load the machine.
 
 Run: .venv/bin/python bench/gateway.py [--seconds 3] [--rounds 3] [--processes 2] [--threads 4]
      [--postgres]
 
-`sundial serve` (SQLite in a temporary directory), the echo and the floor server (both in
-bench/gateway_servers.py) each run in their own process; clients run in `--processes`
-processes of `--threads` threads each, with one keep-alive HTTP connection or one gRPC channel
-per process. Targets take turns for
-`--rounds` rounds of `--seconds` seconds, and each figure is the median of its rounds."""
+`sundial serve` (SQLite in a temporary directory), the REST front before it (sharing its
+gateway token, so that client addresses are forwarded as in production), the echo and the
+floor server (both in bench/gateway_servers.py) each run in their own process; clients run
+in `--processes` processes of `--threads` threads each, with one keep-alive HTTP connection
+per thread or one gRPC channel per process. Targets take turns for `--rounds` rounds of
+`--seconds` seconds, and each figure is the median of its rounds."""
 
 import argparse
 import contextlib
@@ -45,10 +49,27 @@ ROOT = Path(__file__).resolve().parent.parent
 ECHO_METHOD = "/bench.Echo/Echo"
 # The bootstrap admin key of the server under test.
 API_KEY = "sdl_bench-admin-key-0123456789abcdef"
-TARGETS = ("echo", "grpc-get", "rest-get", "grpc-create", "rest-create", "floor-create")
+# The gateway token `sundial serve` and its front share.
+GATEWAY_TOKEN = "bench-gateway-token-0123456789abcdef0123"
+TARGETS = (
+    "echo",
+    "grpc-get",
+    "rest-get",
+    "rest-get-apart",
+    "grpc-create",
+    "rest-create",
+    "rest-create-apart",
+    "floor-create",
+)
+# REST targets and the gRPC target each is the same request of.
+REST_PAIRS = (
+    ("rest-get", "grpc-get"),
+    ("rest-get-apart", "grpc-get"),
+    ("rest-create", "grpc-create"),
+    ("rest-create-apart", "grpc-create"),
+)
 GOALS = (
-    ("rest-get", "grpc-get", 0.60),
-    ("rest-create", "grpc-create", 0.60),
+    *((rest, grpc_target, 0.60) for rest, grpc_target in REST_PAIRS),
     ("grpc-get", "echo", 0.40),
     ("grpc-create", "echo", 0.10),
 )
@@ -94,11 +115,20 @@ class Services:
             },
         )
         self.grpc_port, self.http_port = int(found["grpc"]), int(found["rest"])
-        self.pids = {"sundial": sundial.pid}
+        self.pids = {"sundial": [sundial.pid]}
         self.workspace = found["workspace"]
+        front = self._spawn(
+            [sys.executable, "-m", "sundial.cli.main", "--log-level", "WARNING", "serve",
+             "--roles", "rest", "--grpc-target", f"127.0.0.1:{self.grpc_port}",
+             "--http-address", "127.0.0.1:0", "--drain-delay", "0"]
+        )  # fmt: skip
+        self.front_port = int(_read_until(front, {"rest": r"serving REST on [\d.]+:(\d+)"})["rest"])
+        # A request through the front costs the front's CPU and the server's.
+        for target in ("rest-get-apart", "rest-create-apart"):
+            self.pids[target] = [front.pid, sundial.pid]
         echo = self._spawn([sys.executable, __file__, "--echo-server", str(max_workers)])
         self.echo_port = int(_read_until(echo, {"port": r"^(\d+)$"})["port"])
-        self.pids["echo"] = echo.pid
+        self.pids["echo"] = [echo.pid]
 
     def start_floor(self, database: Path, agent_id: str, schedule: bytes) -> int:
         """Starts the floor server, writing to a fresh SQLite file `database` with `agent_id`
@@ -107,7 +137,7 @@ class Services:
             [sys.executable, __file__, "--floor-server", str(self.max_workers), str(database),
              agent_id, schedule.hex()]
         )  # fmt: skip
-        self.pids["floor-create"] = floor.pid
+        self.pids["floor-create"] = [floor.pid]
         return int(_read_until(floor, {"port": r"^(\d+)$"})["port"])
 
     def _spawn(self, command: list[str]) -> subprocess.Popen[str]:
@@ -116,7 +146,11 @@ class Services:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "SUNDIAL_BOOTSTRAP_API_KEY": API_KEY},
+            env={
+                **os.environ,
+                "SUNDIAL_BOOTSTRAP_API_KEY": API_KEY,
+                "SUNDIAL_GATEWAY_TOKEN": GATEWAY_TOKEN,
+            },
         )
         self.processes.append(process)
         return process
@@ -169,7 +203,8 @@ def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
 
 
 def _rest_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
-    connection = http.client.HTTPConnection("127.0.0.1", config["http_port"])
+    port = config["front_port"] if target.endswith("-apart") else config["http_port"]
+    connection = http.client.HTTPConnection("127.0.0.1", port)
     schedules = f"/v1/workspaces/{config['workspace']}/agents/{config['agent']}/schedules"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
 
@@ -180,7 +215,7 @@ def _rest_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
         if response.status != 200:
             raise RuntimeError(f"{method} {path}: HTTP {response.status}")
 
-    if target == "rest-get":
+    if target.startswith("rest-get"):
         path = f"{schedules}/{config['schedule']}"
         return lambda: call("GET", path, None)
     return lambda: call("POST", schedules, json.dumps(SCHEDULE_BODY).encode())
@@ -216,17 +251,20 @@ def measure(
     """Calls per second of `target`, from `processes` client processes at once, and the
     microseconds of CPU its server spent per call."""
     args = [(config, target, threads, seconds)] * processes
-    pid = config["pids"].get(target, config["pids"]["sundial"])
-    cpu_before = _cpu_seconds(pid)
+    pids = config["pids"].get(target, config["pids"]["sundial"])
+    cpu_before = _cpu_seconds(pids)
     # Calls in flight when the clients stop are not counted.
     calls = sum(pool.starmap(_client_process, args))
-    return calls / seconds, (_cpu_seconds(pid) - cpu_before) / max(calls, 1) * 1e6
+    return calls / seconds, (_cpu_seconds(pids) - cpu_before) / max(calls, 1) * 1e6
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU of process `pid`, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of the processes `pids`, all their threads."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _setup(services: Services) -> dict[str, Any]:
@@ -268,6 +306,7 @@ def _setup(services: Services) -> dict[str, Any]:
     return {
         "grpc_port": services.grpc_port,
         "http_port": services.http_port,
+        "front_port": services.front_port,
         "echo_port": services.echo_port,
         "workspace": services.workspace,
         "agent": agent.metadata.id,
@@ -414,16 +453,16 @@ def _report(
         f"{args.rounds} rounds x {args.seconds:g}s per target, {concurrency} concurrent "
         f"clients ({args.processes} processes x {args.threads} threads), loopback"
     )
-    print(f"{'target':<12} {'req/s (median)':>15} {'server CPU us/call':>19}   rounds")
+    print(f"{'target':<17} {'req/s (median)':>15} {'server CPU us/call':>19}   rounds")
     for target in TARGETS:
         rounds = ", ".join(f"{value:.0f}" for value in rates[target])
-        print(f"{target:<12} {median[target]:>15.0f} {cpu_median[target]:>19.0f}   {rounds}")
+        print(f"{target:<17} {median[target]:>15.0f} {cpu_median[target]:>19.0f}   {rounds}")
     print()
     for numerator, denominator, goal in GOALS:
         ratio = median[numerator] / median[denominator]
         verdict = "ok" if ratio >= goal else "BELOW TARGET"
         print(f"{numerator} / {denominator}: {ratio:.0%} (target >= {goal:.0%}) {verdict}")
-    for rest, grpc_target in (("rest-get", "grpc-get"), ("rest-create", "grpc-create")):
+    for rest, grpc_target in REST_PAIRS:
         cpu_ratio = cpu_median[rest] / cpu_median[grpc_target]
         print(f"server CPU per call, {rest} / {grpc_target}: {cpu_ratio:.2f}x")
     _report_floor(median)

@@ -10,9 +10,10 @@ import threading
 from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
-from sundial.gateway import Gateway, HttpLimits, MetricsListener, WebOptions
+from sundial.gateway import Gateway, MetricsListener
 from sundial.gateway.bodies import objective_json
 from sundial.metrics import Metrics
+from sundial.rest_front import http_limits, web_options
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
@@ -183,7 +184,8 @@ class SundialServer:
             self._notifications = PostgresNotifications(self.database)
             self.notifier.add_publisher(self._publish)
         self.chains, self.chain_runs = self._chain_services()
-        gateway_token = secrets.token_urlsafe(32)
+        # Shared with fronts apart when set; else known to the embedded gateway only.
+        gateway_token = settings.gateway_token or secrets.token_urlsafe(32)
         self._grpc = GrpcServer(
             services=Services(
                 agents=self.agents,
@@ -224,15 +226,8 @@ class SundialServer:
             services=SERVICE_NAMES,
             readiness=self._is_ready,
             client_token=gateway_token,
-            web=WebOptions(
-                cors_origins=settings.cors_origins, trusted_proxies=settings.trusted_proxies
-            ),
-            limits=HttpLimits(
-                threads=settings.http_threads,
-                max_connections=settings.http_max_connections,
-                header_timeout_seconds=settings.http_header_timeout.total_seconds(),
-                idle_timeout_seconds=settings.http_idle_timeout.total_seconds(),
-            ),
+            web=web_options(settings),
+            limits=http_limits(settings),
             metrics=self.metrics,
             serve_metrics=settings.metrics_address is None,
             access_log=settings.access_log,

@@ -53,8 +53,17 @@ class Settings:
     http_idle_timeout: timedelta = DEFAULT_HTTP_IDLE_TIMEOUT
     min_fire_interval: timedelta = timedelta(seconds=1)
     migrate: bool = True
-    # What this process does: "api" (gRPC and REST) and/or "engine" (firing loop, reaper).
+    # What this process does: "api" (gRPC and REST) and/or "engine" (firing loop, reaper);
+    # or "rest" alone: a REST front of its own, forwarding to the gRPC server at grpc_target
+    # (check_roles says which combinations mean something).
     roles: frozenset[str] = frozenset({"api", "engine"})
+    # The gRPC server a "rest" front forwards to, HOST:PORT.
+    grpc_target: str | None = None
+    # A secret the api and its REST fronts share: a front sends it with the client's address,
+    # and the api believes that address only beside it (for the failure limiter and the
+    # logs). Empty: the api makes a random one for its embedded gateway, and a front apart
+    # sends no address.
+    gateway_token: str = field(default="", repr=False)
     # Schedules fired per transaction.
     engine_batch_size: int = 500
     # Objectives POSTed to PUSH agents at once by this replica's pusher (engine role).
@@ -92,6 +101,47 @@ class Settings:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+ROLES = ("api", "engine", "rest")
+# A shared secret shorter than this could be guessed by whoever can reach the gRPC port.
+MIN_GATEWAY_TOKEN_LENGTH = 32
+
+
+def check_roles(roles: frozenset[str], grpc_target: str | None, http_address: str | None) -> None:
+    """ValueError, naming the flag, when `--roles` asks for something no process can be: a
+    REST front runs alone (it has no database), needs its upstream and a listener, and
+    `--grpc-target` means nothing to any other role."""
+    if "rest" not in roles:
+        if grpc_target:
+            raise ValueError(
+                "--grpc-target (SUNDIAL_GRPC_TARGET) is the upstream of --roles rest; "
+                f"--roles {','.join(sorted(roles))} serves its own gRPC"
+            )
+        return
+    if roles != {"rest"}:
+        raise ValueError(
+            "--roles rest runs alone: a REST front has no database; run "
+            f"{','.join(sorted(roles - {'rest'}))} in a `sundial serve` of its own"
+        )
+    if not grpc_target:
+        raise ValueError(
+            "--roles rest needs --grpc-target HOST:PORT (or SUNDIAL_GRPC_TARGET), the gRPC "
+            "server it forwards to"
+        )
+    if not http_address:
+        raise ValueError("--roles rest needs an --http-address to serve REST on")
+
+
+def gateway_token(text: str) -> str:
+    """A shared gateway secret: at least MIN_GATEWAY_TOKEN_LENGTH visible ASCII characters
+    (it travels as gRPC metadata). The ValueError never quotes the secret."""
+    if len(text) < MIN_GATEWAY_TOKEN_LENGTH:
+        raise ValueError(
+            f"the gateway token must be at least {MIN_GATEWAY_TOKEN_LENGTH} characters, "
+            f"got {len(text)} (make one with `openssl rand -hex 32`)"
+        )
+    if not all("!" <= character <= "~" for character in text):
+        raise ValueError("the gateway token must be visible ASCII characters, no spaces")
+    return text
 
 
 def otlp_endpoint(text: str) -> str:

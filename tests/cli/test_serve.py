@@ -12,7 +12,13 @@ from sundial.cli.root import cli
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--roles", "api,web"), "roles must be api, engine or both, got 'api,web'"),
+        (("--roles", "api,web"), "roles must be api, engine, both, or rest, got 'api,web'"),
+        (("--roles", "rest,api", "--grpc-target", "h:1"), "--roles rest runs alone"),
+        (("--roles", "rest"), "--roles rest needs --grpc-target HOST:PORT"),
+        (("--roles", "rest", "--grpc-target", "h:1", "--http-address", ""), "--http-address"),
+        (("--grpc-target", "h:1"), "--grpc-target (SUNDIAL_GRPC_TARGET) is the upstream of"),
+        (("--grpc-target", "h"), "address 'h' is not HOST:PORT"),
+        (("--gateway-token", "tiny"), "the gateway token must be at least 32 characters"),
         (("--max-workers", "0"), "0 is not in the range x>=1"),
         (("--max-queued-calls", "many"), "'many' is not a valid integer"),
         (("--drain-delay", "soon"), "'soon' is not a valid float"),
@@ -20,7 +26,21 @@ from sundial.cli.root import cli
         (("--otlp-endpoint", "collector:4318"), "OTLP endpoint 'collector:4318' is not http(s)"),
         (("--push-concurrency", "0"), "0 is not in the range 1<=x<=256"),
     ],
-    ids=["roles", "max-workers", "queued-calls", "drain-delay", "metrics-address", "otlp", "push"],
+    ids=[
+        "roles",
+        "rest-and-api",
+        "rest-no-target",
+        "rest-no-http",
+        "stray-target",
+        "bad-target",
+        "short-token",
+        "max-workers",
+        "queued-calls",
+        "drain-delay",
+        "metrics-address",
+        "otlp",
+        "push",
+    ],
 )
 def test_a_bad_serve_flag_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], message: str):
     database = tmp_path / "never.db"
@@ -36,7 +56,33 @@ def test_serve_flags_read_their_environment_variables(tmp_path: Path):
         env={"SUNDIAL_ROLES": "nothing"},
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "roles must be api, engine or both, got 'nothing'" in result.stderr
+    assert "roles must be api, engine, both, or rest, got 'nothing'" in result.stderr
+
+
+def test_a_rest_front_reads_its_target_and_token_from_the_environment(tmp_path: Path):
+    database = tmp_path / "never.db"
+    result = CliRunner().invoke(
+        cli,
+        ["serve", "--database-url", f"sqlite:///{database}", "--roles", "rest"],
+        env={"SUNDIAL_GRPC_TARGET": "api.internal", "SUNDIAL_GATEWAY_TOKEN": "tiny-secret"},
+    )
+    assert result.exit_code == 2
+    assert "'api.internal' is not HOST:PORT" in result.stderr
+    assert not database.exists()
+    no_target = CliRunner().invoke(
+        cli, ["serve", "--roles", "rest"], env={"SUNDIAL_GRPC_TARGET": None}
+    )
+    assert no_target.exit_code == 2
+    assert "(or SUNDIAL_GRPC_TARGET)" in no_target.stderr
+    short = CliRunner().invoke(
+        cli,
+        ["serve", "--roles", "rest"],
+        env={"SUNDIAL_GRPC_TARGET": "api:50051", "SUNDIAL_GATEWAY_TOKEN": "tiny-secret"},
+    )
+    assert short.exit_code == 2
+    assert "SUNDIAL_GATEWAY_TOKEN" in short.stderr
+    assert "the gateway token must be at least 32 characters, got 11" in short.stderr
+    assert "tiny-secret" not in short.stderr
 
 
 def test_worker_needs_a_command_and_a_key(tmp_path: Path):

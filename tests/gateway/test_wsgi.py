@@ -8,10 +8,13 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
+from sundial.domain.clock import FakeClock
 from sundial.gateway.app import GatewayApp, HttpResponse
 from sundial.gateway.wsgi import WsgiGateway, create_app, headers_of, raw_target
 from tests.gateway import feature_service
 from tests.gateway.client import call
+from tests.gateway.conftest import START
+from tests.support.servers import running, server_settings
 
 
 class Recorder:
@@ -158,3 +161,33 @@ def test_a_content_length_that_is_no_number_is_a_400_under_any_server():
     assert status.startswith("400 ")
     assert recorder.calls == []
     assert b"Content-Length" in body
+
+
+SHARED_TOKEN = "shared-by-the-api-and-its-fronts-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("front_token", "other_client_status"),
+    [(SHARED_TOKEN, 401), ("", 429)],
+    ids=["shared-token", "no-token"],
+)
+def test_the_factory_app_sends_its_clients_address_with_the_shared_token(
+    monkeypatch, database_url, front_token, other_client_status
+):
+    settings = server_settings(
+        database_url, gateway_token=SHARED_TOKEN, auth_failure_burst=2,
+        auth_failure_per_minute=0.001,
+    )  # fmt: skip
+    with running(settings, FakeClock(START)) as server:
+        monkeypatch.setenv("SUNDIAL_GRPC_TARGET", f"127.0.0.1:{server.port}")
+        monkeypatch.setenv("SUNDIAL_GATEWAY_TOKEN", front_token)
+        app = create_app().app
+        path = f"/v1/workspaces/{server.bootstrap.default_workspace.id}/agents"
+        wrong = [("Authorization", "Bearer wrong-secret-0123456789")]
+
+        def fail(client: str) -> int:
+            return app.handle("GET", path, wrong, b"", client).status
+
+        assert [fail("203.0.113.5") for _ in range(3)] == [401, 401, 429]
+        # Without the token the api sees the front's own address, which is now limited.
+        assert fail("198.51.100.7") == other_client_status

@@ -1,9 +1,19 @@
-"""The values `--cors-origin` and `--trusted-proxy` take: origins as browsers send them,
-networks in CIDR form, and a message naming what is wrong with anything else."""
+"""The values `--cors-origin`, `--trusted-proxy`, `--gateway-token` and the others take:
+origins as browsers send them, networks in CIDR form, the roles that go together, and a
+message naming what is wrong with anything else."""
 
 import pytest
 
-from sundial.settings import cors_origin, listen_address, otlp_endpoint, trusted_proxy
+from sundial.settings import (
+    MIN_GATEWAY_TOKEN_LENGTH,
+    Settings,
+    check_roles,
+    cors_origin,
+    gateway_token,
+    listen_address,
+    otlp_endpoint,
+    trusted_proxy,
+)
 
 
 @pytest.mark.parametrize(
@@ -97,3 +107,55 @@ def test_a_bad_otlp_endpoint_says_what_is_wrong(text, message):
     with pytest.raises(ValueError, match="OTLP endpoint") as error:
         otlp_endpoint(text)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("roles", "grpc_target", "http_address"),
+    [
+        ({"api", "engine"}, None, "127.0.0.1:8080"),
+        ({"api"}, None, None),
+        ({"engine"}, None, None),
+        ({"rest"}, "api.internal:50051", "0.0.0.0:8080"),
+    ],
+    ids=["default", "api-grpc-only", "engine", "rest"],
+)
+def test_roles_that_go_together(roles, grpc_target, http_address):
+    check_roles(frozenset(roles), grpc_target, http_address)
+
+
+@pytest.mark.parametrize(
+    ("roles", "grpc_target", "http_address", "message"),
+    [
+        ({"rest", "api"}, "api:50051", ":8080", "--roles rest runs alone: .* run api in"),
+        ({"rest", "engine"}, "api:50051", ":8080", "--roles rest runs alone: .* run engine in"),
+        ({"rest"}, None, ":8080", "--roles rest needs --grpc-target HOST:PORT"),
+        ({"rest"}, "", ":8080", "--roles rest needs --grpc-target HOST:PORT"),
+        ({"rest"}, "api:50051", None, "--roles rest needs an --http-address"),
+        ({"api", "engine"}, "api:50051", ":8080", r"--grpc-target .* --roles api,engine serves"),
+    ],
+    ids=["rest-and-api", "rest-and-engine", "no-target", "empty-target", "no-http", "stray-target"],
+)
+def test_roles_that_do_not_go_together_name_the_flag(roles, grpc_target, http_address, message):
+    with pytest.raises(ValueError, match=message):
+        check_roles(frozenset(roles), grpc_target, http_address)
+
+
+def test_a_gateway_token_is_kept_and_never_shown_in_the_settings():
+    token = "t" * MIN_GATEWAY_TOKEN_LENGTH
+    assert gateway_token(token) == token
+    assert token not in repr(Settings(gateway_token=token, bootstrap_api_key="sdl_x"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("short-secret", f"at least {MIN_GATEWAY_TOKEN_LENGTH} characters, got 12"),
+        ("a secret with spaces 0123456789abcdef", "visible ASCII characters, no spaces"),
+        ("s\u00e9cret-0123456789abcdef0123456789", "visible ASCII characters"),
+    ],
+    ids=["short", "spaces", "non-ascii"],
+)
+def test_a_bad_gateway_token_says_why_without_quoting_it(text, message):
+    with pytest.raises(ValueError, match=message) as refused:
+        gateway_token(text)
+    assert text not in str(refused.value)

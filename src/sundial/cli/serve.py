@@ -24,7 +24,10 @@ from sundial.settings import (
     DEFAULT_MAX_QUEUED_CALLS,
     DEFAULT_MAX_WAITING_CALLS,
     DEFAULT_MAX_WORKERS,
+    ROLES,
+    check_roles,
     cors_origin,
+    gateway_token,
     listen_address,
     otlp_endpoint,
     trusted_proxy,
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 
 
 class RolesType(click.ParamType[frozenset[str], Any]):
-    """`api`, `engine` or `api,engine`."""
+    """`api`, `engine`, `api,engine`, or `rest` (settings.check_roles says which go together)."""
 
     name = "ROLES"
 
@@ -43,8 +46,8 @@ class RolesType(click.ParamType[frozenset[str], Any]):
         if isinstance(value, frozenset):
             return value
         roles = frozenset(part.strip() for part in str(value).split(",") if part.strip())
-        if not roles or not roles <= {"api", "engine"}:
-            self.fail(f"roles must be api, engine or both, got {value!r}", param, ctx)
+        if not roles or not roles <= set(ROLES):
+            self.fail(f"roles must be api, engine, both, or rest, got {value!r}", param, ctx)
         return roles
 
 
@@ -163,7 +166,23 @@ _SERVE_FLAGS: tuple[Decorator, ...] = (
         "ROLES",
         type=RolesType(),
         default="api,engine",
-        help="comma list of what this process runs: api (gRPC and REST), engine (firing, reaper)",
+        help="comma list of what this process runs: api (gRPC and REST), engine (firing, "
+        "reaper); or rest alone, a REST front forwarding to --grpc-target",
+    ),
+    _flag(
+        "--grpc-target",
+        "GRPC_TARGET",
+        type=CheckedType("HOST:PORT", listen_address),
+        default=None,
+        help="the gRPC server a --roles rest front forwards to",
+    ),
+    _flag(
+        "--gateway-token",
+        "GATEWAY_TOKEN",
+        type=CheckedType("SECRET", gateway_token),
+        default=None,
+        help="a secret the api and its --roles rest fronts share, so that the api believes "
+        "the client addresses fronts send (prefer the variable: flags show in ps)",
     ),
     _flag("--engine-batch-size", "ENGINE_BATCH_SIZE", type=int, default=500),
     _flag(
@@ -275,7 +294,8 @@ def _with_serve_flags(command: Callable[..., Any]) -> Callable[..., Any]:
 @_with_serve_flags
 @click.pass_obj
 def serve(stop: threading.Event | None, /, **flags: Any) -> int:
-    """Run the gRPC API, the REST gateway and the firing engine."""
+    """Run the gRPC API, the REST gateway and the firing engine (--roles picks which; --roles
+    rest: a REST front alone, before the gRPC server at --grpc-target)."""
     # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
     from sundial.server import SundialServer, settle_heap  # noqa: PLC0415
     from sundial.service.tenancy import check_secret  # noqa: PLC0415
@@ -289,6 +309,11 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         except ValueError as error:
             click.echo(f"sundial serve: SUNDIAL_BOOTSTRAP_API_KEY: {error}", err=True)
             return 2
+    try:
+        check_roles(flags["roles"], flags["grpc_target"], flags["http_address"])
+    except ValueError as error:
+        click.echo(f"sundial serve: {error}", err=True)
+        return 2
     settings = Settings(
         database_url=flags["database_url"],
         grpc_address=flags["grpc_address"],
@@ -304,6 +329,8 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         http_idle_timeout=timedelta(seconds=flags["http_idle_timeout"]),
         min_fire_interval=timedelta(seconds=flags["min_fire_interval"]),
         roles=flags["roles"],
+        grpc_target=flags["grpc_target"] or None,
+        gateway_token=flags["gateway_token"] or "",
         engine_batch_size=flags["engine_batch_size"],
         push_concurrency=flags["push_concurrency"],
         bootstrap_api_key=bootstrap_api_key,
@@ -319,6 +346,8 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
         allow_private_webhook_targets=flags["allow_private_webhook_targets"],
     )
     stop = stop or threading.Event()
+    if "rest" in settings.roles:
+        return _serve_rest_front(settings, stop)
     server = SundialServer(settings)
     try:
         server.start()
@@ -333,6 +362,31 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
     while not stop.wait(timeout=0.5):
         pass
     server.stop()
+    return 0
+
+
+def _serve_rest_front(settings: Any, stop: threading.Event) -> int:
+    """A REST front apart: no database, no migrations, no engine (rest_front says why)."""
+    from sundial.rest_front import RestFront  # noqa: PLC0415
+
+    front = RestFront(settings)
+    try:
+        front.start()
+    except OSError as error:
+        click.echo(f"sundial serve: cannot start: {error}", err=True)
+        return 1
+    http_host = settings.http_address.rsplit(":", 1)[0]
+    print(
+        f"Sundial is serving REST on {http_host}:{front.http_port}, "
+        f"in front of gRPC at {settings.grpc_target}",
+        flush=True,
+    )
+    if settings.metrics_address:
+        metrics_host = settings.metrics_address.rsplit(":", 1)[0]
+        print(f"Sundial is serving metrics on {metrics_host}:{front.metrics_port}", flush=True)
+    while not stop.wait(timeout=0.5):  # timed: see serve()
+        pass
+    front.stop()
     return 0
 
 

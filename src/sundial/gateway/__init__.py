@@ -12,19 +12,21 @@ from sundial.gateway.http_server import HttpLimits, HttpServer
 from sundial.gateway.metrics_listener import MetricsListener
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.routes import Route, find_services, routes_of
+from sundial.gateway.upstream import UpstreamHealth
 from sundial.metrics import Metrics
 
 __all__ = ["Gateway", "HttpLimits", "MetricsListener", "WebOptions"]
 
 
 class Gateway:
-    """The REST listener of one `sundial serve`: start it once gRPC serves, stop it first."""
+    """The REST listener of one `sundial serve`: start it once gRPC serves, stop it first
+    (or, in a front apart, the whole process)."""
 
     def __init__(
         self,
         *,
         services: Sequence[str],
-        readiness: Callable[[], bool],
+        readiness: Callable[[], bool] | None,
         client_token: str = "",
         web: WebOptions | None = None,
         limits: HttpLimits | None = None,
@@ -32,7 +34,9 @@ class Gateway:
         serve_metrics: bool = True,
         access_log: bool = False,
     ) -> None:
-        """`serve_metrics`: /metrics on this listener (off when it has its own);
+        """`readiness`: for /readyz; None asks the upstream's gRPC health (a front apart).
+        `client_token`: sent with each client's address (none: no address is sent);
+        `serve_metrics`: /metrics on this listener (off when it has its own);
         `access_log`: refused requests logged at INFO (else DEBUG)."""
         self.routes: list[Route] = routes_of(find_services(services))
         self.openapi = encode_document(openapi_document(self.routes))
@@ -56,7 +60,7 @@ class Gateway:
             self.routes,
             GrpcForwarder(self._channel, self.routes),
             openapi_document=self.openapi,
-            readiness=self._readiness,
+            readiness=self._readiness or UpstreamHealth(self._channel),
             client_token=self._client_token,
             web=self._web,
             metrics=self._metrics,

@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import grpc
 from google.rpc import code_pb2, status_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from sundial.gateway.app import GatewayApp, HttpResponse
 from sundial.gateway.calls import GrpcForwarder
@@ -24,12 +23,15 @@ from sundial.gateway.console_assets import ConsoleAssets
 from sundial.gateway.openapi import encode_document, openapi_document
 from sundial.gateway.rendering import encode_json, status_json
 from sundial.gateway.routes import discover_services, routes_of
+from sundial.gateway.upstream import UpstreamHealth
 
 logger = logging.getLogger("sundial.gateway")
 
 # gRPC's default largest message; a bigger JSON body could not be forwarded anyway.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 GRPC_TARGET_VARIABLE = "SUNDIAL_GRPC_TARGET"
+# The secret shared with the api (`sundial serve --gateway-token`); never logged.
+GATEWAY_TOKEN_VARIABLE = "SUNDIAL_GATEWAY_TOKEN"
 # Answered to a client that has gone (nobody reads it): nginx's "client closed request".
 CLIENT_CLOSED = 499
 
@@ -175,27 +177,21 @@ def _headers(response: HttpResponse) -> list[tuple[str, str]]:
 
 def create_app() -> WsgiGateway:
     """The WSGI application for a server of its own, calling the gRPC server at
-    $SUNDIAL_GRPC_TARGET (e.g. `127.0.0.1:50051`); /readyz asks that server's health."""
+    $SUNDIAL_GRPC_TARGET (e.g. `127.0.0.1:50051`); /readyz asks that server's health. With
+    $SUNDIAL_GATEWAY_TOKEN (the api's own), the client's address goes along with each call,
+    as the WSGI server reports it in REMOTE_ADDR."""
     target = os.environ.get(GRPC_TARGET_VARIABLE, "")
     if not target:
         raise RuntimeError(f"set {GRPC_TARGET_VARIABLE} to the gRPC server's HOST:PORT")
     channel = grpc.insecure_channel(target)
-    health = health_pb2_grpc.HealthStub(channel)
-
-    def ready() -> bool:
-        try:
-            answer = health.Check(health_pb2.HealthCheckRequest(), timeout=2)
-        except grpc.RpcError:
-            return False
-        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
     routes = routes_of(discover_services())
     console = ConsoleAssets()
     app = GatewayApp(
         routes,
         GrpcForwarder(channel, routes),
         openapi_document=encode_document(openapi_document(routes)),
-        readiness=ready,
+        readiness=UpstreamHealth(channel),
+        client_token=os.environ.get(GATEWAY_TOKEN_VARIABLE, ""),
         console=console if console.available else None,
     )
     return WsgiGateway(app)
