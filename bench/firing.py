@@ -13,7 +13,7 @@ numbers on shared machines are noise):
 
 Run: .venv/bin/python bench/firing.py [--unsettled]   (PostgreSQL 15 binaries for the
 throwaway cluster of tests/support/postgres.py; without them the PostgreSQL rows say so).
-The process first settles its start-up heap as `sundial serve` does (sundial.server.
+The process first settles its start-up heap as `sundial serve` does (sundial.heap.
 settle_heap); `--unsettled` leaves it to the garbage collector. Engine and raw
 batches run interleaved, and so do the ticks at both sizes, so that load from other
 processes falls on both sides of a ratio. An engine run stops after --cap seconds of engine
@@ -50,7 +50,7 @@ from firing_runs import (  # noqa: E402
 )
 from firing_setup import Group, insert_schedules, interval_spec, minute_floor, prepare  # noqa: E402
 
-from sundial.server import settle_heap  # noqa: E402
+from sundial.heap import settle_heap  # noqa: E402
 from tests.support import postgres  # noqa: E402
 
 T = TypeVar("T")

@@ -40,7 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from gateway_servers import serve_echo, serve_floor
+from gateway_servers import (
+    FLOOR_SESSION_METHOD,
+    FLOOR_SESSION_SERVICE,
+    serve_echo,
+    serve_floor,
+)
 from google.protobuf import json_format
 
 from sundial.settings import DEFAULT_MAX_WORKERS
@@ -60,6 +65,8 @@ TARGETS = (
     "rest-create",
     "rest-create-apart",
     "floor-create",
+    "floor-get",
+    "floor-get-session",
 )
 # REST targets and the gRPC target each is the same request of.
 REST_PAIRS = (
@@ -137,7 +144,8 @@ class Services:
             [sys.executable, __file__, "--floor-server", str(self.max_workers), str(database),
              agent_id, schedule.hex()]
         )  # fmt: skip
-        self.pids["floor-create"] = [floor.pid]
+        for target in ("floor-create", "floor-get", "floor-get-session"):
+            self.pids[target] = [floor.pid]
         return int(_read_until(floor, {"port": r"^(\d+)$"})["port"])
 
     def _spawn(self, command: list[str]) -> subprocess.Popen[str]:
@@ -181,7 +189,8 @@ def _read_until(process: subprocess.Popen[str], patterns: dict[str, str]) -> dic
 def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
     from sundial.v1 import agent_schedule_service_pb2 as pb
 
-    ports = {"echo": config["echo_port"], "floor-create": config["floor_port"]}
+    floors = ("floor-create", "floor-get", "floor-get-session")
+    ports = {"echo": config["echo_port"]} | dict.fromkeys(floors, config["floor_port"])
     channel = grpc.insecure_channel(f"127.0.0.1:{ports.get(target, config['grpc_port'])}")
     # Every call carries the key, the echo server's too, so both move the same bytes.
     metadata = (("authorization", f"Bearer {API_KEY}"),)
@@ -190,8 +199,14 @@ def _grpc_caller(config: dict[str, Any], target: str) -> Callable[[], None]:
         payload = config["get_request"]
         return lambda: call(payload, metadata=metadata)
     service = "/sundial.v1.AgentScheduleService/"
-    if target == "grpc-get":
-        get = channel.unary_unary(service + "GetAgentSchedule")
+    if target in ("grpc-get", "floor-get", "floor-get-session"):
+        # The three Gets send the same bytes, the key included.
+        method = (
+            f"/{FLOOR_SESSION_SERVICE}/{FLOOR_SESSION_METHOD}"
+            if target == "floor-get-session"
+            else service + "GetAgentSchedule"
+        )
+        get = channel.unary_unary(method)
         payload = config["get_request"]
         return lambda: get(payload, metadata=metadata)
     # grpc-create and floor-create send the same bytes, the key included.
@@ -483,6 +498,18 @@ def _report_floor(median: dict[str, float]) -> None:
     print(
         "floor-create is the least a Create can cost in this stack (grpcio + protobuf + one "
         f"sqlite3 write transaction; no validation, auth or ORM): {reach}"
+    )
+    goal = next(g for n, d, g in GOALS if (n, d) == ("grpc-get", "echo"))
+    for floor_get in ("floor-get", "floor-get-session"):
+        share = median[floor_get] / median["echo"]
+        print(
+            f"{floor_get} / echo: {share:.0%}; grpc-get / {floor_get}: "
+            f"{median['grpc-get'] / median[floor_get]:.0%}; the {goal:.0%}-of-echo Get target "
+            f"is {goal / share:.0%} of {floor_get}'s rate"
+        )
+    print(
+        "floor-get is grpcio + protobuf + one raw sqlite3 read; floor-get-session the same read "
+        "through a SQLAlchemy Session per call (no auth, interceptors, decoding or presenting)"
     )
 
 

@@ -1,7 +1,6 @@
 """Wiring and lifecycle: database, migrations, services, the gRPC server and the REST
 gateway in front of it."""
 
-import gc
 import logging
 import os
 import secrets
@@ -424,17 +423,3 @@ class SundialServer:
             return migrate.is_up_to_date(self.database)
         except DatabaseUnavailableError:
             return False
-
-
-def settle_heap() -> None:
-    """Takes what start-up made (modules, the wiring) out of the garbage collector's reach.
-
-    CPython's full collections walk every tracked object, and a long-running server has
-    more than a hundred thousand of them from its imports alone. Full collections come often
-    under load: the short-lived objects of a firing pass or of a call that outlive a young
-    collection count toward the next full one, even when reference counting frees them soon
-    after. `gc.freeze` moves the objects alive now to a generation no collection visits
-    (BENCHMARKS.md, "Firing after issues 14 and 19", has what this saves); objects made later
-    are collected as before. The garbage start-up left is collected first."""
-    gc.collect()
-    gc.freeze()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sundial.cli.errors import Decorator, SundialCommand
+from sundial.heap import settle_heap
 from sundial.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_GRPC_ADDRESS,
@@ -297,7 +298,7 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
     """Run the gRPC API, the REST gateway and the firing engine (--roles picks which; --roles
     rest: a REST front alone, before the gRPC server at --grpc-target)."""
     # Imported here so that `sundial migrate` and `sundial admin` do not load grpc.
-    from sundial.server import SundialServer, settle_heap  # noqa: PLC0415
+    from sundial.server import SundialServer  # noqa: PLC0415
     from sundial.service.tenancy import check_secret  # noqa: PLC0415
     from sundial.settings import Settings  # noqa: PLC0415
 
@@ -375,6 +376,7 @@ def _serve_rest_front(settings: Any, stop: threading.Event) -> int:
     except OSError as error:
         click.echo(f"sundial serve: cannot start: {error}", err=True)
         return 1
+    settle_heap()
     http_host = settings.http_address.rsplit(":", 1)[0]
     print(
         f"Sundial is serving REST on {http_host}:{front.http_port}, "
