@@ -1,40 +1,35 @@
 """Objective use cases: list, get, cancel, and the worker protocol (claim, heartbeat,
-complete, fail), plus the reaper that times out expired leases. Finishing an attempt applies
-the schedule's retry policy, failure pause and buffered-fire promotion in one transaction."""
+complete, fail), plus the reaper that times out expired leases. Finishing an attempt ends its
+row here and hands the rest (retry policy, failure pause, buffered-fire promotion, chain steps,
+outbox events) to objective_endings, in the same transaction."""
 
 import logging
 import time
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sundial.domain.clock import Clock, later
+from sundial.domain.clock import Clock
 from sundial.domain.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
-from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.objectives import Objective, ObjectiveStatus, TriggerKind
 from sundial.domain.principals import Principal
-from sundial.domain.schedules import AgentSchedule, RetryPolicy, ScheduleStatus
-from sundial.domain.webhooks import EventType
 from sundial.metrics import Metrics
 from sundial.service.agents import require_agent
 from sundial.service.chain_steps import ChainSteps
 from sundial.service.filtering import enum_value
 from sundial.service.listing import ALL_AGENTS, page_of, prepare_query
 from sundial.service.notifier import Notifier
-from sundial.service.objective_endings import Ending, report_ending
+from sundial.service.objective_endings import Ending, EndingWriter, report_ending
 from sundial.service.objective_leases import (
     PUSH_WORKER_PREFIX,
     execution_timeout,
     lease_objective,
 )
-from sundial.service.outbox import Outbox, ScheduleEvent
+from sundial.service.outbox import Outbox
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.validation import json_size
 from sundial.store.database import Database
-from sundial.store.firing import new_objective_row
-from sundial.store.repositories.schedules import NextFire
 from sundial.store.unit_of_work import UnitOfWork
 from sundial.tracing import Tracing
 
@@ -46,9 +41,6 @@ MAX_WAIT = timedelta(seconds=60)
 MAX_CLAIM = 100
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_ERROR_LENGTH = 4096
-DEFAULT_INITIAL_BACKOFF = timedelta(seconds=10)
-DEFAULT_MAX_BACKOFF = timedelta(hours=1)
-DEFAULT_BACKOFF_MULTIPLIER = 2.0
 _REAP_BATCH = 500
 # A waiting claimer re-checks at least this often: retries become available by time alone.
 _POLL_SLICE_SECONDS = 1.0
@@ -59,21 +51,6 @@ _FILTERABLE = {
     "status": enum_value(ObjectiveStatus, "OBJECTIVE_STATUS_"),
     "trigger_kind": enum_value(TriggerKind, "TRIGGER_KIND_"),
 }
-
-
-def backoff(policy: RetryPolicy, attempt: int) -> timedelta:
-    """Delay before attempt `attempt + 1`: initial * multiplier^(attempt-1), capped at
-    max_backoff (however large the stored values, the product never overflows)."""
-    initial = policy.initial_backoff or DEFAULT_INITIAL_BACKOFF
-    ceiling = policy.max_backoff or DEFAULT_MAX_BACKOFF
-    multiplier = policy.backoff_multiplier or DEFAULT_BACKOFF_MULTIPLIER
-    try:
-        seconds = initial.total_seconds() * multiplier ** max(attempt - 1, 0)
-    except OverflowError:
-        return ceiling
-    if not seconds < ceiling.total_seconds():  # also NaN
-        return ceiling
-    return timedelta(seconds=max(seconds, 0.0))
 
 
 class ObjectiveService:
@@ -92,10 +69,10 @@ class ObjectiveService:
         self._clock = clock
         self._notifier = notifier
         self._metrics = metrics or Metrics()
-        # Writes each ending's events and results in the ending's transaction.
-        self._outbox = outbox or Outbox()
-        # A chain node's objective's end starts the nodes it makes ready, in its transaction.
-        self._chains = chains or ChainSteps(self._outbox)
+        outbox = outbox or Outbox()
+        # What an ending causes (retries, chain steps, outbox events) is written in its
+        # transaction.
+        self._endings = EndingWriter(outbox, chains or ChainSteps(outbox))
         # Each claim is recorded in its objective's trace (the one its fire started).
         self._tracing = tracing or Tracing()
 
@@ -377,7 +354,7 @@ class ObjectiveService:
         retry_after: timedelta | None = None,
     ) -> Ending:
         """Ends the attempt; `held_by`, a worker's finish, requires its lease to hold still.
-        Returns how it ended, for `_report` to tell once the transaction committed."""
+        Returns how it ended, for `_ended` to tell once the transaction committed."""
         now = self._clock.now()
         values: dict[str, Any] = {
             "status": status,
@@ -389,138 +366,9 @@ class ObjectiveService:
             uow.objectives.update(objective.metadata.id, now, **values)
         elif not uow.objectives.update_leased(objective.metadata.id, held_by, now, **values):
             raise _lease_expired(objective.metadata.id, held_by)
-        schedule = uow.schedules.get(
-            objective.metadata.workspace_id, objective.spec.schedule_id, for_update=True
+        return self._endings.write(
+            uow, objective, status, now, error=error, retryable=retryable, retry_after=retry_after
         )
-        ending = Ending(objective, status, error, now)
-        workspace_id = objective.metadata.workspace_id
-        if retryable and status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
-            policy = (
-                schedule.spec.retry_policy
-                if schedule is not None
-                else self._chains.retry_policy(uow, objective)
-            )
-            if schedule is not None or policy is not None:
-                policy = policy or RetryPolicy()
-                if objective.info.attempt < max(policy.max_attempts, 1):
-                    delay = backoff(policy, objective.info.attempt)
-                    available_at = later(now, delay if retry_after is None else retry_after)
-                    retry_id = self._retry(uow, objective, available_at, now)
-                    self._chains.objective_retried(uow, objective, retry_id, now)
-                    # Not an ending yet: the retry's own ending is announced.
-                    return replace(ending, retry_at=available_at)
-        steps = self._chains.objective_ended(uow, objective, status, now)
-        ending = replace(ending, started_agents=frozenset(steps.agent_ids))
-        if schedule is None:
-            report = self._outbox.objective_ended(
-                uow, objective.metadata.id, workspace_id, None, now
-            )
-            report.merge(steps.outbox)
-            return replace(ending, outbox=report)
-        pause_note = self._record_outcome(uow, schedule, objective, status, error, now)
-        self._promote_buffered(uow, schedule.metadata.id, now)
-        report = self._outbox.objective_ended(
-            uow, objective.metadata.id, workspace_id, schedule, now
-        )
-        if pause_note is not None:
-            paused = ScheduleEvent(
-                EventType.SCHEDULE_AUTO_PAUSED,
-                account_id=objective.metadata.account_id,
-                workspace_id=workspace_id,
-                schedule_id=schedule.metadata.id,
-                agent_id=schedule.info.agent_id,
-                scheduled_times=(
-                    ()
-                    if objective.spec.scheduled_time is None
-                    else (objective.spec.scheduled_time,)
-                ),
-                count=schedule.info.consecutive_failure_count + 1,
-                reason=pause_note,
-                schedule_name=schedule.metadata.name,
-                schedule_labels=dict(schedule.metadata.labels),
-            )
-            report.merge(self._outbox.schedule_events(uow.outbox, [paused], now))
-        report.merge(steps.outbox)
-        return replace(ending, paused=pause_note is not None, outbox=report)
-
-    def _retry(
-        self, uow: UnitOfWork, objective: Objective, available_at: datetime, now: datetime
-    ) -> str:
-        """Inserts the next attempt; returns its id."""
-        spec = objective.spec
-        assert spec.scheduled_time is not None
-        retry_id = new_id(IdPrefix.OBJECTIVE)
-        uow.objectives.insert(
-            [
-                new_objective_row(
-                    objective_id=retry_id,
-                    account_id=objective.metadata.account_id,
-                    workspace_id=objective.metadata.workspace_id,
-                    agent_id=spec.agent_id,
-                    schedule_id=spec.schedule_id,
-                    profile_id=objective.metadata.profile_id,
-                    scheduled_time=spec.scheduled_time,
-                    trigger_kind=TriggerKind.RETRY.name,
-                    trigger_key=objective.metadata.id,
-                    status=ObjectiveStatus.PENDING.name,
-                    spec={
-                        "initial_message": spec.initial_message,
-                        "data": spec.data,
-                        "variation_id": spec.variation_id,
-                    },
-                    now=now,
-                    attempt=objective.info.attempt + 1,
-                    retry_of=objective.metadata.id,
-                    available_at=available_at,
-                    trace_parent=objective.info.trace_parent,
-                    chain_run_id=spec.chain_run_id,
-                    chain_node=spec.chain_node,
-                )
-            ]
-        )
-        uow.schedules.count_objectives(spec.schedule_id, "retry_attempts")
-        return retry_id
-
-    def _record_outcome(
-        self,
-        uow: UnitOfWork,
-        schedule: AgentSchedule,
-        objective: Objective,
-        status: ObjectiveStatus,
-        error: str,
-        now: datetime,
-    ) -> str | None:
-        """Updates the schedule's failure count; returns the note of the pause if it paused
-        the schedule (pause_on_failure), else None."""
-        failures = schedule.info.consecutive_failure_count
-        if status is ObjectiveStatus.SUCCEEDED:
-            failures = 0
-        elif status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT):
-            failures += 1
-        uow.schedules.set_failure_count(schedule.metadata.id, failures)
-        failed = status in (ObjectiveStatus.FAILED, ObjectiveStatus.TIMED_OUT)
-        if (
-            failed
-            and schedule.spec.pause_on_failure
-            and schedule.spec.status is ScheduleStatus.ACTIVE
-        ):
-            note = (
-                f"Paused at {now.isoformat()} because objective {objective.metadata.id} "
-                f"ended {status.name} after {objective.info.attempt} attempt(s): {error}"
-            )
-            spec = replace(schedule.spec, status=ScheduleStatus.PAUSED, notes=note[:4096])
-            metadata = replace(schedule.metadata, updated_at=now)
-            uow.schedules.update(replace(schedule, spec=spec, metadata=metadata), NextFire())
-            return spec.notes
-        return None
-
-    def _promote_buffered(self, uow: UnitOfWork, schedule_id: str, now: datetime) -> None:
-        """When nothing of the schedule is in flight, its oldest buffered fire starts."""
-        if uow.objectives.count_in_flight(schedule_id):
-            return
-        buffered = uow.objectives.oldest_buffered(schedule_id)
-        if buffered is not None:
-            uow.objectives.update(buffered, now, status=ObjectiveStatus.PENDING, available_at=now)
 
     def _held(
         self,

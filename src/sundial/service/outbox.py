@@ -11,17 +11,14 @@ to each webhook its schedule's `deliveries` name (the agent's when the schedule 
 whose condition is true. A condition that cannot be decided writes a CONDITION_ERROR row
 saying why, so the user sees it over the API instead of a result that silently never came.
 
-Bodies are rendered once, when the row is written, so every attempt sends the same bytes:
-the ProtoJSON of a sundial.v1.WebhookEvent, or a Slack message. An objective's ProtoJSON
-needs the generated code, which this layer cannot import, so the server hands a renderer in
-(gateway/bodies.py objective_json)."""
+Each row's body is rendered when it is written (delivery_bodies.py)."""
 
 import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sundial.domain.chains import ChainRun
@@ -37,7 +34,7 @@ from sundial.domain.conditions import (
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.metadata import ResourceMetadata
-from sundial.domain.objectives import Objective, ObjectiveStatus
+from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import AgentSchedule
 from sundial.domain.webhooks import (
     RESULT_TYPE,
@@ -51,15 +48,24 @@ from sundial.domain.webhooks import (
     WebhookFormat,
 )
 from sundial.metrics import Metrics
-from sundial.service.slack_messages import MessageFacts, slack_message
-from sundial.store.codec import to_json
+from sundial.service.delivery_bodies import (
+    MAX_EVENT_TIMES,
+    EventSubject,
+    ObjectiveRenderer,
+    chain_run_summary,
+    delivery_format,
+    domain_objective_json,
+    objective_facts,
+    objective_subject,
+    render_body,
+    rfc3339,
+)
+from sundial.service.slack_messages import MessageFacts
 from sundial.store.repositories.agents import AgentRepository
 from sundial.store.repositories.objectives import ObjectiveRepository
 from sundial.store.repositories.outbox import OutboxRepository
 
 logger = logging.getLogger("sundial.outbox")
-
-ObjectiveRenderer = Callable[[Objective], dict[str, Any]]
 
 # How an objective's final status is announced.
 ENDED_EVENTS = {
@@ -70,15 +76,6 @@ ENDED_EVENTS = {
 }
 # Distinct condition texts kept compiled (webhook conditions are evaluated at every event).
 _COMPILED_CONDITIONS = 1024
-# Fire times listed in one event body (a long outage can miss thousands; `count` has all).
-MAX_EVENT_TIMES = 100
-
-
-def domain_objective_json(objective: Objective) -> dict[str, Any]:
-    """The objective's stored form: for services built without the server's wiring (the
-    server renders the API's ProtoJSON instead)."""
-    encoded: dict[str, Any] = to_json(objective)
-    return encoded
 
 
 class OutboxReads(Protocol):
@@ -129,24 +126,6 @@ class OutboxReport:
         self.on_written = self.on_written or other.on_written
 
 
-@dataclass(frozen=True, slots=True)
-class _Subject:
-    """What one event is about, for the filters, the conditions and the bodies."""
-
-    type: str
-    account_id: str
-    workspace_id: str
-    timestamp: datetime
-    data: dict[str, Any]
-    facts: MessageFacts
-    # A result's condition sees VARIABLES (ConditionInput), an event's EVENT_VARIABLES.
-    condition_input: ConditionInput | EventInput
-    event_type: EventType = EventType.UNSPECIFIED
-    objective_id: str = ""
-    schedule_id: str = ""
-    agent_id: str = ""
-
-
 class Outbox:
     """Decides and writes deliveries inside the caller's transaction; returns an
     OutboxReport for the caller to record once it committed."""
@@ -190,38 +169,16 @@ class Outbox:
         agent_map = _resource_map(agent.metadata if agent else None, None)
         agent_map.setdefault("id", objective.spec.agent_id)
         rendered = self._render_objective(objective)
-        facts = MessageFacts(
-            headline=f"Objective {objective.info.status.name}",
-            schedule_name=schedule.metadata.name if schedule else "",
-            schedule_id=objective.spec.schedule_id,
-            agent_name=agent.metadata.name if agent else "",
-            agent_id=objective.spec.agent_id,
-            scheduled_time=objective.spec.scheduled_time,
-            output=objective.info.output,
-            error=objective.info.error,
+        facts = objective_facts(
+            objective,
+            schedule.metadata.name if schedule else "",
+            agent.metadata.name if agent else "",
         )
-
-        def subject(
-            type_name: str, kind: EventType, condition_input: ConditionInput | EventInput
-        ) -> _Subject:
-            return _Subject(
-                type=type_name,
-                account_id=objective.metadata.account_id,
-                workspace_id=workspace_id,
-                timestamp=now,
-                data={"objective": rendered},
-                facts=facts,
-                condition_input=condition_input,
-                event_type=kind,
-                objective_id=objective.metadata.id,
-                schedule_id=objective.spec.schedule_id,
-                agent_id=objective.spec.agent_id,
-            )
-
         event = EventInput(
             type=event_type.wire_name, objective=rendered, schedule=schedule_map, agent=agent_map
         )
-        rows = _event_rows(webhooks, subject(event.type, event_type, event), report)
+        subject = objective_subject(objective, rendered, facts, now, event_type, event)
+        rows = _event_rows(webhooks, subject, report)
         deliveries: Sequence[ResultDelivery] = ()
         if schedule is not None and schedule.spec.deliveries:
             deliveries = schedule.spec.deliveries
@@ -236,7 +193,9 @@ class Outbox:
                 agent=agent_map,
                 type=RESULT_TYPE,
             )
-            result = subject(RESULT_TYPE, EventType.UNSPECIFIED, result_input)
+            result = objective_subject(
+                objective, rendered, facts, now, EventType.UNSPECIFIED, result_input
+            )
             rows.extend(_result_rows(webhooks, deliveries, result, report))
         uow.outbox.add(rows, now)
         return report
@@ -295,7 +254,7 @@ class Outbox:
         if not others:
             return report
         kind = EventType.WEBHOOK_DISABLED
-        subject = _Subject(
+        subject = EventSubject(
             type=kind.wire_name,
             account_id=meta.account_id,
             workspace_id=meta.workspace_id,
@@ -319,7 +278,7 @@ class Outbox:
         if not webhooks:
             return report
         summary = chain_run_summary(run)
-        subject = _Subject(
+        subject = EventSubject(
             type=kind.wire_name,
             account_id=meta.account_id,
             workspace_id=meta.workspace_id,
@@ -338,21 +297,6 @@ class Outbox:
         return report
 
 
-def chain_run_summary(run: ChainRun) -> dict[str, Any]:
-    """What a chain run event says of its run (camelCase, as the API's JSON)."""
-    return {
-        "id": run.metadata.id,
-        "chainId": run.spec.chain_id,
-        "status": run.info.status.name,
-        "triggerKind": run.spec.trigger_kind.name,
-        "scheduleId": run.spec.schedule_id,
-        "nodes": [
-            {"name": n.name, "status": n.status.name, "objectiveIds": list(n.objective_ids)}
-            for n in run.info.nodes
-        ],
-    }
-
-
 # --- deciding ---------------------------------------------------------------------------
 
 
@@ -366,7 +310,7 @@ def schedule_event_deliveries(
 
 
 def _event_rows(
-    webhooks: Sequence[Webhook], subject: _Subject, report: OutboxReport
+    webhooks: Sequence[Webhook], subject: EventSubject, report: OutboxReport
 ) -> list[Delivery]:
     rows = []
     bodies: dict[WebhookFormat, dict[str, Any]] = {}
@@ -381,7 +325,7 @@ def _event_rows(
         row = _decided(
             webhook,
             spec.condition,
-            _format(WebhookFormat.UNSPECIFIED, webhook),
+            delivery_format(WebhookFormat.UNSPECIFIED, webhook),
             subject,
             bodies,
             report,
@@ -395,7 +339,7 @@ def _event_rows(
 def _result_rows(
     webhooks: Sequence[Webhook],
     deliveries: Sequence[ResultDelivery],
-    subject: _Subject,
+    subject: EventSubject,
     report: OutboxReport,
 ) -> list[Delivery]:
     by_id = {webhook.metadata.id: webhook for webhook in webhooks}
@@ -409,7 +353,7 @@ def _result_rows(
         row = _decided(
             webhook,
             delivery.condition,
-            _format(delivery.format, webhook),
+            delivery_format(delivery.format, webhook),
             subject,
             bodies,
             report,
@@ -424,7 +368,7 @@ def _decided(
     webhook: Webhook,
     condition: str,
     body_format: WebhookFormat,
-    subject: _Subject,
+    subject: EventSubject,
     bodies: dict[WebhookFormat, dict[str, Any]],
     report: OutboxReport,
     kind: str,
@@ -436,7 +380,7 @@ def _decided(
         return None
     body = bodies.get(body_format)
     if body is None:
-        body = bodies[body_format] = _body(subject, body_format)
+        body = bodies[body_format] = render_body(subject, body_format)
     if outcome.error is not None:
         report.count(kind, "condition_error")
         status, error = DeliveryStatus.CONDITION_ERROR, f"condition: {outcome.error}"
@@ -492,28 +436,9 @@ def _compiled(condition: str, variables: tuple[str, ...]) -> Condition:
     return compile_condition(condition, "condition", variables)
 
 
-def _format(chosen: WebhookFormat, webhook: Webhook) -> WebhookFormat:
-    """The delivery's format, else the webhook's, else JSON."""
-    for candidate in (chosen, webhook.spec.format):
-        if candidate is not WebhookFormat.UNSPECIFIED:
-            return candidate
-    return WebhookFormat.JSON
-
-
-def _body(subject: _Subject, body_format: WebhookFormat) -> dict[str, Any]:
-    if body_format is WebhookFormat.JSON:
-        return {
-            "type": subject.type,
-            "timestamp": rfc3339(subject.timestamp),
-            "workspaceId": subject.workspace_id,
-            "data": subject.data,
-        }
-    return slack_message(subject.facts, markdown=body_format is WebhookFormat.SLACK_MARKDOWN)
-
-
 def _schedule_subject(
     event: ScheduleEvent, name: str, labels: dict[str, str], now: datetime
-) -> _Subject:
+) -> EventSubject:
     times = event.scheduled_times[:MAX_EVENT_TIMES]
     type_name = event.type.wire_name
     headlines = {
@@ -533,7 +458,7 @@ def _schedule_subject(
         "count": event.count,
         "reason": event.reason,
     }
-    return _Subject(
+    return EventSubject(
         type=type_name,
         account_id=event.account_id,
         workspace_id=event.workspace_id,
@@ -565,15 +490,3 @@ def _resource_map(meta: ResourceMetadata | None, spec: Any) -> dict[str, Any]:
         schedule_id = getattr(spec, "schedule_id", "")
         return {"id": schedule_id} if schedule_id else {}
     return {"id": meta.id, "name": meta.name, "labels": dict(meta.labels)}
-
-
-def rfc3339(moment: datetime) -> str:
-    """A Timestamp's ProtoJSON: UTC, `Z`, and 0, 3 or 6 fractional digits as needed."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    micros = moment.microsecond
-    if micros % 1000 == 0 and micros:
-        text += f".{micros // 1000:03d}"
-    elif micros:
-        text += f".{micros:06d}"
-    return text + "Z"

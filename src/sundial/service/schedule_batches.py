@@ -32,7 +32,8 @@ from sundial.service.schedule_drafts import (
     draft_schedule,
     draft_violations,
 )
-from sundial.service.schedules import FUTURE_FIRE_TIMES, ScheduleService
+from sundial.service.schedule_presenter import FUTURE_FIRE_TIMES
+from sundial.service.schedules import ScheduleService
 from sundial.service.tenancy import require_workspace
 from sundial.service.validation import Violations, check_request_id, named_webhooks
 from sundial.store.database import Database

@@ -1,11 +1,10 @@
 """AgentSchedule use cases: CRUD, pause, resume, archive. Writing a schedule also sets
-where the firing engine picks it up (its next fire), in the same transaction."""
+where the firing engine picks it up (its next fire), in the same transaction. What a read
+shows of a schedule beyond its row (future fire times, recent objectives) is
+schedule_presenter's."""
 
-import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
-
-from cachetools import LRUCache
 
 from sundial.domain.agents import AgentSpec
 from sundial.domain.clock import Clock
@@ -18,14 +17,12 @@ from sundial.domain.errors import (
 from sundial.domain.ids import IdPrefix, new_id
 from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
-from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.principals import Principal
 from sundial.domain.schedules import (
     AgentSchedule,
     AgentScheduleInfo,
     AgentScheduleSpec,
     ParsedSchedule,
-    RecentFire,
     ScheduleRules,
     ScheduleStatus,
 )
@@ -41,6 +38,11 @@ from sundial.service.schedule_drafts import (
     chain_violations,
     draft_schedule,
     draft_violations,
+)
+from sundial.service.schedule_presenter import (
+    FUTURE_FIRE_TIMES,
+    SchedulePresenter,
+    compiled_for,
 )
 from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update
@@ -64,10 +66,7 @@ from sundial.timing import (
     parse_schedule,
 )
 
-FUTURE_FIRE_TIMES = 10
 MAX_PREVIEW_COUNT = 1000
-# Schedules whose future fire times are kept (each a tuple of FUTURE_FIRE_TIMES times).
-FUTURE_TIMES_CACHE_SIZE = 4096
 
 
 _FILTERABLE = {
@@ -92,11 +91,8 @@ class ScheduleService:
         self._clock = clock
         self._notifier = notifier or Notifier()
         self._min_fire_interval = min_fire_interval
-        # The one cache of schedule reads; cachetools' caches are not thread-safe alone.
-        self._future_times: LRUCache[tuple[str, str, datetime], tuple[datetime, ...]] = LRUCache(
-            maxsize=FUTURE_TIMES_CACHE_SIZE
-        )
-        self._future_times_lock = threading.Lock()
+        # Every schedule a use case returns is presented with its read-time facts.
+        self._presenter = SchedulePresenter()
 
     def create(
         self,
@@ -124,7 +120,7 @@ class ScheduleService:
         if validate_only:
             with UnitOfWork(self._database, write=False) as uow:
                 _check_draft(uow, principal, draft)
-            return self._with_read_time_facts(draft.schedule, [], [])
+            return self._presenter.with_read_time_facts(draft.schedule, [], [])
 
         key = request_key(workspace_id, "CreateAgentSchedule", request_id, agent_id, metadata, spec)
         try:
@@ -144,7 +140,7 @@ class ScheduleService:
         with UnitOfWork(self._database, write=True) as uow:
             replayed_id = find_replay(uow, self._clock, key)
             if replayed_id is not None:
-                replayed = self._read(uow, workspace_id, replayed_id)
+                replayed = self._presenter.read(uow, workspace_id, replayed_id)
                 if replayed is None:
                     raise NotFoundError("schedule", replayed_id)
                 return replayed
@@ -154,13 +150,13 @@ class ScheduleService:
             record_request(uow, self._clock, key, created.metadata.id)
             uow.commit()
         # Nothing has fired yet: no objectives to read.
-        return self._with_read_time_facts(created, [], [])
+        return self._presenter.with_read_time_facts(created, [], [])
 
     def get(
         self, principal: Principal, workspace_id: str, agent_id: str, schedule_id: str
     ) -> AgentSchedule:
         with UnitOfWork(self._database, write=False) as uow:
-            schedule = self._read(uow, workspace_id, schedule_id)
+            schedule = self._presenter.read(uow, workspace_id, schedule_id)
             if (
                 schedule is None
                 or schedule.metadata.account_id != principal.account_id
@@ -388,7 +384,7 @@ class ScheduleService:
             if status is not target or (notes and notes != current.spec.notes):
                 spec = replace(current.spec, status=target, notes=notes or current.spec.notes)
                 now = self._clock.now()
-                compiled = self.compiled_for(current)
+                compiled = compiled_for(current)
                 # Resuming starts from now: the paused time is not replayed.
                 next_fire = (
                     NextFire(current.info.next_nominal_at, current.info.next_fire_at)
@@ -419,87 +415,18 @@ class ScheduleService:
             violations.raise_if_any()
             raise
 
-    def _read(self, uow: UnitOfWork, workspace_id: str, schedule_id: str) -> AgentSchedule | None:
-        """The stored schedule, presented (one statement)."""
-        found = uow.schedules.get_with_fires(workspace_id, schedule_id)
-        if found is None:
-            return None
-        schedule, fires = found
-        return self._with_read_time_facts(
-            schedule, fires.recent.get(schedule_id, []), fires.running.get(schedule_id, [])
-        )
-
-    def present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
-        """Adds the facts computed at read time: future fire times and recent objectives."""
-        ids = [s.metadata.id for s in schedules if s.metadata.id]
-        fires = uow.objectives.read_time_facts(ids)
-        return [
-            self._with_read_time_facts(
-                schedule,
-                fires.recent.get(schedule.metadata.id, []),
-                fires.running.get(schedule.metadata.id, []),
-            )
-            for schedule in schedules
-        ]
-
     @property
     def min_fire_interval(self) -> timedelta:
         """The closest two fires of one schedule may come (a server setting)."""
         return self._min_fire_interval
 
-    def _with_read_time_facts(
-        self, schedule: AgentSchedule, recent: list[RecentFire], running: list[str]
-    ) -> AgentSchedule:
-        info = replace(
-            schedule.info,
-            recent_fires=tuple(recent),
-            running_objective_ids=tuple(running),
-            # The newest objective of any origin; the engine's column knows only its fires.
-            last_objective_id=recent[0].objective_id if recent else schedule.info.last_objective_id,
-            last_objective_status=recent[0].status if recent else ObjectiveStatus.UNSPECIFIED,
-            future_fire_times=self._future_fire_times(schedule),
-            description=describe_rules(schedule.spec.schedule),
-        )
-        return replace(schedule, info=info)
-
-    def _future_fire_times(self, schedule: AgentSchedule) -> tuple[datetime, ...]:
-        """The pending fire and the ones after it. They depend only on the rules (fixed
-        for an etag) and the pending nominal time, not on the clock, so they are kept by
-        those (future_times_key): any change the engine makes moves the nominal time, any
-        edit the etag."""
-        nominal = schedule.info.next_nominal_at
-        if nominal is None:
-            return ()
-        key = future_times_key(schedule)
-        with self._future_times_lock:
-            times = self._future_times.get(key) if key is not None else None
-        if times is None:
-            compiled = self.compiled_for(schedule)
-            fires = compiled.fire_times(nominal - timedelta(microseconds=1), FUTURE_FIRE_TIMES)
-            times = tuple(fire.at for fire in fires)
-            if key is not None:
-                with self._future_times_lock:
-                    self._future_times[key] = times
-        return times
+    def present(self, uow: UnitOfWork, schedules: list[AgentSchedule]) -> list[AgentSchedule]:
+        """Adds the facts computed at read time: future fire times and recent objectives."""
+        return self._presenter.present(uow, schedules)
 
     def compiled_for(self, schedule: AgentSchedule) -> CompiledSchedule:
-        """The schedule's compiled rules (compile_schedule shares the work of equal rules).
-        Stored specs were valid when written; a tighter minimum interval since then must not
-        make them unreadable, so they are compiled without it."""
-        return compile_schedule(
-            schedule.spec.schedule, schedule_id=schedule.metadata.id, min_interval=timedelta(0)
-        )
-
-
-def future_times_key(schedule: AgentSchedule) -> tuple[str, str, datetime] | None:
-    """What a schedule's future fire times are kept by: its id, its etag (which changes with
-    every edit, and so with its rules) and its pending nominal time (which the engine moves
-    as it fires). None for a schedule not stored yet (validate_only), which has no etag."""
-    meta = schedule.metadata
-    nominal = schedule.info.next_nominal_at
-    if not meta.id or not meta.etag or nominal is None:
-        return None
-    return (meta.id, meta.etag, nominal)
+        """The schedule's compiled rules, as stored rules are read (schedule_presenter)."""
+        return compiled_for(schedule)
 
 
 def _check_draft(uow: UnitOfWork, principal: Principal, draft: Draft) -> None:

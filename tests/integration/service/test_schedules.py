@@ -14,7 +14,6 @@ from sundial.domain.objectives import ObjectiveStatus
 from sundial.domain.schedules import AgentScheduleSpec, ScheduleInterval, ScheduleRules
 from sundial.service import schedules as schedule_service
 from sundial.service.firing import FiringService
-from sundial.service.schedules import future_times_key
 from sundial.store.firing import objectives, schedules
 from tests.support.tenants import MINUTE
 
@@ -83,25 +82,6 @@ def test_an_edit_gives_the_next_get_its_new_etag_and_future_times(tenant, clock)
     assert after.metadata.etag != before.metadata.etag
     assert after.info.next_nominal_at == before.info.next_nominal_at
     assert after.info.future_fire_times == before.info.future_fire_times[:3]
-
-
-def test_future_times_are_kept_by_id_etag_and_pending_nominal_time(tenant, clock):
-    schedule_id = tenant.schedule()
-    schedule = tenant.schedules.get(tenant.principal, tenant.workspace_id, "-", schedule_id)
-    meta, nominal = schedule.metadata, schedule.info.next_nominal_at
-    assert nominal is not None
-    assert future_times_key(schedule) == (schedule_id, meta.etag, nominal)
-
-    edited = replace(schedule, metadata=replace(meta, etag="another"))
-    moved = replace(schedule, info=replace(schedule.info, next_nominal_at=nominal + MINUTE))
-    keys = {future_times_key(s) for s in (schedule, edited, moved)}
-    assert len(keys) == 3
-    # Not stored yet (validate_only): no etag, so nothing is kept for it.
-    assert future_times_key(replace(schedule, metadata=replace(meta, id="", etag=""))) is None
-    assert (
-        future_times_key(replace(schedule, info=replace(schedule.info, next_nominal_at=None)))
-        is None
-    )
 
 
 def _schedule_count(database) -> int:

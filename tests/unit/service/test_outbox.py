@@ -18,7 +18,6 @@ from sundial.metrics import Metrics
 from sundial.service.outbox import (
     OutboxReport,
     ScheduleEvent,
-    rfc3339,
     schedule_event_deliveries,
 )
 from sundial.service.slack_messages import MessageFacts, slack_message
@@ -166,19 +165,6 @@ def test_each_webhook_gets_its_own_format_and_one_id_per_row() -> None:
     ids = [row.metadata.id for row in rows.values()]
     assert len(set(ids)) == 3
     assert all(i.startswith("msg_") for i in ids)
-
-
-@pytest.mark.parametrize(
-    ("moment", "text"),
-    [
-        (datetime(2026, 6, 1, 8, 30, tzinfo=UTC), "2026-06-01T08:30:00Z"),
-        (datetime(2026, 6, 1, 8, 30, 0, 250_000, tzinfo=UTC), "2026-06-01T08:30:00.250Z"),
-        (datetime(2026, 6, 1, 8, 30, 0, 250_001, tzinfo=UTC), "2026-06-01T08:30:00.250001Z"),
-    ],
-    ids=["seconds", "millis", "micros"],
-)
-def test_timestamps_read_as_protojson_writes_them(moment: datetime, text: str) -> None:
-    assert rfc3339(moment) == text
 
 
 def test_a_small_flat_output_reads_as_key_value_lines() -> None:

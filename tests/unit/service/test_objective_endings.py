@@ -7,7 +7,7 @@ import pytest
 
 from sundial.domain.clock import LATEST, later
 from sundial.domain.schedules import RetryPolicy
-from sundial.service.objectives import backoff
+from sundial.service.objective_endings import backoff
 
 SECOND = timedelta(seconds=1)
 
