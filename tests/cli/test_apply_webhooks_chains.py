@@ -334,3 +334,24 @@ def test_the_servers_refusal_of_a_chain_names_it(sundial: Sundial, tmp_path: Pat
     line = failed(sundial("apply", "-f", _write(tmp_path / "bundle.yaml", AGENT, cycle)), 2)
     assert line.startswith(f"sundial apply: chain/nightly ({tmp_path / 'bundle.yaml'}, document 2)")
     assert "INVALID_ARGUMENT: spec.edges[1]" in line
+
+
+def test_the_readme_example_applies_then_changes_nothing(
+    sundial: Sundial, tmp_path: Path, api: JsonClient, server: SundialServer
+):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("# mail.yaml (several documents per file;")
+    example = readme[start : readme.index("```", start)]
+    path = tmp_path / "mail.yaml"
+    path.write_text(example)
+    first = sundial("apply", "-f", str(path))
+    assert ok(first).splitlines()[-1] == "bundle mail: 5 created, 0 updated, 0 deleted, 0 unchanged"
+    assert "webhook/alerts: signing secret (shown only now): whsec_" in first.stderr
+    schedules = _listed(api, server, "agentSchedules")
+    webhook_id = _listed(api, server, "webhooks")["alerts"]["metadata"]["id"]
+    assert schedules["digest"]["spec"]["deliveries"] == [{"webhookId": webhook_id}]
+    chain_id = _listed(api, server, "chains")["nightly"]["metadata"]["id"]
+    assert schedules["nightly"]["spec"]["chainId"] == chain_id
+    assert ok(sundial("apply", "-f", str(path))).splitlines()[-1] == (
+        "bundle mail: 0 created, 0 updated, 0 deleted, 5 unchanged"
+    )
