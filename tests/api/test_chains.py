@@ -134,6 +134,38 @@ def test_list_pages_oldest_first(chains, workspace_id, agent):
     assert second.next_page_token == ""
 
 
+def test_list_filters_on_bundle_key_external_id_name_and_labels(chains, workspace_id, agent):
+    spec = cp.ChainSpec(nodes=[_node("only", agent.metadata.id)])
+
+    def made(name, **metadata):
+        return chains.CreateChain(
+            pb.CreateChainRequest(
+                workspace_id=workspace_id,
+                metadata=metadata_pb2.CreateResourceMetadata(name=name, **metadata),
+                spec=spec,
+            )
+        ).metadata.id
+
+    mail = made("nightly", bundle_key="mail", external_id="nightly", labels={"team": "mail"})
+    other = made("nightly", bundle_key="other", external_id="nightly")
+    loose = made("loose")
+
+    def listed(text):
+        request = pb.ListChainsRequest(workspace_id=workspace_id, filter=text)
+        return [c.metadata.id for c in chains.ListChains(request).chains]
+
+    assert listed('bundle_key = "mail"') == [mail]
+    assert listed("bundle_key != mail") == [other, loose]
+    assert listed("external_id = nightly AND bundle_key = other") == [other]
+    assert listed("name = loose") == [loose]
+    assert listed("labels.team = mail") == [mail]
+    failure = _failure(
+        chains.ListChains, pb.ListChainsRequest(workspace_id=workspace_id, filter="nodes = x")
+    )
+    assert failure.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "cannot filter on 'nodes'" in failure.violations["filter"]
+
+
 def test_update_with_a_mask_changes_only_those_paths_and_revalidates(chains, workspace_id, agent):
     created = _create(chains, workspace_id, _pipeline(agent.metadata.id))
     request = pb.UpdateChainRequest(

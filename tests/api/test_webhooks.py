@@ -104,6 +104,36 @@ def test_list_pages_oldest_first(webhooks, workspace_id):
     assert second.next_page_token == ""
 
 
+def test_list_filters_on_bundle_key_external_id_name_and_labels(webhooks, workspace_id):
+    def made(name, **metadata):
+        return webhooks.CreateWebhook(
+            pb.CreateWebhookRequest(
+                workspace_id=workspace_id,
+                metadata=metadata_pb2.CreateResourceMetadata(name=name, **metadata),
+                spec=_spec(),
+            )
+        ).metadata.id
+
+    mail = made("alerts", bundle_key="mail", external_id="alerts", labels={"team": "mail"})
+    other = made("alerts", bundle_key="other", external_id="alerts")
+    loose = made("loose")
+
+    def listed(text):
+        request = pb.ListWebhooksRequest(workspace_id=workspace_id, filter=text)
+        return [w.metadata.id for w in webhooks.ListWebhooks(request).webhooks]
+
+    assert listed('bundle_key = "mail"') == [mail]
+    assert listed("bundle_key != mail") == [other, loose]
+    assert listed("external_id = alerts AND bundle_key = other") == [other]
+    assert listed("name = loose") == [loose]
+    assert listed("labels.team = mail") == [mail]
+    failure = _failure(
+        webhooks.ListWebhooks, pb.ListWebhooksRequest(workspace_id=workspace_id, filter="url = x")
+    )
+    assert failure.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "cannot filter on 'url'" in failure.violations["filter"]
+
+
 def test_rotate_replaces_the_secret_and_shows_it_once(webhooks, workspace_id):
     created = _create(webhooks, workspace_id)
     rotated = webhooks.RotateWebhookSecret(

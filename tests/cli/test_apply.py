@@ -306,7 +306,8 @@ def _bad(document: dict[str, Any], path: list[str], value: Any) -> dict[str, Any
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({**AGENT, "kind": "Job"}, "document 2: kind: 'Job' is not one of Agent, AgentSchedule"),
+        ({**AGENT, "kind": "Job"},
+         "document 2: kind: 'Job' is not one of Webhook, Agent, Chain, AgentSchedule"),
         ({**DIGEST, "spec": {**DIGEST["spec"], "schedule": {"cronExpresions": ["x"]}}},
          "document 2: spec.schedule.cronExpresions: no such field"),
         (_bad(DIGEST, ["spec", "retryPolicy", "attempts"], 3),

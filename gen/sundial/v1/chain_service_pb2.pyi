@@ -102,22 +102,28 @@ class ListChainsRequest(_message.Message):
     WORKSPACE_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
     workspace_id: _builtins.str
     """Workspace to list."""
     page_size: _builtins.int
     """Maximum results per page: 0 means 50, more than 1000 means 1000."""
     page_token: _builtins.str
     """`next_page_token` of the previous page of the same query."""
+    filter: _builtins.str
+    """AIP-160 filter: `name`, `external_id`, `bundle_key`, `labels.<key>`
+    compared with `=` or `!=`, joined with AND.
+    """
     def __init__(
         self,
         *,
         workspace_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        filter: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "page_size", b"page_size", "page_token", b"page_token", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

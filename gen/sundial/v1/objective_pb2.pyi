@@ -148,6 +148,8 @@ class ObjectiveSpec(_message.Message):
     SCHEDULE_ID_FIELD_NUMBER: _builtins.int
     SCHEDULED_TIME_FIELD_NUMBER: _builtins.int
     TRIGGER_KIND_FIELD_NUMBER: _builtins.int
+    CHAIN_RUN_ID_FIELD_NUMBER: _builtins.int
+    CHAIN_NODE_FIELD_NUMBER: _builtins.int
     initial_message: _builtins.str
     """The first user message."""
     agent_id: _builtins.str
@@ -158,6 +160,10 @@ class ObjectiveSpec(_message.Message):
     """The schedule that created it."""
     trigger_kind: Global___TriggerKind.ValueType
     """What created it."""
+    chain_run_id: _builtins.str
+    """The chain run it runs a node of (`crun_` id); empty unless a chain run made it."""
+    chain_node: _builtins.str
+    """The name of the chain node it runs; empty unless a chain run made it."""
     @_builtins.property
     def data(self) -> _struct_pb2.Value:
         """The schedule's input data."""
@@ -176,10 +182,12 @@ class ObjectiveSpec(_message.Message):
         schedule_id: _builtins.str = ...,
         scheduled_time: _timestamp_pb2.Timestamp | None = ...,
         trigger_kind: Global___TriggerKind.ValueType = ...,
+        chain_run_id: _builtins.str = ...,
+        chain_node: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "scheduled_time", b"scheduled_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "data", b"data", "initial_message", b"initial_message", "schedule_id", b"schedule_id", "scheduled_time", b"scheduled_time", "trigger_kind", b"trigger_kind", "variation_id", b"variation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "chain_node", b"chain_node", "chain_run_id", b"chain_run_id", "data", b"data", "initial_message", b"initial_message", "schedule_id", b"schedule_id", "scheduled_time", b"scheduled_time", "trigger_kind", b"trigger_kind", "variation_id", b"variation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -42,8 +42,8 @@ class ListObjectivesRequest(_message.Message):
     page_token: _builtins.str
     """`next_page_token` of the previous page of the same query."""
     filter: _builtins.str
-    """AIP-160 filter on `schedule_id`, `status` and `trigger_kind`, e.g.
-    `schedule_id = "sched_01..." AND status = FAILED`.
+    """AIP-160 filter on `schedule_id`, `status`, `trigger_kind` and
+    `chain_run_id`, e.g. `schedule_id = "sched_01..." AND status = FAILED`.
     """
     def __init__(
         self,

@@ -46,7 +46,7 @@ class ChainServicer(chain_service_pb2_grpc.ChainServiceServicer):
         page = self._chains.list_chains(
             self._principal(context),
             request.workspace_id,
-            page_request_of(request.page_size, request.page_token, ""),
+            page_request_of(request.page_size, request.page_token, request.filter),
         )
         return pb.ListChainsResponse(
             chains=[chain_to_proto(chain) for chain in page.items],

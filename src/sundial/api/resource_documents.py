@@ -19,7 +19,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from sundial.api.call_errors import RequestDocumentError
 
 # Imported for their side effect: they register the messages in the descriptor pool.
-from sundial.v1 import agent_pb2, agent_schedule_pb2, metadata_pb2  # noqa: F401
+from sundial.v1 import agent_pb2, agent_schedule_pb2, chain_pb2, metadata_pb2, webhook_pb2  # noqa: F401
 
 _WELL_KNOWN_PREFIX = "google.protobuf."
 

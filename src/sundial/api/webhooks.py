@@ -46,7 +46,7 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
         page = self._webhooks.list_webhooks(
             self._principal(context),
             request.workspace_id,
-            page_request_of(request.page_size, request.page_token, ""),
+            page_request_of(request.page_size, request.page_token, request.filter),
         )
         return pb.ListWebhooksResponse(
             webhooks=[webhook_to_proto(webhook) for webhook in page.items],

@@ -1,12 +1,15 @@
-"""The files `sundial apply -f` reads: YAML or JSON documents of agents and schedules, each
-`kind: Agent` or `kind: AgentSchedule` with the resource's ProtoJSON `metadata` and `spec`
-(README, "Declarative apply"). A schedule names its agent with `agent:`, the agent's
-`metadata.externalId` in the same bundle. A directory is read as its *.yaml, *.yml and
-*.json files in name order; a document that is a list holds one resource per item.
+"""The files `sundial apply -f` reads: YAML or JSON documents of webhooks, agents, chains
+and schedules, each `kind: Webhook`, `Agent`, `Chain` or `AgentSchedule` with the resource's
+ProtoJSON `metadata` and `spec` (README, "Declarative apply"). A schedule names its agent
+with `agent:`, the agent's `metadata.externalId` in the same bundle; other references to
+the bundle's resources are `<kind>/<externalId>` where the spec takes an id
+(cli/bundle_references.py). A directory is read as its *.yaml, *.yml and *.json files in
+name order; a document that is a list holds one resource per item.
 
 Everything is checked before anything is sent: an unknown kind or field, a missing
-externalId or name, two bundles in one apply, an externalId used twice, or a schedule whose
-agent is not in the files is an error naming the file, the document and the field."""
+externalId or name, two bundles in one apply, an externalId used twice, or a reference
+(a schedule's agent, a `chain/...`) to what is not in the files is an error naming the
+file, the document and the field."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,13 +18,24 @@ from typing import Any
 
 from sundial.api.call_errors import RequestDocumentError
 from sundial.api.resource_documents import canonical
+from sundial.cli.bundle_references import AGENT, CHAIN, NOUNS, SCHEDULE, WEBHOOK, references
 from sundial.cli.documents import read_documents
 from sundial.cli.errors import CommandError
 
-AGENT = "Agent"
-SCHEDULE = "AgentSchedule"
-KINDS = (AGENT, SCHEDULE)
-SPEC_MESSAGES = {AGENT: "sundial.v1.AgentSpec", SCHEDULE: "sundial.v1.AgentScheduleSpec"}
+# In the order apply writes them (what a kind references comes before it).
+KINDS = (WEBHOOK, AGENT, CHAIN, SCHEDULE)
+SPEC_MESSAGES = {
+    AGENT: "sundial.v1.AgentSpec",
+    SCHEDULE: "sundial.v1.AgentScheduleSpec",
+    WEBHOOK: "sundial.v1.WebhookSpec",
+    CHAIN: "sundial.v1.ChainSpec",
+}
+# What a spec must hold: the server's required fields, checked before anything is sent.
+_REQUIRED_SPEC = {
+    SCHEDULE: "initialMessage and schedule",
+    WEBHOOK: "url",
+    CHAIN: "nodes",
+}
 METADATA_MESSAGE = "sundial.v1.CreateResourceMetadata"
 # Schedule fields the server writes too (a pause on failure, a pause reason): apply manages
 # them only in documents that set them, so that it does not undo what happened since.
@@ -36,6 +50,8 @@ _OUTPUT_ONLY_METADATA = frozenset(
 _TOP_LEVEL = {
     AGENT: {"kind", "metadata", "spec", "info"},
     SCHEDULE: {"kind", "agent", "metadata", "spec", "info"},
+    WEBHOOK: {"kind", "metadata", "spec", "info"},
+    CHAIN: {"kind", "metadata", "spec", "info"},
 }
 
 
@@ -54,7 +70,7 @@ class BundleDocument:
 
     @property
     def label(self) -> str:
-        return f"{'agent' if self.kind == AGENT else 'schedule'}/{self.external_id}"
+        return f"{NOUNS[self.kind]}/{self.external_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +78,17 @@ class Bundle:
     key: str
     agents: tuple[BundleDocument, ...]
     schedules: tuple[BundleDocument, ...]
+    webhooks: tuple[BundleDocument, ...] = ()
+    chains: tuple[BundleDocument, ...] = ()
+
+    def of_kind(self, kind: str) -> tuple[BundleDocument, ...]:
+        by_kind = {
+            AGENT: self.agents,
+            SCHEDULE: self.schedules,
+            WEBHOOK: self.webhooks,
+            CHAIN: self.chains,
+        }
+        return by_kind[kind]
 
 
 def read_bundle(paths: Iterable[str]) -> Bundle:
@@ -93,7 +120,32 @@ def read_bundle(paths: Iterable[str]) -> Bundle:
                 f"{schedule.source}: agent: no Agent with metadata.externalId "
                 f"{schedule.agent!r} in the files"
             )
-    return Bundle(key, agents, schedules)
+    for document in documents:
+        _check_references(document, seen)
+    return Bundle(
+        key,
+        agents,
+        schedules,
+        webhooks=tuple(d for d in documents if d.kind == WEBHOOK),
+        chains=tuple(d for d in documents if d.kind == CHAIN),
+    )
+
+
+def _check_references(
+    document: BundleDocument, documents: dict[tuple[str, str], BundleDocument]
+) -> None:
+    for reference in references(document.kind, document.spec):
+        written = f"{NOUNS[reference.kind]}/{reference.external_id}"
+        if not reference.allowed:
+            raise CommandError(
+                f"{document.source}: {reference.path}: {written!r}: a {document.kind} is "
+                f"applied before what it would name here: give the {reference.kind}'s id"
+            )
+        if (reference.kind, reference.external_id) not in documents:
+            raise CommandError(
+                f"{document.source}: {reference.path}: no {reference.kind} with "
+                f"metadata.externalId {reference.external_id!r} in the files"
+            )
 
 
 def _files(paths: Iterable[str]) -> Iterator[str]:
@@ -139,8 +191,8 @@ def _parse(document: Any, source: str) -> BundleDocument:
         if not metadata.get(field):
             raise CommandError(f"{source}: metadata.{field}: required")
     raw_spec = _mapping(document, "spec", source)
-    if kind == SCHEDULE and not raw_spec:
-        raise CommandError(f"{source}: spec: required (initialMessage and schedule)")
+    if kind in _REQUIRED_SPEC and not raw_spec:
+        raise CommandError(f"{source}: spec: required ({_REQUIRED_SPEC[kind]})")
     spec = _canonical(SPEC_MESSAGES[kind], raw_spec, source, "spec")
     agent = ""
     managed: frozenset[str] = frozenset()

@@ -31,6 +31,8 @@ from sundial.store.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("sundial.chains")
 
+_FILTERABLE = {"name": None, "external_id": None, "bundle_key": None}
+
 
 class ChainRuns(Protocol):
     """The run use cases the servicer calls (service/chain_runs.py's ChainRunService);
@@ -141,7 +143,7 @@ class ChainService:
     def list_chains(
         self, principal: Principal, workspace_id: str, request: PageRequest
     ) -> Page[Chain]:
-        prepared = prepare_query(request, {}, scope=("chains", workspace_id))
+        prepared = prepare_query(request, _FILTERABLE, scope=("chains", workspace_id))
         with UnitOfWork(self._database, write=False) as uow:
             require_workspace(uow, principal, workspace_id)
             return page_of(prepared, uow.chains.list(workspace_id, prepared.query))

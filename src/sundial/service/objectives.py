@@ -50,6 +50,7 @@ _FILTERABLE = {
     "schedule_id": None,
     "status": enum_value(ObjectiveStatus, "OBJECTIVE_STATUS_"),
     "trigger_kind": enum_value(TriggerKind, "TRIGGER_KIND_"),
+    "chain_run_id": None,
 }
 
 

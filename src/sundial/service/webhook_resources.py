@@ -42,6 +42,7 @@ logger = logging.getLogger("sundial.webhooks")
 # The webhook id that lists (or gets) the deliveries of every webhook (AIP-159).
 ALL_WEBHOOKS = "-"
 SECRET_HINT_LENGTH = 4
+_WEBHOOK_FILTERS = {"name": None, "external_id": None, "bundle_key": None}
 _DELIVERY_FILTERS: dict[str, ValueNormalizer | None] = {
     "status": enum_value(DeliveryStatus, "DELIVERY_STATUS_"),
     "objective_id": None,
@@ -145,7 +146,7 @@ class WebhookResourceService:
     def list_webhooks(
         self, principal: Principal, workspace_id: str, request: PageRequest
     ) -> Page[Webhook]:
-        prepared = prepare_query(request, {}, scope=("webhooks", workspace_id))
+        prepared = prepare_query(request, _WEBHOOK_FILTERS, scope=("webhooks", workspace_id))
         with UnitOfWork(self._database, write=False) as uow:
             require_workspace(uow, principal, workspace_id)
             return page_of(prepared, uow.webhooks.list(workspace_id, prepared.query))

@@ -18,6 +18,12 @@ from sundial.store.models import ChainRow, ChainRunNodeRow, ChainRunRow, Profile
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
 from sundial.store.repositories.tenancy import profile_of
 
+_FILTERABLE: dict[str, Any] = {
+    "name": ChainRow.name,
+    "external_id": ChainRow.external_id,
+    "bundle_key": ChainRow.bundle_key,
+}
+
 _LastRun = aliased(ChainRunRow, name="last_run")
 
 
@@ -86,7 +92,7 @@ class ChainRepository:
 
     def list(self, workspace_id: str, query: ListQuery) -> list[Chain]:
         statement = apply_listing(
-            _select().where(ChainRow.workspace_id == workspace_id), ChainRow, query, {}
+            _select().where(ChainRow.workspace_id == workspace_id), ChainRow, query, _FILTERABLE
         )
         found = self._session.execute(statement).all()
         schedules = self.referrers(workspace_id, [row.id for row, _, _ in found])

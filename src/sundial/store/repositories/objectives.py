@@ -32,6 +32,7 @@ _FILTERABLE: dict[str, Any] = {
     "schedule_id": objectives.c.schedule_id,
     "status": objectives.c.status,
     "trigger_kind": objectives.c.trigger_kind,
+    "chain_run_id": objectives.c.chain_run_id,
 }
 RECENT_FIRES = 10
 

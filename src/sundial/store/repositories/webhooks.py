@@ -13,6 +13,12 @@ from sundial.store.models import AgentRow, DeliveryRow, ProfileRow, ScheduleRow,
 from sundial.store.repositories.common import apply_listing, metadata_of, write_metadata
 from sundial.store.repositories.tenancy import profile_of
 
+_FILTERABLE: dict[str, Any] = {
+    "name": WebhookRow.name,
+    "external_id": WebhookRow.external_id,
+    "bundle_key": WebhookRow.bundle_key,
+}
+
 
 class WebhookRepository:
     def __init__(self, session: Session) -> None:
@@ -131,7 +137,7 @@ class WebhookRepository:
     def list(self, workspace_id: str, query: ListQuery) -> list[Webhook]:
         """One page of the workspace's webhooks, without their secrets."""
         statement = apply_listing(
-            _select().where(WebhookRow.workspace_id == workspace_id), WebhookRow, query, {}
+            _select().where(WebhookRow.workspace_id == workspace_id), WebhookRow, query, _FILTERABLE
         )
         return [_webhook_of(*found) for found in self._session.execute(statement)]
 
