@@ -16,7 +16,14 @@ from sundial.cli.documents import file_option, read_document
 from sundial.cli.errors import CommandError, Decorator, SundialGroup
 from sundial.cli.listing import list_options, list_resources
 from sundial.cli.output import Column, Resource, display, field_column, print_one
-from sundial.cli.resource_commands import ResourceKind, add_create, add_delete, add_get, add_list
+from sundial.cli.resource_commands import (
+    ResourceKind,
+    add_create,
+    add_delete,
+    add_get,
+    add_list,
+    with_options,
+)
 from sundial.cli.session import Session, client_command
 
 ALL_CHAINS = "-"
@@ -93,7 +100,7 @@ def _parse_edge(text: str) -> dict[str, Any]:
 
 def spec_flags(command: Any) -> Any:
     """The flags that set spec fields; each given one is a path of an update's mask."""
-    options = [
+    options: list[Decorator] = [
         click.option(
             "--node", "nodes", multiple=True, metavar="NAME=ID[:MESSAGE]",
             help="a node running an agent (agent_ id) or a schedule's agent (sched_ id); repeat",
@@ -108,9 +115,7 @@ def spec_flags(command: Any) -> Any:
             help="what a start does while a run is RUNNING (default skip)",
         ),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def spec_document(flags: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -176,10 +176,16 @@ def add_create(
         "--validate-only", is_flag=True, help="check, and show what would be created"
     )(command)
     command = click.option("--request-id", default="", help="idempotency key (24 h)")(command)
-    for option in reversed(options):
-        command = option(command)
+    command = with_options(command, options)
     command = click.argument("name", required=False)(command)
     group.command("create", help=help_text)(command)
+
+
+def with_options(command: Callable[..., Any], options: Sequence[Decorator]) -> Callable[..., Any]:
+    """`command` with `options`, which its help lists in their order."""
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _register(
@@ -191,9 +197,7 @@ def _register(
     function: Callable[..., int],
 ) -> None:
     """Adds `command_name ID [options...]` to the group, the options listed in their order."""
-    command: Callable[..., Any] = client_command(function)
-    for option in reversed(options):
-        command = option(command)
+    command = with_options(client_command(function), options)
     command = click.argument(kind.argument)(command)
     group.command(command_name, help=help_text)(command)
 

@@ -18,6 +18,7 @@ from sundial.cli.resource_commands import (
     add_delete,
     add_get,
     add_list,
+    with_options,
 )
 from sundial.cli.session import Session, client_command
 
@@ -100,9 +101,7 @@ def spec_flags(command: Any) -> Any:
         click.option("--condition", help="CEL over type, objective, schedule, agent, fire"),
         click.option("--format", "format_", type=click.Choice(FORMATS), help="body format"),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def spec_document(flags: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
