@@ -26,6 +26,7 @@ body with the header."""
 import json
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -728,8 +729,16 @@ def test_a_dead_letter_after_the_window_then_the_webhook_disabled_enabled_and_re
 
 
 def test_without_the_allow_flag_private_targets_are_refused_when_written_and_when_sent(
-    sqlite_url, clock, receiver
+    sqlite_url, clock, receiver, monkeypatch
 ):
+    # A public-looking name that resolves to this machine, as a rebinding DNS answer would.
+    rebound = "rebound.example.com"
+    resolve = socket.getaddrinfo
+
+    def resolving_rebound_to_loopback(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return resolve("127.0.0.1" if host == rebound else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolving_rebound_to_loopback)
     with _in_process(sqlite_url, clock, allow_private=False) as guarded:
         api = guarded.api
         refusals = {
@@ -748,6 +757,11 @@ def test_without_the_allow_flag_private_targets_are_refused_when_written_and_whe
             assert why in refused.violations["spec.url"], url
         for host in ("127.0.0.1", "localhost"):
             with pytest.raises(grpc.RpcError) as caught:
+                api.webhook(
+                    "private", f"https://{host}:{receiver.port}/hook", E.EVENT_TYPE_FIRE_MISSED
+                )
+            assert list(failure_of(caught.value).violations) == ["spec.url"]
+            with pytest.raises(grpc.RpcError) as caught:
                 api.agent(
                     "private",
                     mode=agent_pb2.AGENT_MODE_PUSH,
@@ -755,8 +769,8 @@ def test_without_the_allow_flag_private_targets_are_refused_when_written_and_whe
                 )
             assert list(failure_of(caught.value).violations) == ["spec.push.url"]
 
-        # A name passes the URL check; what it resolves to is refused at connect time.
-        by_name = f"https://localhost:{receiver.port}"
+        # Any other name passes the URL check; what it resolves to is refused at connect time.
+        by_name = f"https://{rebound}:{receiver.port}"
         webhook = api.webhook("by-name", f"{by_name}/hook", E.EVENT_TYPE_OBJECTIVE_SUCCEEDED)
         agent = api.agent("worker").metadata.id
         api.finish_one(agent, api.schedule(agent, "s"))

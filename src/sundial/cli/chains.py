@@ -16,6 +16,14 @@ from sundial.cli.documents import file_option, read_document
 from sundial.cli.errors import CommandError, Decorator, SundialGroup
 from sundial.cli.listing import list_options, list_resources
 from sundial.cli.output import Column, Resource, display, field_column, print_one
+from sundial.cli.resource_commands import (
+    ResourceKind,
+    add_create,
+    add_delete,
+    add_get,
+    add_list,
+    with_options,
+)
 from sundial.cli.session import Session, client_command
 
 ALL_CHAINS = "-"
@@ -92,7 +100,7 @@ def _parse_edge(text: str) -> dict[str, Any]:
 
 def spec_flags(command: Any) -> Any:
     """The flags that set spec fields; each given one is a path of an update's mask."""
-    options = [
+    options: list[Decorator] = [
         click.option(
             "--node", "nodes", multiple=True, metavar="NAME=ID[:MESSAGE]",
             help="a node running an agent (agent_ id) or a schedule's agent (sched_ id); repeat",
@@ -107,9 +115,7 @@ def spec_flags(command: Any) -> Any:
             help="what a start does while a run is RUNNING (default skip)",
         ),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def spec_document(flags: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -136,66 +142,16 @@ def chains() -> None:
     """Chains: pipelines of agents where one objective's end starts the next."""
 
 
-@chains.command("list")
-@list_options
-@client_command
-def list_chains(session: Session, every_page: bool, page_size: int, page_token: str) -> int:
-    """The workspace's chains, oldest first."""
-    return list_resources(
-        session,
-        "ChainService.ListChains",
-        {"workspaceId": session.workspace_id()},
-        "chains",
-        COLUMNS,
-        every_page=every_page,
-        page_size=page_size,
-        page_token=page_token,
-    )
-
-
-@chains.command("get")
-@click.argument("chain_id")
-@client_command
-def get_chain(session: Session, chain_id: str) -> int:
-    """One chain."""
-    request = {"workspaceId": session.workspace_id(), "chainId": chain_id}
-    print_one(session.output, session.call("ChainService.GetChain", request), COLUMNS)
-    return 0
-
-
-@chains.command("create")
-@click.argument("name", required=False)
-@spec_flags
-@file_option()
-@click.option("--request-id", default="", help="idempotency key (24 h)")
-@click.option("--validate-only", is_flag=True, help="check, and show what would be created")
-@client_command
-def create_chain(
-    session: Session,
-    name: str | None,
-    file: str | None,
-    request_id: str,
-    validate_only: bool,
-    **flags: Any,
-) -> int:
-    """A new chain named NAME (or as the file's `metadata` and `spec` say, the flags over
-    it)."""
-    document: dict[str, Any] = read_document(file) if file else {}
-    metadata = dict(document.get("metadata") or {})
-    spec = {**(document.get("spec") or {}), **spec_document(flags)[0]}
-    if name:
-        metadata["name"] = name
-    if not metadata.get("name"):
-        raise CommandError("give the chain a NAME (or metadata.name in the file)")
-    request = {
-        "workspaceId": session.workspace_id(),
-        "metadata": metadata,
-        "spec": spec,
-        "requestId": request_id,
-        "validateOnly": validate_only,
-    }
-    print_one(session.output, session.call("ChainService.CreateChain", request), COLUMNS)
-    return 0
+CHAIN = ResourceKind("ChainService", "Chain", "chain_id", COLUMNS)
+add_list(chains, CHAIN, "The workspace's chains, oldest first.")
+add_get(chains, CHAIN, "One chain.")
+add_create(
+    chains,
+    CHAIN,
+    "A new chain named NAME (or as the file's `metadata` and `spec` say, the flags over it).",
+    options=[spec_flags, file_option()],
+    spec_of=lambda file_spec, flags: {**file_spec, **spec_document(flags)[0]},
+)
 
 
 @chains.command("update")
@@ -243,16 +199,11 @@ def update_chain(
     return 0
 
 
-@chains.command("delete")
-@click.argument("chain_id")
-@click.option("--etag", default="", help="delete only if the chain is still at this etag")
-@client_command
-def delete_chain(session: Session, chain_id: str, etag: str) -> int:
-    """Delete a chain and its ended runs (refused while a schedule fires it or it runs)."""
-    request = {"workspaceId": session.workspace_id(), "chainId": chain_id, "etag": etag}
-    session.call("ChainService.DeleteChain", request)
-    click.echo(f"deleted {chain_id}", err=session.output != "table")
-    return 0
+add_delete(
+    chains,
+    CHAIN,
+    "Delete a chain and its ended runs (refused while a schedule fires it or it runs).",
+)
 
 
 @chains.command("trigger")

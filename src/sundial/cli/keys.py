@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from sundial.cli.errors import SundialGroup
-from sundial.cli.listing import list_options, list_resources
 from sundial.cli.output import Column, Resource, field_column, print_one
+from sundial.cli.resource_commands import ResourceKind, add_call, add_get, add_list, in_account
 from sundial.cli.session import Session, client_command
 
 ROLES = ("admin", "editor", "viewer", "worker")
@@ -38,31 +38,12 @@ def keys() -> None:
     """The API keys of the account (an admin key's job)."""
 
 
-@keys.command("list")
-@list_options
-@client_command
-def list_keys(session: Session, every_page: bool, page_size: int, page_token: str) -> int:
-    """The account's API keys (never their secrets)."""
-    return list_resources(
-        session,
-        "ApiKeyService.ListApiKeys",
-        {"accountId": session.account_id()},
-        "apiKeys",
-        COLUMNS,
-        every_page=every_page,
-        page_size=page_size,
-        page_token=page_token,
-    )
-
-
-@keys.command("get")
-@click.argument("key_id")
-@client_command
-def get_key(session: Session, key_id: str) -> int:
-    """One API key."""
-    request = {"accountId": session.account_id(), "apiKeyId": key_id}
-    print_one(session.output, session.call("ApiKeyService.GetApiKey", request), COLUMNS)
-    return 0
+API_KEY = ResourceKind("ApiKeyService", "ApiKey", "key_id", COLUMNS, scope=in_account)
+add_list(keys, API_KEY, "The account's API keys (never their secrets).")
+add_get(keys, API_KEY, "One API key.")
+add_call(
+    keys, API_KEY, "revoke", "RevokeApiKey", "Revoke an API key: calls with it fail from now on."
+)
 
 
 @keys.command("create")
@@ -92,14 +73,4 @@ def create_key(
     print_one(session.output, key, COLUMNS)
     if session.output == "table":
         click.echo(f"secret (shown only now): {key.get('info', {}).get('secret', '')}")
-    return 0
-
-
-@keys.command("revoke")
-@click.argument("key_id")
-@client_command
-def revoke_key(session: Session, key_id: str) -> int:
-    """Revoke an API key: calls with it fail from now on."""
-    request = {"accountId": session.account_id(), "apiKeyId": key_id}
-    print_one(session.output, session.call("ApiKeyService.RevokeApiKey", request), COLUMNS)
     return 0

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from sundial.cli.errors import Decorator
+from sundial.cli.resource_commands import with_options
 
 OVERLAP_POLICIES = ("allow", "skip", "buffer-one", "buffer-all", "cancel-other")
 
@@ -85,16 +86,12 @@ def spec_flags(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--notes", help="spec.notes"),
         click.option("--max-fires", type=click.IntRange(min=1), help="stop after N fires"),
     )
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def timing_flags(command: Callable[..., Any]) -> Callable[..., Any]:
     """The flags that say when a schedule fires (`schedules preview` has only these)."""
-    for option in reversed(timing_flags_list()):
-        command = option(command)
-    return command
+    return with_options(command, timing_flags_list())
 
 
 def timing_flags_list() -> tuple[Decorator, ...]:

@@ -7,10 +7,19 @@ from typing import Any
 
 import click
 
-from sundial.cli.documents import file_option, read_document
+from sundial.cli.documents import file_option
 from sundial.cli.errors import CommandError, Decorator, SundialGroup
 from sundial.cli.listing import list_options, list_resources
 from sundial.cli.output import Column, Resource, field_column, print_one
+from sundial.cli.resource_commands import (
+    ResourceKind,
+    add_call,
+    add_create,
+    add_delete,
+    add_get,
+    add_list,
+    with_options,
+)
 from sundial.cli.session import Session, client_command
 
 ALL_WEBHOOKS = "-"
@@ -92,9 +101,7 @@ def spec_flags(command: Any) -> Any:
         click.option("--condition", help="CEL over type, objective, schedule, agent, fire"),
         click.option("--format", "format_", type=click.Choice(FORMATS), help="body format"),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def spec_document(flags: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -142,66 +149,27 @@ def webhooks() -> None:
     """The webhooks of a workspace: where Sundial posts events and results."""
 
 
-@webhooks.command("list")
-@list_options
-@client_command
-def list_webhooks(session: Session, every_page: bool, page_size: int, page_token: str) -> int:
-    """The workspace's webhooks, oldest first (never their secrets)."""
-    return list_resources(
-        session,
-        "WebhookService.ListWebhooks",
-        {"workspaceId": session.workspace_id()},
-        "webhooks",
-        COLUMNS,
-        every_page=every_page,
-        page_size=page_size,
-        page_token=page_token,
-    )
+WEBHOOK = ResourceKind("WebhookService", "Webhook", "webhook_id", COLUMNS)
+add_list(webhooks, WEBHOOK, "The workspace's webhooks, oldest first (never their secrets).")
+add_get(webhooks, WEBHOOK, "One webhook.")
 
 
-@webhooks.command("get")
-@click.argument("webhook_id")
-@client_command
-def get_webhook(session: Session, webhook_id: str) -> int:
-    """One webhook."""
-    request = {"workspaceId": session.workspace_id(), "webhookId": webhook_id}
-    print_one(session.output, session.call("WebhookService.GetWebhook", request), COLUMNS)
-    return 0
+def _print_with_secret(session: Session, webhook: Resource) -> None:
+    print_one(session.output, webhook, COLUMNS)
+    secret = webhook.get("info", {}).get("secret", "")
+    if session.output == "table" and secret:
+        click.echo(f"signing secret (shown only now): {secret}")
 
 
-@webhooks.command("create")
-@click.argument("name", required=False)
-@spec_flags
-@file_option()
-@click.option("--request-id", default="", help="idempotency key (24 h)")
-@click.option("--validate-only", is_flag=True, help="check, and show what would be created")
-@client_command
-def create_webhook(
-    session: Session,
-    name: str | None,
-    file: str | None,
-    request_id: str,
-    validate_only: bool,
-    **flags: Any,
-) -> int:
-    """A new webhook named NAME (or as the file's `metadata` and `spec` say, the flags over
-    it); its signing secret is printed now and by rotate-secret only."""
-    document: dict[str, Any] = read_document(file) if file else {}
-    metadata = dict(document.get("metadata") or {})
-    spec = {**(document.get("spec") or {}), **spec_document(flags)[0]}
-    if name:
-        metadata["name"] = name
-    if not metadata.get("name"):
-        raise CommandError("give the webhook a NAME (or metadata.name in the file)")
-    request = {
-        "workspaceId": session.workspace_id(),
-        "metadata": metadata,
-        "spec": spec,
-        "requestId": request_id,
-        "validateOnly": validate_only,
-    }
-    _print_with_secret(session, session.call("WebhookService.CreateWebhook", request))
-    return 0
+add_create(
+    webhooks,
+    WEBHOOK,
+    "A new webhook named NAME (or as the file's `metadata` and `spec` say, the flags over "
+    "it); its signing secret is printed now and by rotate-secret only.",
+    options=[spec_flags, file_option()],
+    spec_of=lambda file_spec, flags: {**file_spec, **spec_document(flags)[0]},
+    show=_print_with_secret,
+)
 
 
 @webhooks.command("update")
@@ -231,54 +199,34 @@ def update_webhook(
     return 0
 
 
-@webhooks.command("delete")
-@click.argument("webhook_id")
-@click.option("--etag", default="", help="delete only if the webhook is still at this etag")
-@client_command
-def delete_webhook(session: Session, webhook_id: str, etag: str) -> int:
-    """Delete a webhook (refused while a schedule's or agent's deliveries name it)."""
-    request = {"workspaceId": session.workspace_id(), "webhookId": webhook_id, "etag": etag}
-    session.call("WebhookService.DeleteWebhook", request)
-    click.echo(f"deleted {webhook_id}", err=session.output != "table")
-    return 0
-
-
-@webhooks.command("rotate-secret")
-@click.argument("webhook_id")
-@client_command
-def rotate_secret(session: Session, webhook_id: str) -> int:
-    """A new signing secret, printed now; deliveries are signed with it from now on."""
-    request = {"workspaceId": session.workspace_id(), "webhookId": webhook_id}
-    _print_with_secret(session, session.call("WebhookService.RotateWebhookSecret", request))
-    return 0
-
-
-@webhooks.command("enable")
-@click.argument("webhook_id")
-@client_command
-def enable_webhook(session: Session, webhook_id: str) -> int:
-    """Send to the webhook again (its pending deliveries too)."""
-    request = {"workspaceId": session.workspace_id(), "webhookId": webhook_id}
-    print_one(session.output, session.call("WebhookService.EnableWebhook", request), COLUMNS)
-    return 0
-
-
-@webhooks.command("disable")
-@click.argument("webhook_id")
-@click.option("--reason", default="", help="shown as the webhook's disabled reason")
-@client_command
-def disable_webhook(session: Session, webhook_id: str, reason: str) -> int:
-    """Send nothing to the webhook until it is enabled."""
-    request = {"workspaceId": session.workspace_id(), "webhookId": webhook_id, "reason": reason}
-    print_one(session.output, session.call("WebhookService.DisableWebhook", request), COLUMNS)
-    return 0
-
-
-def _print_with_secret(session: Session, webhook: Resource) -> None:
-    print_one(session.output, webhook, COLUMNS)
-    secret = webhook.get("info", {}).get("secret", "")
-    if session.output == "table" and secret:
-        click.echo(f"signing secret (shown only now): {secret}")
+add_delete(
+    webhooks,
+    WEBHOOK,
+    "Delete a webhook (refused while a schedule's or agent's deliveries name it).",
+)
+add_call(
+    webhooks,
+    WEBHOOK,
+    "rotate-secret",
+    "RotateWebhookSecret",
+    "A new signing secret, printed now; deliveries are signed with it from now on.",
+    show=_print_with_secret,
+)
+add_call(
+    webhooks,
+    WEBHOOK,
+    "enable",
+    "EnableWebhook",
+    "Send to the webhook again (its pending deliveries too).",
+)
+add_call(
+    webhooks,
+    WEBHOOK,
+    "disable",
+    "DisableWebhook",
+    "Send nothing to the webhook until it is enabled.",
+    options=[click.option("--reason", default="", help="shown as the webhook's disabled reason")],
+)
 
 
 # --- deliveries ---------------------------------------------------------------------------

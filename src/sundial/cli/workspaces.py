@@ -3,8 +3,8 @@
 import click
 
 from sundial.cli.errors import SundialGroup
-from sundial.cli.listing import list_options, list_resources
 from sundial.cli.output import field_column, print_one
+from sundial.cli.resource_commands import ResourceKind, add_get, add_list, in_account
 from sundial.cli.session import Session, client_command
 
 COLUMNS = (
@@ -19,32 +19,9 @@ def workspaces() -> None:
     """The workspaces of the account."""
 
 
-@workspaces.command("list")
-@list_options
-@client_command
-def list_workspaces(session: Session, every_page: bool, page_size: int, page_token: str) -> int:
-    """The account's workspaces."""
-    request = {"accountId": session.account_id()}
-    return list_resources(
-        session,
-        "WorkspaceService.ListWorkspaces",
-        request,
-        "workspaces",
-        COLUMNS,
-        every_page=every_page,
-        page_size=page_size,
-        page_token=page_token,
-    )
-
-
-@workspaces.command("get")
-@click.argument("workspace_id")
-@client_command
-def get_workspace(session: Session, workspace_id: str) -> int:
-    """One workspace."""
-    request = {"accountId": session.account_id(), "workspaceId": workspace_id}
-    print_one(session.output, session.call("WorkspaceService.GetWorkspace", request), COLUMNS)
-    return 0
+WORKSPACE = ResourceKind("WorkspaceService", "Workspace", "workspace_id", COLUMNS, scope=in_account)
+add_list(workspaces, WORKSPACE, "The account's workspaces.")
+add_get(workspaces, WORKSPACE, "One workspace.")
 
 
 @workspaces.command("create")

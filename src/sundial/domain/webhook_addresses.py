@@ -1,7 +1,8 @@
-"""The SSRF policy for outgoing webhooks (issue 14, item 6): which resolved addresses a
-webhook may connect to. Pure: the service layer resolves the host at connect time and asks
-this module about every address it got, so DNS rebinding cannot slip past a check made on
-the URL alone.
+"""The SSRF policy for outgoing webhooks and PUSH agents' targets (issue 14, item 6): which
+resolved addresses they may connect to. Pure: the service layer resolves the host at connect
+time and asks this module about every address it got, so DNS rebinding cannot slip past a
+check made on the URL alone. `host_refusal` is what can be judged of a URL's host when the
+URL is written: an address literal, or a name that always means this machine.
 
 Only globally routable unicast addresses pass. The named categories below come first so the
 refusal says what the address is; anything else that `ipaddress` does not call global
@@ -27,6 +28,22 @@ PRIVATE = (
 NAT64 = IPv6Network("64:ff9b::/96")
 
 IPAddress = IPv4Address | IPv6Address
+# RFC 6761 section 6.3: `localhost` and every name under it are this machine's loopback.
+LOOPBACK_NAME = "localhost"
+_LOOPBACK_NAMES = frozenset({LOOPBACK_NAME, "localhost.localdomain"})
+
+
+def host_refusal(host: str) -> str | None:
+    """Why a URL naming `host` may not be written, or None when its connections are left
+    to be checked (a host name other than localhost's)."""
+    name = host.lower().rstrip(".")
+    if name in _LOOPBACK_NAMES or name.endswith(f".{LOOPBACK_NAME}"):
+        return f"{host} is this machine (a loopback name)"
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return None
+    return address_refusal(address)
 
 
 def address_refusal(address: IPAddress) -> str | None:

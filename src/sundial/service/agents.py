@@ -12,7 +12,13 @@ from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Principal
 from sundial.service.chains import refuse_if_in_chains
-from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.idempotency import (
+    RequestKey,
+    create_or_replay,
+    find_replay,
+    record_request,
+    request_key,
+)
 from sundial.service.listing import page_of, prepare_query
 from sundial.service.pagination import PageRequest
 from sundial.service.push_targets import check_push
@@ -28,7 +34,6 @@ from sundial.service.validation import (
 )
 from sundial.service.webhook_signing import generate_secret
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.repositories.agents import without_secret
 from sundial.store.unit_of_work import UnitOfWork
 
@@ -78,13 +83,9 @@ class AgentService:
             )
 
         key = request_key(workspace_id, "CreateAgent", request_id, metadata, spec)
-        try:
-            return self._create_once(principal, key, workspace_id, metadata, spec)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._create_once(principal, key, workspace_id, metadata, spec)
+        return create_or_replay(
+            key, lambda: self._create_once(principal, key, workspace_id, metadata, spec)
+        )
 
     def _create_once(
         self,

@@ -11,7 +11,13 @@ from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Principal
 from sundial.domain.tenancy import ApiKey, ApiKeySpec
 from sundial.service.authentication import new_secret
-from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.idempotency import (
+    RequestKey,
+    create_or_replay,
+    find_replay,
+    record_request,
+    request_key,
+)
 from sundial.service.pagination import (
     PageRequest,
 )
@@ -19,7 +25,6 @@ from sundial.service.profiles import account_page, check_grants
 from sundial.service.tenancy import add_api_key
 from sundial.service.validation import Violations, check_metadata, check_request_id
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 
@@ -62,13 +67,9 @@ class ApiKeyService:
         secret = secret or new_secret()
         spec = replace(spec, workspace_ids=tuple(dict.fromkeys(spec.workspace_ids)))
         key = request_key(principal.account_id, "CreateApiKey", request_id, metadata, spec)
-        try:
-            return self._create_once(principal, key, metadata, spec, secret)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._create_once(principal, key, metadata, spec, secret)
+        return create_or_replay(
+            key, lambda: self._create_once(principal, key, metadata, spec, secret)
+        )
 
     def _create_once(
         self,

@@ -14,14 +14,19 @@ from sundial.metrics import Metrics
 from sundial.service.chain_steps import ChainSteps, RunStart, StepReport
 from sundial.service.chains import require_chain
 from sundial.service.filtering import enum_value
-from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.idempotency import (
+    RequestKey,
+    create_or_replay,
+    find_replay,
+    record_request,
+    request_key,
+)
 from sundial.service.listing import page_of, prepare_query
 from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.validation import MAX_DATA_BYTES, Violations, check_request_id, json_size
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 _FILTERABLE = {
@@ -67,13 +72,7 @@ class ChainRunService:
             violations.add("data", f"data is larger than {MAX_DATA_BYTES} bytes")
         violations.raise_if_any()
         key = request_key(workspace_id, "TriggerChain", request_id, chain_id, data)
-        try:
-            return self._trigger_once(principal, key, chain_id, data)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._trigger_once(principal, key, chain_id, data)
+        return create_or_replay(key, lambda: self._trigger_once(principal, key, chain_id, data))
 
     def _trigger_once(
         self, principal: Principal, key: RequestKey, chain_id: str, data: Any

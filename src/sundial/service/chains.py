@@ -19,14 +19,19 @@ from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Principal
 from sundial.service.chain_checks import NodeTargets, check_chain_references, check_chain_spec
-from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.idempotency import (
+    RequestKey,
+    create_or_replay,
+    find_replay,
+    record_request,
+    request_key,
+)
 from sundial.service.listing import page_of, prepare_query
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
 from sundial.service.validation import Violations, check_metadata, check_request_id
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("sundial.chains")
@@ -93,13 +98,9 @@ class ChainService:
                 info=ChainInfo(),
             )
         key = request_key(workspace_id, "CreateChain", request_id, metadata, spec)
-        try:
-            return self._create_once(principal, key, workspace_id, metadata, spec)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._create_once(principal, key, workspace_id, metadata, spec)
+        return create_or_replay(
+            key, lambda: self._create_once(principal, key, workspace_id, metadata, spec)
+        )
 
     def _create_once(
         self,

@@ -5,22 +5,26 @@ retries race each other.
 A Create use case, in one write transaction: `find_replay` first (a retry returns what the
 first call created), then validate and write, then `record_request`, then commit. When two
 calls with one request_id race, the second to commit fails on the record's key
-(DuplicateKeyError); it then runs once more and finds the winner's record."""
+(DuplicateKeyError); `create_or_replay` then runs it once more, and it finds the winner's
+record."""
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sundial.domain.clock import Clock
 from sundial.domain.errors import AlreadyExistsError
 from sundial.store.codec import to_json
 from sundial.store.database import Database
+from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.repositories.idempotency import IdempotencyRecord
 from sundial.store.unit_of_work import UnitOfWork
 
 REQUEST_ID_LIFETIME = timedelta(hours=24)
+Created = TypeVar("Created")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,18 @@ def record_batch_request(
             key.fingerprint, resource_ids[0], clock.now(), tuple(resource_ids)
         )
         uow.idempotency.add(key.scope_id, key.operation, key.request_id, record)
+
+
+def create_or_replay(key: RequestKey, create_once: Callable[[], Created]) -> Created:
+    """What `create_once` (one write transaction, starting with find_replay) returns; run
+    again when a concurrent call with the same request id committed first, which it then
+    replays. Without a request id a duplicate key is a real conflict, and raised."""
+    try:
+        return create_once()
+    except DuplicateKeyError:
+        if not key.request_id:
+            raise
+        return create_once()
 
 
 def purge_expired(database: Database, clock: Clock, *, limit: int = 1000) -> int:

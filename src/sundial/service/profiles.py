@@ -13,7 +13,13 @@ from sundial.domain.listing import Page
 from sundial.domain.metadata import MetadataInput
 from sundial.domain.principals import Principal, Role
 from sundial.domain.tenancy import ApiKey, Profile, ProfileSpec, ProfileType
-from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.idempotency import (
+    RequestKey,
+    create_or_replay,
+    find_replay,
+    record_request,
+    request_key,
+)
 from sundial.service.pagination import (
     PageRequest,
     decode_page_token,
@@ -25,7 +31,6 @@ from sundial.service.tenancy import new_profile
 from sundial.service.updates import Writable, merge_update
 from sundial.service.validation import Violations, check_metadata, check_request_id
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 T = TypeVar("T", Profile, ApiKey)
@@ -134,13 +139,7 @@ class ProfileService:
             self._clock.now(),
         )
         key = request_key(principal.account_id, "CreateProfile", request_id, metadata, spec)
-        try:
-            return self._create_once(principal, key, profile)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._create_once(principal, key, profile)
+        return create_or_replay(key, lambda: self._create_once(principal, key, profile))
 
     def _create_once(self, principal: Principal, key: RequestKey, profile: Profile) -> Profile:
         with UnitOfWork(self._database, write=True) as uow:

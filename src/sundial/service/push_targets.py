@@ -1,26 +1,23 @@
 """The checks of a PUSH agent's target at create and update, and the WebhookTarget the
 pusher sends to. Checked here with field names (`spec.push.url`, `spec.push.headers[X]`), so
-the client hears what is wrong before any objective is pushed; the SSRF guard still checks
-every resolved address at connect time (service.webhook_network), since a host name checked
-now may resolve elsewhere later."""
+the client hears what is wrong before any objective is pushed; the URL by the rules that
+judge a webhook's (service/target_urls.py). The SSRF guard still checks every resolved
+address at connect time (service.webhook_network), since a host name checked now may
+resolve elsewhere later."""
 
 import re
 from datetime import timedelta
-from ipaddress import ip_address
-from urllib.parse import urlsplit
 
 from sundial.domain.agents import MAX_PUSH_TIMEOUT, AgentSpec, PushTarget, push_timeout
-from sundial.domain.webhook_addresses import address_refusal
+from sundial.service.target_urls import check_target_url
 from sundial.service.validation import Violations
 from sundial.service.webhook_signing import check_secret
 from sundial.service.webhooks import RESERVED_HEADERS, WebhookTarget
 
-MAX_URL_LENGTH = 2048
 MAX_HEADERS = 32
 MAX_HEADER_VALUE_LENGTH = 4096
 # RFC 9110 token characters: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
-_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 def check_push(
@@ -36,7 +33,14 @@ def check_push(
     if spec.push is None:
         violations.add(path, "push (with a url) is required when mode is AGENT_MODE_PUSH")
         return
-    _check_url(violations, f"{path}.url", spec.push.url, allow_private=allow_private)
+    # One flag relaxes both, as the server's --allow-private-webhook-targets does for webhooks.
+    check_target_url(
+        violations,
+        f"{path}.url",
+        spec.push.url,
+        allow_http=allow_private,
+        allow_private=allow_private,
+    )
     timeout = spec.push.timeout
     if timeout is not None and not timedelta(0) < timeout <= MAX_PUSH_TIMEOUT:
         violations.add(
@@ -62,48 +66,6 @@ def webhook_target(
         timeout=push_timeout(target, execution_timeout),
         headers=dict(target.headers),
     )
-
-
-def _check_url(violations: Violations, path: str, url: str, *, allow_private: bool) -> None:
-    if not url:
-        violations.add(path, "url is required")
-        return
-    if len(url) > MAX_URL_LENGTH:
-        violations.add(path, f"url must be at most {MAX_URL_LENGTH} characters, got {len(url)}")
-        return
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 (raises ValueError for a bad port)
-    except ValueError as error:
-        violations.add(path, f"url is not a valid URL: {error}")
-        return
-    schemes = ("https", "http") if allow_private else ("https",)
-    if parts.scheme not in schemes:
-        allowed = " or ".join(schemes)
-        violations.add(path, f"url must be {allowed}, got {parts.scheme or 'no'} scheme: {url!r}")
-        return
-    if not host:
-        violations.add(path, f"url has no host: {url!r}")
-        return
-    if parts.username or parts.password:
-        violations.add(path, "url must not hold credentials: send them in push.headers")
-        return
-    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
-        violations.add(path, "url must not contain spaces or control characters")
-        return
-    if allow_private:
-        return
-    if host.lower() in _LOCAL_NAMES:
-        violations.add(path, f"url host {host!r} is this machine; push targets must be public")
-        return
-    try:
-        address = ip_address(host)
-    except ValueError:
-        return  # a name: its addresses are checked when the pusher connects
-    refusal = address_refusal(address)
-    if refusal is not None:
-        violations.add(path, f"url host is refused: {refusal}")
 
 
 def _check_headers(violations: Violations, path: str, headers: dict[str, str]) -> None:

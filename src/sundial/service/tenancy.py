@@ -27,7 +27,13 @@ from sundial.service.authentication import (
     new_secret,
     secret_hint,
 )
-from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.idempotency import (
+    RequestKey,
+    create_or_replay,
+    find_replay,
+    record_request,
+    request_key,
+)
 from sundial.service.pagination import (
     PageRequest,
     decode_page_token,
@@ -37,7 +43,6 @@ from sundial.service.pagination import (
 )
 from sundial.service.validation import MAX_NAME_LENGTH, Violations, check_request_id
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 BOOTSTRAP_ACCOUNT_NAME = "default"
@@ -152,13 +157,7 @@ class TenancyService:
 
         workspace = Workspace(new_id(IdPrefix.WORKSPACE), account_id, name, self._clock.now())
         key = request_key(account_id, "CreateWorkspace", request_id, name)
-        try:
-            return self._create_workspace_once(principal, key, workspace)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._create_workspace_once(principal, key, workspace)
+        return create_or_replay(key, lambda: self._create_workspace_once(principal, key, workspace))
 
     def _create_workspace_once(
         self, principal: Principal, key: RequestKey, workspace: Workspace

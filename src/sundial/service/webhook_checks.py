@@ -1,22 +1,18 @@
 """Checks of a WebhookSpec as a Create or Update writes it (the existence of the agents and
 schedules it names is checked by the use case, which has the transaction).
 
-The URL is checked here for what can be known without resolving it: scheme, host, no
-credentials or fragment, and an IP literal against the SSRF policy. Host names are checked
-when each attempt connects (service/webhook_network.py), since DNS can change after this."""
+The URL is checked as a PUSH agent's is (service/target_urls.py): what can be known without
+resolving it; other host names are checked when each attempt connects."""
 
 import re
-from ipaddress import ip_address
-from urllib.parse import urlsplit
 
 from sundial.domain.conditions import EVENT_VARIABLES, compile_condition
 from sundial.domain.errors import InvalidArgumentError
-from sundial.domain.webhook_addresses import address_refusal
 from sundial.domain.webhooks import EventType, WebhookSpec
+from sundial.service.target_urls import check_target_url
 from sundial.service.validation import Violations
 from sundial.service.webhooks import RESERVED_HEADERS
 
-MAX_URL_LENGTH = 2048
 MAX_HEADERS = 32
 MAX_HEADER_NAME_LENGTH = 256
 MAX_HEADER_VALUE_LENGTH = 4096
@@ -51,8 +47,11 @@ def check_webhook_spec(
     prefix: str = "spec",
 ) -> None:
     """Appends a violation for every bad field of `spec`, each named `spec.<field>`.
-    `allow_http` lets the URL be http; `allow_private`, an IP literal of any network."""
-    _check_url(violations, f"{prefix}.url", spec.url, allow_http, allow_private)
+    `allow_http` lets the URL be http; `allow_private`, name this machine or a private
+    network."""
+    check_target_url(
+        violations, f"{prefix}.url", spec.url, allow_http=allow_http, allow_private=allow_private
+    )
     _check_headers(violations, f"{prefix}.headers", spec.headers)
     _check_event_types(violations, f"{prefix}.event_types", spec.event_types)
     _check_ids(violations, f"{prefix}.agent_ids", spec.agent_ids)
@@ -74,48 +73,6 @@ def check_disable_reason(reason: str) -> None:
     elif _CONTROL.search(reason):
         violations.add("reason", "must not contain control characters")
     violations.raise_if_any()
-
-
-def _check_url(
-    violations: Violations, path: str, url: str, allow_http: bool, allow_private: bool
-) -> None:
-    if not url:
-        violations.add(path, "url is required")
-        return
-    if len(url) > MAX_URL_LENGTH:
-        violations.add(path, f"at most {MAX_URL_LENGTH} characters, got {len(url)}")
-        return
-    if url != url.strip() or any(c.isspace() for c in url) or _CONTROL.search(url):
-        violations.add(path, "a URL must not contain spaces or control characters")
-        return
-    parts = urlsplit(url)
-    schemes = ("https", "http") if allow_http else ("https",)
-    if parts.scheme.lower() not in schemes:
-        violations.add(
-            path, f"the scheme must be {' or '.join(schemes)}, got {parts.scheme or 'none'!r}"
-        )
-        return
-    if parts.username is not None or parts.password is not None:
-        violations.add(path, "a URL must not carry credentials; put them in spec.headers")
-        return
-    if parts.fragment:
-        violations.add(path, "a URL must not have a fragment (#...): it is never sent")
-        return
-    if not parts.hostname:
-        violations.add(path, "the URL has no host")
-        return
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError as error:
-        violations.add(path, f"bad port: {error}")
-        return
-    try:
-        address = ip_address(parts.hostname)
-    except ValueError:
-        return  # a host name: checked when each attempt connects
-    refusal = address_refusal(address)
-    if refusal is not None and not allow_private:
-        violations.add(path, f"webhooks cannot be sent to {refusal}")
 
 
 def _check_headers(violations: Violations, path: str, headers: dict[str, str]) -> None:

@@ -24,7 +24,13 @@ from sundial.domain.webhooks import (
     WebhookState,
 )
 from sundial.service.filtering import ValueNormalizer, enum_value
-from sundial.service.idempotency import RequestKey, find_replay, record_request, request_key
+from sundial.service.idempotency import (
+    RequestKey,
+    create_or_replay,
+    find_replay,
+    record_request,
+    request_key,
+)
 from sundial.service.listing import page_of, prepare_query
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
@@ -33,7 +39,6 @@ from sundial.service.validation import Violations, check_metadata, check_request
 from sundial.service.webhook_checks import check_disable_reason, check_webhook_spec
 from sundial.service.webhook_signing import generate_secret
 from sundial.store.database import Database
-from sundial.store.duplicate_keys import DuplicateKeyError
 from sundial.store.unit_of_work import UnitOfWork
 
 # Changes to where Sundial sends and with which secret are worth a line each (never the
@@ -93,13 +98,9 @@ class WebhookResourceService:
             )
 
         key = request_key(workspace_id, "CreateWebhook", request_id, metadata, spec)
-        try:
-            return self._create_once(principal, key, workspace_id, metadata, spec)
-        except DuplicateKeyError:
-            if not request_id:
-                raise
-            # A concurrent call with this request id committed first: now its record is found.
-            return self._create_once(principal, key, workspace_id, metadata, spec)
+        return create_or_replay(
+            key, lambda: self._create_once(principal, key, workspace_id, metadata, spec)
+        )
 
     def _create_once(
         self,

@@ -4,7 +4,7 @@ from ipaddress import ip_address
 
 import pytest
 
-from sundial.domain.webhook_addresses import address_refusal
+from sundial.domain.webhook_addresses import address_refusal, host_refusal
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,31 @@ def test_internal_addresses_are_refused_with_what_they_are(address, reason):
 )
 def test_public_addresses_pass(address):
     assert address_refusal(ip_address(address)) is None
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("localhost", "localhost is this machine"),
+        ("LOCALHOST", "LOCALHOST is this machine"),
+        ("localhost.", "is this machine"),
+        ("localhost.localdomain", "is this machine"),
+        ("api.localhost", "is this machine"),
+        ("127.0.0.1", "127.0.0.1 is a loopback address"),
+        ("10.1.2.3", "10.1.2.3 is a private address"),
+        ("::ffff:127.0.0.1", "an IPv4-mapped IPv6 address of 127.0.0.1"),
+    ],
+    ids=["localhost", "upper-case", "trailing-dot", "localdomain", "under-localhost", "v4",
+         "private", "mapped"],
+)  # fmt: skip
+def test_a_written_host_is_refused_when_it_is_this_machine_or_an_internal_literal(host, reason):
+    refusal = host_refusal(host)
+    assert refusal is not None
+    assert reason in refusal
+
+
+@pytest.mark.parametrize(
+    "host", ["hooks.example.com", "localhost.example.com", "notlocalhost", "93.184.215.14"]
+)
+def test_other_names_and_public_literals_are_left_to_the_connect_time_check(host):
+    assert host_refusal(host) is None

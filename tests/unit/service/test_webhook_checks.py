@@ -4,13 +4,9 @@ import pytest
 
 from sundial.domain.errors import InvalidArgumentError
 from sundial.domain.webhooks import EventType, WebhookSpec
+from sundial.service.target_urls import MAX_URL_LENGTH
 from sundial.service.validation import Violations
-from sundial.service.webhook_checks import (
-    MAX_HEADERS,
-    MAX_URL_LENGTH,
-    check_disable_reason,
-    check_webhook_spec,
-)
+from sundial.service.webhook_checks import MAX_HEADERS, check_disable_reason, check_webhook_spec
 
 URL = "https://hooks.example.com/in"
 
