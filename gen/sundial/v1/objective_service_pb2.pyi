@@ -347,3 +347,37 @@ class FailObjectiveRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FailObjectiveRequest: _TypeAlias = FailObjectiveRequest  # noqa: Y015
+
+@_typing.final
+class ReleaseObjectiveRequest(_message.Message):
+    """Request of ReleaseObjective."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSPACE_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    workspace_id: _builtins.str
+    """Workspace of the agent."""
+    agent_id: _builtins.str
+    """The agent."""
+    objective_id: _builtins.str
+    """The objective."""
+    worker_id: _builtins.str
+    """The worker holding the lease."""
+    def __init__(
+        self,
+        *,
+        workspace_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        objective_id: _builtins.str = ...,
+        worker_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "objective_id", b"objective_id", "worker_id", b"worker_id", "workspace_id", b"workspace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseObjectiveRequest: _TypeAlias = ReleaseObjectiveRequest  # noqa: Y015

@@ -71,6 +71,11 @@ class ObjectiveServiceStub:
                 request_serializer=sundial_dot_v1_dot_objective__service__pb2.FailObjectiveRequest.SerializeToString,
                 response_deserializer=sundial_dot_v1_dot_objective__pb2.Objective.FromString,
                 _registered_method=True)
+        self.ReleaseObjective = channel.unary_unary(
+                '/sundial.v1.ObjectiveService/ReleaseObjective',
+                request_serializer=sundial_dot_v1_dot_objective__service__pb2.ReleaseObjectiveRequest.SerializeToString,
+                response_deserializer=sundial_dot_v1_dot_objective__pb2.Objective.FromString,
+                _registered_method=True)
 
 
 class ObjectiveServiceServicer:
@@ -116,7 +121,14 @@ class ObjectiveServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CompleteObjective(self, request, context):
-        """Completes a claimed objective with its output.
+        """Completes a claimed objective with its output. Safe to retry: repeated by the same
+        worker with the same output once it took effect, it answers the objective as it is,
+        OK, and does nothing twice (no second delivery, retry, chain step or count). "The
+        same" is judged on what the objective recorded, the worker id and the output, so no
+        request id is needed. Any other call on an objective the worker no longer holds
+        (another output, another worker, after a Fail, a timeout or a cancel) is
+        FAILED_PRECONDITION, reason LEASE_NOT_HELD (LEASE_EXPIRED while it is still RUNNING
+        but its lease ran out).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,7 +136,21 @@ class ObjectiveServiceServicer:
 
     def FailObjective(self, request, context):
         """Fails a claimed objective; a retryable failure is retried per the schedule's
-        retry_policy.
+        retry_policy. Safe to retry as CompleteObjective is: repeated by the worker that
+        failed it, with the same error, it answers the objective, OK, and schedules no second
+        retry (`retryable` is not recorded, so it is not compared). Otherwise, on an
+        objective the worker no longer holds, FAILED_PRECONDITION as for CompleteObjective.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseObjective(self, request, context):
+        """Gives a claimed objective back: held by the worker, it is PENDING again at once, its
+        lease cleared, with no attempt or failure counted, and waiting claimers are woken. For
+        a worker that cannot work it (shutting down). An objective the worker does not hold
+        (another worker's, ended, its lease run out) is FAILED_PRECONDITION, reason
+        LEASE_NOT_HELD or LEASE_EXPIRED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,6 +192,11 @@ def add_ObjectiveServiceServicer_to_server(servicer, server):
             'FailObjective': grpc.unary_unary_rpc_method_handler(
                     servicer.FailObjective,
                     request_deserializer=sundial_dot_v1_dot_objective__service__pb2.FailObjectiveRequest.FromString,
+                    response_serializer=sundial_dot_v1_dot_objective__pb2.Objective.SerializeToString,
+            ),
+            'ReleaseObjective': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseObjective,
+                    request_deserializer=sundial_dot_v1_dot_objective__service__pb2.ReleaseObjectiveRequest.FromString,
                     response_serializer=sundial_dot_v1_dot_objective__pb2.Objective.SerializeToString,
             ),
     }
@@ -358,6 +389,33 @@ class ObjectiveService:
             target,
             '/sundial.v1.ObjectiveService/FailObjective',
             sundial_dot_v1_dot_objective__service__pb2.FailObjectiveRequest.SerializeToString,
+            sundial_dot_v1_dot_objective__pb2.Objective.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseObjective(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sundial.v1.ObjectiveService/ReleaseObjective',
+            sundial_dot_v1_dot_objective__service__pb2.ReleaseObjectiveRequest.SerializeToString,
             sundial_dot_v1_dot_objective__pb2.Objective.FromString,
             options,
             channel_credentials,

@@ -50,10 +50,28 @@ class ObjectiveServiceStub:
     HeartbeatObjective: _grpc.UnaryUnaryMultiCallable[_objective_service_pb2.HeartbeatObjectiveRequest, _objective_pb2.Objective]
     """Extends the lease of a claimed objective."""
     CompleteObjective: _grpc.UnaryUnaryMultiCallable[_objective_service_pb2.CompleteObjectiveRequest, _objective_pb2.Objective]
-    """Completes a claimed objective with its output."""
+    """Completes a claimed objective with its output. Safe to retry: repeated by the same
+    worker with the same output once it took effect, it answers the objective as it is,
+    OK, and does nothing twice (no second delivery, retry, chain step or count). "The
+    same" is judged on what the objective recorded, the worker id and the output, so no
+    request id is needed. Any other call on an objective the worker no longer holds
+    (another output, another worker, after a Fail, a timeout or a cancel) is
+    FAILED_PRECONDITION, reason LEASE_NOT_HELD (LEASE_EXPIRED while it is still RUNNING
+    but its lease ran out).
+    """
     FailObjective: _grpc.UnaryUnaryMultiCallable[_objective_service_pb2.FailObjectiveRequest, _objective_pb2.Objective]
     """Fails a claimed objective; a retryable failure is retried per the schedule's
-    retry_policy.
+    retry_policy. Safe to retry as CompleteObjective is: repeated by the worker that
+    failed it, with the same error, it answers the objective, OK, and schedules no second
+    retry (`retryable` is not recorded, so it is not compared). Otherwise, on an
+    objective the worker no longer holds, FAILED_PRECONDITION as for CompleteObjective.
+    """
+    ReleaseObjective: _grpc.UnaryUnaryMultiCallable[_objective_service_pb2.ReleaseObjectiveRequest, _objective_pb2.Objective]
+    """Gives a claimed objective back: held by the worker, it is PENDING again at once, its
+    lease cleared, with no attempt or failure counted, and waiting claimers are woken. For
+    a worker that cannot work it (shutting down). An objective the worker does not hold
+    (another worker's, ended, its lease run out) is FAILED_PRECONDITION, reason
+    LEASE_NOT_HELD or LEASE_EXPIRED.
     """
 
 @_typing.type_check_only
@@ -76,10 +94,28 @@ class ObjectiveServiceAsyncStub(ObjectiveServiceStub):
     HeartbeatObjective: _aio.UnaryUnaryMultiCallable[_objective_service_pb2.HeartbeatObjectiveRequest, _objective_pb2.Objective]  # type: ignore[assignment]
     """Extends the lease of a claimed objective."""
     CompleteObjective: _aio.UnaryUnaryMultiCallable[_objective_service_pb2.CompleteObjectiveRequest, _objective_pb2.Objective]  # type: ignore[assignment]
-    """Completes a claimed objective with its output."""
+    """Completes a claimed objective with its output. Safe to retry: repeated by the same
+    worker with the same output once it took effect, it answers the objective as it is,
+    OK, and does nothing twice (no second delivery, retry, chain step or count). "The
+    same" is judged on what the objective recorded, the worker id and the output, so no
+    request id is needed. Any other call on an objective the worker no longer holds
+    (another output, another worker, after a Fail, a timeout or a cancel) is
+    FAILED_PRECONDITION, reason LEASE_NOT_HELD (LEASE_EXPIRED while it is still RUNNING
+    but its lease ran out).
+    """
     FailObjective: _aio.UnaryUnaryMultiCallable[_objective_service_pb2.FailObjectiveRequest, _objective_pb2.Objective]  # type: ignore[assignment]
     """Fails a claimed objective; a retryable failure is retried per the schedule's
-    retry_policy.
+    retry_policy. Safe to retry as CompleteObjective is: repeated by the worker that
+    failed it, with the same error, it answers the objective, OK, and schedules no second
+    retry (`retryable` is not recorded, so it is not compared). Otherwise, on an
+    objective the worker no longer holds, FAILED_PRECONDITION as for CompleteObjective.
+    """
+    ReleaseObjective: _aio.UnaryUnaryMultiCallable[_objective_service_pb2.ReleaseObjectiveRequest, _objective_pb2.Objective]  # type: ignore[assignment]
+    """Gives a claimed objective back: held by the worker, it is PENDING again at once, its
+    lease cleared, with no attempt or failure counted, and waiting claimers are woken. For
+    a worker that cannot work it (shutting down). An objective the worker does not hold
+    (another worker's, ended, its lease run out) is FAILED_PRECONDITION, reason
+    LEASE_NOT_HELD or LEASE_EXPIRED.
     """
 
 class ObjectiveServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -135,7 +171,15 @@ class ObjectiveServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _objective_service_pb2.CompleteObjectiveRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_objective_pb2.Objective, _abc.Awaitable[_objective_pb2.Objective]]:
-        """Completes a claimed objective with its output."""
+        """Completes a claimed objective with its output. Safe to retry: repeated by the same
+        worker with the same output once it took effect, it answers the objective as it is,
+        OK, and does nothing twice (no second delivery, retry, chain step or count). "The
+        same" is judged on what the objective recorded, the worker id and the output, so no
+        request id is needed. Any other call on an objective the worker no longer holds
+        (another output, another worker, after a Fail, a timeout or a cancel) is
+        FAILED_PRECONDITION, reason LEASE_NOT_HELD (LEASE_EXPIRED while it is still RUNNING
+        but its lease ran out).
+        """
 
     @_abc_1.abstractmethod
     def FailObjective(
@@ -144,7 +188,23 @@ class ObjectiveServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_objective_pb2.Objective, _abc.Awaitable[_objective_pb2.Objective]]:
         """Fails a claimed objective; a retryable failure is retried per the schedule's
-        retry_policy.
+        retry_policy. Safe to retry as CompleteObjective is: repeated by the worker that
+        failed it, with the same error, it answers the objective, OK, and schedules no second
+        retry (`retryable` is not recorded, so it is not compared). Otherwise, on an
+        objective the worker no longer holds, FAILED_PRECONDITION as for CompleteObjective.
+        """
+
+    @_abc_1.abstractmethod
+    def ReleaseObjective(
+        self,
+        request: _objective_service_pb2.ReleaseObjectiveRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_objective_pb2.Objective, _abc.Awaitable[_objective_pb2.Objective]]:
+        """Gives a claimed objective back: held by the worker, it is PENDING again at once, its
+        lease cleared, with no attempt or failure counted, and waiting claimers are woken. For
+        a worker that cannot work it (shutting down). An objective the worker does not hold
+        (another worker's, ended, its lease run out) is FAILED_PRECONDITION, reason
+        LEASE_NOT_HELD or LEASE_EXPIRED.
         """
 
 def add_ObjectiveServiceServicer_to_server(servicer: ObjectiveServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -142,6 +142,19 @@ class ObjectiveServicer(objective_service_pb2_grpc.ObjectiveServiceServicer):
             )
         )
 
+    def ReleaseObjective(
+        self, request: pb.ReleaseObjectiveRequest, context: grpc.ServicerContext
+    ) -> objective_pb2.Objective:
+        return objective_to_proto(
+            self._objectives.release(
+                self._principal(context),
+                request.workspace_id,
+                request.agent_id,
+                request.objective_id,
+                worker_id=request.worker_id,
+            )
+        )
+
 
 def objective_to_proto(objective: Objective) -> objective_pb2.Objective:
     return to_proto(objective, objective_pb2.Objective())

@@ -4,6 +4,8 @@ The command gets the objective as ProtoJSON on stdin, and, when the server trace
 trace context of the objective's fire as TRACEPARENT in its environment. Exit 0 completes
 the objective with its stdout (as JSON when it parses, else as a string); any other exit
 fails it, retryable, with its stderr. While it runs, the lease is kept alive with heartbeats.
+Stopped (SIGTERM), it lets the running command finish within a grace, then releases
+(ReleaseObjective) what it could not finish, for another worker to claim at once.
 
 It survives the server: a call that fails for a reason that may pass (UNAVAILABLE,
 DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...) is retried after a full-jitter exponential
@@ -298,10 +300,10 @@ class Worker:
     def _report(self, objective_id: str, finished: Finished) -> None:
         """Completes or fails the objective, retrying until the server takes the result.
 
-        CompleteObjective and FailObjective are not idempotent: repeated after the server
-        took the first one, they answer FAILED_PRECONDITION (the lease is no longer held),
-        and nothing is written twice. So after an attempt cut off by an outage, that answer
-        may mean the earlier attempt went through; the objective is read to tell."""
+        A repeat of a CompleteObjective or FailObjective the server took answers OK, with
+        nothing written twice. A server from before that answers FAILED_PRECONDITION (the
+        lease is no longer held): after an attempt cut off by an outage, that answer may mean
+        the earlier attempt went through, so the objective is read to tell."""
         ids = self._ids(objective_id)
         request: Any
         if finished.returncode == 0:
@@ -403,13 +405,27 @@ class Worker:
             )
 
     def _hand_back(self, objective_id: str, why: str) -> None:
+        """Releases an objective this worker will not finish, so that another worker claims
+        it at once; once, without retrying: the stop grace is over."""
+        request = objective_service_pb2.ReleaseObjectiveRequest(**self._ids(objective_id))
+        try:
+            self._stub.ReleaseObjective(request, timeout=RPC_TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            logger.warning(
+                "handing back objective %s: %s. It could not be released (%s: %s), so its "
+                "lease lapses (within %d s) and the server times it out and retries it as "
+                "its retry policy allows",
+                objective_id,
+                why,
+                _code_of(error).name,
+                _details_of(error),
+                self._options.lease_seconds,
+            )
+            return
         logger.warning(
-            "handing back objective %s: %s. No RPC releases a claim, so its lease lapses "
-            "(within %d s) and the server times it out and retries it as its retry policy "
-            "allows",
+            "handing back objective %s: %s. Released: it is PENDING again for another worker",
             objective_id,
             why,
-            self._options.lease_seconds,
         )
 
     def _past_grace(self) -> bool:

@@ -1,7 +1,9 @@
 """Objective use cases: list, get, cancel, and the worker protocol (claim, heartbeat,
-complete, fail), plus the reaper that times out expired leases. Finishing an attempt ends its
-row here and hands the rest (retry policy, failure pause, buffered-fire promotion, chain steps,
-outbox events) to objective_endings, in the same transaction."""
+complete, fail, release), plus the reaper that times out expired leases. Finishing an attempt
+ends its row here and hands the rest (retry policy, failure pause, buffered-fire promotion,
+chain steps, outbox events) to objective_endings, in the same transaction. A worker's
+Complete or Fail that repeats the ending already recorded (its answer was lost) changes
+nothing and answers the objective, so that workers may retry them."""
 
 import logging
 import time
@@ -23,7 +25,11 @@ from sundial.service.objective_endings import Ending, EndingWriter, report_endin
 from sundial.service.objective_leases import (
     PUSH_WORKER_PREFIX,
     execution_timeout,
+    lease_expired,
     lease_objective,
+    release_lease,
+    repeats_ending,
+    require_held,
 )
 from sundial.service.outbox import Outbox
 from sundial.service.pagination import PageRequest
@@ -223,7 +229,7 @@ class ObjectiveService:
             if not uow.objectives.update_leased(
                 objective_id, worker_id, now, lease_expires_at=now + lease
             ):
-                raise _lease_expired(objective_id, worker_id)
+                raise lease_expired(objective_id, worker_id)
             uow.commit()
         return self.get(principal, workspace_id, agent_id, objective_id)
 
@@ -242,7 +248,12 @@ class ObjectiveService:
                 "output", f"output is larger than {MAX_OUTPUT_BYTES} bytes"
             )
         with UnitOfWork(self._database, write=True) as uow:
-            objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
+            objective = self._worker_objective(
+                uow, principal, workspace_id, agent_id, objective_id, worker_id
+            )
+            if repeats_ending(objective, worker_id, ObjectiveStatus.SUCCEEDED, output=output):
+                return objective
+            require_held(objective, worker_id)
             ending = self._finish(
                 uow, objective, ObjectiveStatus.SUCCEEDED, output=output, held_by=worker_id
             )
@@ -261,18 +272,56 @@ class ObjectiveService:
         error: str = "",
         retryable: bool = False,
     ) -> Objective:
+        error = error[:MAX_ERROR_LENGTH]
         with UnitOfWork(self._database, write=True) as uow:
-            objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
+            objective = self._worker_objective(
+                uow, principal, workspace_id, agent_id, objective_id, worker_id
+            )
+            if repeats_ending(objective, worker_id, ObjectiveStatus.FAILED, error=error):
+                return objective
+            require_held(objective, worker_id)
             ending = self._finish(
                 uow,
                 objective,
                 ObjectiveStatus.FAILED,
-                error=error[:MAX_ERROR_LENGTH],
+                error=error,
                 retryable=retryable,
                 held_by=worker_id,
             )
             uow.commit()
         self._ended(ending)
+        return self.get(principal, workspace_id, agent_id, objective_id)
+
+    def release(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        objective_id: str,
+        *,
+        worker_id: str,
+    ) -> Objective:
+        """Gives the objective `worker_id` holds back: PENDING again at once, with no attempt
+        or failure counted, and the agent's waiting claimers are woken."""
+        with UnitOfWork(self._database, write=True) as uow:
+            objective = self._held(uow, principal, workspace_id, agent_id, objective_id, worker_id)
+            if not release_lease(uow, objective_id, worker_id, self._clock.now()):
+                raise lease_expired(objective_id, worker_id)
+            uow.commit()
+        logger.info(
+            "worker %s released objective %s of schedule %s",
+            worker_id,
+            objective_id,
+            objective.spec.schedule_id,
+            extra={
+                "objective_id": objective_id,
+                "schedule_id": objective.spec.schedule_id,
+                "agent_id": objective.spec.agent_id,
+                "workspace_id": workspace_id,
+                "event": "release",
+            },
+        )
+        self._notifier.objectives_available([objective.spec.agent_id])
         return self.get(principal, workspace_id, agent_id, objective_id)
 
     def end_leased(
@@ -366,7 +415,7 @@ class ObjectiveService:
         if not held_by:
             uow.objectives.update(objective.metadata.id, now, **values)
         elif not uow.objectives.update_leased(objective.metadata.id, held_by, now, **values):
-            raise _lease_expired(objective.metadata.id, held_by)
+            raise lease_expired(objective.metadata.id, held_by)
         return self._endings.write(
             uow, objective, status, now, error=error, retryable=retryable, retry_after=retry_after
         )
@@ -380,20 +429,26 @@ class ObjectiveService:
         objective_id: str,
         worker_id: str,
     ) -> Objective:
+        objective = self._worker_objective(
+            uow, principal, workspace_id, agent_id, objective_id, worker_id
+        )
+        require_held(objective, worker_id)
+        return objective
+
+    def _worker_objective(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        workspace_id: str,
+        agent_id: str,
+        objective_id: str,
+        worker_id: str,
+    ) -> Objective:
+        """The objective a worker's call names, locked, whoever holds it."""
         _check_worker(worker_id)
-        objective = _require_objective(
+        return _require_objective(
             uow, principal, workspace_id, agent_id, objective_id, for_update=True
         )
-        if (
-            objective.info.status is not ObjectiveStatus.RUNNING
-            or objective.info.worker_id != worker_id
-        ):
-            raise FailedPreconditionError(
-                f"objective {objective_id!r} is not leased to worker {worker_id!r} "
-                f"(status {objective.info.status.name}); it may have timed out",
-                reason="LEASE_NOT_HELD",
-            )
-        return objective
 
 
 def _require_objective(
@@ -410,14 +465,6 @@ def _require_objective(
     if objective is None or agent_id not in (objective.spec.agent_id, ALL_AGENTS):
         raise NotFoundError("objective", objective_id)
     return objective
-
-
-def _lease_expired(objective_id: str, worker_id: str) -> FailedPreconditionError:
-    return FailedPreconditionError(
-        f"the lease of worker {worker_id!r} on objective {objective_id!r} has expired; "
-        "the objective will be timed out and, if its retry policy allows, retried",
-        reason="LEASE_EXPIRED",
-    )
 
 
 def _check_worker(worker_id: str) -> None:

@@ -128,6 +128,7 @@ class FakeStub:
             "CompleteObjective",
             "FailObjective",
             "GetObjective",
+            "ReleaseObjective",
         ):
             setattr(self, name, self._rpc(name))
 
@@ -480,8 +481,24 @@ def test_on_stop_an_objective_that_outlasts_the_grace_is_stopped_and_handed_back
     assert h.commands[0].killed
     assert h.time.now == pytest.approx(15)
     assert h.stub.names("CompleteObjective") == h.stub.names("FailObjective") == []
+    [release] = h.stub.names("ReleaseObjective")
+    assert (release.objective_id, release.worker_id) == ("obj_1", WORKER_ID)
     (hand_back,) = [m for m in messages(caplog, logging.WARNING) if "handing back" in m]
     assert "obj_1" in hand_back
+    assert "Released" in hand_back
+
+
+def test_on_stop_an_objective_that_cannot_be_released_is_left_to_its_lease(caplog):
+    h = Harness(grace=10, runs_for=100)
+    h.stub.scripts["ClaimObjectives"] = [claimed("obj_1")]
+    h.stub.scripts["ReleaseObjective"] = [down()]
+    h.time.at(5, h.worker.stop)
+
+    assert h.worker.run() == 1
+
+    assert len(h.stub.names("ReleaseObjective")) == 1  # once: the grace is over
+    (hand_back,) = [m for m in messages(caplog, logging.WARNING) if "handing back" in m]
+    assert "could not be released (UNAVAILABLE" in hand_back
     assert "lease lapses" in hand_back
 
 
@@ -507,6 +524,7 @@ def test_an_objective_claimed_after_the_grace_ended_is_not_started(caplog):
 
     assert h.commands == []
     assert any("handing back objective obj_1" in m for m in messages(caplog, logging.WARNING))
+    assert [r.objective_id for r in h.stub.names("ReleaseObjective")] == ["obj_1"]
 
 
 def test_a_stop_during_the_backoff_ends_the_wait():

@@ -131,11 +131,11 @@ class ObjectiveRepository:
         )
 
     def update_leased(
-        self, objective_id: str, worker_id: str, now: datetime, **values: Any
+        self, objective_id: str, worker_id: str, now: datetime, /, **values: Any
     ) -> bool:
         """update, only while `worker_id` holds the objective's lease at `now`: checked in the
         statement itself, so a lease that ran out a moment before cannot be written to.
-        Returns whether the row was updated."""
+        Returns whether the row was updated. (Positional: `values` may set worker_id.)"""
         encoded = {k: (v.name if isinstance(v, ObjectiveStatus) else v) for k, v in values.items()}
         result = self._session.execute(
             update(objectives)
