@@ -232,6 +232,7 @@ class Pusher:
     def wake(self, _agent_ids: object = None, available_at: datetime | None = None) -> None:
         """Objectives became claimable (somewhere), or will at `available_at`: look then
         rather than at the next poll."""
+        self._metrics.woken("pusher")
         with self._wake_lock:
             self.wakes += 1
             if available_at is not None and available_at > self._clock.now():
