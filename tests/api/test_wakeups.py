@@ -1,9 +1,9 @@
 """Every path that makes an objective claimable wakes the pusher, after its commit: a manual
-trigger, a buffered fire promoted by an ending, a chain step an ending starts, and a retry
-(at the retry's time, not now); RedeliverDelivery and EnableWebhook wake the dispatcher.
-Observed on the real server's notifier and on its pusher, never by timing. On PostgreSQL the
-server also hears its own NOTIFY of each wake-up, later: the checks look for the wake-up a
-call makes among what was heard."""
+trigger, a buffered fire promoted by an ending, a chain triggered and a step an ending
+starts, and a retry (at the retry's time, not now); RedeliverDelivery and EnableWebhook
+wake the dispatcher. Observed on the real server's notifier and on its pusher, never by
+timing. On PostgreSQL the server also hears its own NOTIFY of each wake-up, later: the
+checks look for the wake-up a call makes among what was heard."""
 
 from datetime import datetime, timedelta
 
@@ -14,6 +14,7 @@ from sundial.v1 import agent_schedule_pb2 as sp
 from sundial.v1 import agent_schedule_service_pb2 as pb
 from sundial.v1 import objective_pb2 as op
 from sundial.v1 import webhook_service_pb2, webhook_service_pb2_grpc
+from tests.api.test_chain_runs import Pipeline, edge
 from tests.api.test_firing import Harness, _every
 from tests.api.test_webhooks import _create
 from tests.support.deliveries import insert_delivery
@@ -75,6 +76,24 @@ def test_a_retry_wakes_the_pusher_at_the_retrys_time(harness, heard, server, clo
     assert retry.info.available_at.ToDatetime().replace(tzinfo=retry_at.tzinfo) == retry_at
     assert ([harness.agent_id], retry_at) in heard
     assert server.pusher.next_wake_at == retry_at
+
+
+def test_triggering_a_chain_and_an_ending_that_starts_its_next_step_wake_the_pusher(
+    server, channel, objectives, workspace_id, agent, heard
+):
+    pipeline = Pipeline(server, channel, objectives, workspace_id, agent)
+    chain_id = pipeline.create(["first", "second"], [edge("first", "second")])
+    pipeline.trigger(chain_id)
+    assert ([agent.metadata.id], None) in heard
+    [first] = pipeline.claim().values()
+    heard.clear()
+    wakes = server.pusher.wakes
+
+    pipeline.complete(first)
+
+    assert ([agent.metadata.id], None) in heard
+    assert server.pusher.wakes > wakes
+    assert list(pipeline.claim()) == ["second"]
 
 
 @pytest.fixture
