@@ -38,6 +38,7 @@ PUSH_OUTCOMES = (
 # What one webhook delivery attempt led to: sent ("delivered"), to be tried again ("retry"),
 # given up ("dead_letter"), or nothing written because its lease was lost ("stale").
 DELIVERY_OUTCOMES = ("delivered", "retry", "dead_letter", "stale")
+WAKING_LOOPS = ("pusher", "dispatcher")
 # What the outbox decided for a webhook an event or result may go to (service/outbox.py): a
 # delivery written ("written"), none because the condition was false ("filtered"), or a
 # CONDITION_ERROR delivery because it could not be decided ("condition_error").
@@ -186,6 +187,13 @@ class Metrics:
             buckets=_PUSH_BUCKETS,
             registry=registry,
         )
+        self.wakeups = Counter(
+            "sundial_loop_wakeups",
+            "Wake-ups heard by an engine loop (pusher, dispatcher): work became due, now or "
+            "at a time it was told, so it need not wait for its poll.",
+            ["loop"],
+            registry=registry,
+        )
         self.deliveries = Counter(
             "sundial_webhook_deliveries",
             "Webhook delivery attempts, by what they led to.",
@@ -220,6 +228,8 @@ class Metrics:
             self.database_errors.labels(kind)
         for outcome in PUSH_OUTCOMES:
             self.pushes.labels(outcome)
+        for loop in WAKING_LOOPS:
+            self.wakeups.labels(loop)
         self._deliveries_by_outcome = {
             outcome: self.deliveries.labels(outcome) for outcome in DELIVERY_OUTCOMES
         }
@@ -243,6 +253,10 @@ class Metrics:
         """`outcome`: one of PUSH_OUTCOMES."""
         self.pushes.labels(outcome).inc()
         self.push_duration.labels(outcome).observe(max(seconds, 0.0))
+
+    def woken(self, loop: str) -> None:
+        """`loop`: one of WAKING_LOOPS."""
+        self.wakeups.labels(loop).inc()
 
     def firing_pass(self, schedules: int, seconds: float, ended_at: float) -> None:
         self.pass_duration.observe(seconds)

@@ -35,6 +35,7 @@ from sundial.service.notifier import (
     SCHEDULES,
     Notifier,
     due_at_of,
+    objectives_of,
 )
 from sundial.service.objective_comparison import ComparisonService
 from sundial.service.objectives import MAX_OUTPUT_BYTES, ObjectiveService
@@ -121,6 +122,7 @@ class SundialServer:
             self.clock,
             allow_http=settings.allow_private_webhook_targets,
             allow_private=settings.allow_private_webhook_targets,
+            notifier=self.notifier,
         )
         self.schedules = ScheduleService(
             self.database,
@@ -413,7 +415,7 @@ class SundialServer:
         elif channel == DELIVERIES_CHANNEL:
             self.notifier.local_deliveries_written()
         elif payload:
-            self.notifier.local_objectives_available(payload.split(","))
+            self.notifier.local_objectives_available(*objectives_of(payload))
 
     def _is_ready(self) -> bool:
         """For /readyz: serving, the database answers and every migration has been applied."""

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from sundial.api.client import authorized_channel
@@ -122,21 +122,42 @@ def test_each_request_acts_with_its_own_bearer_key(served, mcp_url):
     over_http(mcp_url, viewer, as_viewer)
 
 
-def test_a_request_without_a_key_is_refused_and_a_wrong_key_fails_the_call(mcp_url):
-    async def post_without_key() -> httpx2.Response:
+@pytest.mark.parametrize("key", [None, "sdl_not-a-key-of-this-server-000000"], ids=str)
+def test_a_request_without_a_key_or_with_a_wrong_one_is_refused_before_mcp(mcp_url, key):
+    async def post() -> httpx2.Response:
+        headers = {"Accept": "application/json, text/event-stream"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         async with httpx2.AsyncClient(timeout=60) as http:
             return await http.post(
                 mcp_url,
                 json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                headers={"Accept": "application/json, text/event-stream"},
+                headers=headers,
             )
 
-    refused = anyio.run(post_without_key)
+    refused = anyio.run(post)
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
 
-    async def with_wrong_key(client: Client) -> dict[str, Any]:
-        return tool_error(await client.call_tool("list_scheduled_runs", {}))
 
-    wrong = over_http(mcp_url, "sdl_not-a-key-of-this-server-000000", with_wrong_key)
-    assert wrong["code"] == "UNAUTHENTICATED"
+def test_the_sdk_client_with_a_wrong_key_fails_at_connect(mcp_url):
+    statuses: list[int] = []
+
+    async def record(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+
+    async def connect() -> None:
+        async with (
+            httpx2.AsyncClient(
+                headers={"Authorization": "Bearer sdl_not-a-key-of-this-server-000000"},
+                timeout=60,
+                event_hooks={"response": [record]},
+            ) as http,
+            Client(streamable_http_client(mcp_url, http_client=http)),
+        ):
+            raise AssertionError("the session started with a wrong key")
+
+    with pytest.RaisesGroup(MCPError, flatten_subgroups=True):
+        anyio.run(connect)
+    # Refused at the first request, the initialize: no MCP session ever started.
+    assert statuses[:1] == [401]

@@ -6,17 +6,22 @@ open on an event loop; uvicorn, which the SDK runs it on, hosts it as intended.
 
 Stateless mode: every POST stands alone (no session to pin to one process), which is what
 lets each request carry its own key and lets several `sundial mcp --http` sit behind one
-load balancer. A request without `Authorization: Bearer <key>` is refused at the door with
-401, before any MCP message is read; a key that Sundial refuses fails the tool call with
-UNAUTHENTICATED, like every other client of the API."""
+load balancer. A request without `Authorization: Bearer <key>`, or with a key Sundial does
+not accept, is refused at the door with 401, before any MCP message is read: a client learns
+at connect that its key is wrong, not at its first tool call. The verdict on a key comes
+from one call to the API and is cached (by the key's hash) for KEY_VERDICT_TTL, so a
+request does not cost a call; a key revoked meanwhile is still refused by the API itself."""
 
+import hashlib
 import signal
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+import anyio.to_thread
 import uvicorn
+from cachetools import TTLCache
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,24 +33,59 @@ PATH = "/mcp"
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Seconds the open response streams get to finish on SIGTERM.
 _GRACEFUL_SHUTDOWN = 5
+# How long a key's verdict (accepted or refused) is trusted; keys kept at most.
+KEY_VERDICT_TTL = 30.0
+_KEY_VERDICTS = 4096
 
 
 class BearerRequired:
-    """ASGI middleware: HTTP requests need an `Authorization: Bearer` header."""
+    """ASGI middleware: HTTP requests need an `Authorization: Bearer` header with a key
+    that Sundial accepts (`accepts(key)`: True, False, or None when it cannot tell)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        accepts: Callable[[str], bool | None],
+        *,
+        timer: Callable[[], float] | None = None,
+    ) -> None:
         self._app = app
+        self._accepts = accepts
+        # Touched on the event loop only; the API call itself runs on a worker thread.
+        self._verdicts: TTLCache[bytes, bool] = (
+            TTLCache(_KEY_VERDICTS, KEY_VERDICT_TTL)
+            if timer is None
+            else TTLCache(_KEY_VERDICTS, KEY_VERDICT_TTL, timer=timer)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not bearer_key(Headers(scope=scope)):
-            refusal = JSONResponse(
-                {"error": "send the Sundial API key as `Authorization: Bearer <key>`"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="sundial"'},
-            )
-            await refusal(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            key = bearer_key(Headers(scope=scope))
+            if not key:
+                await _refuse("send the Sundial API key as `Authorization: Bearer <key>`")(
+                    scope, receive, send
+                )
+                return
+            if not await self._accepted(key):
+                await _refuse("Sundial does not accept this API key")(scope, receive, send)
+                return
         await self._app(scope, receive, send)
+
+    async def _accepted(self, key: str) -> bool:
+        digest = hashlib.sha256(key.encode()).digest()
+        verdict = self._verdicts.get(digest)
+        if verdict is None:
+            found = await anyio.to_thread.run_sync(self._accepts, key)
+            if found is None:
+                return True  # the tool call reports why Sundial cannot be asked
+            verdict = self._verdicts[digest] = found
+        return verdict
+
+
+def _refuse(why: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": why}, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="sundial"'}
+    )
 
 
 def http_app(upstream: Upstream, host: str) -> ASGIApp:
@@ -54,7 +94,7 @@ def http_app(upstream: Upstream, host: str) -> ASGIApp:
     app = build_server(upstream).streamable_http_app(
         streamable_http_path=PATH, stateless_http=True, json_response=True, host=host
     )
-    return BearerRequired(app)
+    return BearerRequired(app, upstream.accepts)
 
 
 def serve_http(

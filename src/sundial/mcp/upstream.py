@@ -62,6 +62,22 @@ class Upstream:
         with JsonClient(self.address, key) as client:
             yield Api(client, workspace)
 
+    def accepts(self, key: str) -> bool | None:
+        """Whether Sundial accepts `key` (one call any valid key may make); None when it
+        cannot tell (unreachable), so that the tool call reports why."""
+        try:
+            with JsonClient(self.address, key) as client:
+                client.call("WorkspaceService.ListWorkspaces", {"accountId": "-", "pageSize": 1})
+        except ApiError as error:
+            if error.code == "UNAUTHENTICATED":
+                return False
+            # Authenticated, however the call itself ended (no grant, no such account).
+            return None if error.code in _UNDECIDED else True
+        return True
+
+
+_UNDECIDED = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "UNKNOWN"})
+
 
 def connect(ctx: "Context[Upstream]") -> AbstractContextManager[Api]:
     """The connection for the tool call `ctx` belongs to (the Upstream is the server's

@@ -80,6 +80,7 @@ class DeliveryDispatcher:
         self._database = database
         self._clock = clock
         self._sender = sender
+        self._metrics = metrics or Metrics()
         self._recorder = AttemptRecorder(
             database,
             clock,
@@ -143,6 +144,7 @@ class DeliveryDispatcher:
 
     def wake(self) -> None:
         """Looks for due deliveries now (some were written)."""
+        self._metrics.woken("dispatcher")
         self._alarm.ring(None)
 
     def start(self) -> None:

@@ -56,7 +56,8 @@ class Ending:
     retry_at: datetime | None = None  # when the retry it got becomes available
     paused: bool = False  # its schedule was paused (pause_on_failure)
     outbox: OutboxReport | None = None  # the deliveries its transaction wrote
-    # The agents of the chain nodes its end started (their workers are woken).
+    # The agents whose objectives its end made PENDING: the chain nodes it started, the
+    # buffered fire it promoted (their workers and the pusher are woken).
     started_agents: frozenset[str] = frozenset()
 
 
@@ -112,7 +113,10 @@ class EndingWriter:
             report.merge(steps.outbox)
             return replace(ending, outbox=report)
         pause_note = self._record_outcome(uow, schedule, objective, status, error, now)
-        self._promote_buffered(uow, schedule.metadata.id, now)
+        if self._promote_buffered(uow, schedule.metadata.id, now):
+            ending = replace(
+                ending, started_agents=ending.started_agents | {schedule.info.agent_id}
+            )
         report = self._outbox.objective_ended(
             uow, objective.metadata.id, workspace_id, schedule, now
         )
@@ -208,13 +212,16 @@ class EndingWriter:
             return spec.notes
         return None
 
-    def _promote_buffered(self, uow: UnitOfWork, schedule_id: str, now: datetime) -> None:
-        """When nothing of the schedule is in flight, its oldest buffered fire starts."""
+    def _promote_buffered(self, uow: UnitOfWork, schedule_id: str, now: datetime) -> bool:
+        """When nothing of the schedule is in flight, its oldest buffered fire starts;
+        returns whether one did."""
         if uow.objectives.count_in_flight(schedule_id):
-            return
+            return False
         buffered = uow.objectives.oldest_buffered(schedule_id)
-        if buffered is not None:
-            uow.objectives.update(buffered, now, status=ObjectiveStatus.PENDING, available_at=now)
+        if buffered is None:
+            return False
+        uow.objectives.update(buffered, now, status=ObjectiveStatus.PENDING, available_at=now)
+        return True
 
 
 def report_ending(ending: Ending, metrics: Metrics) -> None:

@@ -385,11 +385,15 @@ class ObjectiveService:
     # --- finishing an attempt -------------------------------------------------------------
 
     def _ended(self, ending: Ending) -> None:
-        """Once the ending's transaction committed: its metrics and log, and the workers of
-        the chain nodes it started are woken."""
+        """Once the ending's transaction committed: its metrics and log, and the workers
+        (and the pusher) of what it made claimable are woken: the chain nodes it started,
+        the buffered fire it promoted, its retry (at the retry's time)."""
         report_ending(ending, self._metrics)
         if ending.started_agents:
             self._notifier.objectives_available(sorted(ending.started_agents))
+        if ending.retry_at is not None:
+            retry_at = ending.retry_at if ending.retry_at > self._clock.now() else None
+            self._notifier.objectives_available([ending.objective.spec.agent_id], retry_at)
 
     def _finish(
         self,

@@ -20,17 +20,20 @@ and ends each attempt from the answer, as a worker would through the claim proto
   has its objectives failed without retry, with the reason: it must not stop the claims of
   every other agent's.
 - At most `concurrency` pushes run at once, on one pooled WebhookSender. The loop is woken
-  when objectives become PENDING (Notifier, NOTIFY on PostgreSQL) and otherwise looks again
-  every POLL_INTERVAL, which is when retries waiting on their backoff come due. Stopping
-  waits for the pushes in flight up to a grace; one still waiting is left to its lease.
+  whenever an objective becomes claimable (Notifier, NOTIFY on PostgreSQL): at once for a
+  fire, trigger, promoted buffered fire or chain step, and at its `available_at` for a retry
+  waiting on its backoff (the loop remembers when, up to MAX_WAKE_TIMES of them). Otherwise
+  it looks again every POLL_INTERVAL, for a wake-up that was lost. Stopping waits for the
+  pushes in flight up to a grace; one still waiting is left to its lease.
 """
 
+import heapq
 import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sundial.domain.agents import PushTarget
@@ -64,6 +67,8 @@ LEASE_MARGIN = timedelta(seconds=30)
 # A target asking for more is retried then anyway; as long as webhook deliveries wait.
 MAX_RETRY_AFTER = timedelta(hours=6)
 POLL_INTERVAL = timedelta(seconds=1)
+# Retry times remembered to wake at; one beyond them is found by a poll.
+MAX_WAKE_TIMES = 10_000
 DEFAULT_CONCURRENCY = 8
 _ERROR_BODY_CHARS = 512
 
@@ -108,6 +113,10 @@ class Pusher:
         self._metrics = metrics or Metrics()
         self._tracing = tracing or Tracing()
         self._wake = threading.Event()
+        # When retries become claimable (a heap): the loop sleeps no later than the first.
+        self._wake_times: list[datetime] = []
+        self._wake_lock = threading.Lock()
+        self.wakes = 0  # wake-ups heard (now or for later), for tests and debugging
         self._stop = threading.Event()
         self._free = threading.Semaphore(concurrency)
         # Pushes in flight, each on a daemon thread of its own: a target that hangs must
@@ -220,9 +229,39 @@ class Pusher:
 
     # --- the loop -------------------------------------------------------------------------
 
-    def wake(self, _agent_ids: object = None) -> None:
-        """Objectives became PENDING (somewhere): look now rather than at the next poll."""
+    def wake(self, _agent_ids: object = None, available_at: datetime | None = None) -> None:
+        """Objectives became claimable (somewhere), or will at `available_at`: look then
+        rather than at the next poll."""
+        self._metrics.woken("pusher")
+        with self._wake_lock:
+            self.wakes += 1
+            if available_at is not None and available_at > self._clock.now():
+                if len(self._wake_times) >= MAX_WAKE_TIMES:
+                    return
+                heapq.heappush(self._wake_times, available_at)
+        # Also for a later time: the loop plans its sleep again.
         self._wake.set()
+
+    @property
+    def next_wake_at(self) -> datetime | None:
+        """The earliest time the loop was told objectives become claimable, still ahead."""
+        with self._wake_lock:
+            return self._wake_times[0] if self._wake_times else None
+
+    def seconds_to_sleep(self) -> float:
+        """Until the next poll, or the first retry time ahead if that comes sooner; none
+        when a time was reached (dropped: the claim that follows sees its objectives)."""
+        now = self._clock.now()
+        reached = False
+        with self._wake_lock:
+            while self._wake_times and self._wake_times[0] <= now:
+                heapq.heappop(self._wake_times)
+                reached = True
+            first = self._wake_times[0] if self._wake_times else None
+        if reached:
+            return 0.0
+        poll = POLL_INTERVAL.total_seconds()
+        return poll if first is None else min(poll, (first - now).total_seconds())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pusher", daemon=True)
@@ -262,7 +301,7 @@ class Pusher:
                 ).start()
             if free and len(pushes) == free:
                 continue  # maybe more is waiting: claim again once a slot frees
-            self._wake.wait(POLL_INTERVAL.total_seconds())
+            self._wake.wait(self.seconds_to_sleep())
 
     def _claim_in_loop(self, limit: int) -> list[Push]:
         try:

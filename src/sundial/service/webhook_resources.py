@@ -32,6 +32,7 @@ from sundial.service.idempotency import (
     request_key,
 )
 from sundial.service.listing import page_of, prepare_query
+from sundial.service.notifier import Notifier
 from sundial.service.pagination import PageRequest
 from sundial.service.tenancy import require_workspace
 from sundial.service.updates import Writable, check_etag, merge_update, new_metadata
@@ -67,9 +68,12 @@ class WebhookResourceService:
         *,
         allow_http: bool = False,
         allow_private: bool = False,
+        notifier: Notifier | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
+        # Redeliver and enable make deliveries due now: the dispatcher is woken.
+        self._notifier = notifier or Notifier()
         self._allow_http = allow_http
         self._allow_private = allow_private
 
@@ -235,6 +239,8 @@ class WebhookResourceService:
             uow.webhooks.set_state(webhook_id, state, reason=reason, now=self._clock.now())
             changed = require_webhook(uow, principal, workspace_id, webhook_id)
             uow.commit()
+        if state is WebhookState.ENABLED:
+            self._notifier.deliveries_written()
         logger.info(
             "webhook %s %s by %s%s",
             webhook_id,
@@ -279,6 +285,7 @@ class WebhookResourceService:
             uow.deliveries.redeliver(delivery_id, self._clock.now())
             redelivered = require_delivery(uow, principal, workspace_id, webhook_id, delivery_id)
             uow.commit()
+        self._notifier.deliveries_written()
         logger.info(
             "delivery %s to webhook %s redelivered by %s (after %d attempt(s))",
             delivery_id,

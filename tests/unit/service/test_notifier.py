@@ -1,11 +1,21 @@
 """Schedule wake-ups carry when the changed schedule falls due, to this process's loops and,
 as the notification's payload, to other replicas'; a schedule that will not fire wakes
-nobody. At shutdown, waits for objectives end at once."""
+nobody. Objective wake-ups carry when they become claimable (a retry's backoff) the same
+way. At shutdown, waits for objectives end at once."""
 
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
-from sundial.service.notifier import DELIVERIES, SCHEDULES, Notifier, due_at_of
+import pytest
+
+from sundial.service.notifier import (
+    DELIVERIES,
+    OBJECTIVES,
+    SCHEDULES,
+    Notifier,
+    due_at_of,
+    objectives_of,
+)
 
 DUE = datetime(2026, 3, 2, 12, 0, 30, 125_000, tzinfo=UTC)
 
@@ -79,3 +89,35 @@ def test_written_deliveries_wake_the_dispatchers_here_and_on_other_replicas():
     notifier.local_deliveries_written()  # what a replica's NOTIFY listener calls
     assert woken == ["here", "here"]
     assert published == [(DELIVERIES, "")]
+
+
+@pytest.mark.parametrize(
+    "available_at", [None, DUE, DUE.astimezone(timezone(timedelta(hours=-5)))], ids=str
+)
+def test_objectives_available_tell_when_here_and_to_other_replicas(available_at):
+    notifier = Notifier()
+    heard: list[tuple[list[str], datetime | None]] = []
+    published: list[tuple[str, str]] = []
+    notifier.on_objectives_available(lambda agents, at: heard.append((agents, at)))
+    notifier.add_publisher(lambda topic, payload: published.append((topic, payload)))
+
+    notifier.objectives_available(["agent_a", "agent_b"], available_at)
+
+    assert heard == [(["agent_a", "agent_b"], available_at)]
+    [(topic, payload)] = published
+    assert topic == OBJECTIVES
+    assert objectives_of(payload) == (["agent_a", "agent_b"], available_at)
+
+
+@pytest.mark.parametrize(
+    ("payload", "agents", "available_at"),
+    [
+        ("agent_a", ["agent_a"], None),  # a replica of an older version: now
+        ("agent_a@not-a-time", ["agent_a"], None),
+        ("agent_a@2026-03-02T12:00:30.125000", ["agent_a"], DUE),  # naive: UTC
+        ("", [], None),
+    ],
+    ids=["no-time", "bad-time", "naive-time", "empty"],
+)
+def test_an_objectives_payload_reads_leniently(payload, agents, available_at):
+    assert objectives_of(payload) == (agents, available_at)
