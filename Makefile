@@ -35,8 +35,12 @@ run: $(STAMP)
 	$(VENV)/bin/sundial serve --database-url '$(DATABASE_URL)' --grpc-address '$(GRPC_ADDRESS)' \
 	  --http-address '$(HTTP_ADDRESS)'
 
+# Work stealing, not xdist's default `load`: `load` hands each worker a first chunk of a
+# quarter of the tests, so the first worker got every slow test (they are sorted first, see
+# tests/conftest.py) and the run ended on its queue; a worker that runs out steals half of
+# the other's queue.
 test: $(STAMP) $(BUF) browser
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 # The headless Chromium and chromedriver that tests/browser drive (Debian's packages), and
 # axe-core (node_modules, by npm ci) that they inject.

@@ -78,7 +78,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter._session.exitstatus = pytest.ExitCode.TESTS_FAILED  # type: ignore[attr-defined]
 
 
+def _expected_seconds(item: pytest.Item) -> float:
+    """A slow test's rough time (`@pytest.mark.slow(seconds=...)`), 0 for the others."""
+    marker = item.get_closest_marker("slow")
+    if marker is None:
+        return 0.0
+    return float(marker.kwargs.get("seconds", 1))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests (crash tests, subprocess servers) first, so that `-n 2` starts them
-    on both workers at once instead of leaving one of them for last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The slow tests (crash tests, subprocess servers) first, the longest of them first
+    (longest processing time first): under `-n 2 --dist worksteal` (the Makefile) one worker
+    starts on them while the other takes the fast tests and then steals the shortest slow
+    ones from the end of the first one's queue, so that the run does not end on one long
+    test with the other worker idle. The sort is stable: the rest keep their order, so that a
+    module's tests stay together and its module-scoped fixtures are set up once per worker."""
+    items.sort(key=lambda item: -_expected_seconds(item))

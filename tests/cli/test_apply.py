@@ -368,7 +368,7 @@ def test_a_schedule_cannot_move_to_another_agent(sundial: Sundial, tmp_path: Pat
     assert set(_agents(sundial)) == {"helper"}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=50)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_10000_schedule_bundle(sundial: Sundial, tmp_path: Path):
     count = 10_000

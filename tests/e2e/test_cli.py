@@ -16,7 +16,7 @@ from tests.support.auth import ADMIN_SECRET
 
 served = test_serve.served  # a `sundial serve` process with the known admin key
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=25)
 FIRE_TIMEOUT = 60
 # The worker's command: the run arrives as ProtoJSON on stdin; stdout becomes its output.
 PRINT_MESSAGE = "import json, sys; print(json.load(sys.stdin)['spec']['initialMessage'])"

@@ -1,5 +1,8 @@
 """Exactly once across crashes and replicas: real `sundial serve --roles engine` processes
-killed with SIGKILL at random moments while 1,000 schedules fire every second."""
+killed with SIGKILL at random moments while 1,000 schedules fire every second. On SQLite one
+engine is killed at least 10 times, every 2-6 s, over at least 40 s: each kill lands among
+hundreds of fires in flight, so a fire committed twice or lost shows as a duplicate or a gap.
+On PostgreSQL three replicas fire together and one is killed once and restarted."""
 
 import random
 import time
@@ -10,9 +13,9 @@ from tests.e2e.workload import create_workload, kill, start_engine, stop, verify
 
 SCHEDULES = 1000
 KILLS = 10
-MIN_RUN_SECONDS = 60
+MIN_RUN_SECONDS = 40
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=60)
 
 
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing_on_sqlite(tmp_path):
@@ -44,11 +47,11 @@ def test_three_replicas_on_postgresql_one_killed_and_restarted(postgres_cluster)
     url = postgres_cluster.create_database("replicas", template="sundial_template")
     create_workload(url, SCHEDULES)
     replicas = [start_engine(url) for _ in range(3)]
-    time.sleep(10)
+    time.sleep(6)
     kill(replicas[1])
-    time.sleep(5)
+    time.sleep(3)
     replicas[1] = start_engine(url)
-    time.sleep(10)
+    time.sleep(6)
     assert [stop(process) for process in replicas] == [0, 0, 0]
 
     verdict = verify(url)
@@ -56,4 +59,4 @@ def test_three_replicas_on_postgresql_one_killed_and_restarted(postgres_cluster)
     assert verdict.schedules == SCHEDULES
     assert verdict.duplicates == 0
     assert verdict.gaps == 0
-    assert verdict.fired_seconds >= SCHEDULES * 15
+    assert verdict.fired_seconds >= SCHEDULES * 8

@@ -24,7 +24,7 @@ from tests.gateway.client import call
 from tests.support import postgres
 from tests.support.auth import ADMIN_SECRET, AUTHORIZATION
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow(seconds=25), pytest.mark.postgres]
 
 SCHEDULES = 20
 DEADLINE_SECONDS = 60

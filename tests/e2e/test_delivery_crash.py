@@ -1,10 +1,14 @@
 """At least once across crashes: real `sundial serve --roles engine` processes killed with
-SIGKILL at random moments while 200 PUSH schedules fire every second. Each objective is
+SIGKILL at random moments while 60 PUSH schedules fire every second. Each objective is
 posted to the agent's push target, its result to a result webhook (the schedules'
 `deliveries`) and its ending to an event webhook. Afterwards every ended objective's result
 and event reached the receiver, every delivery row is DELIVERED, every request's signature
 verifies, and a message that came more than once came each time under the same
-`webhook-id` (at least once, never as two different messages)."""
+`webhook-id` (at least once, never as two different messages). On SQLite one engine is
+killed at least 10 times, every 2-6 s, over at least 40 s; on PostgreSQL one of two replicas
+is killed once. Each kill lands among pushes and deliveries in flight (a restarted engine
+catches up a burst of the fires it missed), so a message lost or sent as two shows; more
+schedules only make a longer backlog to drain through SQLite's single writer."""
 
 import json
 import random
@@ -42,9 +46,9 @@ from tests.e2e.workload import kill, start_engine, stop
 from tests.support.auth import ADMIN_SECRET
 from tests.support.webhook_receiver import Receiver, receiving
 
-SCHEDULES = 200
+SCHEDULES = 60
 KILLS = 10
-MIN_RUN_SECONDS = 60
+MIN_RUN_SECONDS = 40
 ENGINE_FLAGS = ("--allow-private-webhook-targets",)
 STALL_SECONDS = 60
 ENDINGS = (
@@ -55,7 +59,7 @@ ENDINGS = (
 )
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED")
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=90)
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,11 @@ class Secrets:
     events: str
 
 
-def _setup(url: str, receiver: Receiver, end_time: datetime) -> Secrets:
+def _setup(url: str, receiver: Receiver, fire_for: timedelta) -> Secrets:
     """Through the API of a short-lived `sundial serve`: a PUSH agent posting to the
-    receiver, a result webhook, an event webhook for every ending, and the schedules."""
+    receiver, a result webhook, an event webhook for every ending, and the schedules, which
+    fire for `fire_for` from their creation (not from the start of the set-up, which takes
+    many seconds on a loaded machine)."""
     process = Process(
         "serve",
         "--roles",
@@ -117,7 +123,7 @@ def _setup(url: str, receiver: Receiver, end_time: datetime) -> Secrets:
                 timeout=30,
             )
             end = timestamp_pb2.Timestamp()
-            end.FromDatetime(end_time)
+            end.FromDatetime(datetime.now(UTC) + fire_for)
             spec = agent_schedule_pb2.AgentScheduleSpec(
                 initial_message="tick",
                 schedule=agent_schedule_pb2.AgentScheduleSpecSchedule(
@@ -266,8 +272,7 @@ def _check(verdict: Verdict, seconds: float) -> None:
 def test_sigkill_at_random_moments_delivers_every_result_and_event_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'delivery.db'}"
     with _receiver() as receiver:
-        began = datetime.now(UTC)
-        secrets = _setup(url, receiver, began + timedelta(seconds=MIN_RUN_SECONDS + 10))
+        secrets = _setup(url, receiver, timedelta(seconds=MIN_RUN_SECONDS + 10))
         chaos = random.Random(20261203)
         started = time.monotonic()
         kills = 0
@@ -295,8 +300,7 @@ def test_two_replicas_on_postgresql_one_killed_deliver_every_result_and_event(
 ):
     url = postgres_cluster.create_database("delivery", template="sundial_template")
     with _receiver() as receiver:
-        began = datetime.now(UTC)
-        secrets = _setup(url, receiver, began + timedelta(seconds=25))
+        secrets = _setup(url, receiver, timedelta(seconds=25))
         log = tmp_path / "engines.log"
         replicas = [start_engine(url, *ENGINE_FLAGS, log=log) for _ in range(2)]
         time.sleep(8)

@@ -26,7 +26,7 @@ SCHEDULE = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_idle_slow_and_abandoned_clients_do_not_slow_a_normal_client(tmp_path, sqlite_template):
     database = tmp_path / "sundial.db"
     database.write_bytes(sqlite_template.read_bytes())

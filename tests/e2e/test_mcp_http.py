@@ -29,7 +29,7 @@ from tests.support.mcp_calls import (
 
 served = test_serve.served  # a `sundial serve` process with the known admin key
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=15)
 Body = Callable[[Client], Awaitable[Any]]
 
 

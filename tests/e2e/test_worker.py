@@ -180,7 +180,7 @@ def scene(tmp_path: Path) -> Iterator[Scene]:
                 process.wait(timeout=30)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=80)
 def test_a_worker_survives_two_server_restarts_and_completes_every_objective_once(scene):
     # Started before the server: it waits (one line), then works.
     scene.start_worker()

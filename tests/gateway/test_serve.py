@@ -16,7 +16,7 @@ from tests.gateway.served import sundial_serve
 from tests.gateway.test_rest_api import OUR_INFO, OUR_METADATA, SEED, SEED_CREATE_BODY
 from tests.support.auth import ADMIN_SECRET
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=15)
 
 
 def _curl(*args: str) -> tuple[int, dict]:
