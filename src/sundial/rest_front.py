@@ -9,6 +9,7 @@ and fronts scale apart from the API they call (as grpc-gateway is deployed)."""
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 
 from sundial.gateway import Gateway, HttpLimits, MetricsListener, WebOptions
 from sundial.gateway.routes import discover_services
@@ -18,19 +19,38 @@ from sundial.settings import Settings
 logger = logging.getLogger("sundial.server")
 
 
-def web_options(settings: Settings) -> WebOptions:
-    """What the gateway answers browsers and believes of proxies, from the settings."""
-    return WebOptions(cors_origins=settings.cors_origins, trusted_proxies=settings.trusted_proxies)
-
-
-def http_limits(settings: Settings) -> HttpLimits:
-    """What one client can hold of the REST listener, from the settings."""
-    return HttpLimits(
-        threads=settings.http_threads,
-        max_connections=settings.http_max_connections,
-        header_timeout_seconds=settings.http_header_timeout.total_seconds(),
-        idle_timeout_seconds=settings.http_idle_timeout.total_seconds(),
+def gateway_of(
+    settings: Settings,
+    *,
+    services: Sequence[str],
+    readiness: Callable[[], bool] | None,
+    client_token: str,
+    metrics: Metrics,
+) -> tuple[Gateway, MetricsListener | None]:
+    """The REST gateway the settings describe (embedded or apart), and the /metrics
+    listener of its own when `metrics_address` is set (then /metrics is not on the REST
+    port). `readiness` None: the upstream's gRPC health."""
+    gateway = Gateway(
+        services=services,
+        readiness=readiness,
+        client_token=client_token,
+        web=WebOptions(
+            cors_origins=settings.cors_origins, trusted_proxies=settings.trusted_proxies
+        ),
+        limits=HttpLimits(
+            threads=settings.http_threads,
+            max_connections=settings.http_max_connections,
+            header_timeout_seconds=settings.http_header_timeout.total_seconds(),
+            idle_timeout_seconds=settings.http_idle_timeout.total_seconds(),
+        ),
+        metrics=metrics,
+        serve_metrics=settings.metrics_address is None,
+        access_log=settings.access_log,
     )
+    listener = None
+    if settings.metrics_address is not None:
+        listener = MetricsListener(metrics, settings.metrics_address)
+    return gateway, listener
 
 
 class RestFront:
@@ -46,19 +66,13 @@ class RestFront:
         self._stopped = threading.Event()
         # The front's own counts: its HTTP requests (the api process counts the RPCs).
         self.metrics = Metrics()
-        self._gateway = Gateway(
+        self._gateway, self._metrics_listener = gateway_of(
+            settings,
             services=[service.full_name for service in discover_services()],
             readiness=None,  # the upstream's gRPC health
             client_token=settings.gateway_token,
-            web=web_options(settings),
-            limits=http_limits(settings),
             metrics=self.metrics,
-            serve_metrics=settings.metrics_address is None,
-            access_log=settings.access_log,
         )
-        self._metrics_listener: MetricsListener | None = None
-        if settings.metrics_address is not None:
-            self._metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
 
     def start(self) -> None:
         """Listens and serves. Raises OSError when an address cannot be listened on. The

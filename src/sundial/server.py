@@ -9,10 +9,9 @@ import threading
 from sundial.api.grpc_server import SERVICE_NAMES, CallLimits, GrpcServer, Security, Services
 from sundial.domain.clock import Clock, SystemClock
 from sundial.engine.loop import FiringLoop
-from sundial.gateway import Gateway, MetricsListener
 from sundial.gateway.bodies import objective_json
 from sundial.metrics import Metrics
-from sundial.rest_front import http_limits, web_options
+from sundial.rest_front import gateway_of
 from sundial.service.agents import AgentService
 from sundial.service.api_keys import ApiKeyService
 from sundial.service.authentication import Authenticator
@@ -223,19 +222,13 @@ class SundialServer:
             tracing=self.tracing,
             access_log=settings.access_log,
         )
-        self._gateway = Gateway(
+        self._gateway, self._metrics_listener = gateway_of(
+            settings,
             services=SERVICE_NAMES,
             readiness=self._is_ready,
             client_token=gateway_token,
-            web=web_options(settings),
-            limits=http_limits(settings),
             metrics=self.metrics,
-            serve_metrics=settings.metrics_address is None,
-            access_log=settings.access_log,
         )
-        self._metrics_listener: MetricsListener | None = None
-        if settings.metrics_address is not None:
-            self._metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
 
     def _make_dispatcher(self, settings: Settings) -> tuple[WebhookSender, DeliveryDispatcher]:
         """The outbox's sender, woken by every write of deliveries."""

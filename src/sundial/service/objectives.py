@@ -247,19 +247,13 @@ class ObjectiveService:
             raise InvalidArgumentError.single(
                 "output", f"output is larger than {MAX_OUTPUT_BYTES} bytes"
             )
-        with UnitOfWork(self._database, write=True) as uow:
-            objective = self._worker_objective(
-                uow, principal, workspace_id, agent_id, objective_id, worker_id
-            )
-            if repeats_ending(objective, worker_id, ObjectiveStatus.SUCCEEDED, output=output):
-                return objective
-            require_held(objective, worker_id)
-            ending = self._finish(
-                uow, objective, ObjectiveStatus.SUCCEEDED, output=output, held_by=worker_id
-            )
-            uow.commit()
-        self._ended(ending)
-        return self.get(principal, workspace_id, agent_id, objective_id)
+        return self._end_as_worker(
+            principal,
+            (workspace_id, agent_id, objective_id),
+            worker_id,
+            ObjectiveStatus.SUCCEEDED,
+            output=output,
+        )
 
     def fail(
         self,
@@ -272,25 +266,45 @@ class ObjectiveService:
         error: str = "",
         retryable: bool = False,
     ) -> Objective:
-        error = error[:MAX_ERROR_LENGTH]
+        return self._end_as_worker(
+            principal,
+            (workspace_id, agent_id, objective_id),
+            worker_id,
+            ObjectiveStatus.FAILED,
+            error=error[:MAX_ERROR_LENGTH],
+            retryable=retryable,
+        )
+
+    def _end_as_worker(
+        self,
+        principal: Principal,
+        path: tuple[str, str, str],
+        worker_id: str,
+        status: ObjectiveStatus,
+        *,
+        output: Any = None,
+        error: str = "",
+        retryable: bool = False,
+    ) -> Objective:
+        """A worker's Complete or Fail of the objective at `path` (workspace, agent, id): a
+        repeat of the ending already recorded answers the objective unchanged."""
         with UnitOfWork(self._database, write=True) as uow:
-            objective = self._worker_objective(
-                uow, principal, workspace_id, agent_id, objective_id, worker_id
-            )
-            if repeats_ending(objective, worker_id, ObjectiveStatus.FAILED, error=error):
+            objective = self._worker_objective(uow, principal, *path, worker_id)
+            if repeats_ending(objective, worker_id, status, output=output, error=error):
                 return objective
             require_held(objective, worker_id)
             ending = self._finish(
                 uow,
                 objective,
-                ObjectiveStatus.FAILED,
+                status,
+                output=output,
                 error=error,
                 retryable=retryable,
                 held_by=worker_id,
             )
             uow.commit()
         self._ended(ending)
-        return self.get(principal, workspace_id, agent_id, objective_id)
+        return self.get(principal, *path)
 
     def release(
         self,
