@@ -350,19 +350,25 @@ def serve(stop: threading.Event | None, /, **flags: Any) -> int:
     if "rest" in settings.roles:
         return _serve_rest_front(settings, stop)
     server = SundialServer(settings)
+    return _run(server, stop, lambda: _announce(server, settings))
+
+
+def _run(process: Any, stop: threading.Event, announce: Callable[[], None]) -> int:
+    """Starts `process` (a SundialServer or a RestFront), serves until `stop` is set, then
+    stops it; 1 when it cannot start. Nothing was created then (start listens first), so
+    the next start bootstraps afresh."""
     try:
-        server.start()
+        process.start()
     except OSError as error:
-        # Nothing was created (start listens first): the next start bootstraps afresh.
         click.echo(f"sundial serve: cannot start: {error}", err=True)
         return 1
     settle_heap()
-    _announce(server, settings)
+    announce()
     # Timed waits: Python runs signal handlers on the main thread only, and a SIGTERM the
     # kernel hands to another thread (gRPC's, HTTP's) would never wake an untimed wait.
     while not stop.wait(timeout=0.5):
         pass
-    server.stop()
+    process.stop()
     return 0
 
 
@@ -371,25 +377,19 @@ def _serve_rest_front(settings: Any, stop: threading.Event) -> int:
     from sundial.rest_front import RestFront  # noqa: PLC0415
 
     front = RestFront(settings)
-    try:
-        front.start()
-    except OSError as error:
-        click.echo(f"sundial serve: cannot start: {error}", err=True)
-        return 1
-    settle_heap()
-    http_host = settings.http_address.rsplit(":", 1)[0]
-    print(
-        f"Sundial is serving REST on {http_host}:{front.http_port}, "
-        f"in front of gRPC at {settings.grpc_target}",
-        flush=True,
-    )
-    if settings.metrics_address:
-        metrics_host = settings.metrics_address.rsplit(":", 1)[0]
-        print(f"Sundial is serving metrics on {metrics_host}:{front.metrics_port}", flush=True)
-    while not stop.wait(timeout=0.5):  # timed: see serve()
-        pass
-    front.stop()
-    return 0
+
+    def announce() -> None:
+        http_host = settings.http_address.rsplit(":", 1)[0]
+        print(
+            f"Sundial is serving REST on {http_host}:{front.http_port}, "
+            f"in front of gRPC at {settings.grpc_target}",
+            flush=True,
+        )
+        if settings.metrics_address:
+            metrics_host = settings.metrics_address.rsplit(":", 1)[0]
+            print(f"Sundial is serving metrics on {metrics_host}:{front.metrics_port}", flush=True)
+
+    return _run(front, stop, announce)
 
 
 def _announce(server: Any, settings: Any) -> None:

@@ -226,14 +226,7 @@ class GatewayApp:
 
     def _builtin(self, method: str, path: str, headers: list[tuple[str, str]]) -> HttpResponse:
         # HEAD too: load balancers often probe health with it (the transport drops the body).
-        if method not in ("GET", "HEAD"):
-            raise GatewayError(
-                code_pb2.UNIMPLEMENTED,
-                "METHOD_NOT_ALLOWED",
-                f"{method} is not allowed on {path}; allowed: GET, HEAD",
-                http_status=405,
-                headers={"Allow": "GET, HEAD"},
-            )
+        _allow_only_reads(method, path)
         if path == OPENAPI_PATH:
             return HttpResponse(200, self._openapi)
         if path == METRICS_PATH:
@@ -250,14 +243,7 @@ class GatewayApp:
     ) -> HttpResponse:
         """A file of the web console, with the headers that keep it same-origin only."""
         assert self._console is not None
-        if method not in ("GET", "HEAD"):
-            raise GatewayError(
-                code_pb2.UNIMPLEMENTED,
-                "METHOD_NOT_ALLOWED",
-                f"{method} is not allowed on {path}; allowed: GET, HEAD",
-                http_status=405,
-                headers={"Allow": "GET, HEAD"},
-            )
+        _allow_only_reads(method, path)
         if path == CONSOLE_PREFIX:
             # Relative asset paths in the index resolve against /console/, not /.
             location = CONSOLE_PREFIX + "/" + (f"?{query}" if query else "")
@@ -317,3 +303,15 @@ def _encoded(response: HttpResponse, headers: list[tuple[str, str]]) -> HttpResp
 
 def _error_response(http_status: int, status: status_pb2.Status) -> HttpResponse:
     return HttpResponse(http_status, encode_json(status_json(status)))
+
+
+def _allow_only_reads(method: str, path: str) -> None:
+    """405 with `Allow` for anything but GET and HEAD (built-in paths and console files)."""
+    if method not in ("GET", "HEAD"):
+        raise GatewayError(
+            code_pb2.UNIMPLEMENTED,
+            "METHOD_NOT_ALLOWED",
+            f"{method} is not allowed on {path}; allowed: GET, HEAD",
+            http_status=405,
+            headers={"Allow": "GET, HEAD"},
+        )
